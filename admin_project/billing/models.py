@@ -1,0 +1,263 @@
+"""The payments_history schema (CONTRACT §6). Django migrations are its one owner.
+
+The seed's columns keep their names and types (payments.user_id uuid, amount decimal,
+external_id uuid, external_payment jsonb, refunded boolean, system_id uuid; subscribers
+user_id uuid, subscriber_status boolean, date_subscribe date). Everything else is what the
+pipeline needs. Defaults live in the database (`db_default`) because the async services
+insert with plain SQL; constraints, not code, guard the money.
+"""
+
+from django.db import models
+from django.db.models import F, Q
+from django.db.models.functions import Now
+
+SCHEMA = "payments_history"
+
+
+def table(name: str) -> str:
+    return f'"{SCHEMA}"."{name}"'
+
+
+class PaymentStatus(models.TextChoices):
+    ACCEPTED = "accepted"
+    PENDING = "pending"
+    SUCCEEDED = "succeeded"
+    CANCELED = "canceled"
+    FAILED = "failed"
+
+
+class RefundStatus(models.TextChoices):
+    ACCEPTED = "accepted"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+class Plan(models.Model):
+    id = models.CharField(primary_key=True, max_length=32)
+    title = models.CharField(max_length=200)
+    amount = models.DecimalField(max_digits=12, decimal_places=2)
+    currency = models.CharField(max_length=3, db_default="RUB", default="RUB")
+    period_days = models.PositiveIntegerField()
+    active = models.BooleanField(db_default=True, default=True)
+    created_at = models.DateTimeField(db_default=Now())
+    updated_at = models.DateTimeField(db_default=Now())
+
+    class Meta:
+        db_table = table("plans")
+        ordering = ["amount"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gte=0), name="plans_amount_non_negative"),
+            models.CheckConstraint(condition=Q(period_days__gt=0), name="plans_period_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.title} ({self.amount} {self.currency} / {self.period_days} d)"
+
+
+class PaymentSystem(models.Model):
+    id = models.UUIDField(primary_key=True)
+    code = models.CharField(max_length=32, unique=True)
+    title = models.CharField(max_length=200)
+    active = models.BooleanField(db_default=True, default=True)
+
+    class Meta:
+        db_table = table("payment_systems")
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Payment(models.Model):
+    id = models.UUIDField(primary_key=True)
+    user_id = models.UUIDField()
+    plan = models.ForeignKey(Plan, on_delete=models.PROTECT, db_column="plan_id")
+    amount = models.DecimalField(max_digits=12, decimal_places=2)
+    currency = models.CharField(max_length=3)
+    status = models.CharField(
+        max_length=16, choices=PaymentStatus.choices, db_default=PaymentStatus.ACCEPTED
+    )
+    external_id = models.UUIDField(null=True, blank=True, unique=True)
+    external_payment = models.JSONField(null=True, blank=True)
+    refunded = models.BooleanField(db_default=False, default=False)
+    refunded_amount = models.DecimalField(
+        max_digits=12, decimal_places=2, db_default=0, default=0
+    )
+    system = models.ForeignKey(
+        PaymentSystem, on_delete=models.PROTECT, db_column="system_id", null=True, blank=True
+    )
+    idempotency_key = models.CharField(max_length=255)
+    request_fingerprint = models.CharField(max_length=64)
+    return_url = models.TextField()
+    confirmation_url = models.TextField(null=True, blank=True)
+    failure_reason = models.TextField(null=True, blank=True)
+    check_attempts = models.IntegerField(db_default=0, default=0)
+    next_check_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(db_default=Now())
+    updated_at = models.DateTimeField(db_default=Now())
+
+    class Meta:
+        db_table = table("payments")
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user_id", "idempotency_key"], name="payments_user_idempotency_key"
+            ),
+            models.CheckConstraint(condition=Q(amount__gte=0), name="payments_amount_non_negative"),
+            models.CheckConstraint(
+                condition=Q(refunded_amount__gte=0) & Q(refunded_amount__lte=F("amount")),
+                name="payments_refunded_within_amount",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=PaymentStatus.values), name="payments_status_known"
+            ),
+            models.CheckConstraint(
+                condition=Q(refunded=False) | Q(refunded_amount=F("amount")),
+                name="payments_refunded_flag_matches",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["user_id", "-created_at"], name="payments_user_created"),
+            models.Index(fields=["-created_at"], name="payments_created"),
+            models.Index(fields=["status", "-created_at"], name="payments_status_created"),
+            models.Index(
+                fields=["next_check_at"],
+                name="payments_reconcile_due",
+                condition=Q(status__in=["accepted", "pending"]),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.id} {self.amount} {self.currency} {self.status}"
+
+
+class Refund(models.Model):
+    id = models.UUIDField(primary_key=True)
+    payment = models.ForeignKey(
+        Payment, on_delete=models.PROTECT, db_column="payment_id", related_name="refunds"
+    )
+    user_id = models.UUIDField()
+    amount = models.DecimalField(max_digits=12, decimal_places=2)
+    currency = models.CharField(max_length=3)
+    status = models.CharField(
+        max_length=16, choices=RefundStatus.choices, db_default=RefundStatus.ACCEPTED
+    )
+    external_id = models.UUIDField(null=True, blank=True, unique=True)
+    external_refund = models.JSONField(null=True, blank=True)
+    idempotency_key = models.CharField(max_length=255)
+    request_fingerprint = models.CharField(max_length=64)
+    requested_by = models.CharField(max_length=200, db_default="api", default="api")
+    reserved = models.BooleanField(db_default=False, default=False)
+    failure_reason = models.TextField(null=True, blank=True)
+    created_at = models.DateTimeField(db_default=Now())
+    updated_at = models.DateTimeField(db_default=Now())
+
+    class Meta:
+        db_table = table("refunds")
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user_id", "idempotency_key"], name="refunds_user_idempotency_key"
+            ),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="refunds_amount_positive"),
+            models.CheckConstraint(
+                condition=Q(status__in=RefundStatus.values), name="refunds_status_known"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["status", "-created_at"], name="refunds_status_created"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.id} {self.amount} {self.currency} {self.status}"
+
+
+class Subscriber(models.Model):
+    user_id = models.UUIDField(primary_key=True)
+    subscriber_status = models.BooleanField(db_default=False, default=False)
+    date_subscribe = models.DateField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    plan = models.ForeignKey(
+        Plan, on_delete=models.PROTECT, db_column="plan_id", null=True, blank=True
+    )
+    payment = models.ForeignKey(
+        Payment, on_delete=models.PROTECT, db_column="payment_id", null=True, blank=True
+    )
+    updated_at = models.DateTimeField(db_default=Now())
+
+    class Meta:
+        db_table = table("subscribers")
+        indexes = [models.Index(fields=["subscriber_status"], name="subscribers_status")]
+
+    def __str__(self) -> str:
+        return str(self.user_id)
+
+
+class Outbox(models.Model):
+    """Events written in the same transaction as the state change they announce."""
+
+    id = models.BigAutoField(primary_key=True)
+    message_id = models.UUIDField(unique=True)
+    topic = models.CharField(max_length=100)
+    key = models.CharField(max_length=100)
+    type = models.CharField(max_length=50)
+    payload = models.JSONField()
+    payment_id = models.UUIDField(null=True, blank=True)
+    refund_id = models.UUIDField(null=True, blank=True)
+    created_at = models.DateTimeField(db_default=Now())
+    published_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = table("outbox")
+        ordering = ["id"]
+        indexes = [
+            models.Index(
+                fields=["id"], name="outbox_unpublished", condition=Q(published_at__isnull=True)
+            ),
+            models.Index(fields=["payment_id"], name="outbox_payment"),
+        ]
+
+
+class Inbox(models.Model):
+    """Messages a processor or consumer has fully handled: (consumer, message_id) once."""
+
+    id = models.BigAutoField(primary_key=True)
+    consumer = models.CharField(max_length=64)
+    message_id = models.UUIDField()
+    type = models.CharField(max_length=50)
+    topic = models.CharField(max_length=100)
+    partition = models.IntegerField()
+    offset = models.BigIntegerField()
+    payment_id = models.UUIDField(null=True, blank=True)
+    processed_at = models.DateTimeField(db_default=Now())
+
+    class Meta:
+        db_table = table("inbox")
+        constraints = [
+            models.UniqueConstraint(fields=["consumer", "message_id"], name="inbox_once"),
+        ]
+        indexes = [models.Index(fields=["payment_id"], name="inbox_payment")]
+
+
+class DeadLetter(models.Model):
+    id = models.BigAutoField(primary_key=True)
+    consumer = models.CharField(max_length=64)
+    message_id = models.UUIDField(null=True, blank=True)
+    origin_topic = models.CharField(max_length=100)
+    origin_partition = models.IntegerField()
+    origin_offset = models.BigIntegerField()
+    key = models.TextField(null=True, blank=True)
+    payload = models.TextField()
+    error = models.TextField()
+    created_at = models.DateTimeField(db_default=Now())
+    reinjected_at = models.DateTimeField(null=True, blank=True)
+    reinjected_by = models.CharField(max_length=150, null=True, blank=True)
+
+    class Meta:
+        db_table = table("dead_letters")
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["consumer", "origin_topic", "origin_partition", "origin_offset"],
+                name="dead_letters_once",
+            ),
+        ]

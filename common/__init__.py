@@ -1,0 +1,1 @@
+"""Shared plumbing: settings, logging, Kafka and PostgreSQL factories. Nothing domain-specific."""

@@ -1,0 +1,194 @@
+"""Commands and events on the wire (CONTRACT §3).
+
+Every message carries the envelope `type`, `schema_version`, `message_id`, `occurred_at`.
+Commands are imperative, events past tense. Money crosses the wire as a decimal string.
+"""
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
+
+Money = Annotated[
+    Decimal,
+    Field(max_digits=14, decimal_places=2, ge=0),
+    PlainSerializer(lambda d: f"{d:.2f}", return_type=str, when_used="json"),
+]
+Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Envelope(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    schema_version: Literal[1] = 1
+    message_id: UUID
+    occurred_at: datetime = Field(default_factory=utcnow)
+
+
+# --- commands: billing.commands.v1, key = user_id ------------------------------------
+
+
+class CreatePayment(Envelope):
+    type: Literal["CreatePayment"] = "CreatePayment"
+    payment_id: UUID
+    user_id: UUID
+    plan_id: str
+    amount: Money
+    currency: Currency
+    return_url: str
+    description: str = ""
+
+
+class RefundPayment(Envelope):
+    type: Literal["RefundPayment"] = "RefundPayment"
+    refund_id: UUID
+    payment_id: UUID
+    user_id: UUID
+    amount: Money
+    currency: Currency
+    requested_by: str = "api"
+
+
+# --- provider notifications: billing.webhooks.v1, key = provider payment id ----------
+
+
+class ProviderNotification(Envelope):
+    """A webhook as received. Never trusted for money: processors re-read the provider."""
+
+    type: Literal["ProviderNotification"] = "ProviderNotification"
+    provider: Literal["yookassa"] = "yookassa"
+    event: str
+    object_id: str
+    payment_external_id: str
+    body: dict[str, Any]
+
+
+# --- events: billing.events.v1, key = user_id ----------------------------------------
+
+
+class PaymentEvent(Envelope):
+    payment_id: UUID
+    user_id: UUID
+    plan_id: str
+    amount: Money
+    currency: Currency
+
+
+class PaymentPending(PaymentEvent):
+    type: Literal["PaymentPending"] = "PaymentPending"
+    external_id: UUID
+    confirmation_url: str
+
+
+class PaymentSucceeded(PaymentEvent):
+    type: Literal["PaymentSucceeded"] = "PaymentSucceeded"
+    external_id: UUID
+
+
+class PaymentCanceled(PaymentEvent):
+    type: Literal["PaymentCanceled"] = "PaymentCanceled"
+    reason: str = ""
+
+
+class PaymentFailed(PaymentEvent):
+    type: Literal["PaymentFailed"] = "PaymentFailed"
+    reason: str = ""
+
+
+class RefundEvent(Envelope):
+    refund_id: UUID
+    payment_id: UUID
+    user_id: UUID
+    amount: Money
+    currency: Currency
+
+
+class RefundSucceeded(RefundEvent):
+    type: Literal["RefundSucceeded"] = "RefundSucceeded"
+    external_id: UUID
+    payment_refunded_amount: Money
+    payment_refunded: bool
+
+
+class RefundFailed(RefundEvent):
+    type: Literal["RefundFailed"] = "RefundFailed"
+    reason: str = ""
+
+
+class SubscriptionActivated(Envelope):
+    type: Literal["SubscriptionActivated"] = "SubscriptionActivated"
+    user_id: UUID
+    plan_id: str
+    payment_id: UUID
+    expires_at: datetime
+
+
+class SubscriptionRevoked(Envelope):
+    type: Literal["SubscriptionRevoked"] = "SubscriptionRevoked"
+    user_id: UUID
+    payment_id: UUID
+    reason: str = ""
+
+
+# --- dead letters: billing.dlq.v1, key = the original key ----------------------------
+
+
+class DeadLetter(Envelope):
+    type: Literal["DeadLetter"] = "DeadLetter"
+    consumer: str
+    original_topic: str
+    original_partition: int
+    original_offset: int
+    original_key: str | None
+    original_value: str
+    error: str
+
+
+Command = Annotated[CreatePayment | RefundPayment, Field(discriminator="type")]
+Event = Annotated[
+    PaymentPending
+    | PaymentSucceeded
+    | PaymentCanceled
+    | PaymentFailed
+    | RefundSucceeded
+    | RefundFailed
+    | SubscriptionActivated
+    | SubscriptionRevoked,
+    Field(discriminator="type"),
+]
+Message = Annotated[
+    CreatePayment
+    | RefundPayment
+    | ProviderNotification
+    | PaymentPending
+    | PaymentSucceeded
+    | PaymentCanceled
+    | PaymentFailed
+    | RefundSucceeded
+    | RefundFailed
+    | SubscriptionActivated
+    | SubscriptionRevoked
+    | DeadLetter,
+    Field(discriminator="type"),
+]
+
+ALL_MESSAGES: tuple[type[Envelope], ...] = (
+    CreatePayment,
+    RefundPayment,
+    ProviderNotification,
+    PaymentPending,
+    PaymentSucceeded,
+    PaymentCanceled,
+    PaymentFailed,
+    RefundSucceeded,
+    RefundFailed,
+    SubscriptionActivated,
+    SubscriptionRevoked,
+    DeadLetter,
+)
