@@ -1,4 +1,4 @@
-"""Kafka client factories. Producers are idempotent with acks=all; readers see committed data only."""
+"""Kafka client factories: idempotent producers with acks=all; readers see committed data only."""
 
 from typing import Any
 
@@ -20,7 +20,9 @@ def make_producer(settings: Settings, **overrides: Any) -> AIOKafkaProducer:
     return AIOKafkaProducer(**options)
 
 
-def make_consumer(settings: Settings, group_id: str, *topics: str, **overrides: Any) -> AIOKafkaConsumer:
+def make_consumer(
+    settings: Settings, group_id: str, *topics: str, **overrides: Any
+) -> AIOKafkaConsumer:
     options: dict[str, Any] = {
         "bootstrap_servers": settings.kafka_bootstrap_servers,
         "group_id": group_id,

@@ -16,7 +16,8 @@ def seed(apps, schema_editor):  # type: ignore[no-untyped-def]
     plan = apps.get_model("billing", "Plan")
     for id_, title, amount, days in PLANS:
         plan.objects.get_or_create(
-            id=id_, defaults={"title": title, "amount": amount, "currency": "RUB", "period_days": days}
+            id=id_,
+            defaults={"title": title, "amount": amount, "currency": "RUB", "period_days": days},
         )
     system = apps.get_model("billing", "PaymentSystem")
     system.objects.get_or_create(
