@@ -1,0 +1,67 @@
+"""Fault injection shared by the simulators.
+
+Settings are persisted in the simulator's SQLite ``kv`` table, so a restarted simulator
+keeps misbehaving the same way; the random generator restarts from ``seed``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from typing import Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from sandbox.sqlite import Database, kv_get, kv_put
+
+FAULTS_KEY = "faults"
+
+Rate = float
+
+
+class BasicFaults(BaseModel):
+    """Faults every simulator understands."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    error_rate: float = Field(default=0.0, ge=0.0, le=1.0)
+    latency_ms: int = Field(default=0, ge=0, le=600_000)
+    seed: int | None = None
+
+
+F = TypeVar("F", bound=BasicFaults)
+
+
+class FaultInjector(Generic[F]):
+    """Holds the current fault settings and the random source that applies them."""
+
+    def __init__(self, db: Database, model: type[F]) -> None:
+        self._db = db
+        self._model = model
+        self.config: F = model()
+        self._rng = random.Random()
+
+    async def load(self) -> None:
+        stored = await kv_get(self._db, FAULTS_KEY)
+        config = self._model.model_validate_json(stored) if stored else self._model()
+        self._apply(config)
+
+    async def set(self, config: F) -> F:
+        await kv_put(self._db, FAULTS_KEY, config.model_dump_json())
+        self._apply(config)
+        return config
+
+    async def reset(self) -> F:
+        return await self.set(self._model())
+
+    def roll(self, rate: Rate) -> bool:
+        """True with probability ``rate``; draws nothing when the rate is zero."""
+        return rate > 0 and self._rng.random() < rate
+
+    async def delay(self) -> None:
+        if self.config.latency_ms:
+            await asyncio.sleep(self.config.latency_ms / 1000)
+
+    def _apply(self, config: F) -> None:
+        self.config = config
+        self._rng = random.Random(config.seed)

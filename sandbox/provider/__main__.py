@@ -1,0 +1,24 @@
+"""``python -m sandbox.provider``: serve the provider on the host/port of ``PROVIDER_URL``."""
+
+from __future__ import annotations
+
+import logging
+
+import uvicorn
+
+from sandbox.provider.app import create_app
+from sandbox.provider.settings import ProviderSettings
+from sandbox.settings import bind_address
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    settings = ProviderSettings()
+    host, port = bind_address(settings.provider_url)
+    # A short graceful shutdown: requests hung by timeout_after_commit must not block a stop.
+    uvicorn.run(create_app(settings), host=host, port=port, timeout_graceful_shutdown=2,
+                access_log=False)  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()

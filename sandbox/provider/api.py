@@ -1,0 +1,84 @@
+"""``/v3/`` — the YooKassa API v3 subset, HTTP Basic ``shop_id:secret_key``."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import secrets
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Request
+
+from sandbox.provider import commands
+from sandbox.provider.errors import InjectedFailure, InvalidCredentials
+from sandbox.provider.runtime import ProviderRuntime, runtime
+
+HANG_S = 3600.0
+
+
+async def v3_guard(
+    request: Request, rt: Annotated[ProviderRuntime, Depends(runtime)]
+) -> ProviderRuntime:
+    """Injected faults come first ("before doing anything"), then authentication."""
+    config = rt.faults.config
+    if rt.faults.roll(config.error_rate):
+        raise InjectedFailure("Internal server error (injected fault)")
+    await rt.faults.delay()
+    _authenticate(request.headers.get("authorization"), rt)
+    return rt
+
+
+Runtime = Annotated[ProviderRuntime, Depends(v3_guard)]
+Key = Annotated[str | None, Header(alias="Idempotence-Key")]
+router = APIRouter(prefix="/v3")
+
+
+@router.post("/payments")
+async def create_payment(request: Request, rt: Runtime, key: Key = None) -> dict[str, Any]:
+    body = commands.parse_body(await request.body())
+    payment = await rt.service.create_payment(commands.idempotence_key(key), body)
+    await _maybe_hang(rt)
+    return payment
+
+
+@router.get("/payments/{payment_id}")
+async def get_payment(payment_id: str, rt: Runtime) -> dict[str, Any]:
+    return await rt.service.get_payment(payment_id)
+
+
+@router.post("/refunds")
+async def create_refund(request: Request, rt: Runtime, key: Key = None) -> dict[str, Any]:
+    body = commands.parse_body(await request.body())
+    refund = await rt.service.create_refund(commands.idempotence_key(key), body)
+    await _maybe_hang(rt)
+    return refund
+
+
+@router.get("/refunds/{refund_id}")
+async def get_refund(refund_id: str, rt: Runtime) -> dict[str, Any]:
+    return await rt.service.get_refund(refund_id)
+
+
+async def _maybe_hang(rt: ProviderRuntime) -> None:
+    """``timeout_after_commit``: the operation is committed; the answer never comes."""
+    if rt.faults.roll(rt.faults.config.timeout_after_commit_rate):
+        await asyncio.sleep(HANG_S)
+
+
+def _authenticate(header: str | None, rt: ProviderRuntime) -> None:
+    scheme, _, encoded = (header or "").partition(" ")
+    try:
+        decoded = base64.b64decode(encoded, validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        decoded = ""
+    shop_id, _, secret = decoded.partition(":")
+    settings = rt.settings
+    expected_secret = settings.provider_secret_key.get_secret_value()
+    ok_shop = secrets.compare_digest(shop_id.encode(), settings.provider_shop_id.encode())
+    ok_secret = secrets.compare_digest(secret.encode(), expected_secret.encode())
+    if scheme.lower() != "basic" or not (ok_shop and ok_secret):
+        raise InvalidCredentials(
+            "Authentication by given credentials failed: check shop_id and secret key",
+            parameter="Authorization",
+        )

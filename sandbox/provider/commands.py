@@ -1,0 +1,129 @@
+"""Parsing of ``POST /v3/payments`` and ``POST /v3/refunds`` bodies into validated commands.
+
+Bodies are parsed with ``parse_float=Decimal`` so that a numeric ``value`` never passes
+through a float. Every problem becomes YooKassa's 400 ``invalid_request`` with the
+offending ``parameter``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from sandbox.provider.domain import parse_money
+from sandbox.provider.errors import InvalidRequest
+
+MAX_KEY_LENGTH = 64
+
+
+@dataclass(frozen=True)
+class CreatePayment:
+    amount: Decimal
+    currency: str
+    return_url: str
+    description: str | None
+    metadata: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class CreateRefund:
+    payment_id: str
+    amount: Decimal
+    currency: str
+    description: str | None
+    metadata: dict[str, Any]
+
+
+def idempotence_key(header: str | None) -> str:
+    if not header:
+        raise InvalidRequest("Idempotence-Key header is required", parameter="Idempotence-Key")
+    if len(header) > MAX_KEY_LENGTH:
+        raise InvalidRequest(
+            f"Idempotence-Key must be at most {MAX_KEY_LENGTH} characters",
+            parameter="Idempotence-Key",
+        )
+    return header
+
+
+def parse_body(raw: bytes) -> dict[str, Any]:
+    try:
+        body = json.loads(raw or b"null", parse_float=Decimal)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InvalidRequest("Request body is not valid JSON") from exc
+    if not isinstance(body, dict):
+        raise InvalidRequest("Request body must be a JSON object")
+    return body
+
+
+def fingerprint(kind: str, body: dict[str, Any]) -> str:
+    """Same request ⇔ same canonical JSON; ``"1.00"`` and ``1.00`` count as equal."""
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(f"{kind}\n{canonical}".encode()).hexdigest()
+
+
+def create_payment(body: dict[str, Any]) -> CreatePayment:
+    amount = _object(body, "amount")
+    value, currency = parse_money(amount.get("value"), amount.get("currency"))
+    if body.get("capture") is not True:
+        raise InvalidRequest(
+            "The sandbox supports only one-stage payments: capture must be true", "capture"
+        )
+    confirmation = _object(body, "confirmation")
+    if confirmation.get("type") != "redirect":
+        raise InvalidRequest("Only confirmation.type=redirect is supported", "confirmation.type")
+    return_url = confirmation.get("return_url")
+    if not isinstance(return_url, str) or not 0 < len(return_url) <= 2048:
+        raise InvalidRequest("confirmation.return_url is required", "confirmation.return_url")
+    return CreatePayment(
+        amount=value,
+        currency=currency,
+        return_url=return_url,
+        description=_description(body),
+        metadata=_metadata(body),
+    )
+
+
+def create_refund(body: dict[str, Any]) -> CreateRefund:
+    payment_id = body.get("payment_id")
+    if not isinstance(payment_id, str) or not payment_id:
+        raise InvalidRequest("payment_id is required", parameter="payment_id")
+    amount = _object(body, "amount")
+    value, currency = parse_money(amount.get("value"), amount.get("currency"))
+    return CreateRefund(
+        payment_id=payment_id,
+        amount=value,
+        currency=currency,
+        description=_description(body),
+        metadata=_metadata(body),
+    )
+
+
+def _object(body: dict[str, Any], name: str) -> dict[str, Any]:
+    value = body.get(name)
+    if not isinstance(value, dict):
+        raise InvalidRequest(f"{name} is required", parameter=name)
+    return value
+
+
+def _description(body: dict[str, Any]) -> str | None:
+    description = body.get("description")
+    if description is None:
+        return None
+    if not isinstance(description, str) or len(description) > 128:
+        raise InvalidRequest("description must be a string of at most 128 characters",
+                             parameter="description")  # fmt: skip
+    return description
+
+
+def _metadata(body: dict[str, Any]) -> dict[str, Any]:
+    """YooKassa metadata: at most 16 keys of ≤32 chars, scalar values of ≤512 chars."""
+    metadata = body.get("metadata") or {}
+    if not isinstance(metadata, dict) or len(metadata) > 16:
+        raise InvalidRequest("metadata must be an object of at most 16 keys", "metadata")
+    for key, value in metadata.items():
+        if len(key) > 32 or isinstance(value, dict | list) or len(str(value)) > 512:
+            raise InvalidRequest(f"Invalid metadata key {key!r}", parameter="metadata")
+    return {key: (str(v) if isinstance(v, Decimal) else v) for key, v in metadata.items()}

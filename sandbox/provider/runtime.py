@@ -1,0 +1,54 @@
+"""Everything a running provider holds, built by ``open_runtime`` and torn down with it."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import httpx
+from fastapi import Request
+
+from sandbox.faults import FaultInjector
+from sandbox.provider.faults import ProviderFaults
+from sandbox.provider.service import ProviderService
+from sandbox.provider.settings import ProviderSettings
+from sandbox.provider.store import SCHEMA
+from sandbox.provider.webhooks import WebhookDispatcher
+from sandbox.sqlite import Database
+
+
+@dataclass
+class ProviderRuntime:
+    settings: ProviderSettings
+    service: ProviderService
+    faults: FaultInjector[ProviderFaults]
+
+
+@contextlib.asynccontextmanager
+async def open_runtime(
+    settings: ProviderSettings, webhook_transport: httpx.AsyncBaseTransport | None = None
+) -> AsyncIterator[ProviderRuntime]:
+    """``webhook_transport`` lets unit tests receive webhooks in-process."""
+    db = await Database.open(settings.provider_db_path, SCHEMA, settings.provider_db_synchronous)
+    faults = FaultInjector(db, ProviderFaults)
+    await faults.load()
+    async with httpx.AsyncClient(transport=webhook_transport) as client:
+        dispatcher = WebhookDispatcher(db, settings, client)
+        task = asyncio.create_task(dispatcher.run(), name="webhook-dispatcher")
+        try:
+            yield ProviderRuntime(
+                settings, ProviderService(db, settings, faults, dispatcher), faults
+            )
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            await db.close()
+
+
+def runtime(request: Request) -> ProviderRuntime:
+    """FastAPI dependency: the runtime that the app's lifespan opened."""
+    value: ProviderRuntime = request.app.state.runtime
+    return value

@@ -1,0 +1,245 @@
+"""SQLite persistence for the provider: payments, refunds, idempotence keys, deliveries.
+
+Every function takes a connection that the caller holds inside ``Database.transaction()``
+or ``Database.reading()``, so a payment change and the webhook it triggers are one commit.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from decimal import Decimal
+from typing import Any
+
+import aiosqlite
+
+from sandbox.provider.domain import Payment, PaymentStatus, Refund
+from sandbox.sqlite import KV_SCHEMA
+
+IDEMPOTENCE_TTL_S = 24 * 3600
+
+SCHEMA = (
+    KV_SCHEMA
+    + """
+CREATE TABLE IF NOT EXISTS payments (
+    id TEXT PRIMARY KEY,
+    idempotence_key TEXT NOT NULL,
+    status TEXT NOT NULL,
+    amount TEXT NOT NULL,
+    currency TEXT NOT NULL,
+    refunded TEXT NOT NULL,
+    description TEXT,
+    metadata TEXT NOT NULL,
+    return_url TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    captured_at TEXT,
+    card_last4 TEXT,
+    cancellation_reason TEXT
+);
+CREATE TABLE IF NOT EXISTS refunds (
+    id TEXT PRIMARY KEY,
+    payment_id TEXT NOT NULL REFERENCES payments(id),
+    idempotence_key TEXT NOT NULL,
+    status TEXT NOT NULL,
+    amount TEXT NOT NULL,
+    currency TEXT NOT NULL,
+    description TEXT,
+    metadata TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS idempotence (
+    key TEXT PRIMARY KEY,
+    fingerprint TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    object_id TEXT NOT NULL,
+    created_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS deliveries (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    event TEXT NOT NULL,
+    object_id TEXT NOT NULL,
+    body TEXT NOT NULL,
+    status TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    attempted_at TEXT NOT NULL DEFAULT '[]',
+    next_attempt_at REAL NOT NULL,
+    last_error TEXT,
+    created_at REAL NOT NULL,
+    delivered_at REAL
+);
+CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries(status, next_attempt_at);
+"""
+)
+
+
+async def find_key(conn: aiosqlite.Connection, key: str, now: float) -> tuple[str, str, str] | None:
+    """``(fingerprint, kind, object_id)`` for a live key; a key older than 24 h is forgotten."""
+    cur = await conn.execute(
+        "SELECT fingerprint, kind, object_id, created_at FROM idempotence WHERE key = ?", (key,)
+    )
+    row = await cur.fetchone()
+    if row is None:
+        return None
+    if now - row["created_at"] > IDEMPOTENCE_TTL_S:
+        await conn.execute("DELETE FROM idempotence WHERE key = ?", (key,))
+        return None
+    return row["fingerprint"], row["kind"], row["object_id"]
+
+
+async def remember_key(
+    conn: aiosqlite.Connection, key: str, fingerprint: str, kind: str, object_id: str
+) -> None:
+    await conn.execute(
+        "INSERT INTO idempotence(key, fingerprint, kind, object_id, created_at)"
+        " VALUES (?, ?, ?, ?, ?)",
+        (key, fingerprint, kind, object_id, time.time()),
+    )
+
+
+async def insert_payment(conn: aiosqlite.Connection, p: Payment) -> None:
+    await conn.execute(
+        "INSERT INTO payments(id, idempotence_key, status, amount, currency, refunded,"
+        " description, metadata, return_url, created_at, captured_at, card_last4,"
+        " cancellation_reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            p.id, p.idempotence_key, str(p.status), str(p.amount), p.currency,
+            str(p.refunded), p.description, json.dumps(p.metadata), p.return_url,
+            p.created_at, p.captured_at, p.card_last4, p.cancellation_reason,
+        ),
+    )  # fmt: skip
+
+
+async def update_payment(conn: aiosqlite.Connection, p: Payment) -> None:
+    await conn.execute(
+        "UPDATE payments SET status = ?, refunded = ?, captured_at = ?, card_last4 = ?,"
+        " cancellation_reason = ? WHERE id = ?",
+        (str(p.status), str(p.refunded), p.captured_at, p.card_last4,
+         p.cancellation_reason, p.id),
+    )  # fmt: skip
+
+
+async def get_payment(conn: aiosqlite.Connection, payment_id: str) -> Payment | None:
+    cur = await conn.execute("SELECT * FROM payments WHERE id = ?", (payment_id,))
+    row = await cur.fetchone()
+    return None if row is None else _payment(row)
+
+
+async def all_payments(conn: aiosqlite.Connection) -> list[Payment]:
+    cur = await conn.execute("SELECT * FROM payments ORDER BY rowid")
+    return [_payment(row) for row in await cur.fetchall()]
+
+
+async def insert_refund(conn: aiosqlite.Connection, r: Refund) -> None:
+    await conn.execute(
+        "INSERT INTO refunds(id, payment_id, idempotence_key, status, amount, currency,"
+        " description, metadata, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (r.id, r.payment_id, r.idempotence_key, r.status, str(r.amount), r.currency,
+         r.description, json.dumps(r.metadata), r.created_at),
+    )  # fmt: skip
+
+
+async def get_refund(conn: aiosqlite.Connection, refund_id: str) -> Refund | None:
+    cur = await conn.execute("SELECT * FROM refunds WHERE id = ?", (refund_id,))
+    row = await cur.fetchone()
+    return None if row is None else _refund(row)
+
+
+async def all_refunds(conn: aiosqlite.Connection) -> list[Refund]:
+    cur = await conn.execute("SELECT * FROM refunds ORDER BY rowid")
+    return [_refund(row) for row in await cur.fetchall()]
+
+
+def _payment(row: aiosqlite.Row) -> Payment:
+    return Payment(
+        id=row["id"],
+        idempotence_key=row["idempotence_key"],
+        status=PaymentStatus(row["status"]),
+        amount=Decimal(row["amount"]),
+        currency=row["currency"],
+        created_at=row["created_at"],
+        return_url=row["return_url"],
+        description=row["description"],
+        metadata=json.loads(row["metadata"]),
+        refunded=Decimal(row["refunded"]),
+        captured_at=row["captured_at"],
+        card_last4=row["card_last4"],
+        cancellation_reason=row["cancellation_reason"],
+    )
+
+
+def _refund(row: aiosqlite.Row) -> Refund:
+    return Refund(
+        id=row["id"],
+        payment_id=row["payment_id"],
+        idempotence_key=row["idempotence_key"],
+        amount=Decimal(row["amount"]),
+        currency=row["currency"],
+        created_at=row["created_at"],
+        description=row["description"],
+        metadata=json.loads(row["metadata"]),
+        status=row["status"],
+    )
+
+
+async def insert_delivery(
+    conn: aiosqlite.Connection, event: str, object_id: str, body: dict[str, Any],
+    status: str, due_at: float,
+) -> None:  # fmt: skip
+    await conn.execute(
+        "INSERT INTO deliveries(event, object_id, body, status, next_attempt_at, created_at)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        (event, object_id, json.dumps(body), status, due_at, time.time()),
+    )
+
+
+async def due_deliveries(conn: aiosqlite.Connection, now: float, limit: int) -> list[aiosqlite.Row]:
+    cur = await conn.execute(
+        "SELECT id, body, attempts FROM deliveries WHERE status = 'pending'"
+        " AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?",
+        (now, limit),
+    )
+    return list(await cur.fetchall())
+
+
+async def next_due_at(conn: aiosqlite.Connection) -> float | None:
+    cur = await conn.execute(
+        "SELECT MIN(next_attempt_at) AS due FROM deliveries WHERE status = 'pending'"
+    )
+    row = await cur.fetchone()
+    return None if row is None or row["due"] is None else float(row["due"])
+
+
+async def record_attempt(
+    conn: aiosqlite.Connection, delivery_id: int, at: str, error: str | None, retry_at: float
+) -> None:
+    """Delivered when ``error`` is None, else rescheduled at ``retry_at``."""
+    status = "pending" if error else "delivered"
+    await conn.execute(
+        "UPDATE deliveries SET attempts = attempts + 1, status = ?, last_error = ?,"
+        " next_attempt_at = ?, attempted_at = json_insert(attempted_at, '$[#]', ?),"
+        " delivered_at = CASE WHEN ? IS NULL THEN ? ELSE delivered_at END WHERE id = ?",
+        (status, error, retry_at, at, error, time.time(), delivery_id),
+    )
+
+
+async def list_deliveries(
+    conn: aiosqlite.Connection, object_id: str | None
+) -> list[dict[str, Any]]:
+    sql = "SELECT * FROM deliveries"
+    args: tuple[str, ...] = ()
+    if object_id:
+        sql, args = sql + " WHERE object_id = ?", (object_id,)
+    cur = await conn.execute(sql + " ORDER BY id", args)
+    return [_delivery(row) for row in await cur.fetchall()]
+
+
+def _delivery(row: aiosqlite.Row) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "event": row["event"],
+        "object_id": row["object_id"],
+        "status": row["status"],
+        "attempts": row["attempts"],
+        "attempted_at": json.loads(row["attempted_at"]),
+        "last_error": row["last_error"],
+    }

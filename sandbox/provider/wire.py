@@ -1,0 +1,88 @@
+"""Payments and refunds rendered exactly as YooKassa API v3 renders them."""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from sandbox.provider.domain import CENT, Payment, PaymentStatus, Refund, money
+from sandbox.provider.settings import ProviderSettings
+
+
+def payment_object(payment: Payment, settings: ProviderSettings) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "id": payment.id,
+        "status": str(payment.status),
+        "paid": payment.status is PaymentStatus.SUCCEEDED,
+        "amount": money(payment.amount, payment.currency),
+        "confirmation": {
+            "type": "redirect",
+            "confirmation_url": f"{settings.public_url}/checkout/{payment.id}",
+            "return_url": payment.return_url,
+        },
+        "created_at": payment.created_at,
+        "metadata": payment.metadata,
+        "recipient": {"account_id": settings.provider_shop_id, "gateway_id": "100700"},
+        "refundable": payment.refundable_left > 0,
+        "test": True,
+    }
+    if payment.description is not None:
+        body["description"] = payment.description
+    if payment.card_last4 is not None:
+        body["payment_method"] = _card_method(payment)
+    if payment.status is PaymentStatus.SUCCEEDED:
+        body.update(_succeeded_fields(payment, settings))
+    if payment.status is PaymentStatus.CANCELED:
+        body["cancellation_details"] = {
+            "party": "payment_network",
+            "reason": payment.cancellation_reason or "general_decline",
+        }
+    return body
+
+
+def refund_object(refund: Refund) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "id": refund.id,
+        "payment_id": refund.payment_id,
+        "status": refund.status,
+        "amount": money(refund.amount, refund.currency),
+        "created_at": refund.created_at,
+    }
+    if refund.description is not None:
+        body["description"] = refund.description
+    if refund.metadata:
+        body["metadata"] = refund.metadata
+    return body
+
+
+def _succeeded_fields(payment: Payment, settings: ProviderSettings) -> dict[str, Any]:
+    commission = Decimal(settings.provider_commission_percent) / 100
+    fee = (payment.amount * commission).quantize(CENT, rounding=ROUND_HALF_UP)
+    return {
+        "captured_at": payment.captured_at,
+        "income_amount": money(payment.amount - fee, payment.currency),
+        "refunded_amount": money(payment.refunded, payment.currency),
+        "authorization_details": {
+            "rrn": payment.id.replace("-", "")[:12],
+            "auth_code": payment.id.replace("-", "")[-6:],
+            "three_d_secure": {"applied": False},
+        },
+    }
+
+
+def _card_method(payment: Payment) -> dict[str, Any]:
+    last4 = payment.card_last4 or "0000"
+    return {
+        "type": "bank_card",
+        "id": payment.id,
+        "saved": False,
+        "title": f"Bank card *{last4}",
+        "card": {
+            "first6": "424242" if last4 == "4242" else "400000",
+            "last4": last4,
+            "expiry_month": "12",
+            "expiry_year": "2030",
+            "card_type": "Visa",
+            "issuer_country": "RU",
+        },
+    }
