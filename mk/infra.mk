@@ -1,0 +1,37 @@
+# Local infrastructure: system packages, Kafka jars, supervisord and everything it runs.
+# See README.md ("Running the stack") and infra/kafka/README.md.
+
+KAFKA_LIBS := $(ROOT)/infra/kafka/libs
+
+.PHONY: system-deps kafka-jars up _up down ps logs status
+
+system-deps:  ## apt-get install what the stack needs and the machine lacks (no-op if present)
+	@$(ROOT)/infra/bin/system-deps
+
+kafka-jars: $(KAFKA_LIBS)/.copied  ## fetch the Kafka broker and tools jars from Maven Central
+
+# Old jars are removed first: two kafka-clients versions on one class path break the broker.
+$(KAFKA_LIBS)/.copied: $(ROOT)/infra/kafka/pom.xml
+	rm -rf $(KAFKA_LIBS)
+	mvn -q -B -Dstyle.color=never -f $< dependency:copy-dependencies
+	@touch $@
+
+up:  ## start the whole stack (idempotent) and wait until it is healthy
+	@mkdir -p $(RUN)/logs
+	@chmod 0755 $(RUN)
+	@flock $(RUN)/up.lock $(MAKE) --no-print-directory -f $(ROOT)/Makefile _up
+
+_up: system-deps venv kafka-jars
+	@$(ROOT)/infra/bin/up
+
+down:  ## stop every process and supervisord
+	@$(ROOT)/infra/supervisor/stop
+
+ps:  ## NAME PID of every running process, nothing else (use make -s ps)
+	@$(PY) $(ROOT)/infra/supervisor/ps.py
+
+status:  ## supervisorctl status
+	@$(SUPERVISORCTL) status || true
+
+logs:  ## follow every log under .run/logs
+	@tail -n 20 -F $(RUN)/logs/*.log
