@@ -1,0 +1,58 @@
+"""Fixtures for the whole-stack tests: the processes of `make up`, reached at the CONTRACT URLs."""
+
+import os
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import httpx
+import pytest
+
+
+@dataclass(frozen=True)
+class Stack:
+    gateway: str
+    provider: str
+    auth: str
+    notify: str
+
+
+def _stack() -> Stack:
+    return Stack(
+        gateway=os.environ.get("GATEWAY_URL", "http://127.0.0.1:8000"),
+        provider=os.environ.get("PROVIDER_URL", "http://127.0.0.1:8081"),
+        auth=os.environ.get("AUTH_URL", "http://127.0.0.1:8082"),
+        notify=os.environ.get("NOTIFY_URL", "http://127.0.0.1:8083"),
+    )
+
+
+@pytest.fixture(scope="session")
+def stack() -> Stack:
+    stack = _stack()
+    for url in (stack.gateway, stack.provider, stack.auth, stack.notify):
+        try:
+            httpx.get(f"{url}/healthz", timeout=2).raise_for_status()
+        except httpx.HTTPError as exc:
+            pytest.skip(f"the stack of `make up` is not running ({url}: {exc})")
+    return stack
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(timeout=15) as client:
+        yield client
+
+
+@dataclass
+class User:
+    id: uuid.UUID
+    headers: dict[str, str]
+
+
+@pytest.fixture
+async def user(stack: Stack, http: httpx.AsyncClient) -> User:
+    user_id = uuid.uuid4()
+    response = await http.post(f"{stack.auth}/api/v1/token", json={"user_id": str(user_id)})
+    response.raise_for_status()
+    token = response.json()["access_token"]
+    return User(id=user_id, headers={"Authorization": f"Bearer {token}"})

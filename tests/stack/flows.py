@@ -1,0 +1,118 @@
+"""What a client and a card holder do, step by step, against the running stack."""
+
+import asyncio
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import httpx
+
+from tests.stack.conftest import Stack, User
+
+GOOD_CARD = "4242424242424242"
+DECLINED_CARD = "4000000000000002"
+FINAL = {"succeeded", "canceled", "failed"}
+
+
+async def eventually(
+    probe: Callable[[], Awaitable[Any]], done: Callable[[Any], bool], within: float = 30
+) -> Any:
+    """Poll `probe` until `done(result)`; return the last result either way."""
+    deadline = asyncio.get_running_loop().time() + within
+    while True:
+        result = await probe()
+        if done(result) or asyncio.get_running_loop().time() > deadline:
+            return result
+        await asyncio.sleep(0.2)
+
+
+async def pay(
+    http: httpx.AsyncClient, stack: Stack, user: User, key: str | None = None, plan: str = "monthly"
+) -> dict[str, Any]:
+    response = await http.post(
+        f"{stack.gateway}/api/v1/payments",
+        json={"plan_id": plan, "return_url": "https://cinema.example/thanks"},
+        headers={**user.headers, "Idempotency-Key": key or str(uuid.uuid4()), "Prefer": "wait=10"},
+    )
+    assert response.status_code in (201, 202), response.text
+    return response.json()
+
+
+async def get_payment(
+    http: httpx.AsyncClient, stack: Stack, user: User, payment_id: str
+) -> dict[str, Any]:
+    response = await http.get(f"{stack.gateway}/api/v1/payments/{payment_id}", headers=user.headers)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+async def wait_for_status(
+    http: httpx.AsyncClient, stack: Stack, user: User, payment_id: str, done: Callable[[Any], bool]
+) -> dict[str, Any]:
+    return await eventually(lambda: get_payment(http, stack, user, payment_id), done)
+
+
+async def confirm(
+    http: httpx.AsyncClient, stack: Stack, payment: dict[str, Any], card: str
+) -> None:
+    """The card holder pays on the provider's page (the sandbox hook runs the same code path)."""
+    external_id = payment["confirmation_url"].rstrip("/").rsplit("/", 1)[-1]
+    response = await http.post(
+        f"{stack.provider}/sandbox/payments/{external_id}/confirm", json={"card_number": card}
+    )
+    assert response.status_code == 200, response.text
+
+
+async def paid(http: httpx.AsyncClient, stack: Stack, user: User) -> dict[str, Any]:
+    """A payment taken all the way to succeeded."""
+    payment = await pay(http, stack, user)
+    payment = await wait_for_status(
+        http, stack, user, payment["payment_id"], lambda p: p["confirmation_url"] is not None
+    )
+    await confirm(http, stack, payment, GOOD_CARD)
+    return await wait_for_status(
+        http, stack, user, payment["payment_id"], lambda p: p["status"] == "succeeded"
+    )
+
+
+async def refund(
+    http: httpx.AsyncClient,
+    stack: Stack,
+    user: User,
+    payment_id: str,
+    amount: str | None = None,
+    key: str | None = None,
+) -> httpx.Response:
+    return await http.post(
+        f"{stack.gateway}/api/v1/payments/{payment_id}/refunds",
+        json={} if amount is None else {"amount": amount},
+        headers={**user.headers, "Idempotency-Key": key or str(uuid.uuid4())},
+    )
+
+
+async def subscription(http: httpx.AsyncClient, stack: Stack, user: User) -> dict[str, Any]:
+    response = await http.get(f"{stack.gateway}/api/v1/subscription", headers=user.headers)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+async def ledger_for(http: httpx.AsyncClient, stack: Stack, user: User) -> dict[str, list[Any]]:
+    ledger = (await http.get(f"{stack.provider}/sandbox/ledger")).json()
+    payments = [p for p in ledger["payments"] if p["metadata"].get("user_id") == str(user.id)]
+    ours = {p["id"] for p in payments}
+    return {
+        "payments": payments,
+        "refunds": [r for r in ledger["refunds"] if r["payment_id"] in ours],
+    }
+
+
+async def roles(http: httpx.AsyncClient, stack: Stack, user: User) -> list[str]:
+    response = await http.get(f"{stack.auth}/api/v1/users/{user.id}/roles")
+    return list(response.json()["roles"])
+
+
+async def notifications(http: httpx.AsyncClient, stack: Stack, user: User) -> list[dict[str, Any]]:
+    response = await http.get(
+        f"{stack.notify}/api/v1/notifications", params={"user_id": str(user.id)}
+    )
+    return list(response.json()["items"])
