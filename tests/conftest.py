@@ -1,0 +1,103 @@
+"""Session-wide test configuration: where Kafka and PostgreSQL are.
+
+Resolution order, for each of the two:
+1. the caller's env var (`KAFKA_BOOTSTRAP_SERVERS`, `DATABASE_URL`), as `make test` passes them;
+2. the local stack at the defaults of docs/architecture.md, if it answers (`make up`);
+3. a throw-away container (testcontainers) when a working Docker engine is at hand;
+4. the defaults anyway, so a test that needs them fails with a connection error that
+   points at `make up` rather than being skipped in silence.
+
+Async tests share one session event loop (pyproject: asyncio_mode=auto, loop scope
+session); `anyio_backend` keeps anyio-marked tests on that same asyncio.
+"""
+
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_KAFKA_BOOTSTRAP = "127.0.0.1:9092"
+DEFAULT_DATABASE_URL = "postgresql://billing:billing@127.0.0.1:55432/billing"
+KAFKA_IMAGE = "confluentinc/cp-kafka:7.7.1"  # Kafka 3.7, KRaft-capable
+POSTGRES_IMAGE = "postgres:15"
+
+
+def answers(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def docker_engine_works() -> bool:
+    try:
+        import docker
+        from docker.errors import DockerException
+    except ImportError:
+        return False
+    try:
+        return bool(docker.from_env(timeout=3).ping())
+    except (DockerException, OSError):
+        return False
+
+
+@pytest.fixture(scope="session")
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture(scope="session")
+def repo_root() -> Path:
+    return ROOT
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap() -> Iterator[str]:
+    given = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+    host, _, port = (given or DEFAULT_KAFKA_BOOTSTRAP).split(",")[0].rpartition(":")
+    if given or answers(host, int(port)) or not docker_engine_works():
+        yield given or DEFAULT_KAFKA_BOOTSTRAP
+        return
+    from testcontainers.community.kafka import KafkaContainer
+
+    container = (
+        KafkaContainer(KAFKA_IMAGE)
+        .with_kraft()
+        .with_env("KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR", "1")
+        .with_env("KAFKA_TRANSACTION_STATE_LOG_MIN_ISR", "1")
+        .with_env("KAFKA_AUTO_CREATE_TOPICS_ENABLE", "false")
+    )
+    with container as kafka:
+        bootstrap = kafka.get_bootstrap_server()
+        os.environ["KAFKA_BOOTSTRAP_SERVERS"] = bootstrap
+        create_topics = ROOT / "infra" / "kafka" / "create_topics.py"
+        subprocess.run([sys.executable, create_topics, "--bootstrap", bootstrap], check=True)
+        yield bootstrap
+
+
+@pytest.fixture(scope="session")
+def database_url() -> Iterator[str]:
+    given = os.environ.get("DATABASE_URL")
+    default = urlsplit(DEFAULT_DATABASE_URL)
+    if given or answers(default.hostname or "", default.port or 0) or not docker_engine_works():
+        yield given or DEFAULT_DATABASE_URL
+        return
+    import psycopg
+    from testcontainers.community.postgres import PostgresContainer
+
+    container = PostgresContainer(
+        POSTGRES_IMAGE, username="billing", password="billing", dbname="billing", driver=None
+    )
+    with container as postgres:
+        url = postgres.get_connection_url()
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("CREATE SCHEMA IF NOT EXISTS payments_history AUTHORIZATION billing")
+        os.environ["DATABASE_URL"] = url
+        yield url

@@ -1,0 +1,107 @@
+"""The supervised stack: `make -s ps` output and restarts after kill -9 (CONTRACT §1)."""
+
+import asyncio
+import os
+import re
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import asyncpg
+import pytest
+from aiokafka.admin import AIOKafkaAdminClient
+
+from tests.integration.conftest import Supervisor
+
+RESTART_LIMIT_S = 5.0
+PS_LINE = re.compile(r"^(?P<name>[a-z][a-z0-9_-]*) (?P<pid>[1-9][0-9]*)$")
+
+
+def make_ps(root: Path) -> str:
+    # As a user types it: no MAKEFLAGS/MAKELEVEL inherited from a surrounding `make test`.
+    env = {k: v for k, v in os.environ.items() if k not in {"MAKEFLAGS", "MFLAGS", "MAKELEVEL"}}
+    done = subprocess.run(
+        ["make", "-s", "ps"], cwd=root, env=env, capture_output=True, text=True, timeout=30
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def test_make_ps_prints_one_name_pid_line_per_running_process_and_nothing_else(
+    repo_root: Path, supervisor: Supervisor
+) -> None:
+    lines = make_ps(repo_root).splitlines()
+    matches = [PS_LINE.match(line) for line in lines]
+    assert all(matches), lines
+    names = [m["name"] for m in matches if m]
+    assert len(names) == len(set(names))
+    assert {"kafka", "postgres"} <= set(names)
+    for m in matches:
+        assert m is not None
+        assert supervisor.status(m["name"]) == ("RUNNING", int(m["pid"]))
+        os.kill(int(m["pid"]), 0)  # alive
+
+
+async def wait_for_kafka(bootstrap: str, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=5000)
+        try:
+            await admin.start()
+            await admin.list_topics()
+            return
+        except Exception:
+            if time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.5)
+        finally:
+            await admin.close()
+
+
+async def wait_for_postgres(database_url: str, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            conn = await asyncpg.connect(database_url, timeout=5)
+            await conn.close()
+            return
+        except (OSError, asyncpg.PostgresError):
+            if time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.3)
+
+
+def kill_and_time_restart(supervisor: Supervisor, name: str) -> float:
+    state, old_pid = supervisor.status(name)
+    assert state == "RUNNING" and old_pid is not None, (name, state)
+    killed_at = time.monotonic()
+    os.kill(old_pid, signal.SIGKILL)
+    supervisor.wait_running(name, not_pid=old_pid, timeout=RESTART_LIMIT_S + 5)
+    return time.monotonic() - killed_at
+
+
+async def test_kafka_killed_with_sigkill_is_back_within_five_seconds(
+    supervisor: Supervisor, kafka_bootstrap: str
+) -> None:
+    elapsed = kill_and_time_restart(supervisor, "kafka")
+    await wait_for_kafka(kafka_bootstrap, timeout=90)  # usable again for the tests after
+    assert elapsed < RESTART_LIMIT_S
+
+
+async def test_postgres_killed_with_sigkill_is_back_within_five_seconds(
+    supervisor: Supervisor, database_url: str
+) -> None:
+    elapsed = kill_and_time_restart(supervisor, "postgres")
+    await wait_for_postgres(database_url, timeout=60)  # crash recovery, stale pid file
+    assert elapsed < RESTART_LIMIT_S
+
+
+def test_application_process_killed_with_sigkill_is_back_within_five_seconds(
+    repo_root: Path, supervisor: Supervisor
+) -> None:
+    names = [line.split()[0] for line in make_ps(repo_root).splitlines()]
+    others = sorted(set(names) - {"kafka", "postgres"}, key=lambda n: (n != "gateway", n))
+    if not others:
+        pytest.skip("no application process is supervised yet")
+    assert kill_and_time_restart(supervisor, others[0]) < RESTART_LIMIT_S
