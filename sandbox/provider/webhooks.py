@@ -104,6 +104,8 @@ class WebhookDispatcher:
         async with self._db.reading() as conn:
             due = await store.next_due_at(conn)
         timeout = IDLE_POLL_S if due is None else min(IDLE_POLL_S, max(0.0, due - time.time()))
+        # asyncio.timeout, not wait_for: 3.11's wait_for can swallow a cancel that races a wake.
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), timeout)
+            async with asyncio.timeout(timeout):
+                await self._wake.wait()
         self._wake.clear()

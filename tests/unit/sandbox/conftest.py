@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
+import time
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -24,7 +28,9 @@ def provider_settings(tmp_path: Path) -> ProviderSettings:
         provider_shop_id=SHOP_ID,
         provider_secret_key=SECRET,
         provider_db_path=tmp_path / "provider.sqlite3",
-        provider_webhook_url="http://127.0.0.1:9/unreachable",
+        provider_webhook_url="http://gateway.test/api/v1/webhooks/yookassa",
+        webhook_backoff_start_s=0.05,
+        webhook_backoff_cap_s=0.4,
     )
 
 
@@ -35,10 +41,41 @@ async def serve(app: FastAPI, base_url: str) -> AsyncIterator[httpx.AsyncClient]
             yield client
 
 
+class WebhookInbox:
+    """An in-process webhook receiver: answers ``script`` statuses in turn, then 200."""
+
+    def __init__(self) -> None:
+        self.script: list[int] = []
+        self.received: list[tuple[float, dict[str, Any]]] = []
+        self.transport = httpx.MockTransport(self._handle)
+
+    def _handle(self, request: httpx.Request) -> httpx.Response:
+        self.received.append((time.monotonic(), json.loads(request.content)))
+        return httpx.Response(self.script.pop(0) if self.script else 200)
+
+    def events(self, object_id: str) -> list[str]:
+        return [body["event"] for _, body in self.received if body["object"]["id"] == object_id]
+
+    async def wait_for(self, count: int, within_s: float = 10.0) -> None:
+        deadline = time.monotonic() + within_s
+        while len(self.received) < count:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{len(self.received)} webhooks received, want {count}")
+            await asyncio.sleep(0.02)
+
+
 @pytest.fixture
-async def provider(provider_settings: ProviderSettings) -> AsyncIterator[httpx.AsyncClient]:
+def webhook_inbox() -> WebhookInbox:
+    return WebhookInbox()
+
+
+@pytest.fixture
+async def provider(
+    provider_settings: ProviderSettings, webhook_inbox: WebhookInbox
+) -> AsyncIterator[httpx.AsyncClient]:
     """A provider client authenticated with the shop's Basic credentials."""
-    async for client in serve(create_provider(provider_settings), "http://provider.test"):
+    app = create_provider(provider_settings, webhook_inbox.transport)
+    async for client in serve(app, "http://provider.test"):
         client.auth = httpx.BasicAuth(SHOP_ID, SECRET)
         yield client
 
@@ -57,3 +94,21 @@ def payment_body(value: str = "499.00", **extra: object) -> dict[str, object]:
     }
     body.update(extra)
     return body
+
+
+async def create_payment(client: httpx.AsyncClient, value: str = "499.00") -> dict[str, Any]:
+    response = await client.post(
+        "/v3/payments", json=payment_body(value), headers={"Idempotence-Key": new_key()}
+    )
+    assert response.status_code == 200, response.text
+    payment: dict[str, Any] = response.json()
+    return payment
+
+
+async def paid_payment(client: httpx.AsyncClient, value: str = "499.00") -> dict[str, Any]:
+    payment = await create_payment(client, value)
+    response = await client.post(
+        f"/sandbox/payments/{payment['id']}/confirm", json={"card_number": "4242424242424242"}
+    )
+    assert response.json()["status"] == "succeeded"
+    return payment
