@@ -1,0 +1,1 @@
+"""`python -m consumers.notifications`: tell the user what happened to their money."""

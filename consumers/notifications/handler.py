@@ -1,0 +1,74 @@
+"""Send one notification per event the user should hear about.
+
+The notification's `dedup_key` is the event's `message_id`, so even a send whose inbox row
+never got written (crash in between) is recognised by the Notification service. The
+inbox is checked first, so a replay from offset 0 sends nothing at all.
+"""
+
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+import httpx
+
+from consumers import inbox
+from consumers.delivery import Handler
+from consumers.inbox import Origin
+from consumers.outbound import send
+from consumers.settings import ConsumerSettings
+from schemas.messages import (
+    Envelope,
+    PaymentCanceled,
+    PaymentFailed,
+    PaymentSucceeded,
+    RefundFailed,
+    RefundSucceeded,
+    SubscriptionRevoked,
+)
+
+CONSUMER = "consumer-notifications"
+GROUP = "billing-consumer-notifications"
+
+TEMPLATES: dict[type[Envelope], str] = {
+    PaymentSucceeded: "payment_succeeded",
+    PaymentCanceled: "payment_canceled",
+    PaymentFailed: "payment_failed",
+    RefundSucceeded: "refund_succeeded",
+    RefundFailed: "refund_failed",
+    SubscriptionRevoked: "subscription_revoked",
+}
+ENVELOPE_FIELDS = {"type", "schema_version", "message_id", "user_id"}
+
+
+def notification_for(event: Envelope) -> dict[str, Any] | None:
+    """The Notification service request for `event`, or None if the user need not hear it."""
+    template = TEMPLATES.get(type(event))
+    if template is None:
+        return None
+    payload = event.model_dump(mode="json", exclude=ENVELOPE_FIELDS)  # money as strings
+    return {
+        "user_id": str(getattr(event, "user_id")),  # noqa: B009 - every notified event has one
+        "template": template,
+        "payload": payload,
+        "dedup_key": str(event.message_id),
+    }
+
+
+@dataclass(frozen=True)
+class NotificationHandler:
+    pool: asyncpg.Pool
+    client: httpx.AsyncClient
+    notify_url: str
+
+    async def __call__(self, event: Envelope, origin: Origin) -> None:
+        if await inbox.seen(self.pool, CONSUMER, event.message_id):
+            return
+        request = notification_for(event)
+        if request is not None:
+            url = f"{self.notify_url.rstrip('/')}/api/v1/notifications"
+            await send(self.client, "POST", url, json=request)
+        await inbox.record(self.pool, CONSUMER, event, origin)
+
+
+def build(settings: ConsumerSettings, pool: asyncpg.Pool, client: httpx.AsyncClient) -> Handler:
+    return NotificationHandler(pool, client, settings.notify_url)

@@ -1,0 +1,1 @@
+"""`python -m consumers.subscriptions`: who holds the subscriber role, kept equal to the DB."""

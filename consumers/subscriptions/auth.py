@@ -1,0 +1,31 @@
+"""The Auth API's role calls (CONTRACT §5). Both are idempotent, so a retry is harmless."""
+
+from dataclasses import dataclass
+from uuid import UUID
+
+import httpx
+
+from consumers.outbound import send
+
+ROLE = "subscriber"
+
+
+@dataclass(frozen=True)
+class AuthClient:
+    client: httpx.AsyncClient
+    base_url: str
+    service_token: str | None = None
+
+    async def grant(self, user_id: UUID) -> None:
+        url = f"{self._users()}/{user_id}/roles"
+        await send(self.client, "POST", url, json={"role": ROLE}, headers=self._headers())
+
+    async def revoke(self, user_id: UUID) -> None:
+        url = f"{self._users()}/{user_id}/roles/{ROLE}"
+        await send(self.client, "DELETE", url, headers=self._headers())
+
+    def _users(self) -> str:
+        return f"{self.base_url.rstrip('/')}/api/v1/users"
+
+    def _headers(self) -> dict[str, str] | None:
+        return {"Authorization": f"Bearer {self.service_token}"} if self.service_token else None

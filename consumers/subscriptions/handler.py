@@ -1,0 +1,107 @@
+"""Keep Auth's subscriber role and the subscribers row equal to what the payments say.
+
+Order per event: inbox check → compute the target from PostgreSQL (the truth) → if it
+differs from the row, call Auth (idempotent) → one transaction: lock the user, write the
+inbox row, re-check the target, upsert the row, outbox the announcement. If the truth
+moved between the Auth call and the commit, `StateChanged` makes the delivery loop run
+the whole thing again. A replay finds every row already equal: no Auth call.
+"""
+
+from dataclasses import dataclass
+from uuid import UUID
+
+import asyncpg
+import httpx
+
+from consumers import inbox
+from consumers.delivery import Handler
+from consumers.errors import StateChanged
+from consumers.inbox import Origin
+from consumers.settings import ConsumerSettings
+from consumers.subscriptions import repository as repo
+from consumers.subscriptions.auth import AuthClient
+from consumers.subscriptions.state import Subscription, desired, needs_change
+from schemas import ids
+from schemas.messages import (
+    Envelope,
+    PaymentSucceeded,
+    RefundSucceeded,
+    SubscriptionActivated,
+    SubscriptionRevoked,
+)
+
+CONSUMER = "consumer-subscriptions"
+GROUP = "billing-consumer-subscriptions"
+RELEVANT = (PaymentSucceeded, RefundSucceeded)
+
+Conn = asyncpg.Connection | asyncpg.Pool
+
+
+async def target_and_current(conn: Conn, user_id: UUID) -> tuple[Subscription, Subscription | None]:
+    current = await repo.current_subscription(conn, user_id)
+    return desired(await repo.newest_active_payment(conn, user_id), current), current
+
+
+@dataclass(frozen=True)
+class SubscriptionHandler:
+    pool: asyncpg.Pool
+    auth: AuthClient
+    events_topic: str
+
+    async def __call__(self, event: Envelope, origin: Origin) -> None:
+        if await inbox.seen(self.pool, CONSUMER, event.message_id):
+            return
+        if not isinstance(event, RELEVANT):
+            await inbox.record(self.pool, CONSUMER, event, origin)
+            return
+        target, current = await target_and_current(self.pool, event.user_id)
+        if needs_change(target, current):
+            await self._tell_auth(event.user_id, target)
+        await self._commit(event, origin, target, needs_change(target, current))
+
+    async def _tell_auth(self, user_id: UUID, target: Subscription) -> None:
+        if target.active:
+            await self.auth.grant(user_id)
+        else:
+            await self.auth.revoke(user_id)
+
+    async def _commit(
+        self, event: PaymentSucceeded | RefundSucceeded, origin: Origin,
+        told: Subscription, auth_called: bool,
+    ) -> None:
+        async with self.pool.acquire() as conn, conn.transaction():
+            await repo.lock_user(conn, event.user_id)
+            if not await inbox.record(conn, CONSUMER, event, origin):
+                return  # another delivery of the same message got here first
+            target, current = await target_and_current(conn, event.user_id)
+            if not needs_change(target, current):
+                return
+            if not auth_called or target.active != told.active:
+                raise StateChanged(f"user {event.user_id}: payments changed during delivery")
+            await repo.save(conn, event.user_id, target)
+            await repo.announce(conn, self.events_topic, announcement(event, target))
+
+
+def announcement(
+    source: PaymentSucceeded | RefundSucceeded, target: Subscription
+) -> SubscriptionActivated | SubscriptionRevoked:
+    if target.active and target.plan_id and target.payment_id and target.expires_at:
+        return SubscriptionActivated(
+            message_id=ids.message_id("SubscriptionActivated", source.message_id),
+            user_id=source.user_id,
+            plan_id=target.plan_id,
+            payment_id=target.payment_id,
+            expires_at=target.expires_at,
+        )
+    return SubscriptionRevoked(
+        message_id=ids.message_id("SubscriptionRevoked", source.message_id),
+        user_id=source.user_id,
+        payment_id=source.payment_id,
+        reason="no succeeded payment left that is not fully refunded",
+    )
+
+
+def build(settings: ConsumerSettings, pool: asyncpg.Pool, client: httpx.AsyncClient) -> Handler:
+    token = settings.auth_service_token
+    auth = AuthClient(client, settings.auth_url, token.get_secret_value() if token else None)
+    return SubscriptionHandler(pool, auth, settings.consumer_events_topic)

@@ -1,0 +1,91 @@
+"""SQL of the subscriptions consumer: read the truth, write the row, announce the change."""
+
+import json
+from uuid import UUID
+
+import asyncpg
+
+from consumers.subscriptions.state import ActivePayment, Subscription
+from schemas.codec import encode
+from schemas.messages import SubscriptionActivated, SubscriptionRevoked
+
+Conn = asyncpg.Connection | asyncpg.Pool
+LOCK_NAMESPACE = 1397  # pg_advisory_xact_lock(namespace, hashtext(user_id))
+
+
+async def newest_active_payment(conn: Conn, user_id: UUID) -> ActivePayment | None:
+    """When it succeeded: the provider's `captured_at` if recorded, else the row's updated_at."""
+    row = await conn.fetchrow(
+        """
+        SELECT p.id, p.plan_id, pl.period_days,
+               COALESCE((p.external_payment ->> 'captured_at')::timestamptz, p.updated_at)
+                   AS succeeded_at
+        FROM payments_history.payments p
+        JOIN payments_history.plans pl ON pl.id = p.plan_id
+        WHERE p.user_id = $1 AND p.status = 'succeeded' AND NOT p.refunded
+        ORDER BY succeeded_at DESC, p.id DESC
+        LIMIT 1
+        """,
+        user_id,
+    )
+    if row is None:
+        return None
+    return ActivePayment(row["id"], row["plan_id"], row["succeeded_at"], row["period_days"])
+
+
+async def current_subscription(conn: Conn, user_id: UUID) -> Subscription | None:
+    row = await conn.fetchrow(
+        """
+        SELECT subscriber_status, date_subscribe, expires_at, plan_id, payment_id
+        FROM payments_history.subscribers WHERE user_id = $1
+        """,
+        user_id,
+    )
+    if row is None:
+        return None
+    return Subscription(row["subscriber_status"], row["date_subscribe"], row["expires_at"],
+                        row["plan_id"], row["payment_id"])
+
+
+async def lock_user(conn: asyncpg.Connection, user_id: UUID) -> None:
+    """Serialise writers of one user's row (a rebalance may briefly run two deliveries)."""
+    await conn.execute(
+        "SELECT pg_advisory_xact_lock($1, hashtext($2))", LOCK_NAMESPACE, str(user_id)
+    )
+
+
+async def save(conn: asyncpg.Connection, user_id: UUID, target: Subscription) -> None:
+    """Upsert the row; a revoked row keeps the last plan and payment for the record."""
+    await conn.execute(
+        """
+        INSERT INTO payments_history.subscribers AS s
+            (user_id, subscriber_status, date_subscribe, expires_at, plan_id, payment_id,
+             updated_at)
+        VALUES ($1, $2, $3, $4, $5, $6, now())
+        ON CONFLICT (user_id) DO UPDATE SET
+            subscriber_status = EXCLUDED.subscriber_status,
+            date_subscribe = EXCLUDED.date_subscribe,
+            expires_at = EXCLUDED.expires_at,
+            plan_id = COALESCE(EXCLUDED.plan_id, s.plan_id),
+            payment_id = COALESCE(EXCLUDED.payment_id, s.payment_id),
+            updated_at = now()
+        """,
+        user_id, target.active, target.date_subscribe, target.expires_at,
+        target.plan_id, target.payment_id,
+    )
+
+
+async def announce(
+    conn: asyncpg.Connection, topic: str, event: SubscriptionActivated | SubscriptionRevoked
+) -> None:
+    """Outbox row + NOTIFY in the caller's transaction; the relay publishes it."""
+    await conn.execute(
+        """
+        INSERT INTO payments_history.outbox (message_id, topic, key, type, payload, payment_id)
+        VALUES ($1, $2, $3, $4, $5, $6)
+        ON CONFLICT (message_id) DO NOTHING
+        """,
+        event.message_id, topic, str(event.user_id), event.type,
+        json.loads(encode(event)), event.payment_id,
+    )
+    await conn.execute("NOTIFY billing_outbox")
