@@ -86,3 +86,30 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR.parent / ".run" / "static"
 LOGIN_URL = "/admin/login/"
+LOGIN_REDIRECT_URL = "/admin/"
+
+# --- the operators' admin ------------------------------------------------------------
+BILLING_SETTINGS = ENV
+SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_HTTPONLY = False
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 5000
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"stderr": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["stderr"], "level": ENV.log_level.upper()},
+    "loggers": {"aiokafka": {"level": "WARNING"}},
+}
+UNFOLD = {
+    "SITE_TITLE": "Billing admin",
+    "SITE_HEADER": "Billing",
+    "SITE_SUBHEADER": "Subscription payments",
+    "SITE_URL": "/admin/",
+    "SHOW_VIEW_ON_SITE": False,
+    "DASHBOARD_CALLBACK": "admin_project.billing.dashboard.dashboard_callback",
+    "ENVIRONMENT": "admin_project.billing.dashboard.environment_callback",
+}

@@ -79,9 +79,7 @@ class Payment(models.Model):
     external_id = models.UUIDField(null=True, blank=True, unique=True)
     external_payment = models.JSONField(null=True, blank=True)
     refunded = models.BooleanField(db_default=False, default=False)
-    refunded_amount = models.DecimalField(
-        max_digits=12, decimal_places=2, db_default=0, default=0
-    )
+    refunded_amount = models.DecimalField(max_digits=12, decimal_places=2, db_default=0, default=0)
     system = models.ForeignKey(
         PaymentSystem, on_delete=models.PROTECT, db_column="system_id", null=True, blank=True
     )
@@ -124,6 +122,19 @@ class Payment(models.Model):
                 name="payments_reconcile_due",
                 condition=Q(status__in=["accepted", "pending"]),
             ),
+            # The admin's list filters (plan, provider, refunded) keep the newest-first order.
+            models.Index(fields=["-created_at", "-id"], name="payments_created_id"),
+            models.Index(fields=["plan", "-created_at"], name="payments_plan_created"),
+            models.Index(fields=["system", "-created_at"], name="payments_system_created"),
+            models.Index(
+                fields=["-created_at"],
+                name="payments_refunded_created",
+                condition=Q(refunded_amount__gt=0),
+            ),
+        ]
+        permissions = [
+            ("refund_payment", "Can refund a payment (sends RefundPayment)"),
+            ("recheck_payment", "Can ask the reconciler to re-read a payment"),
         ]
 
     def __str__(self) -> str:
@@ -261,3 +272,4 @@ class DeadLetter(models.Model):
                 name="dead_letters_once",
             ),
         ]
+        permissions = [("reinject_deadletter", "Can re-inject a dead letter to its topic")]

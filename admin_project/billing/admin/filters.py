@@ -1,0 +1,70 @@
+"""Payment list filters that keep to the indexes (status, plan, system, created_at, refunds)."""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib import admin
+from django.db.models import Q, QuerySet
+from django.http import HttpRequest
+from django.utils import timezone
+from unfold.contrib.filters.admin import RangeDateFilter
+from unfold.utils import parse_date_str as parse_date
+
+from admin_project.billing.models import PaymentStatus
+
+
+class RefundListFilter(admin.SimpleListFilter):
+    title = "refunded"
+    parameter_name = "refund"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
+        return [
+            ("any", "Any refund"),
+            ("full", "Fully refunded"),
+            ("partial", "Partially refunded"),
+            ("none", "Not refunded"),
+        ]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        match self.value():
+            case "any":
+                return queryset.filter(refunded_amount__gt=0)
+            case "full":
+                return queryset.filter(refunded_amount__gt=0, refunded=True)
+            case "partial":
+                return queryset.filter(refunded_amount__gt=0, refunded=False)
+            case "none":
+                return queryset.filter(refunded_amount=0)
+        return queryset
+
+
+class StuckListFilter(admin.SimpleListFilter):
+    """Rows the reconciler should have moved on by now: accepted/pending and not touched since."""
+
+    title = "stuck"
+    parameter_name = "stuck"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
+        return [("1", "Stuck in accepted/pending")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        if self.value() != "1":
+            return queryset
+        age = timedelta(seconds=settings.BILLING_SETTINGS.reconcile_after_seconds)
+        return queryset.filter(
+            Q(status__in=[PaymentStatus.ACCEPTED, PaymentStatus.PENDING]),
+            updated_at__lt=timezone.now() - age,
+        )
+
+
+class CreatedRangeFilter(RangeDateFilter):
+    """Whole days, both ends included: `to` means before the next midnight (index-friendly)."""
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet | None:
+        start = parse_date(str(self.used_parameters.get(f"{self.parameter_name}_from") or ""))
+        end = parse_date(str(self.used_parameters.get(f"{self.parameter_name}_to") or ""))
+        if start:
+            queryset = queryset.filter(**{f"{self.parameter_name}__gte": start})
+        if end:
+            queryset = queryset.filter(**{f"{self.parameter_name}__lt": end + timedelta(days=1)})
+        return queryset

@@ -1,0 +1,166 @@
+"""The admin's front page: what an operator checks every morning.
+
+Every figure is one aggregate query over an indexed window (the last 30 days for the
+charts), so the page stays fast however long the history grows.
+"""
+
+import json
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.db.models import Count, Q, Sum
+from django.db.models.functions import TruncDate
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils import timezone
+
+from admin_project.billing.models import DeadLetter, Payment, PaymentStatus, Plan, Subscriber
+
+WINDOW_DAYS = 30
+PALETTE = ["var(--color-primary-500)", "var(--color-primary-300)", "#0ea5e9", "#f59e0b", "#10b981"]
+STATUS_COLORS = {
+    "accepted": "#94a3b8",
+    "pending": "#f59e0b",
+    "succeeded": "#10b981",
+    "canceled": "#64748b",
+    "failed": "#ef4444",
+}
+
+
+@dataclass(frozen=True)
+class Kpi:
+    title: str
+    value: str
+    footer: str
+    href: str = ""
+
+
+def _days(start: date, count: int) -> list[date]:
+    return [start + timedelta(days=i) for i in range(count)]
+
+
+def revenue_chart(since: date) -> dict[str, Any]:
+    rows = (
+        Payment.objects.filter(created_at__date__gte=since, status=PaymentStatus.SUCCEEDED)
+        .annotate(day=TruncDate("created_at"))
+        .values("day", "plan_id")
+        .annotate(total=Sum("amount"))
+    )
+    totals = {(row["day"], row["plan_id"]): float(row["total"]) for row in rows}
+    days = _days(since, WINDOW_DAYS)
+    plans = list(Plan.objects.order_by("amount").values_list("id", "title"))
+    datasets = [
+        {
+            "label": title,
+            "data": [totals.get((day, plan_id), 0) for day in days],
+            "backgroundColor": PALETTE[i % len(PALETTE)],
+            "stack": "revenue",
+        }
+        for i, (plan_id, title) in enumerate(plans)
+    ]
+    return {"labels": [day.strftime("%d %b") for day in days], "datasets": datasets}
+
+
+def status_chart(since: date) -> dict[str, Any]:
+    counts = dict(
+        Payment.objects.filter(created_at__date__gte=since)
+        .values_list("status")
+        .annotate(n=Count("id"))
+        .values_list("status", "n")
+    )
+    statuses = list(PaymentStatus.values)
+    return {
+        "labels": statuses,
+        "datasets": [
+            {
+                "label": "payments",
+                "data": [counts.get(status, 0) for status in statuses],
+                "backgroundColor": [STATUS_COLORS[status] for status in statuses],
+            }
+        ],
+    }
+
+
+def _percent(part: Decimal | int, whole: Decimal | int) -> str:
+    return f"{100 * part / whole:.1f} %" if whole else "—"
+
+
+def kpis(since: date) -> list[Kpi]:
+    window = Payment.objects.filter(created_at__date__gte=since)
+    agg = window.aggregate(
+        reached=Count("id", filter=~Q(status=PaymentStatus.ACCEPTED)),
+        succeeded=Count("id", filter=Q(status=PaymentStatus.SUCCEEDED)),
+        revenue=Sum("amount", filter=Q(status=PaymentStatus.SUCCEEDED)),
+        refunded=Sum("refunded_amount"),
+        with_refund=Count("id", filter=Q(refunded_amount__gt=0)),
+    )
+    revenue, refunded = agg["revenue"] or Decimal(0), agg["refunded"] or Decimal(0)
+    age = settings.BILLING_SETTINGS.reconcile_after_seconds
+    stale = timezone.now() - timedelta(seconds=age)
+    stuck = Payment.objects.filter(
+        status__in=[PaymentStatus.ACCEPTED, PaymentStatus.PENDING], updated_at__lt=stale
+    ).count()
+    active = Subscriber.objects.filter(subscriber_status=True).count()
+    dlq = DeadLetter.objects.filter(reinjected_at__isnull=True).count()
+    payments_url = reverse("admin:billing_payment_changelist")
+    return [
+        Kpi("Revenue, 30 days", f"{revenue:,.2f} ₽", f"net of refunds {revenue - refunded:,.2f} ₽"),
+        Kpi(
+            "Conversion pending → succeeded",
+            _percent(agg["succeeded"], agg["reached"]),
+            f"{agg['succeeded']} of {agg['reached']} payments that reached the provider",
+        ),
+        Kpi(
+            "Refund rate",
+            _percent(refunded, revenue),
+            f"{agg['with_refund']} payments with a refund, {refunded:,.2f} ₽",
+            f"{payments_url}?refund=any",
+        ),
+        Kpi(
+            "Active subscribers",
+            str(active),
+            "subscriber_status = true",
+            reverse("admin:billing_subscriber_changelist") + "?subscriber_status__exact=1",
+        ),
+        Kpi(
+            "Stuck payments",
+            str(stuck),
+            f"accepted/pending, untouched for over {age} s",
+            f"{payments_url}?stuck=1",
+        ),
+        Kpi(
+            "Dead letters",
+            str(dlq),
+            "not re-injected yet",
+            reverse("admin:billing_deadletter_changelist") + "?reinjected=no",
+        ),
+    ]
+
+
+CHART_OPTIONS = {
+    "animation": False,
+    "responsive": True,
+    "maintainAspectRatio": False,
+    "datasets": {"bar": {"maxBarThickness": 28, "borderRadius": 4}},
+    "plugins": {"legend": {"display": True, "position": "bottom"}},
+    "scales": {"x": {"stacked": True, "grid": {}}, "y": {"stacked": True, "grid": {}}},
+}
+
+
+def dashboard_callback(request: HttpRequest, context: dict[str, Any]) -> dict[str, Any]:
+    since = timezone.now().date() - timedelta(days=WINDOW_DAYS - 1)
+    context.update(
+        kpis=kpis(since),
+        revenue_chart=json.dumps(revenue_chart(since)),
+        status_chart=json.dumps(status_chart(since)),
+        chart_options=json.dumps(CHART_OPTIONS),
+    )
+    return context
+
+
+def environment_callback(request: HttpRequest) -> list[str]:
+    env = settings.BILLING_SETTINGS.billing_env
+    return [env, "danger" if env == "production" else "info"]
