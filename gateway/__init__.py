@@ -1,0 +1,1 @@
+"""The public API (CONTRACT §2) and the provider's webhook intake. `create_app` builds it."""

@@ -1,0 +1,98 @@
+"""The app factory: `create_app(settings)` wires routes, error handlers and middlewares.
+
+Nothing connects at import time. The lifespan opens the PostgreSQL pool (lazily: no
+connection yet) and tries Kafka once; neither being down stops the gateway from starting,
+it answers 503 (and /readyz 503) until they are back.
+"""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from gateway.database import Database
+from gateway.deps import Services
+from gateway.errors import GatewayError, ServiceUnavailable
+from gateway.metrics import Metrics
+from gateway.middleware import BodyLimitMiddleware, MetricsMiddleware
+from gateway.publisher import ProducerFactory, Publisher, default_producer
+from gateway.ratelimit import RateLimiter
+from gateway.routes import health, payments, plans, refunds, subscription, webhooks
+from gateway.settings import GatewaySettings
+
+HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 406: "not_acceptable"}
+
+
+def create_app(
+    settings: GatewaySettings | None = None, producer_factory: ProducerFactory = default_producer
+) -> FastAPI:
+    settings = settings or GatewaySettings()
+    svc = Services(
+        settings=settings,
+        db=Database(settings),
+        publisher=Publisher(settings, producer_factory),
+        metrics=Metrics(),
+        limiter=RateLimiter(settings.gateway_rate_limit_per_minute),
+    )
+    app = FastAPI(title="Billing gateway", version="1", lifespan=_lifespan)
+    app.state.services = svc
+    for module in (plans, payments, refunds, subscription, webhooks, health):
+        app.include_router(module.router)
+    _install_error_handlers(app)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.gateway_max_body_bytes)
+    app.add_middleware(MetricsMiddleware, metrics=svc.metrics)
+    return app
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    svc: Services = app.state.services
+    await svc.db.open()
+    await svc.publisher.try_connect()
+    try:
+        yield
+    finally:
+        await svc.publisher.close()
+        await svc.db.close()
+
+
+def error_response(status: int, code: str, message: str, headers: dict[str, str]) -> JSONResponse:
+    body = {"error": {"code": code, "message": message}}
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    async def on_gateway_error(request: Request, exc: Exception) -> JSONResponse:
+        if not isinstance(exc, GatewayError):  # registered for GatewayError only
+            raise exc
+        if isinstance(exc, ServiceUnavailable):
+            app.state.services.metrics.unavailable.labels(_dependency(exc)).inc()
+        return error_response(exc.status, exc.code, exc.message, exc.headers)
+
+    async def on_validation_error(request: Request, exc: Exception) -> JSONResponse:
+        errors: list[Any] = exc.errors() if isinstance(exc, RequestValidationError) else []
+        message = "; ".join(_describe(error) for error in errors) or "invalid request"
+        return error_response(422, "validation_error", message, {})
+
+    async def on_http_error(request: Request, exc: Exception) -> JSONResponse:
+        status = exc.status_code if isinstance(exc, StarletteHTTPException) else 500
+        detail = exc.detail if isinstance(exc, StarletteHTTPException) else "error"
+        code = HTTP_CODES.get(status, "http_error")
+        return error_response(status, code, str(detail), getattr(exc, "headers", None) or {})
+
+    app.add_exception_handler(GatewayError, on_gateway_error)
+    app.add_exception_handler(RequestValidationError, on_validation_error)
+    app.add_exception_handler(StarletteHTTPException, on_http_error)
+
+
+def _describe(error: dict[str, Any]) -> str:
+    where = ".".join(str(part) for part in error.get("loc", ()))
+    return f"{where}: {error.get('msg', 'invalid')}"
+
+
+def _dependency(exc: ServiceUnavailable) -> str:
+    return type(exc).__name__.removesuffix("Unavailable").lower() or "service"

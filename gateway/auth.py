@@ -1,0 +1,55 @@
+"""Bearer JWT verification.
+
+Only HS256 with the shared `JWT_SECRET` is accepted: pinning the algorithm list is what
+defeats `alg: none` and RS256/HS256 confusion (a token "signed" with a public key as an
+HMAC secret). `exp` is required, `nbf` and `iat` are honoured, `sub` must be a UUID.
+"""
+
+import uuid
+from typing import Annotated
+
+import jwt
+from fastapi import Depends, Request
+
+from gateway.errors import Unauthorized
+
+ALGORITHMS = ["HS256"]
+
+
+def verify_token(token: str, secret: str) -> uuid.UUID:
+    """The user id a valid token names; raises `Unauthorized` for anything else."""
+    try:
+        claims = jwt.decode(
+            token,
+            secret,
+            algorithms=ALGORITHMS,
+            options={"require": ["exp", "sub"], "verify_signature": True},
+        )
+    except jwt.PyJWTError as exc:
+        raise Unauthorized(f"invalid token: {exc}") from exc
+    return _subject(claims.get("sub"))
+
+
+def _subject(sub: object) -> uuid.UUID:
+    if not isinstance(sub, str):
+        raise Unauthorized("the token's sub must be a user UUID")
+    try:
+        return uuid.UUID(sub)
+    except ValueError as exc:
+        raise Unauthorized("the token's sub must be a user UUID") from exc
+
+
+def bearer_token(header: str | None) -> str:
+    scheme, _, token = (header or "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("missing Bearer token")
+    return token.strip()
+
+
+def current_user(request: Request) -> uuid.UUID:
+    """FastAPI dependency: the authenticated user's id."""
+    secret = request.app.state.services.settings.jwt_secret.get_secret_value()
+    return verify_token(bearer_token(request.headers.get("authorization")), secret)
+
+
+CurrentUser = Annotated[uuid.UUID, Depends(current_user)]

@@ -1,0 +1,113 @@
+"""Accepting a payment: row first (PostgreSQL is the truth), then the command, then 202.
+
+A same-key replay finds the row, checks the fingerprint, and re-produces the command while
+the row is still `accepted` (an earlier attempt may have died before Kafka acked; the
+command's message_id is deterministic so processors see one command). Once the row has
+moved on, nothing is produced: the provider was already asked.
+"""
+
+import asyncio
+import time
+import uuid
+
+from gateway.deps import Services
+from gateway.errors import DatabaseUnavailable, IdempotencyKeyReused, UnknownPlan
+from gateway.models import CreatePaymentBody, fingerprint
+from gateway.repository import (
+    NewPayment,
+    Record,
+    active_plan,
+    insert_payment,
+    payment_by_key,
+    user_payment,
+)
+from schemas import ids, topics
+from schemas.messages import CreatePayment
+
+FINAL = frozenset({"succeeded", "canceled", "failed"})
+MAX_WAIT_S = 10
+
+
+async def accept_payment(
+    svc: Services, user_id: uuid.UUID, key: str, body: CreatePaymentBody
+) -> Record:
+    fp = fingerprint(body.model_dump(mode="json"))
+    row = await _stored_payment(svc, user_id, key, body, fp)
+    if row["request_fingerprint"] != fp:
+        raise IdempotencyKeyReused()
+    if row["status"] == "accepted":
+        await svc.publisher.publish(topics.COMMANDS, user_id, create_command(row))
+        svc.metrics.produced.labels(topics.COMMANDS, "CreatePayment").inc()
+    return row
+
+
+async def _stored_payment(
+    svc: Services, user_id: uuid.UUID, key: str, body: CreatePaymentBody, fp: str
+) -> Record:
+    """The row for (user, key): the existing one, or a new `accepted` one priced now."""
+    async with svc.db.connection() as conn:
+        row = await payment_by_key(conn, user_id, key)
+        if row is not None:
+            return row
+        plan = await active_plan(conn, body.plan_id)
+        if plan is None:
+            raise UnknownPlan()
+        new = NewPayment(
+            payment_id=ids.payment_id(user_id, key),
+            user_id=user_id,
+            plan_id=plan["id"],
+            amount=plan["amount"],
+            currency=plan["currency"].strip(),
+            idempotency_key=key,
+            fingerprint=fp,
+            return_url=body.return_url,
+        )
+        await insert_payment(conn, new)
+        row = await payment_by_key(conn, user_id, key)
+    if row is None:  # the unique key guarantees a row unless someone deleted it meanwhile
+        raise DatabaseUnavailable("the payment row vanished; retry")
+    return row
+
+
+def create_command(row: Record) -> CreatePayment:
+    return CreatePayment(
+        message_id=ids.message_id("CreatePayment", row["payment_id"]),
+        payment_id=row["payment_id"],
+        user_id=row["user_id"],
+        plan_id=row["plan_id"],
+        amount=row["amount"],
+        currency=row["currency"].strip(),
+        return_url=row["return_url"],
+        description=f"Subscription {row['plan_id']}",
+    )
+
+
+def requested_wait(prefer: str | None) -> int:
+    """Seconds asked for by `Prefer: wait=N` (RFC 7240), clamped to 0..10."""
+    for token in (prefer or "").replace(";", ",").split(","):
+        name, _, value = token.strip().partition("=")
+        if name.strip().lower() == "wait" and value.strip().isdigit():
+            return min(int(value.strip()), MAX_WAIT_S)
+    return 0
+
+
+def is_settled(row: Record) -> bool:
+    return row["confirmation_url"] is not None or row["status"] in FINAL
+
+
+async def wait_for_payment(svc: Services, row: Record, seconds: int) -> Record:
+    """The row once it has a confirmation_url or a final status, or as it is at the deadline.
+
+    The command is already durable, so a database hiccup here ends the wait (202) rather
+    than turning an accepted payment into an error.
+    """
+    deadline = time.monotonic() + seconds
+    while not is_settled(row) and time.monotonic() < deadline:
+        await asyncio.sleep(svc.settings.gateway_wait_poll_s)
+        try:
+            async with svc.db.connection() as conn:
+                fresh = await user_payment(conn, row["user_id"], row["payment_id"])
+        except DatabaseUnavailable:
+            return row
+        row = fresh or row
+    return row

@@ -1,0 +1,193 @@
+"""SQL against payments_history (schema owned by admin_project's migrations).
+
+Idempotency lives in the database: `(user_id, idempotency_key)` is unique on payments and
+refunds, rows are inserted `ON CONFLICT DO NOTHING` and read back, so concurrent
+duplicates from any number of gateway instances converge on one row.
+"""
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+import asyncpg
+
+from schemas.ids import SYSTEM_YOOKASSA
+
+Record = asyncpg.Record
+
+PAYMENT_COLUMNS = """
+    id AS payment_id, user_id, plan_id, amount, currency, status, confirmation_url,
+    refunded_amount, refunded, return_url, request_fingerprint, created_at, updated_at
+"""
+REFUND_COLUMNS = """
+    id AS refund_id, payment_id, user_id, amount, currency, status, request_fingerprint,
+    requested_by, created_at
+"""
+
+
+@dataclass(frozen=True)
+class NewPayment:
+    payment_id: uuid.UUID
+    user_id: uuid.UUID
+    plan_id: str
+    amount: Decimal
+    currency: str
+    idempotency_key: str
+    fingerprint: str
+    return_url: str
+
+
+@dataclass(frozen=True)
+class NewRefund:
+    refund_id: uuid.UUID
+    payment_id: uuid.UUID
+    user_id: uuid.UUID
+    amount: Decimal
+    currency: str
+    idempotency_key: str
+    fingerprint: str
+    requested_by: str = "api"
+
+
+async def active_plans(conn: asyncpg.Connection) -> list[Record]:
+    return await conn.fetch(
+        "SELECT id, title, amount, currency, period_days FROM payments_history.plans"
+        " WHERE active ORDER BY amount, id"
+    )
+
+
+async def active_plan(conn: asyncpg.Connection, plan_id: str) -> Record | None:
+    return await conn.fetchrow(
+        "SELECT id, title, amount, currency, period_days FROM payments_history.plans"
+        " WHERE id = $1 AND active",
+        plan_id,
+    )
+
+
+async def insert_payment(conn: asyncpg.Connection, new: NewPayment) -> None:
+    await conn.execute(
+        """
+        INSERT INTO payments_history.payments
+            (id, user_id, plan_id, amount, currency, status, system_id, idempotency_key,
+             request_fingerprint, return_url)
+        VALUES ($1, $2, $3, $4, $5, 'accepted', $6, $7, $8, $9)
+        ON CONFLICT (user_id, idempotency_key) DO NOTHING
+        """,
+        new.payment_id,
+        new.user_id,
+        new.plan_id,
+        new.amount,
+        new.currency,
+        SYSTEM_YOOKASSA,
+        new.idempotency_key,
+        new.fingerprint,
+        new.return_url,
+    )
+
+
+async def payment_by_key(
+    conn: asyncpg.Connection, user_id: uuid.UUID, idempotency_key: str
+) -> Record | None:
+    return await conn.fetchrow(
+        f"SELECT {PAYMENT_COLUMNS} FROM payments_history.payments"
+        " WHERE user_id = $1 AND idempotency_key = $2",
+        user_id,
+        idempotency_key,
+    )
+
+
+async def user_payment(
+    conn: asyncpg.Connection, user_id: uuid.UUID, payment_id: uuid.UUID, *, lock: bool = False
+) -> Record | None:
+    suffix = " FOR UPDATE" if lock else ""
+    return await conn.fetchrow(
+        f"SELECT {PAYMENT_COLUMNS} FROM payments_history.payments"
+        f" WHERE id = $1 AND user_id = $2{suffix}",
+        payment_id,
+        user_id,
+    )
+
+
+async def user_payments(
+    conn: asyncpg.Connection,
+    user_id: uuid.UUID,
+    limit: int,
+    before: tuple[datetime, uuid.UUID] | None,
+) -> list[Record]:
+    """Newest first; keyset pagination on (created_at, id) so pages never skip or repeat."""
+    if before is None:
+        return await conn.fetch(
+            f"SELECT {PAYMENT_COLUMNS} FROM payments_history.payments WHERE user_id = $1"
+            " ORDER BY created_at DESC, id DESC LIMIT $2",
+            user_id,
+            limit,
+        )
+    return await conn.fetch(
+        f"SELECT {PAYMENT_COLUMNS} FROM payments_history.payments"
+        " WHERE user_id = $1 AND (created_at, id) < ($2, $3)"
+        " ORDER BY created_at DESC, id DESC LIMIT $4",
+        user_id,
+        before[0],
+        before[1],
+        limit,
+    )
+
+
+async def reserved_by_accepted_refunds(conn: asyncpg.Connection, payment_id: uuid.UUID) -> Decimal:
+    total = await conn.fetchval(
+        "SELECT COALESCE(SUM(amount), 0) FROM payments_history.refunds"
+        " WHERE payment_id = $1 AND status = 'accepted'",
+        payment_id,
+    )
+    return Decimal(total)
+
+
+async def insert_refund(conn: asyncpg.Connection, new: NewRefund) -> None:
+    await conn.execute(
+        """
+        INSERT INTO payments_history.refunds
+            (id, payment_id, user_id, amount, currency, status, idempotency_key,
+             request_fingerprint, requested_by)
+        VALUES ($1, $2, $3, $4, $5, 'accepted', $6, $7, $8)
+        ON CONFLICT (user_id, idempotency_key) DO NOTHING
+        """,
+        new.refund_id,
+        new.payment_id,
+        new.user_id,
+        new.amount,
+        new.currency,
+        new.idempotency_key,
+        new.fingerprint,
+        new.requested_by,
+    )
+
+
+async def refund_by_key(
+    conn: asyncpg.Connection, user_id: uuid.UUID, idempotency_key: str
+) -> Record | None:
+    return await conn.fetchrow(
+        f"SELECT {REFUND_COLUMNS} FROM payments_history.refunds"
+        " WHERE user_id = $1 AND idempotency_key = $2",
+        user_id,
+        idempotency_key,
+    )
+
+
+async def user_refund(
+    conn: asyncpg.Connection, user_id: uuid.UUID, refund_id: uuid.UUID
+) -> Record | None:
+    return await conn.fetchrow(
+        f"SELECT {REFUND_COLUMNS} FROM payments_history.refunds WHERE id = $1 AND user_id = $2",
+        refund_id,
+        user_id,
+    )
+
+
+async def subscriber(conn: asyncpg.Connection, user_id: uuid.UUID) -> Record | None:
+    return await conn.fetchrow(
+        "SELECT user_id, plan_id, expires_at,"
+        " subscriber_status AND (expires_at IS NULL OR expires_at > now()) AS active"
+        " FROM payments_history.subscribers WHERE user_id = $1",
+        user_id,
+    )

@@ -1,0 +1,1 @@
+"""One router per resource; `gateway.app` mounts them all."""

@@ -1,0 +1,91 @@
+import base64
+import binascii
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Query, Response
+
+from gateway.auth import CurrentUser
+from gateway.deps import IdempotencyKey, PostingUser, Svc
+from gateway.errors import InvalidCursor, NotFound
+from gateway.models import CreatePaymentBody, ErrorOut, PaymentOut, PaymentPage
+from gateway.payments import accept_payment, is_settled, requested_wait, wait_for_payment
+from gateway.repository import Record, user_payment, user_payments
+
+router = APIRouter(prefix="/api/v1", tags=["payments"])
+ERRORS = {code: {"model": ErrorOut} for code in (400, 401, 404, 409, 422, 429, 503)}
+
+
+def payment_out(row: Record) -> PaymentOut:
+    return PaymentOut(**{**dict(row), "currency": row["currency"].strip()})
+
+
+@router.post(
+    "/payments",
+    status_code=202,
+    response_model=PaymentOut,
+    responses=ERRORS,
+    summary="Pay for a plan (202 once the command is durably in Kafka)",
+)
+async def create_payment(
+    body: CreatePaymentBody,
+    response: Response,
+    svc: Svc,
+    user_id: PostingUser,
+    key: IdempotencyKey,
+    prefer: Annotated[str | None, Header(description="wait=N, N <= 10 seconds")] = None,
+) -> PaymentOut:
+    row = await accept_payment(svc, user_id, key, body)
+    response.headers["Location"] = f"/api/v1/payments/{row['payment_id']}"
+    wait = requested_wait(prefer)
+    if wait:
+        row = await wait_for_payment(svc, row, wait)
+        if is_settled(row):
+            response.status_code = 201
+            response.headers["Preference-Applied"] = f"wait={wait}"
+    return payment_out(row)
+
+
+@router.get("/payments/{payment_id}", response_model=PaymentOut, responses=ERRORS)
+async def get_payment(payment_id: uuid.UUID, svc: Svc, user_id: CurrentUser) -> PaymentOut:
+    async with svc.db.connection() as conn:
+        row = await user_payment(conn, user_id, payment_id)
+    if row is None:
+        raise NotFound("no such payment")
+    return payment_out(row)
+
+
+@router.get("/payments", response_model=PaymentPage, responses=ERRORS)
+async def list_payments(
+    svc: Svc,
+    user_id: CurrentUser,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+) -> PaymentPage:
+    before = decode_cursor(cursor) if cursor else None
+    async with svc.db.connection() as conn:
+        rows = await user_payments(conn, user_id, limit + 1, before)
+    page = rows[:limit]
+    more = len(rows) > limit
+    return PaymentPage(
+        items=[payment_out(row) for row in page],
+        next=encode_cursor(page[-1]["created_at"], page[-1]["payment_id"]) if more else None,
+    )
+
+
+def encode_cursor(created_at: datetime, payment_id: uuid.UUID) -> str:
+    raw = f"{created_at.isoformat()}|{payment_id}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        stamp, _, ident = raw.partition("|")
+        created_at = datetime.fromisoformat(stamp)
+        if created_at.tzinfo is None:
+            raise ValueError("naive timestamp")
+        return created_at, uuid.UUID(ident)
+    except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
+        raise InvalidCursor() from exc

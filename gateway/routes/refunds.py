@@ -1,0 +1,49 @@
+import uuid
+
+from fastapi import APIRouter, Request
+
+from gateway.amounts import parse_refund_body
+from gateway.auth import CurrentUser
+from gateway.deps import IdempotencyKey, PostingUser, Svc
+from gateway.errors import NotFound
+from gateway.models import REFUND_BODY_SCHEMA, ErrorOut, RefundOut
+from gateway.refunds import accept_refund
+from gateway.repository import Record, user_refund
+
+router = APIRouter(prefix="/api/v1", tags=["refunds"])
+ERRORS = {code: {"model": ErrorOut} for code in (400, 401, 404, 409, 422, 429, 503)}
+BODY_DOC = {
+    "requestBody": {
+        "required": False,
+        "content": {"application/json": {"schema": REFUND_BODY_SCHEMA}},
+    }
+}
+
+
+def refund_out(row: Record) -> RefundOut:
+    return RefundOut(**{**dict(row), "currency": row["currency"].strip()})
+
+
+@router.post(
+    "/payments/{payment_id}/refunds",
+    status_code=202,
+    response_model=RefundOut,
+    responses=ERRORS,
+    openapi_extra=BODY_DOC,
+    summary="Refund a succeeded payment, all that is left by default",
+)
+async def create_refund(
+    payment_id: uuid.UUID, request: Request, svc: Svc, user_id: PostingUser, key: IdempotencyKey
+) -> RefundOut:
+    """The body is parsed by hand so a JSON number is read exactly (Decimal), never as float."""
+    amount = parse_refund_body(await request.body())
+    return refund_out(await accept_refund(svc, user_id, key, payment_id, amount))
+
+
+@router.get("/refunds/{refund_id}", response_model=RefundOut, responses=ERRORS)
+async def get_refund(refund_id: uuid.UUID, svc: Svc, user_id: CurrentUser) -> RefundOut:
+    async with svc.db.connection() as conn:
+        row = await user_refund(conn, user_id, refund_id)
+    if row is None:
+        raise NotFound("no such refund")
+    return refund_out(row)

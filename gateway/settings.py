@@ -1,0 +1,24 @@
+"""Gateway configuration: the shared `Settings` plus what only the gateway needs."""
+
+import ipaddress
+
+from pydantic import Field
+
+from common.settings import Settings
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+class GatewaySettings(Settings):
+    gateway_max_body_bytes: int = Field(default=64 * 1024, gt=0)
+    gateway_rate_limit_per_minute: int = Field(default=600, gt=0)
+    gateway_produce_timeout_s: float = Field(default=5.0, gt=0)
+    gateway_db_timeout_s: float = Field(default=3.0, gt=0)
+    gateway_db_pool_size: int = Field(default=10, gt=0)
+    gateway_wait_poll_s: float = Field(default=0.1, gt=0)
+    # Comma-separated CIDRs (YooKassa publishes its own); empty = accept every source.
+    webhook_allowed_networks: str = ""
+
+    def webhook_networks(self) -> list[Network]:
+        parts = [part.strip() for part in self.webhook_allowed_networks.split(",")]
+        return [ipaddress.ip_network(part, strict=False) for part in parts if part]

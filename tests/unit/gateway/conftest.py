@@ -1,0 +1,34 @@
+"""The gateway in-process with no lifespan: nothing connects, so only what fails before any
+I/O (auth, headers, body limits, parsing) is tested here; the rest is in integration/."""
+
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from gateway_unit_support import SECRET, TokenFactory, make_token
+
+from gateway.app import create_app
+from gateway.settings import GatewaySettings
+
+
+@pytest.fixture
+def settings() -> GatewaySettings:
+    return GatewaySettings(
+        _env_file=None,
+        jwt_secret=SECRET,
+        database_url="postgresql://nobody:nothing@127.0.0.1:1/none",
+        kafka_bootstrap_servers="127.0.0.1:1",
+        gateway_max_body_bytes=4096,
+    )
+
+
+@pytest.fixture
+async def client(settings: GatewaySettings) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=create_app(settings))
+    async with httpx.AsyncClient(transport=transport, base_url="http://gateway.test") as http:
+        yield http
+
+
+@pytest.fixture(name="make_token")
+def make_token_fixture() -> TokenFactory:
+    return make_token

@@ -1,0 +1,92 @@
+import time
+import uuid
+
+import httpx
+import jwt
+import pytest
+from gateway_unit_support import SECRET, TokenFactory, hand_signed_hs256, unsigned_token
+
+from gateway.auth import verify_token
+from gateway.errors import Unauthorized
+
+FAKE_PUBLIC_KEY = (
+    "-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE\n-----END PUBLIC KEY-----\n"
+)
+
+
+def test_valid_token_names_its_user(make_token: TokenFactory) -> None:
+    user = uuid.uuid4()
+    assert verify_token(make_token(str(user)), SECRET) == user
+
+
+def test_hand_signed_token_with_the_right_secret_is_accepted() -> None:
+    """Proves the hand signer is sound, so the public-key case fails for the right reason."""
+    user = uuid.uuid4()
+    token = hand_signed_hs256({"sub": str(user), "exp": time.time() + 60}, SECRET.encode())
+    assert verify_token(token, SECRET) == user
+
+
+def test_token_with_past_iat_and_nbf_is_accepted(make_token: TokenFactory) -> None:
+    user = uuid.uuid4()
+    token = make_token(str(user), iat=time.time() - 60, nbf=time.time() - 60)
+    assert verify_token(token, SECRET) == user
+
+
+def bad_tokens(make_token: TokenFactory) -> dict[str, str]:
+    now = time.time()
+    claims = {"sub": str(uuid.uuid4()), "exp": now + 300}
+    return {
+        "alg_none": unsigned_token({"alg": "none", "typ": "JWT"}, claims),
+        "alg_none_signed": jwt.encode(claims, None, algorithm="none"),
+        "rs256_header": unsigned_token({"alg": "RS256", "typ": "JWT"}, claims, b"x" * 256),
+        "hs256_with_public_key": hand_signed_hs256(claims, FAKE_PUBLIC_KEY.encode()),
+        "wrong_key": make_token(secret="another-secret-another-secret-123"),
+        "expired": make_token(exp=now - 5),
+        "not_yet_valid": make_token(nbf=now + 300),
+        "issued_in_future": make_token(iat=now + 300),
+        "no_exp": make_token(exp=None),
+        "no_sub": jwt.encode({"exp": now + 300}, SECRET, "HS256"),
+        "non_uuid_sub": make_token("not-a-uuid"),
+        "hs512": make_token(algorithm="HS512"),
+        "garbage": "abc.def.ghi",
+    }
+
+
+CASES = list(bad_tokens(lambda *_, **__: "").keys())
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_bad_token_is_refused(case: str, make_token: TokenFactory) -> None:
+    with pytest.raises(Unauthorized):
+        verify_token(bad_tokens(make_token)[case], SECRET)
+
+
+@pytest.mark.parametrize("case", CASES)
+async def test_bad_token_gets_401_with_bearer_challenge(
+    case: str, make_token: TokenFactory, client: httpx.AsyncClient
+) -> None:
+    token = bad_tokens(make_token)[case]
+    response = await client.get(
+        "/api/v1/subscription", headers={"Authorization": f"Bearer {token}"}
+    )
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"] == "Bearer"
+    assert response.json()["error"]["code"] == "unauthorized"
+
+
+@pytest.mark.parametrize("header", [None, "", "Bearer", "Bearer ", "Basic dXNlcjpwYXNz", "Token x"])
+async def test_missing_or_non_bearer_authorization_gets_401(
+    header: str | None, client: httpx.AsyncClient
+) -> None:
+    headers = {} if header is None else {"Authorization": header}
+    response = await client.post("/api/v1/payments", headers=headers, json={"plan_id": "monthly"})
+    assert response.status_code == 401
+    assert response.json() == {
+        "error": {"code": "unauthorized", "message": response.json()["error"]["message"]}
+    }
+
+
+async def test_integer_sub_is_refused(client: httpx.AsyncClient) -> None:
+    token = unsigned_token({"alg": "HS256"}, {"sub": 42, "exp": time.time() + 60})
+    response = await client.get("/api/v1/payments", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 401
