@@ -1,0 +1,1 @@
+"""The exactly-once heart: consume a command or webhook → call the provider → persist → produce."""

@@ -1,0 +1,180 @@
+"""YooKassa API v3 client: the only code that speaks to the provider.
+
+Every POST carries `Idempotence-Key` = `schemas.ids.provider_idempotence_key(kind, our_id)`,
+so retries, redeliveries and replays of one payment or refund all name the same provider
+object: the sandbox's `timeout_after_commit` (the work is done, the answer never comes) is
+survived by timing out and asking again with the same key. Transient failures (5xx, 429,
+timeouts, connection errors) are retried here a bounded number of times with exponential
+backoff and jitter; what is still failing is raised as `ProviderUnavailable` for the caller
+to leave to the reconciler. 4xx answers are `ProviderRejected`, never retried.
+"""
+
+import asyncio
+import random
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+import httpx
+
+from processors.domain import PaymentStatus, RefundStatus
+from processors.errors import ProviderNotFound, ProviderRejected, ProviderUnavailable
+from schemas.ids import provider_idempotence_key
+
+PAYMENT_STATUS: dict[str, PaymentStatus] = {
+    "pending": PaymentStatus.PENDING,
+    "waiting_for_capture": PaymentStatus.PENDING,
+    "succeeded": PaymentStatus.SUCCEEDED,
+    "canceled": PaymentStatus.CANCELED,
+}
+REFUND_STATUS: dict[str, RefundStatus] = {
+    "pending": RefundStatus.ACCEPTED,
+    "succeeded": RefundStatus.SUCCEEDED,
+    "canceled": RefundStatus.FAILED,
+}
+TRANSIENT_STATUS = frozenset({401, 429})  # 401: our credentials, an operator fixes them
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    attempts: int = 4
+    timeout_s: float = 5.0
+    backoff_s: float = 0.2
+    backoff_cap_s: float = 5.0
+
+    def delay(self, attempt: int) -> float:
+        """Full jitter over an exponential ceiling (attempt counts from 1)."""
+        ceiling = min(self.backoff_cap_s, self.backoff_s * 2 ** (attempt - 1))
+        return random.uniform(ceiling / 2, ceiling)
+
+
+def money(amount: Decimal, currency: str) -> dict[str, str]:
+    return {"value": f"{amount:.2f}", "currency": currency}
+
+
+def payment_status(obj: dict[str, Any]) -> PaymentStatus:
+    try:
+        return PAYMENT_STATUS[str(obj.get("status"))]
+    except KeyError as exc:
+        raise ProviderRejected(f"unknown provider payment status {obj.get('status')!r}") from exc
+
+
+def refund_status(obj: dict[str, Any]) -> RefundStatus:
+    try:
+        return REFUND_STATUS[str(obj.get("status"))]
+    except KeyError as exc:
+        raise ProviderRejected(f"unknown provider refund status {obj.get('status')!r}") from exc
+
+
+def cancellation_reason(obj: dict[str, Any]) -> str:
+    details = obj.get("cancellation_details") or {}
+    return str(details.get("reason") or "canceled")
+
+
+class YooKassaClient:
+    def __init__(self, client: httpx.AsyncClient, policy: RetryPolicy) -> None:
+        self._client = client
+        self._policy = policy
+
+    async def create_payment(
+        self, payment_id: UUID, user_id: UUID, amount: Decimal, currency: str,
+        return_url: str, description: str = "",
+    ) -> dict[str, Any]:  # fmt: skip
+        body: dict[str, Any] = {
+            "amount": money(amount, currency),
+            "capture": True,
+            "confirmation": {"type": "redirect", "return_url": return_url},
+            "metadata": {"payment_id": str(payment_id), "user_id": str(user_id)},
+        }
+        if description:
+            body["description"] = description[:128]
+        key = provider_idempotence_key("payment", payment_id)
+        return await self._call("POST", "/v3/payments", body, key)
+
+    async def create_refund(
+        self, refund_id: UUID, payment_external_id: str, amount: Decimal, currency: str
+    ) -> dict[str, Any]:
+        body = {
+            "payment_id": payment_external_id,
+            "amount": money(amount, currency),
+            "description": f"Refund {refund_id}",
+        }
+        return await self._call("POST", "/v3/refunds", body, provider_idempotence_key("refund", refund_id))
+
+    async def get_payment(self, external_id: str) -> dict[str, Any]:
+        return await self._call("GET", f"/v3/payments/{external_id}")
+
+    async def get_refund(self, external_id: str) -> dict[str, Any]:
+        return await self._call("GET", f"/v3/refunds/{external_id}")
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    async def _call(
+        self, method: str, path: str, body: dict[str, Any] | None = None, key: str | None = None
+    ) -> dict[str, Any]:
+        headers = {"Idempotence-Key": key} if key else {}
+
+        async def once() -> httpx.Response:
+            return await self._client.request(
+                method, path, json=body, headers=headers, timeout=self._policy.timeout_s
+            )
+
+        return await with_retries(once, self._policy, f"{method} {path}")
+
+
+async def with_retries(
+    send: Callable[[], Awaitable[httpx.Response]], policy: RetryPolicy, what: str
+) -> dict[str, Any]:
+    last: ProviderUnavailable | None = None
+    for attempt in range(1, policy.attempts + 1):
+        try:
+            return parse(await send())
+        except httpx.HTTPError as exc:
+            last = ProviderUnavailable(f"{what}: {type(exc).__name__}: {exc}")
+            last.__cause__ = exc
+        except ProviderUnavailable as exc:
+            last = exc
+        if attempt < policy.attempts:
+            await asyncio.sleep(policy.delay(attempt))
+    if last is None:  # attempts >= 1, so a failure was recorded
+        raise ProviderUnavailable(f"{what}: no attempt made")
+    raise last
+
+
+def parse(response: httpx.Response) -> dict[str, Any]:
+    status = response.status_code
+    if status >= 500 or status in TRANSIENT_STATUS:
+        raise ProviderUnavailable(f"provider answered {status}: {response.text[:200]}")
+    body = _json(response)
+    if status == 404:
+        raise ProviderNotFound(str(body.get("description", "not found")), status_code=404,
+                               code=str(body.get("code", "not_found")))  # fmt: skip
+    if status >= 400:
+        raise ProviderRejected(str(body.get("description", response.text[:200])),
+                               status_code=status, code=str(body.get("code", "")))  # fmt: skip
+    return body
+
+
+def _json(response: httpx.Response) -> dict[str, Any]:
+    try:
+        body = response.json()
+    except ValueError as exc:
+        raise ProviderUnavailable(f"provider answered non-JSON ({response.status_code})") from exc
+    if not isinstance(body, dict):
+        raise ProviderUnavailable("provider answered a JSON value that is not an object")
+    return body
+
+
+def make_client(
+    base_url: str, shop_id: str, secret_key: str, policy: RetryPolicy, max_connections: int = 256,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> YooKassaClient:  # fmt: skip
+    limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
+    http = httpx.AsyncClient(
+        base_url=base_url.rstrip("/"), auth=httpx.BasicAuth(shop_id, secret_key),
+        limits=limits, transport=transport, timeout=policy.timeout_s,
+    )  # fmt: skip
+    return YooKassaClient(http, policy)

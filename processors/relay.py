@@ -1,0 +1,135 @@
+"""`python -m processors.relay`: publish outbox rows to Kafka in id order, then mark them.
+
+One active relay at a time (a PostgreSQL session advisory lock; a second instance waits for
+it). It wakes on `NOTIFY billing_outbox` and polls every `RELAY_POLL_S` anyway. A crash
+between the broker's ack and the `published_at` update republishes the same rows with the
+same message_id; consumers dedupe on it.
+"""
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+from typing import Any
+
+import asyncpg
+
+from processors.outbox import CHANNEL
+from processors.publisher import Publisher
+from processors.runtime import connect_pool, main
+from processors.settings import ProcessorSettings
+
+log = logging.getLogger(__name__)
+
+_BATCH = """
+SELECT id, topic, key, payload FROM payments_history.outbox
+WHERE published_at IS NULL AND ($2::text[] IS NULL OR topic = ANY($2::text[]))
+ORDER BY id LIMIT $1
+"""
+
+
+class Relay:
+    def __init__(self, settings: ProcessorSettings, pool: asyncpg.Pool, publisher: Publisher) -> None:
+        self._settings = settings
+        self._pool = pool
+        self._publisher = publisher
+        self._wake = asyncio.Event()
+        topics = settings.relay_topic_list
+        self._topics: list[str] | None = topics or None
+        self.published = 0
+
+    async def publish_once(self) -> int:
+        """Publish one batch; the number of rows published."""
+        rows = await self._pool.fetch(_BATCH, self._settings.relay_batch, self._topics)
+        if not rows:
+            return 0
+        await self._publisher.send_all([_message(r) for r in rows])
+        if os.environ.get("RELAY_FAULT_EXIT_AFTER_PRODUCE") == "1":  # the crash-window test
+            os._exit(3)
+        await self._pool.execute(
+            "UPDATE payments_history.outbox SET published_at = now() WHERE id = ANY($1::bigint[])",
+            [r["id"] for r in rows],
+        )
+        self.published += len(rows)
+        return len(rows)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                await self._hold_lock_and_publish(stop)
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                log.warning("relay lost PostgreSQL (%s); reconnecting", exc)
+                await _pause(stop, 1.0)
+
+    async def _hold_lock_and_publish(self, stop: asyncio.Event) -> None:
+        conn = await asyncpg.connect(self._settings.database_url)
+        try:
+            if not await self._wait_for_lock(conn, stop):
+                return
+            await conn.add_listener(CHANNEL, self._notified)
+            log.info("relay active")
+            while not stop.is_set():
+                if conn.is_closed():
+                    raise asyncpg.InterfaceError("lock connection closed")
+                await self._step(stop)
+        finally:
+            with contextlib.suppress(Exception):
+                await conn.close()
+
+    async def _step(self, stop: asyncio.Event) -> None:
+        self._wake.clear()
+        try:
+            if await self.publish_once():
+                return
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+            raise
+        except Exception as exc:  # Kafka: the publisher was reset; try again shortly
+            log.warning("relay could not publish (%s); retrying", exc)
+            await _pause(stop, 1.0)
+            return
+        await _pause_or(self._wake, stop, self._settings.relay_poll_s)
+
+    async def _wait_for_lock(self, conn: asyncpg.Connection, stop: asyncio.Event) -> bool:
+        while not stop.is_set():
+            if await conn.fetchval("SELECT pg_try_advisory_lock($1)", self._settings.relay_lock_key):
+                return True
+            await _pause(stop, 1.0)
+        return False
+
+    def _notified(self, *_: Any) -> None:
+        self._wake.set()
+
+
+def _message(row: asyncpg.Record) -> tuple[str, bytes, bytes]:
+    payload = row["payload"]
+    value = payload if isinstance(payload, str) else json.dumps(payload, separators=(",", ":"))
+    return row["topic"], row["key"].encode(), value.encode()
+
+
+async def _pause(stop: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), seconds)
+
+
+async def _pause_or(wake: asyncio.Event, stop: asyncio.Event, seconds: float) -> None:
+    waiters = [asyncio.ensure_future(wake.wait()), asyncio.ensure_future(stop.wait())]
+    try:
+        await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()
+
+
+async def run(settings: ProcessorSettings, stop: asyncio.Event) -> None:
+    pool = await connect_pool(settings)
+    publisher = Publisher(settings)
+    try:
+        await Relay(settings, pool, publisher).run(stop)
+    finally:
+        await publisher.close()
+        await pool.close()
+
+
+if __name__ == "__main__":
+    main("outbox-relay", run)

@@ -1,0 +1,168 @@
+"""SQL against payments_history: loads, and guarded updates that only move statuses forward.
+
+Every status change is `UPDATE ... WHERE status = ANY(<allowed predecessors>)`: when two
+processes race, the database lets exactly one of them through; the other matches nothing
+and emits nothing.
+"""
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+from processors.domain import PaymentStatus, RefundStatus
+from processors.domain.state import predecessors
+from schemas.ids import SYSTEM_YOOKASSA
+
+Conn = asyncpg.Connection | asyncpg.Pool
+
+_PAYMENT_COLUMNS = """id, user_id, plan_id, amount, currency, status, external_id,
+    return_url, confirmation_url, refunded_amount, refunded, failure_reason"""
+
+
+@dataclass(frozen=True)
+class PaymentRow:
+    id: UUID
+    user_id: UUID
+    plan_id: str
+    amount: Decimal
+    currency: str
+    status: PaymentStatus
+    external_id: UUID | None
+    return_url: str
+    confirmation_url: str | None
+    refunded_amount: Decimal
+    refunded: bool
+    failure_reason: str | None
+
+    @classmethod
+    def of(cls, record: asyncpg.Record) -> "PaymentRow":
+        fields = dict(record)
+        fields["status"] = PaymentStatus(fields["status"])
+        return cls(**fields)
+
+
+@dataclass(frozen=True)
+class RefundRow:
+    id: UUID
+    payment_id: UUID
+    user_id: UUID
+    amount: Decimal
+    currency: str
+    status: RefundStatus
+    external_id: UUID | None
+    reserved: bool
+    requested_by: str
+
+    @classmethod
+    def of(cls, record: asyncpg.Record) -> "RefundRow":
+        fields = dict(record)
+        fields["status"] = RefundStatus(fields["status"])
+        return cls(**fields)
+
+
+_REFUND_COLUMNS = "id, payment_id, user_id, amount, currency, status, external_id, reserved, requested_by"
+
+
+async def load_payment(conn: Conn, payment_id: UUID, *, lock: bool = False) -> PaymentRow | None:
+    sql = f"SELECT {_PAYMENT_COLUMNS} FROM payments_history.payments WHERE id = $1"
+    record = await conn.fetchrow(sql + (" FOR UPDATE" if lock else ""), payment_id)
+    return None if record is None else PaymentRow.of(record)
+
+
+async def load_refund(conn: Conn, refund_id: UUID, *, lock: bool = False) -> RefundRow | None:
+    sql = f"SELECT {_REFUND_COLUMNS} FROM payments_history.refunds WHERE id = $1"
+    record = await conn.fetchrow(sql + (" FOR UPDATE" if lock else ""), refund_id)
+    return None if record is None else RefundRow.of(record)
+
+
+async def find_refund_by_external_id(conn: Conn, external_id: UUID) -> RefundRow | None:
+    sql = f"SELECT {_REFUND_COLUMNS} FROM payments_history.refunds WHERE external_id = $1"
+    record = await conn.fetchrow(sql, external_id)
+    return None if record is None else RefundRow.of(record)
+
+
+@dataclass(frozen=True)
+class PaymentChange:
+    status: PaymentStatus
+    external_id: UUID | None = None
+    external_payment: dict[str, Any] | None = None
+    confirmation_url: str | None = None
+    failure_reason: str | None = None
+
+
+async def move_payment(
+    conn: asyncpg.Connection, payment_id: UUID, change: PaymentChange, recheck_after_s: float
+) -> PaymentRow | None:
+    """Guarded move to `change.status`; the updated row, or None if someone got there first."""
+    record = await conn.fetchrow(
+        f"""
+        UPDATE payments_history.payments SET
+            status = $2::text,
+            external_id = COALESCE(external_id, $3),
+            external_payment = COALESCE($4::jsonb, external_payment),
+            confirmation_url = COALESCE(confirmation_url, $5),
+            system_id = COALESCE(system_id, $6),
+            failure_reason = COALESCE($7, failure_reason),
+            updated_at = now(),
+            next_check_at = CASE WHEN $2::text = 'pending'
+                THEN now() + make_interval(secs => $8::float8) ELSE NULL END
+        WHERE id = $1 AND status = ANY($9::text[])
+        RETURNING {_PAYMENT_COLUMNS}
+        """,
+        payment_id, str(change.status), change.external_id, change.external_payment,
+        change.confirmation_url, SYSTEM_YOOKASSA, change.failure_reason, recheck_after_s,
+        predecessors(change.status),
+    )  # fmt: skip
+    return None if record is None else PaymentRow.of(record)
+
+
+async def reserved_by_others(conn: asyncpg.Connection, payment_id: UUID, refund_id: UUID) -> list[Decimal]:
+    rows = await conn.fetch(
+        """SELECT amount FROM payments_history.refunds
+           WHERE payment_id = $1 AND id <> $2 AND status = 'accepted' AND reserved""",
+        payment_id, refund_id,
+    )  # fmt: skip
+    return [r["amount"] for r in rows]
+
+
+async def reserve_refund(conn: asyncpg.Connection, refund_id: UUID) -> None:
+    await conn.execute(
+        "UPDATE payments_history.refunds SET reserved = true, updated_at = now() WHERE id = $1",
+        refund_id,
+    )
+
+
+async def fail_refund(conn: asyncpg.Connection, refund_id: UUID, reason: str) -> RefundRow | None:
+    record = await conn.fetchrow(
+        f"""UPDATE payments_history.refunds
+            SET status = 'failed', failure_reason = $2, reserved = false, updated_at = now()
+            WHERE id = $1 AND status = 'accepted' RETURNING {_REFUND_COLUMNS}""",
+        refund_id, reason,
+    )  # fmt: skip
+    return None if record is None else RefundRow.of(record)
+
+
+async def succeed_refund(
+    conn: asyncpg.Connection, refund_id: UUID, external_id: UUID, external_refund: dict[str, Any]
+) -> tuple[RefundRow, Decimal, bool] | None:
+    """Guarded accepted → succeeded plus the payment's ledger, in the caller's transaction."""
+    record = await conn.fetchrow(
+        f"""UPDATE payments_history.refunds
+            SET status = 'succeeded', external_id = $2, external_refund = $3, updated_at = now()
+            WHERE id = $1 AND status = 'accepted' RETURNING {_REFUND_COLUMNS}""",
+        refund_id, external_id, external_refund,
+    )  # fmt: skip
+    if record is None:
+        return None
+    refund = RefundRow.of(record)
+    ledger = await conn.fetchrow(
+        """UPDATE payments_history.payments
+           SET refunded_amount = refunded_amount + $2,
+               refunded = (refunded_amount + $2 = amount), updated_at = now()
+           WHERE id = $1 RETURNING refunded_amount, refunded""",
+        refund.payment_id, refund.amount,
+    )  # fmt: skip
+    return refund, ledger["refunded_amount"], ledger["refunded"]

@@ -1,0 +1,41 @@
+"""Settings of the four processor deployables (commands, webhooks, relay, reconciler)."""
+
+from pydantic import Field
+
+from common.settings import Settings
+from schemas.topics import COMMANDS, EVENTS, WEBHOOKS
+
+
+class ProcessorSettings(Settings):
+    commands_topic: str = COMMANDS
+    webhooks_topic: str = WEBHOOKS
+    events_topic: str = EVENTS
+    commands_group: str = "billing-processor-commands"
+    webhooks_group: str = "billing-processor-webhooks"
+
+    # key-level parallelism; 1 = one message at a time (the benchmark's baseline)
+    processor_max_in_flight: int = Field(default=256, ge=1)
+    db_pool_size: int = Field(default=20, ge=1)
+
+    provider_timeout_s: float = Field(default=5.0, gt=0)
+    provider_attempts: int = Field(default=4, ge=1)
+    provider_backoff_s: float = Field(default=0.2, ge=0)
+    provider_max_connections: int = Field(default=256, ge=1)
+
+    webhook_row_attempts: int = Field(default=6, ge=1)
+    missing_row_backoff_s: float = Field(default=0.5, ge=0)
+
+    reconcile_after_seconds: float = Field(default=30.0, ge=0)
+    reconcile_backoff_cap_seconds: float = Field(default=3600.0, gt=0)
+    reconcile_interval_s: float = Field(default=1.0, gt=0)
+    reconcile_batch: int = Field(default=200, ge=1)
+
+    relay_batch: int = Field(default=500, ge=1)
+    relay_poll_s: float = Field(default=0.2, gt=0)
+    relay_lock_key: int = 0x6F1C6C1E
+    # only these topics (comma-separated); empty = every outbox row (tests isolate with it)
+    relay_topics: str = ""
+
+    @property
+    def relay_topic_list(self) -> list[str]:
+        return [t.strip() for t in self.relay_topics.split(",") if t.strip()]

@@ -1,0 +1,127 @@
+"""`python -m processors.webhooks`: provider notifications → re-read from the provider → apply.
+
+The notification body is never trusted: it only says which provider object to re-read. A
+provider 404 means a forged or foreign notification (inbox, nothing changed). Our row not
+being there yet (the webhook beat the command) is retried in the lane with backoff; after
+the last try it is left to the reconciler, with nothing recorded.
+"""
+
+import asyncio
+import logging
+from typing import Any
+
+from aiokafka import ConsumerRecord
+
+from common.kafka import make_consumer
+from common.runloop import KeyedRunLoop, RunLoopConfig
+from processors import apply, inbox, repository
+from processors.errors import ProviderNotFound
+from processors.handlers import eventually
+from processors.inbox import Origin
+from processors.repository import PaymentRow
+from processors.runtime import Context, bootstrap, main
+from processors.settings import ProcessorSettings
+from schemas.codec import UndecodableMessage, decode
+from schemas.messages import ProviderNotification
+
+log = logging.getLogger(__name__)
+CONSUMER = "processor-webhooks"
+
+
+async def handle_notification(note: ProviderNotification, origin: Origin, ctx: Context) -> None:
+    if await inbox.seen(ctx.pool, CONSUMER, note.message_id):
+        return
+    try:
+        obj = await ctx.provider.get_payment(note.payment_external_id)
+        refund_obj = await _refund_of(note, ctx)
+    except ProviderNotFound:
+        log.warning("notification %s names an unknown provider object: ignored", note.message_id)
+        await _record(ctx, origin)
+        return
+    payment_id = apply.our_payment_id(obj)
+    if payment_id is None:
+        log.warning("provider payment %s is not one of ours: ignored", obj.get("id"))
+        await _record(ctx, origin)
+        return
+    row = await eventually(lambda: repository.load_payment(ctx.pool, payment_id), ctx)
+    if row is None:
+        log.warning("payment %s not recorded yet; left to the reconciler", payment_id)
+        return
+    if refund_obj is None:
+        await _apply_payment(ctx, row, obj, origin)
+    else:
+        await _apply_refund(ctx, row, refund_obj, origin)
+
+
+async def _refund_of(note: ProviderNotification, ctx: Context) -> dict[str, Any] | None:
+    if not note.event.startswith("refund."):
+        return None
+    refund = await ctx.provider.get_refund(note.object_id)
+    if str(refund.get("payment_id")) != note.payment_external_id:
+        raise ProviderNotFound("refund does not belong to the notified payment")
+    return refund
+
+
+async def _apply_payment(ctx: Context, row: PaymentRow, obj: dict[str, Any], origin: Origin) -> None:
+    async with ctx.pool.acquire() as conn, conn.transaction():
+        await apply.apply_payment(conn, row, obj, topic=ctx.settings.events_topic,
+                                  recheck_after_s=ctx.settings.reconcile_after_seconds)  # fmt: skip
+        await inbox.record(conn, origin)
+
+
+async def _apply_refund(ctx: Context, row: PaymentRow, obj: dict[str, Any], origin: Origin) -> None:
+    external_id = apply.external_uuid(obj)
+    if external_id is None or row.external_id is None or str(row.external_id) != obj.get("payment_id"):
+        log.error("refund notification %s does not match payment %s", obj.get("id"), row.id)
+        await _record(ctx, origin)
+        return
+    refund = await eventually(lambda: repository.find_refund_by_external_id(ctx.pool, external_id), ctx)
+    if refund is None:
+        log.warning("refund %s not recorded yet; the commands processor or reconciler finishes it",
+                    external_id)  # fmt: skip
+        return
+    async with ctx.pool.acquire() as conn, conn.transaction():
+        await apply.apply_refund(conn, refund, obj, topic=ctx.settings.events_topic)
+        await inbox.record(conn, origin)
+
+
+async def _record(ctx: Context, origin: Origin) -> None:
+    async with ctx.pool.acquire() as conn:
+        await inbox.record(conn, origin)
+
+
+def make_handler(ctx: Context):  # type: ignore[no-untyped-def]
+    async def handle(record: ConsumerRecord) -> None:
+        try:
+            note = decode(record.value or b"")
+        except UndecodableMessage as exc:
+            log.error("skipping undecodable webhook %s-%s@%s: %s", record.topic, record.partition,
+                      record.offset, exc)  # fmt: skip
+            return
+        if not isinstance(note, ProviderNotification):
+            log.warning("ignoring %s on the webhooks topic", note.type)
+            return
+        origin = Origin(CONSUMER, note.message_id, note.type, record.topic, record.partition,
+                        record.offset)  # fmt: skip
+        await handle_notification(note, origin, ctx)
+
+    return handle
+
+
+def build_loop(ctx: Context) -> KeyedRunLoop:
+    settings = ctx.settings
+    config = RunLoopConfig(name=CONSUMER, max_in_flight=settings.processor_max_in_flight)
+    return KeyedRunLoop(lambda: make_consumer(settings, settings.webhooks_group),
+                        [settings.webhooks_topic], make_handler(ctx), config)  # fmt: skip
+
+
+async def run(settings: ProcessorSettings, stop: asyncio.Event) -> None:
+    ctx = await bootstrap(settings)
+    try:
+        await build_loop(ctx).run(stop)
+    finally:
+        await ctx.aclose()
+
+
+if __name__ == "__main__":
+    main(CONSUMER, run)

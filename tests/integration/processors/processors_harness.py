@@ -1,0 +1,244 @@
+"""Harness: processors against the real Kafka and PostgreSQL and a sandbox provider subprocess.
+
+Each test gets its own topics, consumer groups and ids; the provider is shared by the
+session (its faults are reset after every test).
+"""
+
+import asyncio
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from aiokafka import AIOKafkaConsumer
+
+from common.kafka import make_producer
+from processors import commands, webhooks
+from processors.runtime import Context, bootstrap
+from processors.settings import ProcessorSettings
+from schemas import ids
+from schemas.codec import encode
+from schemas.messages import CreatePayment, Envelope, ProviderNotification, RefundPayment
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_http(url: str, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(url, timeout=1).status_code < 500:
+                return
+        time.sleep(0.1)
+    raise AssertionError(f"{url} did not answer within {timeout}s")
+
+
+@pytest.fixture(scope="session")
+def provider_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    url = f"http://127.0.0.1:{free_port()}"
+    env = {**os.environ, "PROVIDER_URL": url,
+           "PROVIDER_DB_PATH": str(tmp_path_factory.mktemp("provider") / "provider.sqlite3"),
+           "PROVIDER_WEBHOOK_URL": f"http://127.0.0.1:{free_port()}/nowhere"}  # fmt: skip
+    log = open(tmp_path_factory.mktemp("logs") / "provider.log", "wb")  # noqa: SIM115
+    proc = subprocess.Popen([sys.executable, "-m", "sandbox.provider"], cwd=ROOT, env=env,
+                            stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
+    try:
+        wait_http(f"{url}/sandbox/faults")
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(10)
+        log.close()
+
+
+@pytest.fixture
+async def sandbox(provider_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=provider_url, timeout=10) as client:
+        await client.delete("/sandbox/faults")
+        yield client
+        await client.delete("/sandbox/faults")
+
+
+@pytest.fixture
+async def settings(
+    new_topic: Callable[..., Awaitable[str]], kafka_bootstrap: str, database_url: str,
+    provider_url: str,
+) -> ProcessorSettings:  # fmt: skip
+    suffix = uuid.uuid4().hex[:8]
+    return ProcessorSettings(
+        kafka_bootstrap_servers=kafka_bootstrap, database_url=database_url,
+        provider_url=provider_url,
+        commands_topic=await new_topic(4), webhooks_topic=await new_topic(4),
+        events_topic=await new_topic(2),
+        commands_group=f"test-commands-{suffix}", webhooks_group=f"test-webhooks-{suffix}",
+        provider_timeout_s=2.0, provider_backoff_s=0.05, missing_row_backoff_s=0.1,
+        reconcile_after_seconds=3600, db_pool_size=10,
+    )  # fmt: skip
+
+
+@pytest.fixture
+async def ctx(settings: ProcessorSettings) -> AsyncIterator[Context]:
+    context = await bootstrap(settings)
+    yield context
+    await context.aclose()
+
+
+@dataclass
+class Running:
+    stop: asyncio.Event = field(default_factory=asyncio.Event)
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    async def close(self) -> None:
+        self.stop.set()
+        await asyncio.wait_for(asyncio.gather(*self.tasks, return_exceptions=True), 30)
+
+
+@pytest.fixture
+async def processors(ctx: Context) -> AsyncIterator[Running]:
+    """The commands and webhooks processors as asyncio tasks of this test."""
+    running = Running()
+    for module in (commands, webhooks):
+        loop = module.build_loop(ctx)
+        running.tasks.append(asyncio.create_task(loop.run(running.stop)))
+    yield running
+    await running.close()
+
+
+class Gateway:
+    """What the gateway does: insert the accepted row, produce the command."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self.producer = make_producer(ctx.settings)
+
+    async def send(self, topic: str, key: str, message: Envelope) -> None:
+        await self.producer.send_and_wait(topic, encode(message), key=key.encode())
+
+    async def new_payment(self, amount: str = "499.00", *, send: bool = True) -> CreatePayment:
+        user_id, key = uuid.uuid4(), uuid.uuid4().hex
+        payment_id = ids.payment_id(user_id, key)
+        await self.ctx.pool.execute(
+            """INSERT INTO payments_history.payments (id, user_id, plan_id, amount, currency,
+               idempotency_key, request_fingerprint, return_url)
+               VALUES ($1, $2, 'monthly', $3, 'RUB', $4, 'fp', 'https://cinema.example/back')""",
+            payment_id, user_id, Decimal(amount), key,
+        )  # fmt: skip
+        cmd = CreatePayment(message_id=ids.message_id("CreatePayment", payment_id),
+                            payment_id=payment_id, user_id=user_id, plan_id="monthly",
+                            amount=Decimal(amount), currency="RUB",
+                            return_url="https://cinema.example/back")  # fmt: skip
+        if send:
+            await self.send(self.ctx.settings.commands_topic, str(user_id), cmd)
+        return cmd
+
+    async def new_refund(self, payment: CreatePayment, amount: str, *, send: bool = True) -> RefundPayment:
+        key = uuid.uuid4().hex
+        refund_id = ids.refund_id(payment.user_id, key)
+        await self.ctx.pool.execute(
+            """INSERT INTO payments_history.refunds (id, payment_id, user_id, amount, currency,
+               idempotency_key, request_fingerprint) VALUES ($1, $2, $3, $4, 'RUB', $5, 'fp')""",
+            refund_id, payment.payment_id, payment.user_id, Decimal(amount), key,
+        )  # fmt: skip
+        cmd = RefundPayment(message_id=ids.message_id("RefundPayment", refund_id),
+                            refund_id=refund_id, payment_id=payment.payment_id,
+                            user_id=payment.user_id, amount=Decimal(amount), currency="RUB")  # fmt: skip
+        if send:
+            await self.send(self.ctx.settings.commands_topic, str(payment.user_id), cmd)
+        return cmd
+
+    async def webhook(self, event: str, obj: dict[str, Any], payment_external_id: str) -> None:
+        note = ProviderNotification(
+            message_id=ids.message_id("ProviderNotification", obj["id"], event, obj["status"]),
+            event=event, object_id=obj["id"], payment_external_id=payment_external_id,
+            body={"type": "notification", "event": event, "object": obj},
+        )  # fmt: skip
+        await self.send(self.ctx.settings.webhooks_topic, payment_external_id, note)
+
+
+@pytest.fixture
+async def gateway(ctx: Context) -> AsyncIterator[Gateway]:
+    gw = Gateway(ctx)
+    await gw.producer.start()
+    yield gw
+    await gw.producer.stop()
+
+
+async def eventually(check: Callable[[], Awaitable[Any]], timeout: float = 20.0) -> Any:
+    """Poll `check` until it returns something truthy; fail with its last value."""
+    deadline = time.monotonic() + timeout
+    value = None
+    while time.monotonic() < deadline:
+        value = await check()
+        if value:
+            return value
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"condition not met within {timeout}s (last: {value!r})")
+
+
+async def payment(ctx: Context, payment_id: uuid.UUID) -> dict[str, Any]:
+    row = await ctx.pool.fetchrow("SELECT * FROM payments_history.payments WHERE id = $1",
+                                  payment_id)  # fmt: skip
+    return dict(row) if row else {}
+
+
+async def refund(ctx: Context, refund_id: uuid.UUID) -> dict[str, Any]:
+    row = await ctx.pool.fetchrow("SELECT * FROM payments_history.refunds WHERE id = $1", refund_id)
+    return dict(row) if row else {}
+
+
+async def status_is(ctx: Context, payment_id: uuid.UUID, *statuses: str, timeout: float = 20.0) -> dict[str, Any]:
+    async def check() -> dict[str, Any] | None:
+        row = await payment(ctx, payment_id)
+        return row if row.get("status") in statuses else None
+
+    return await eventually(check, timeout)
+
+
+async def outbox_types(ctx: Context, payment_id: uuid.UUID) -> list[str]:
+    rows = await ctx.pool.fetch(
+        "SELECT type FROM payments_history.outbox WHERE payment_id = $1 ORDER BY id", payment_id
+    )
+    return [r["type"] for r in rows]
+
+
+async def ledger_for(sandbox: httpx.AsyncClient, payment_id: uuid.UUID) -> list[dict[str, Any]]:
+    ledger = (await sandbox.get("/sandbox/ledger")).json()
+    return [p for p in ledger["payments"] if p["metadata"].get("payment_id") == str(payment_id)]
+
+
+async def refunds_in_ledger(sandbox: httpx.AsyncClient, external_id: str) -> list[dict[str, Any]]:
+    ledger = (await sandbox.get("/sandbox/ledger")).json()
+    return [r for r in ledger["refunds"] if r["payment_id"] == external_id]
+
+
+async def read_topic(settings: ProcessorSettings, topic: str, count: int, timeout: float = 15.0) -> list[Any]:
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=settings.kafka_bootstrap_servers,
+                                auto_offset_reset="earliest", enable_auto_commit=False,
+                                isolation_level="read_committed")  # fmt: skip
+    await consumer.start()
+    records: list[Any] = []
+    deadline = time.monotonic() + timeout
+    try:
+        while len(records) < count and time.monotonic() < deadline:
+            batch = await consumer.getmany(timeout_ms=300)
+            for recs in batch.values():
+                records.extend(recs)
+    finally:
+        await consumer.stop()
+    return records

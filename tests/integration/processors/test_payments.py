@@ -1,0 +1,179 @@
+"""CreatePayment through the commands processor, and webhooks through the webhooks processor."""
+
+import asyncio
+import uuid
+
+import httpx
+
+from processors.runtime import Context
+from processors_harness import (
+    Gateway,
+    Running,
+    eventually,
+    ledger_for,
+    outbox_types,
+    payment,
+    status_is,
+)
+
+PAY = {"card_number": "4242424242424242"}
+DECLINE = {"card_number": "4000000000000002"}
+
+
+async def confirm_and_notify(
+    sandbox: httpx.AsyncClient, gateway: Gateway, external_id: str, card: dict[str, str]
+) -> dict:
+    obj = (await sandbox.post(f"/sandbox/payments/{external_id}/confirm", json=card)).json()
+    event = "payment.succeeded" if obj["status"] == "succeeded" else "payment.canceled"
+    await gateway.webhook(event, obj, external_id)
+    return obj
+
+
+async def test_paid_payment_goes_pending_then_succeeded_with_one_event_each(
+    ctx: Context, gateway: Gateway, processors: Running, sandbox: httpx.AsyncClient
+) -> None:
+    cmd = await gateway.new_payment()
+    row = await status_is(ctx, cmd.payment_id, "pending")
+    assert row["confirmation_url"].endswith(f"/checkout/{row['external_id']}")
+    assert row["next_check_at"] is not None
+    await confirm_and_notify(sandbox, gateway, str(row["external_id"]), PAY)
+    row = await status_is(ctx, cmd.payment_id, "succeeded")
+    assert row["external_payment"]["status"] == "succeeded"
+    assert await outbox_types(ctx, cmd.payment_id) == ["PaymentPending", "PaymentSucceeded"]
+    assert len(await ledger_for(sandbox, cmd.payment_id)) == 1
+
+
+async def test_declined_card_cancels_the_payment_with_the_reason(
+    ctx: Context, gateway: Gateway, processors: Running, sandbox: httpx.AsyncClient
+) -> None:
+    cmd = await gateway.new_payment()
+    row = await status_is(ctx, cmd.payment_id, "pending")
+    await confirm_and_notify(sandbox, gateway, str(row["external_id"]), DECLINE)
+    row = await status_is(ctx, cmd.payment_id, "canceled")
+    assert row["failure_reason"] == "card_expired"
+    assert await outbox_types(ctx, cmd.payment_id) == ["PaymentPending", "PaymentCanceled"]
+
+
+async def test_provider_rejection_fails_the_payment_without_retrying(
+    ctx: Context, gateway: Gateway, processors: Running, sandbox: httpx.AsyncClient
+) -> None:
+    cmd = await gateway.new_payment(send=False)
+    await ctx.pool.execute("UPDATE payments_history.payments SET return_url = $2 WHERE id = $1",
+                           cmd.payment_id, "https://x/" + "a" * 3000)  # fmt: skip
+    await gateway.send(ctx.settings.commands_topic, str(cmd.user_id), cmd)
+    row = await status_is(ctx, cmd.payment_id, "failed")
+    assert row["failure_reason"].startswith("provider_rejected")
+    assert await outbox_types(ctx, cmd.payment_id) == ["PaymentFailed"]
+    assert await ledger_for(sandbox, cmd.payment_id) == []
+
+
+async def test_transient_provider_errors_are_retried_with_the_same_key_into_one_payment(
+    ctx: Context, gateway: Gateway, processors: Running, sandbox: httpx.AsyncClient
+) -> None:
+    await sandbox.post("/sandbox/faults", json={"error_rate": 0.6, "seed": 7})
+    cmds = [await gateway.new_payment() for _ in range(5)]
+    for cmd in cmds:
+        await status_is(ctx, cmd.payment_id, "pending", "accepted", timeout=30)
+    await sandbox.delete("/sandbox/faults")
+    for cmd in cmds:
+        row = await payment(ctx, cmd.payment_id)
+        if row["status"] == "pending":
+            assert len(await ledger_for(sandbox, cmd.payment_id)) == 1
+    assert any((await payment(ctx, c.payment_id))["status"] == "pending" for c in cmds)
+
+
+async def test_timeout_after_commit_finds_the_same_provider_payment_and_charges_once(
+    ctx: Context, gateway: Gateway, processors: Running, sandbox: httpx.AsyncClient
+) -> None:
+    await sandbox.post("/sandbox/faults", json={"timeout_after_commit_rate": 1.0})
+    cmd = await gateway.new_payment()
+    await eventually(lambda: ledger_for(sandbox, cmd.payment_id))  # done, but never answered
+    await sandbox.delete("/sandbox/faults")
+    row = await status_is(ctx, cmd.payment_id, "pending", timeout=30)
+    [made] = await ledger_for(sandbox, cmd.payment_id)
+    assert str(row["external_id"]) == made["id"]
+    await confirm_and_notify(sandbox, gateway, made["id"], PAY)
+    await status_is(ctx, cmd.payment_id, "succeeded")
+    ledger = (await sandbox.get("/sandbox/ledger")).json()
+    charged = [p for p in ledger["payments"] if p["metadata"].get("payment_id") == str(cmd.payment_id)]
+    assert [p["status"] for p in charged] == ["succeeded"]
+
+
+async def test_replayed_create_command_calls_the_provider_once_and_changes_nothing(
+    ctx: Context, gateway: Gateway, processors: Running, sandbox: httpx.AsyncClient
+) -> None:
+    cmd = await gateway.new_payment()
+    await gateway.send(ctx.settings.commands_topic, str(cmd.user_id), cmd)
+    before = await status_is(ctx, cmd.payment_id, "pending")
+    await asyncio.sleep(1.0)
+    await gateway.send(ctx.settings.commands_topic, str(cmd.user_id), cmd)
+    await asyncio.sleep(1.5)
+    after = await payment(ctx, cmd.payment_id)
+    assert after["updated_at"] == before["updated_at"]
+    assert await outbox_types(ctx, cmd.payment_id) == ["PaymentPending"]
+    assert len(await ledger_for(sandbox, cmd.payment_id)) == 1
+
+
+async def test_webhook_arriving_before_our_row_is_retried_until_the_row_exists(
+    ctx: Context, gateway: Gateway, processors: Running, sandbox: httpx.AsyncClient
+) -> None:
+    cmd = await gateway.new_payment(send=False)
+    await ctx.pool.execute("DELETE FROM payments_history.payments WHERE id = $1", cmd.payment_id)
+    obj = await ctx.provider.create_payment(cmd.payment_id, cmd.user_id, cmd.amount, "RUB",
+                                            cmd.return_url)  # fmt: skip
+    paid = await confirm_and_notify(sandbox, gateway, obj["id"], PAY)
+    await asyncio.sleep(0.4)
+    await ctx.pool.execute(
+        """INSERT INTO payments_history.payments (id, user_id, plan_id, amount, currency,
+           idempotency_key, request_fingerprint, return_url)
+           VALUES ($1, $2, 'monthly', $3, 'RUB', $4, 'fp', $5)""",
+        cmd.payment_id, cmd.user_id, cmd.amount, uuid.uuid4().hex, cmd.return_url,
+    )  # fmt: skip
+    row = await status_is(ctx, cmd.payment_id, "succeeded")
+    assert str(row["external_id"]) == paid["id"]
+    await gateway.send(ctx.settings.commands_topic, str(cmd.user_id), cmd)  # the late command
+    await asyncio.sleep(1.5)
+    assert (await payment(ctx, cmd.payment_id))["status"] == "succeeded"
+    assert await outbox_types(ctx, cmd.payment_id) == ["PaymentSucceeded"]
+    assert len(await ledger_for(sandbox, cmd.payment_id)) == 1
+
+
+async def test_forged_webhook_for_an_unknown_provider_payment_changes_nothing(
+    ctx: Context, gateway: Gateway, processors: Running
+) -> None:
+    cmd = await gateway.new_payment()
+    await status_is(ctx, cmd.payment_id, "pending")
+    forged_id = str(uuid.uuid4())
+    forged = {"id": forged_id, "status": "succeeded", "paid": True,
+              "amount": {"value": "499.00", "currency": "RUB"},
+              "metadata": {"payment_id": str(cmd.payment_id)}}  # fmt: skip
+    await gateway.webhook("payment.succeeded", forged, forged_id)
+
+    async def recorded() -> bool:
+        found = await ctx.pool.fetchval(
+            """SELECT count(*) FROM payments_history.inbox
+               WHERE consumer = 'processor-webhooks' AND topic = $1""",
+            ctx.settings.webhooks_topic,
+        )  # fmt: skip
+        return found == 1
+
+    await eventually(recorded)
+    assert (await payment(ctx, cmd.payment_id))["status"] == "pending"
+    assert await outbox_types(ctx, cmd.payment_id) == ["PaymentPending"]
+
+
+async def test_duplicate_and_out_of_order_webhooks_are_harmless(
+    ctx: Context, gateway: Gateway, processors: Running, sandbox: httpx.AsyncClient
+) -> None:
+    cmd = await gateway.new_payment()
+    row = await status_is(ctx, cmd.payment_id, "pending")
+    external_id = str(row["external_id"])
+    stale = (await sandbox.get(f"/v3/payments/{external_id}",
+                               auth=("100500", "test_dev_only_secret_change_me"))).json()  # fmt: skip
+    paid = await confirm_and_notify(sandbox, gateway, external_id, PAY)
+    await gateway.webhook("payment.succeeded", paid, external_id)
+    await gateway.webhook("payment.waiting_for_capture", stale, external_id)
+    await status_is(ctx, cmd.payment_id, "succeeded")
+    await asyncio.sleep(1.5)
+    assert (await payment(ctx, cmd.payment_id))["status"] == "succeeded"
+    assert await outbox_types(ctx, cmd.payment_id) == ["PaymentPending", "PaymentSucceeded"]
