@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import random
-from typing import Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from sandbox.sqlite import Database, kv_get, kv_put
@@ -65,3 +67,37 @@ class FaultInjector(Generic[F]):
     def _apply(self, config: F) -> None:
         self.config = config
         self._rng = random.Random(config.seed)
+
+
+async def injected_failure(injector: FaultInjector[BasicFaults]) -> JSONResponse | None:
+    """Auth/Notify faults: a 503 instead of the call (no state change), else the latency."""
+    if injector.roll(injector.config.error_rate):
+        body = {"error": {"code": "fault_injected", "message": "Service unavailable (sandbox)"}}
+        return JSONResponse(body, status_code=503)
+    await injector.delay()
+    return None
+
+
+def current_injector(request: Request) -> FaultInjector[Any]:
+    """FastAPI dependency: every simulator's runtime carries its injector as ``faults``."""
+    injector: FaultInjector[Any] = request.app.state.runtime.faults
+    return injector
+
+
+Injector = Annotated[FaultInjector[Any], Depends(current_injector)]
+basic_fault_routes = APIRouter(prefix="/sandbox")
+
+
+@basic_fault_routes.get("/faults")
+async def read_faults(injector: Injector) -> BasicFaults:
+    return injector.config  # type: ignore[no-any-return]
+
+
+@basic_fault_routes.post("/faults")
+async def set_faults(body: BasicFaults, injector: Injector) -> BasicFaults:
+    return await injector.set(body)  # type: ignore[no-any-return]
+
+
+@basic_fault_routes.delete("/faults")
+async def reset_faults(injector: Injector) -> BasicFaults:
+    return await injector.reset()  # type: ignore[no-any-return]

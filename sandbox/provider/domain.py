@@ -6,11 +6,11 @@ Money is ``Decimal`` quantised to kopecks; it crosses the wire as a string.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
+from sandbox.clock import now_iso
 from sandbox.provider.errors import InvalidRequest, UnknownCard
 
 CENT = Decimal("0.01")
@@ -50,11 +50,6 @@ def card_outcome(card_number: str) -> CardOutcome:
     if outcome is None:
         raise UnknownCard(digits)
     return outcome
-
-
-def now_iso() -> str:
-    """ISO 8601 UTC with milliseconds and ``Z``, as YooKassa writes timestamps."""
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def parse_money(value: Any, currency: Any, parameter: str = "amount") -> tuple[Decimal, str]:

@@ -14,9 +14,10 @@ from typing import Any
 
 import aiosqlite
 
+from sandbox.clock import now_iso
 from sandbox.faults import FaultInjector
 from sandbox.provider import commands, store, webhooks
-from sandbox.provider.domain import Payment, PaymentStatus, Refund, money, now_iso
+from sandbox.provider.domain import Payment, PaymentStatus, Refund, money
 from sandbox.provider.errors import IdempotenceKeyReused, InvalidRequest, NotFound
 from sandbox.provider.faults import ProviderFaults
 from sandbox.provider.settings import ProviderSettings

@@ -17,9 +17,9 @@ from typing import Any
 import aiosqlite
 import httpx
 
+from sandbox.clock import now_iso
 from sandbox.faults import FaultInjector
 from sandbox.provider import store
-from sandbox.provider.domain import now_iso
 from sandbox.provider.faults import ProviderFaults
 from sandbox.provider.settings import ProviderSettings
 from sandbox.sqlite import Database

@@ -14,11 +14,16 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from sandbox.auth.app import create_app as create_auth
+from sandbox.auth.settings import AuthSettings
+from sandbox.notify.app import create_app as create_notify
+from sandbox.notify.settings import NotifySettings
 from sandbox.provider.app import create_app as create_provider
 from sandbox.provider.settings import ProviderSettings
 
 SHOP_ID = "100500"
 SECRET = "unit-test-secret"
+JWT_SECRET = "unit-test-jwt-secret-that-is-long-enough"
 
 
 @pytest.fixture
@@ -112,3 +117,17 @@ async def paid_payment(client: httpx.AsyncClient, value: str = "499.00") -> dict
     )
     assert response.json()["status"] == "succeeded"
     return payment
+
+
+@pytest.fixture
+async def auth(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
+    settings = AuthSettings(jwt_secret=JWT_SECRET, auth_db_path=tmp_path / "auth.sqlite3")
+    async for client in serve(create_auth(settings), "http://auth.test"):
+        yield client
+
+
+@pytest.fixture
+async def notify(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
+    settings = NotifySettings(notify_db_path=tmp_path / "notify.sqlite3")
+    async for client in serve(create_notify(settings), "http://notify.test"):
+        yield client

@@ -1,0 +1,1 @@
+"""Auth simulator: issues JWTs the gateway accepts, keeps roles, logs every call."""

@@ -1,0 +1,142 @@
+"""``create_app(settings)``: the Auth sandbox; state and faults open in its lifespan."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI, Request, Response
+from pydantic import BaseModel, Field
+
+from sandbox.auth import store, tokens
+from sandbox.auth.settings import AuthSettings
+from sandbox.clock import now_iso
+from sandbox.faults import BasicFaults, FaultInjector, basic_fault_routes, injected_failure
+from sandbox.sqlite import Database
+
+UNLOGGED = {"/api/v1/calls"}
+
+
+@dataclass
+class AuthRuntime:
+    settings: AuthSettings
+    db: Database
+    faults: FaultInjector[BasicFaults]
+
+
+def runtime(request: Request) -> AuthRuntime:
+    value: AuthRuntime = request.app.state.runtime
+    return value
+
+
+Runtime = Annotated[AuthRuntime, Depends(runtime)]
+
+router = APIRouter()
+
+
+class TokenRequest(BaseModel):
+    user_id: uuid.UUID
+
+
+class RoleRequest(BaseModel):
+    role: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_.:-]{0,63}$")
+
+
+@router.post("/api/v1/token")
+async def issue_token(body: TokenRequest, rt: Runtime) -> dict[str, object]:
+    roles = await store.roles_of(rt.db, str(body.user_id))
+    return tokens.issue(rt.settings, body.user_id, roles)
+
+
+@router.post("/api/v1/users/{user_id}/roles")
+async def grant_role(user_id: uuid.UUID, body: RoleRequest, rt: Runtime) -> dict[str, object]:
+    """Idempotent: granting a role the user has already is a 200 with the same roles."""
+    roles = await store.grant(rt.db, str(user_id), body.role, now_iso())
+    return {"user_id": str(user_id), "roles": roles}
+
+
+@router.delete("/api/v1/users/{user_id}/roles/{role}")
+async def revoke_role(user_id: uuid.UUID, role: str, rt: Runtime) -> dict[str, object]:
+    """Idempotent: revoking a role the user does not have is a 200 too."""
+    return {"user_id": str(user_id), "roles": await store.revoke(rt.db, str(user_id), role)}
+
+
+@router.get("/api/v1/users/{user_id}/roles")
+async def list_roles(user_id: uuid.UUID, rt: Runtime) -> dict[str, object]:
+    return {"user_id": str(user_id), "roles": await store.roles_of(rt.db, str(user_id))}
+
+
+@router.get("/api/v1/calls")
+async def list_calls(rt: Runtime, user_id: str | None = None) -> dict[str, object]:
+    return {"items": await store.calls(rt.db, user_id)}
+
+
+def create_app(settings: AuthSettings) -> FastAPI:
+    settings.validate_for_start()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        db = await Database.open(settings.auth_db_path, store.SCHEMA)
+        faults = FaultInjector(db, BasicFaults)
+        await faults.load()
+        app.state.runtime = AuthRuntime(settings, db, faults)
+        try:
+            yield
+        finally:
+            await db.close()
+
+    app = FastAPI(title="Auth sandbox", lifespan=lifespan)
+    app.middleware("http")(_faults_and_call_log)
+    app.include_router(router)
+    app.include_router(basic_fault_routes)
+    app.add_api_route("/healthz", _healthz, methods=["GET"])
+    return app
+
+
+async def _faults_and_call_log(
+    request: Request, call_next: Callable[[Request], Awaitable[Response]]
+) -> Response:
+    """Every ``/api/v1/`` call is logged in order, including the ones a fault failed."""
+    path = request.url.path
+    if not path.startswith("/api/v1/") or path in UNLOGGED:
+        return await call_next(request)
+    rt = runtime(request)
+    raw = await request.body()
+    response = await injected_failure(rt.faults) or await call_next(request)
+    body = _json_or_text(raw)
+    call = {
+        "method": request.method,
+        "path": path,
+        "user_id": _user_of(path, body),
+        "body": body,
+        "status": response.status_code,
+        "at": now_iso(),
+    }
+    await store.log_call(rt.db, call)
+    return response
+
+
+def _json_or_text(raw: bytes) -> Any:
+    if not raw:
+        return None
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return raw.decode(errors="replace")
+
+
+def _user_of(path: str, body: Any) -> str | None:
+    parts = path.split("/")
+    if len(parts) > 4 and parts[3] == "users":
+        return parts[4]
+    if isinstance(body, dict) and isinstance(body.get("user_id"), str):
+        return str(body["user_id"])
+    return None
+
+
+async def _healthz() -> dict[str, str]:
+    return {"status": "ok"}

@@ -1,0 +1,1 @@
+"""Notification simulator: stores every notification, flags repeated ``dedup_key``s."""
