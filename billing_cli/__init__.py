@@ -1,0 +1,1 @@
+"""`billing`: the operator's command line — replays, dead letters, the reconciler, dev tokens."""

@@ -1,0 +1,181 @@
+"""The `billing` command: replay, dlq list|reinject, reconcile, token.
+
+Every command talks to the same stack as the services, through the same settings
+(`DATABASE_URL`, `KAFKA_BOOTSTRAP_SERVERS`, `AUTH_URL`, `JWT_SECRET`, ...).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import time
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from billing_cli import replay as replays
+from billing_cli import tokens
+from billing_cli.lag import group_lag
+from common.settings import Settings
+
+app = typer.Typer(help="Operate the billing service.", no_args_is_help=True)
+dlq_app = typer.Typer(help="Dead letters: list them, put one back.", no_args_is_help=True)
+app.add_typer(dlq_app, name="dlq")
+console = Console()
+
+
+@app.command()
+def replay(
+    group: Annotated[str | None, typer.Option(help="consumer group to rewind")] = None,
+    topic: Annotated[
+        str | None, typer.Option(help="topic to rewind (every group reading it)")
+    ] = None,
+    to_offset: Annotated[int | None, typer.Option(help="absolute offset")] = None,
+    to_datetime: Annotated[datetime | None, typer.Option(help="ISO time (UTC if naive)")] = None,
+    to_earliest: Annotated[bool, typer.Option(help="offset 0 (the default)")] = False,
+    dry_run: Annotated[bool, typer.Option(help="show the new offsets, change nothing")] = False,
+    stop: Annotated[bool, typer.Option(help="stop/start the group's program")] = True,
+    wait: Annotated[float, typer.Option(help="seconds to wait for lag 0 (0: don't)")] = 120.0,
+) -> None:
+    """Rewind consumer groups with Kafka's own offset reset; the programs replay from there."""
+    if sum(x is not None for x in (to_offset, to_datetime)) + to_earliest > 1:
+        raise typer.BadParameter("give one of --to-earliest, --to-offset, --to-datetime")
+    target = replays.Target(offset=to_offset, at=to_datetime)
+    settings = Settings()
+    try:
+        groups = replays.groups_for(group, topic)
+        for name in groups:
+            _replay_group(settings, name, topic, target, dry_run, stop)
+    except replays.ReplayError as exc:
+        console.print(f"[red]replay failed:[/red] {exc}")
+        raise typer.Exit(1) from exc
+    if wait > 0 and not dry_run:
+        _wait_for_lag(settings, groups, wait)
+
+
+def _replay_group(
+    settings: Settings, group: str, topic: str | None, target: replays.Target, dry: bool, stop: bool
+) -> None:
+    command = replays.reset_command(settings.kafka_bootstrap_servers, group, topic, target, not dry)
+    name = replays.program(group) if stop and not dry else None
+    if name:
+        replays.supervise("stop", name)
+    try:
+        console.print(replays.reset_offsets(command))
+    finally:
+        if name:
+            replays.supervise("start", name)
+
+
+def _wait_for_lag(settings: Settings, groups: list[str], within: float) -> None:
+    lag = asyncio.run(_follow_lag(settings.kafka_bootstrap_servers, groups, within))
+    if any(lag.values()):
+        console.print(f"[yellow]still lagging after {within:.0f}s:[/yellow] {lag}")
+        raise typer.Exit(1)
+    console.print("replayed: every group is caught up")
+
+
+async def _follow_lag(bootstrap: str, groups: list[str], within: float) -> dict[str, int]:
+    """A progress bar from the lag right after the reset down to 0."""
+    columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("lag {task.fields[lag]}"))
+    deadline = time.monotonic() + within
+    with Progress(*columns, TimeElapsedColumn(), console=console) as progress:
+        lag = await group_lag(bootstrap, groups)
+        first = max(sum(lag.values()), 1)
+        task = progress.add_task("replaying", total=first, lag=sum(lag.values()))
+        while any(lag.values()) and time.monotonic() < deadline:
+            await asyncio.sleep(1.0)
+            lag = await group_lag(bootstrap, groups)
+            left = sum(lag.values())
+            progress.update(task, completed=first - min(first, left), lag=left)
+    return lag
+
+
+@app.command()
+def reconcile() -> None:
+    """Run one reconciler pass now: re-read stale pending payments, re-drive accepted ones."""
+    result = asyncio.run(_reconcile_once())
+    console.print(
+        f"rechecked {result.rechecked} pending, re-drove {result.redriven_payments} payments "
+        f"and {result.redriven_refunds} refunds"
+    )
+
+
+async def _reconcile_once() -> object:
+    from processors.publisher import Publisher
+    from processors.reconciler import bootstrap, run_once
+    from processors.settings import ProcessorSettings
+
+    settings = ProcessorSettings()
+    ctx = await bootstrap(settings)
+    publisher = Publisher(settings)
+    try:
+        return await run_once(ctx, publisher)
+    finally:
+        await publisher.close()
+        await ctx.aclose()
+
+
+@app.command()
+def token(
+    user_id: Annotated[uuid.UUID, typer.Argument(help="the user's UUID (the token's sub)")],
+    local: Annotated[bool, typer.Option(help="sign here with JWT_SECRET")] = False,
+    ttl: Annotated[int, typer.Option(help="seconds (with --local)")] = 3600,
+) -> None:
+    """Print a dev JWT for USER_ID: from the Auth sandbox, or signed locally."""
+    settings = Settings()
+    if local:
+        typer.echo(tokens.local_token(user_id, settings.jwt_secret.get_secret_value(), ttl))
+    else:
+        typer.echo(tokens.auth_token(user_id, settings.auth_url))
+
+
+@dlq_app.command("list")
+def dlq_list(
+    consumer: Annotated[str | None, typer.Option(help="only this consumer's")] = None,
+    pending: Annotated[bool, typer.Option(help="only those not reinjected yet")] = False,
+    limit: Annotated[int, typer.Option(min=1)] = 100,
+) -> None:
+    """The newest dead letters, one row each."""
+    from billing_cli import dlq
+
+    rows = asyncio.run(dlq.list_letters(Settings(), consumer, pending, limit))
+    table = Table("id", "consumer", "origin", "message_id", "error", "created", "reinjected")
+    for r in rows:
+        origin = f"{r.origin_topic}[{r.origin_partition}]@{r.origin_offset}"
+        reinjected = (
+            f"{r.reinjected_at:%Y-%m-%d %H:%M} by {r.reinjected_by}" if r.reinjected_at else ""
+        )
+        table.add_row(
+            str(r.id),
+            r.consumer,
+            origin,
+            str(r.message_id or ""),
+            r.error[:80],
+            f"{r.created_at:%Y-%m-%d %H:%M:%S}",
+            reinjected,
+        )
+    console.print(table)
+    console.print(f"{len(rows)} dead letters")
+
+
+@dlq_app.command("reinject")
+def dlq_reinject(
+    letter_id: Annotated[int, typer.Argument(help="the dead letter's id (see `billing dlq list`)")],
+    by: Annotated[str, typer.Option(help="who, for the record")] = "",
+) -> None:
+    """Put a dead letter back on its original topic, unchanged (same message_id)."""
+    from billing_cli import dlq
+    from consumers.errors import DeadLetterNotFound
+
+    try:
+        row = asyncio.run(dlq.reinject(letter_id, by or getpass.getuser()))
+    except DeadLetterNotFound as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from exc
+    console.print(f"reinjected dead letter {row.id} to {row.origin_topic} (by {row.reinjected_by})")

@@ -1,0 +1,178 @@
+"""One chaos run: workload + kills + faults, then quiet, then the invariants.
+
+Phases: clean faults → start the clients, the killer and the faults → at `duration`
+stop killing and injecting → let the clients finish → wait for quiescence (bounded) →
+re-inject what the consumers dead-lettered while Auth/Notify were failing, as an
+operator would (`billing dlq reinject`) → collect the ground truth → check.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import asyncpg
+import httpx
+
+from billing_cli.lag import group_lag
+from tests.chaos import faults, killer, truth
+from tests.chaos.client import Client
+from tests.chaos.invariants import check_all
+from tests.chaos.plan import UserPlan, make_plan, refund_count
+from tests.chaos.report import RunSummary
+from tests.chaos.stack import CONSUMER_GROUPS, StackUrls, process_kind, running_processes
+from tests.chaos.workload import Outcome, Price, load_price, run_user
+
+UNFINISHED_SQL = """
+SELECT (SELECT count(*) FROM payments_history.payments
+         WHERE user_id = ANY($1::uuid[]) AND status IN ('accepted', 'pending'))
+     + (SELECT count(*) FROM payments_history.refunds
+         WHERE user_id = ANY($1::uuid[]) AND status = 'accepted')
+     + (SELECT count(*) FROM payments_history.outbox
+         WHERE key = ANY($2::text[]) AND published_at IS NULL)"""
+UNRESOLVED_DLQ_SQL = """
+SELECT d.id FROM payments_history.dead_letters d
+WHERE d.created_at >= $1 AND d.reinjected_at IS NULL AND NOT EXISTS (
+  SELECT 1 FROM payments_history.inbox i
+  WHERE i.consumer = d.consumer AND i.message_id = d.message_id)"""
+
+
+@dataclass(frozen=True)
+class ChaosConfig:
+    payments: int = 300
+    seed: int = 1
+    duration: float = 60.0
+    kills: int = 0  # 0: one per process kind plus one every 10 s
+    concurrency: int = 100
+    fault_intensity: float = 1.0
+    quiesce_timeout: float = 180.0
+    every_kind: bool = True
+    spare: tuple[str, ...] = ()
+    reinject_dead_letters: bool = True
+
+
+@dataclass
+class Run:
+    config: ChaosConfig
+    urls: StackUrls
+    notes: list[str] = field(default_factory=list)
+
+
+async def run_chaos(config: ChaosConfig, urls: StackUrls) -> RunSummary:
+    run = Run(config, urls)
+    since = datetime.now(UTC)
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    deadline = started + config.duration + config.quiesce_timeout
+    limits = httpx.Limits(max_connections=config.concurrency * 2)
+    async with httpx.AsyncClient(timeout=10.0, limits=limits) as http:
+        client = Client(http, urls, deadline, random.Random(config.seed))
+        outcomes, the_killer, fault_plan = await _chaos_phase(run, client, started)
+        pool = await asyncpg.create_pool(urls.database, min_size=1, max_size=4)
+        try:
+            await _quiesce(run, client, pool, outcomes, since)
+            found = await truth.collect(client, pool, outcomes, since)
+        finally:
+            await pool.close()
+    plan_refunds = refund_count(make_plan(config.seed, config.payments, config.duration))
+    return RunSummary(
+        seed=config.seed,
+        payments_planned=config.payments,
+        refunds_planned=plan_refunds,
+        elapsed_s=loop.time() - started,
+        requests=client.counters.requests,
+        accepted=sum(o.accepted for o in outcomes),
+        retries=client.counters.retries,
+        statuses=client.counters.statuses,
+        transport_errors=client.counters.transport_errors,
+        refunds_accepted=sum(r.answer == 202 for o in outcomes for r in o.refunds),
+        kills=the_killer.kills,
+        missed_kills=the_killer.missed,
+        faults=dict(fault_plan.items()),
+        checks=check_all(found, outcomes),
+        notes=run.notes,
+    )
+
+
+async def _chaos_phase(
+    run: Run, client: Client, started: float
+) -> tuple[list[Outcome], killer.Killer, faults.FaultPlan]:
+    config = run.config
+    await faults.turn_off(client)
+    price = await load_price(client)
+    the_killer = killer.Killer(_schedule(config))
+    fault_plan = faults.make_fault_plan(config.seed, config.fault_intensity)
+    run.notes += [f"faults refused by {r}" for r in await faults.turn_on(client, fault_plan)]
+    kill_task = asyncio.create_task(the_killer.run(started))
+    flows = asyncio.gather(*_flows(client, config, price))
+    try:
+        await asyncio.sleep(max(0.0, started + config.duration - client.now()))
+        await kill_task
+    finally:
+        kill_task.cancel()
+        run.notes += [f"faults not reset on {r}" for r in await faults.turn_off(client)]
+    outcomes = list(await flows)
+    unfinished = sum(
+        1 for o in outcomes if o.accepted and o.status not in ("succeeded", "canceled", "failed")
+    )
+    if unfinished:
+        run.notes.append(f"{unfinished} clients gave up waiting for a final status")
+    run.notes += the_killer.log if len(the_killer.log) <= 20 else the_killer.log[:20] + ["..."]
+    return outcomes, the_killer, fault_plan
+
+
+def _schedule(config: ChaosConfig) -> list[killer.Kill]:
+    kinds = sorted({process_kind(name) for name in running_processes()} - set(config.spare))
+    kills = config.kills or len(kinds) + int(config.duration // 10)
+    return killer.make_schedule(config.seed, kinds, kills, config.duration, config.every_kind)
+
+
+def _flows(client: Client, config: ChaosConfig, price: Price) -> list[asyncio.Task[Outcome]]:
+    gate = asyncio.Semaphore(config.concurrency)
+
+    async def flow(user: UserPlan) -> Outcome:
+        await asyncio.sleep(user.start_at)
+        async with gate:
+            return await run_user(client, user, price)
+
+    plan = make_plan(config.seed, config.payments, config.duration)
+    return [asyncio.create_task(flow(user)) for user in plan]
+
+
+async def _quiesce(
+    run: Run, client: Client, pool: asyncpg.Pool, outcomes: list[Outcome], since: datetime
+) -> None:
+    users = [o.user_id for o in outcomes]
+    await _wait_quiet(client, pool, users)
+    if not run.config.reinject_dead_letters:
+        return
+    reinjected = await _reinject_dead_letters(pool, since)
+    if reinjected:
+        run.notes.append(f"re-injected {reinjected} dead letters after the faults stopped")
+        await _wait_quiet(client, pool, users)
+
+
+async def _wait_quiet(client: Client, pool: asyncpg.Pool, users: list[uuid.UUID]) -> None:
+    """Until nothing of this run is unfinished and no group lags, or the deadline."""
+    keys = [str(u) for u in users]
+    while client.now() < client.deadline:
+        try:
+            unfinished = await pool.fetchval(UNFINISHED_SQL, users, keys)
+            lag = await group_lag(client.urls.kafka, CONSUMER_GROUPS)
+        except (OSError, asyncpg.PostgresError):
+            unfinished, lag = 1, {}
+        if unfinished == 0 and not any(lag.values()):
+            return
+        await asyncio.sleep(2.0)
+
+
+async def _reinject_dead_letters(pool: asyncpg.Pool, since: datetime) -> int:
+    from billing_cli.dlq import reinject
+
+    ids = [row["id"] for row in await pool.fetch(UNRESOLVED_DLQ_SQL, since)]
+    for letter_id in ids:
+        await reinject(letter_id, by="chaos-harness")
+    return len(ids)

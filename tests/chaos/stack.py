@@ -1,0 +1,111 @@
+"""How the harness and the whole-stack tests reach the running stack of ``make up``.
+
+Everything is located through the CONTRACT's environment variables, so the same code
+runs against the dev services or the make-up stack. Processes are found with
+``make -s ps`` (the CONTRACT's ``NAME PID`` lines) and stopped/started with the stack's
+supervisorctl, never by name matching.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from billing_cli.replay import PROGRAMS
+
+ROOT = Path(__file__).resolve().parents[2]
+CONSUMER_GROUPS = PROGRAMS  # {consumer group: supervisord program}
+_INSTANCE_SUFFIX = re.compile(r"(_\d+|:\S+)$")
+
+
+class StackNotRunning(RuntimeError):
+    """The stack of ``make up`` does not answer."""
+
+
+@dataclass(frozen=True)
+class StackUrls:
+    gateway: str
+    provider: str
+    auth: str
+    notify: str
+    kafka: str
+    database: str
+
+    @classmethod
+    def from_env(cls) -> StackUrls:
+        env = os.environ.get
+        return cls(
+            gateway=env("GATEWAY_URL", "http://127.0.0.1:8000").rstrip("/"),
+            provider=env("PROVIDER_URL", "http://127.0.0.1:8081").rstrip("/"),
+            auth=env("AUTH_URL", "http://127.0.0.1:8082").rstrip("/"),
+            notify=env("NOTIFY_URL", "http://127.0.0.1:8083").rstrip("/"),
+            kafka=env("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092"),
+            database=env("DATABASE_URL", "postgresql://billing:billing@127.0.0.1:55432/billing"),
+        )
+
+    def http_services(self) -> dict[str, str]:
+        return {
+            "gateway": self.gateway,
+            "provider": self.provider,
+            "auth": self.auth,
+            "notify": self.notify,
+        }
+
+
+def unhealthy(urls: StackUrls, timeout: float = 2.0) -> list[str]:
+    """The HTTP services that do not answer ``GET /healthz`` with 200 (empty: all healthy)."""
+    bad = []
+    for name, url in urls.http_services().items():
+        try:
+            httpx.get(f"{url}/healthz", timeout=timeout).raise_for_status()
+        except httpx.HTTPError as exc:
+            bad.append(f"{name} ({url}: {exc.__class__.__name__})")
+    return bad
+
+
+async def issue_token(client: httpx.AsyncClient, auth_url: str, user_id: uuid.UUID) -> str:
+    response = await client.post(f"{auth_url}/api/v1/token", json={"user_id": str(user_id)})
+    response.raise_for_status()
+    return str(response.json()["access_token"])
+
+
+def process_kind(name: str) -> str:
+    """``processor-commands_01`` and ``processor-commands`` are the same kind of process."""
+    return _INSTANCE_SUFFIX.sub("", name)
+
+
+def parse_ps(text: str) -> dict[str, int]:
+    """``NAME PID`` lines → {name: pid}; anything else on a line is a contract violation."""
+    processes: dict[str, int] = {}
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        name, pid = line.split()
+        processes[name] = int(pid)
+    return processes
+
+
+def running_processes(root: Path = ROOT) -> dict[str, int]:
+    result = subprocess.run(
+        ["make", "-s", "-C", str(root), "ps"], capture_output=True, text=True, timeout=30
+    )
+    if result.returncode != 0:
+        raise StackNotRunning(result.stderr.strip() or "make -s ps failed")
+    return parse_ps(result.stdout)
+
+
+def kill_hard(pid: int) -> None:
+    """``kill -9``: no cleanup, no flush, no goodbye — the supervisor must restart it."""
+    os.kill(pid, signal.SIGKILL)
+
+
+def supervisorctl(*args: str, root: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    ctl = root / "infra" / "supervisor" / "ctl"
+    return subprocess.run([str(ctl), *args], capture_output=True, text=True, timeout=120)
