@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -219,9 +219,22 @@ def refund_succeeded(
     )
 
 
-async def publish(producer: AIOKafkaProducer, topic: str, *events: Envelope) -> None:
+async def publish(
+    producer: AIOKafkaProducer, topic: str, *events: Envelope, partition: int | None = None
+) -> None:
     for event in events:
-        await producer.send_and_wait(topic, encode(event), key=encode_key(event.user_id))  # type: ignore[attr-defined]
+        key = encode_key(event.user_id)  # type: ignore[attr-defined]
+        await producer.send_and_wait(topic, encode(event), key=key, partition=partition)
+
+
+async def committed(kafka_bootstrap: str, group: str, topic: str, partition: int) -> int | None:
+    consumer = AIOKafkaConsumer(bootstrap_servers=kafka_bootstrap, group_id=group,
+                                enable_auto_commit=False)
+    await consumer.start()
+    try:
+        return await consumer.committed(TopicPartition(topic, partition))
+    finally:
+        await consumer.stop()
 
 
 async def subscriber(pool: asyncpg.Pool, user_id: uuid.UUID) -> asyncpg.Record | None:
