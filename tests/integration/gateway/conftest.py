@@ -1,0 +1,89 @@
+"""The gateway in-process (lifespan run) against the real Kafka and PostgreSQL."""
+
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+from gateway_it_support import SECRET, TopicTail, bearer
+
+from gateway.app import create_app
+from gateway.settings import GatewaySettings
+from schemas import topics
+
+Client = httpx.AsyncClient
+
+
+def gateway_settings(kafka: str, database: str, **overrides: Any) -> GatewaySettings:
+    options: dict[str, Any] = {
+        "_env_file": None,
+        "jwt_secret": SECRET,
+        "kafka_bootstrap_servers": kafka,
+        "database_url": database,
+        "gateway_wait_poll_s": 0.05,
+        "gateway_produce_timeout_s": 3.0,
+        "gateway_db_timeout_s": 2.0,
+    }
+    options.update(overrides)
+    return GatewaySettings(**options)
+
+
+async def serve(settings: GatewaySettings) -> AsyncIterator[Client]:
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://gateway.test") as http:
+            yield http
+
+
+GatewayFactory = Callable[..., Awaitable[Client]]
+
+
+@pytest.fixture(scope="session")
+async def client(kafka_bootstrap: str, database_url: str) -> AsyncIterator[Client]:
+    async for http in serve(gateway_settings(kafka_bootstrap, database_url)):
+        yield http
+
+
+@pytest.fixture
+async def make_gateway(kafka_bootstrap: str, database_url: str) -> AsyncIterator[GatewayFactory]:
+    """`await make_gateway(kafka_bootstrap_servers=..., ...)`: a gateway with overrides."""
+    generators: list[AsyncIterator[Client]] = []
+
+    async def make(**overrides: Any) -> Client:
+        generator = serve(gateway_settings(kafka_bootstrap, database_url, **overrides))
+        generators.append(generator)
+        return await anext(generator)
+
+    yield make
+    for generator in generators:
+        await anext(generator, None)
+
+
+@pytest.fixture(scope="session")
+async def db(database_url: str) -> AsyncIterator[asyncpg.Pool]:
+    pool = await asyncpg.create_pool(database_url, min_size=1, max_size=4)
+    yield pool
+    await pool.close()
+
+
+@pytest.fixture(scope="session")
+def commands(kafka_bootstrap: str) -> TopicTail:
+    return TopicTail(kafka_bootstrap, topics.COMMANDS, topics.TOPICS[topics.COMMANDS])
+
+
+@pytest.fixture(scope="session")
+def webhooks(kafka_bootstrap: str) -> TopicTail:
+    return TopicTail(kafka_bootstrap, topics.WEBHOOKS, topics.TOPICS[topics.WEBHOOKS])
+
+
+@pytest.fixture
+def user() -> uuid.UUID:
+    return uuid.uuid4()
+
+
+@pytest.fixture
+def headers(user: uuid.UUID) -> dict[str, str]:
+    return bearer(user)
