@@ -1,0 +1,1 @@
+"""Operator scripts run against the running stack (`python -m scripts.<name>`)."""
