@@ -7,6 +7,7 @@ through `show_full_result_count = False`); small results are counted exactly.
 import json
 from functools import cached_property
 
+from django.core.exceptions import EmptyResultSet
 from django.core.paginator import Paginator
 from django.db import connections
 from django.db.models import QuerySet
@@ -15,7 +16,11 @@ EXACT_BELOW = 10_000
 
 
 def estimated_count(queryset: QuerySet) -> int:
-    sql, params = queryset.select_related(None).order_by().values("pk").query.sql_with_params()
+    try:
+        query = queryset.select_related(None).order_by().values("pk").query
+        sql, params = query.sql_with_params()
+    except EmptyResultSet:  # e.g. .none(): nothing to count
+        return 0
     with connections[queryset.db].cursor() as cursor:
         cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
         plan = cursor.fetchone()[0]

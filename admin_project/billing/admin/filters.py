@@ -1,6 +1,6 @@
 """Payment list filters that keep to the indexes (status, plan, system, created_at, refunds)."""
 
-from datetime import timedelta
+from datetime import date, datetime, time, timedelta
 
 from django.conf import settings
 from django.contrib import admin
@@ -64,7 +64,12 @@ class CreatedRangeFilter(RangeDateFilter):
         start = parse_date(str(self.used_parameters.get(f"{self.parameter_name}_from") or ""))
         end = parse_date(str(self.used_parameters.get(f"{self.parameter_name}_to") or ""))
         if start:
-            queryset = queryset.filter(**{f"{self.parameter_name}__gte": start})
+            queryset = queryset.filter(**{f"{self.parameter_name}__gte": _midnight(start)})
         if end:
-            queryset = queryset.filter(**{f"{self.parameter_name}__lt": end + timedelta(days=1)})
+            after = _midnight(end + timedelta(days=1))
+            queryset = queryset.filter(**{f"{self.parameter_name}__lt": after})
         return queryset
+
+
+def _midnight(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=timezone.get_current_timezone())

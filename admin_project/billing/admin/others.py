@@ -7,13 +7,14 @@ from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html
 from unfold.admin import ModelAdmin
 from unfold.decorators import display
 
 from admin_project.billing import audit, pipeline
 from admin_project.billing.admin.base import ReadOnlyAdmin
 from admin_project.billing.admin.search import uuid_search
+from admin_project.billing.admin.tables import admin_link, html_table
 from admin_project.billing.models import (
     DeadLetter,
     Payment,
@@ -93,19 +94,16 @@ class SubscriberAdmin(ReadOnlyAdmin):
         payments = Payment.objects.filter(user_id=obj.user_id).select_related("plan")[:50]
         rows = [
             (
-                reverse("admin:billing_payment_change", args=[p.id]), p.id, p.plan.title,
-                p.amount, p.currency, p.status, p.refunded_amount,
-                p.created_at.isoformat(timespec="seconds"),
+                admin_link("admin:billing_payment_change", p.id),
+                p.plan.title,
+                f"{p.amount} {p.currency}",
+                p.status,
+                f"refunded {p.refunded_amount}",
+                f"{p.created_at:%Y-%m-%d %H:%M:%S}",
             )
             for p in payments
-        ]  # fmt: skip
-        if not rows:
-            return "No payments"
-        body = format_html_join(
-            "", '<tr><td class="pr-4 py-1 align-top"><a href="{}">{}</a></td><td class="pr-4 py-1 align-top">{}</td><td class="pr-4 py-1 align-top">{} {}</td><td class="pr-4 py-1 align-top">{}</td>'
-            "<td class="pr-4 py-1 align-top">refunded {}</td><td class="pr-4 py-1 align-top">{}</td></tr>", rows,
-        )  # fmt: skip
-        return format_html('<table class="payments w-full">{}</table>', body)
+        ]
+        return html_table("payments", rows) if rows else "No payments"
 
 
 @admin.register(Plan)

@@ -10,7 +10,7 @@ from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import path, reverse
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html
 from unfold.contrib.filters.admin import RelatedDropdownFilter
 from unfold.decorators import action, display
 
@@ -23,6 +23,7 @@ from admin_project.billing.admin.filters import (
 )
 from admin_project.billing.admin.forms import RefundForm
 from admin_project.billing.admin.search import uuid_search
+from admin_project.billing.admin.tables import admin_link, html_table
 from admin_project.billing.errors import PipelineUnavailable, RefundRefused
 from admin_project.billing.models import Payment
 from admin_project.billing.paginator import EstimatedCountPaginator
@@ -119,21 +120,22 @@ class PaymentAdmin(ReadOnlyAdmin):
 
     @display(description="refunds")
     def refunds_table(self, obj: Payment) -> str:
-        rows = [
-            (
-                reverse("admin:billing_refund_change", args=[refund.id]),
-                refund.id, refund.amount, refund.currency, refund.status,
-                refund.requested_by, refund.created_at.isoformat(timespec="seconds"),
-            )
-            for refund in obj.refunds.order_by("created_at")
-        ]  # fmt: skip
-        if not rows:
+        refunds = list(obj.refunds.order_by("created_at"))
+        if not refunds:
             return "No refunds"
-        body = format_html_join(
-            "", '<tr><td class="pr-4 py-1 align-top"><a href="{}">{}</a></td><td class="pr-4 py-1 align-top">{} {}</td><td class="pr-4 py-1 align-top">{}</td><td class="pr-4 py-1 align-top">{}</td>'
-            "<td class="pr-4 py-1 align-top">{}</td></tr>", rows,
-        )  # fmt: skip
-        return format_html('<table class="refunds w-full">{}</table>', body)
+        return html_table(
+            "refunds",
+            [
+                (
+                    admin_link("admin:billing_refund_change", refund.id),
+                    f"{refund.amount} {refund.currency}",
+                    refund.status,
+                    refund.requested_by,
+                    f"{refund.created_at:%Y-%m-%d %H:%M:%S}",
+                )
+                for refund in refunds
+            ],
+        )
 
     @display(description="timeline")
     def timeline_table(self, obj: Payment) -> str:
@@ -141,10 +143,7 @@ class PaymentAdmin(ReadOnlyAdmin):
             (f"{step.at:%Y-%m-%d %H:%M:%S.%f}"[:-3], step.kind, step.what, step.detail)
             for step in payment_timeline(obj)
         ]
-        body = format_html_join(
-            "", "<tr><td class="pr-4 py-1 align-top">{}</td><td class="pr-4 py-1 align-top">{}</td><td class="pr-4 py-1 align-top"><b>{}</b></td><td class="pr-4 py-1 align-top">{}</td></tr>", rows
-        )
-        return format_html('<table class="timeline w-full">{}</table>', body)
+        return html_table("timeline", rows)
 
     # --- permissions -----------------------------------------------------------------
 

@@ -1,0 +1,122 @@
+"""Every admin page renders, for the operator's data, and money stays read-only."""
+
+import uuid
+from collections.abc import Callable
+from decimal import Decimal
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from admin_project.billing.models import (
+    DeadLetter,
+    Inbox,
+    Outbox,
+    Payment,
+    Refund,
+    Subscriber,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def test_healthz_answers_200(client: Client) -> None:
+    assert client.get("/healthz").status_code == 200
+
+
+def test_dashboard_shows_kpis_and_both_charts(
+    admin_client_: Client, make_payment: Callable[..., Payment]
+) -> None:
+    make_payment(amount=Decimal("499.00"))
+    make_payment(status="pending")
+    DeadLetter.objects.create(
+        consumer="c", origin_topic="t", origin_partition=0, origin_offset=1, payload="{}", error="e"
+    )
+    response = admin_client_.get("/admin/")
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert html.count('class="chart"') == 2
+    assert "Monthly subscription" in html  # a dataset of the revenue-per-plan chart
+    for title in ["Conversion pending", "Refund rate", "Active subscribers", "Stuck payments"]:
+        assert title in html
+    dlq_kpi = response.context["kpis"][-1]
+    assert dlq_kpi.title == "Dead letters" and dlq_kpi.value == "1"
+
+
+@pytest.mark.parametrize(
+    "model", ["payment", "refund", "subscriber", "plan", "paymentsystem", "deadletter"]
+)
+def test_every_changelist_renders(admin_client_: Client, model: str) -> None:
+    response = admin_client_.get(reverse(f"admin:billing_{model}_changelist"))
+    assert response.status_code == 200
+
+
+def test_payment_page_shows_pretty_provider_json_refunds_and_timeline(
+    admin_client_: Client, make_payment: Callable[..., Payment]
+) -> None:
+    payment = make_payment(external_payment={"id": "ext-1", "status": "succeeded", "paid": True})
+    refund = Refund.objects.create(
+        id=uuid.uuid4(), payment=payment, user_id=payment.user_id, amount=Decimal("100.00"),
+        currency="RUB", idempotency_key="k", request_fingerprint="f", requested_by="admin:x",
+    )  # fmt: skip
+    Inbox.objects.create(
+        consumer="processor-commands", message_id=uuid.uuid4(), type="CreatePayment",
+        topic="billing.commands.v1", partition=3, offset=42, payment_id=payment.id,
+    )  # fmt: skip
+    Outbox.objects.create(
+        message_id=uuid.uuid4(), topic="billing.events.v1", key=str(payment.user_id),
+        type="PaymentSucceeded", payload={}, payment_id=payment.id,
+    )  # fmt: skip
+    response = admin_client_.get(reverse("admin:billing_payment_change", args=[payment.id]))
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "&quot;paid&quot;: true" in html and "<pre" in html  # indented JSON, not one line
+    assert str(refund.id) in html
+    timeline = html[html.index('class="timeline') :]
+    assert timeline.index("accepted") < timeline.index("CreatePayment")
+    assert "billing.commands.v1[3]@42" in timeline and "PaymentSucceeded" in timeline
+
+
+def test_payment_money_is_not_editable_even_for_superuser(
+    admin_client_: Client, make_payment: Callable[..., Payment]
+) -> None:
+    payment = make_payment()
+    url = reverse("admin:billing_payment_change", args=[payment.id])
+    page = admin_client_.get(url).content.decode()
+    assert 'name="amount"' not in page and 'name="refunded_amount"' not in page
+    response = admin_client_.post(url, {"amount": "1.00", "refunded_amount": "0.00"})
+    payment.refresh_from_db()
+    assert response.status_code == 403
+    assert payment.amount == Decimal("499.00")
+
+
+def test_refund_and_subscriber_pages_are_read_only(
+    admin_client_: Client, make_payment: Callable[..., Payment]
+) -> None:
+    payment = make_payment()
+    Subscriber.objects.create(user_id=payment.user_id, subscriber_status=True, payment=payment)
+    page = admin_client_.get(reverse("admin:billing_subscriber_change", args=[payment.user_id]))
+    assert page.status_code == 200
+    assert 'name="subscriber_status"' not in page.content.decode()
+    assert str(payment.id) in page.content.decode()  # the payments behind the subscription
+    assert admin_client_.get(reverse("admin:billing_refund_add")).status_code == 403
+
+
+def test_plan_edit_changes_new_payments_only(
+    admin_client_: Client, make_payment: Callable[..., Payment]
+) -> None:
+    old = make_payment()
+    url = reverse("admin:billing_plan_change", args=["monthly"])
+    form = {
+        "title": "Monthly subscription",
+        "amount": "599.00",
+        "period_days": "30",
+        "active": "on",
+    }
+    response = admin_client_.post(url, form)
+    assert response.status_code == 302
+    old.refresh_from_db()
+    assert old.amount == Decimal("499.00")
+    from admin_project.billing.models import Plan
+
+    assert Plan.objects.get(id="monthly").amount == Decimal("599.00")
