@@ -71,15 +71,16 @@ async def test_transient_provider_errors_are_retried_with_the_same_key_into_one_
     ctx: Context, gateway: Gateway, processors: Running, sandbox: httpx.AsyncClient
 ) -> None:
     await sandbox.post("/sandbox/faults", json={"error_rate": 0.6, "seed": 7})
-    cmds = [await gateway.new_payment() for _ in range(5)]
-    for cmd in cmds:
-        await status_is(ctx, cmd.payment_id, "pending", "accepted", timeout=30)
+    cmds = [await gateway.new_payment() for _ in range(8)]
+    await asyncio.sleep(4.0)  # 4 attempts each, backoff ≤ 0.4 s: every lane has settled
     await sandbox.delete("/sandbox/faults")
+    statuses = []
     for cmd in cmds:
         row = await payment(ctx, cmd.payment_id)
-        if row["status"] == "pending":
-            assert len(await ledger_for(sandbox, cmd.payment_id)) == 1
-    assert any((await payment(ctx, c.payment_id))["status"] == "pending" for c in cmds)
+        made = await ledger_for(sandbox, cmd.payment_id)
+        assert len(made) == (1 if row["status"] == "pending" else 0)
+        statuses.append(row["status"])
+    assert statuses.count("pending") >= 4  # P(4 failures in a row) = 0.13 per payment
 
 
 async def test_timeout_after_commit_finds_the_same_provider_payment_and_charges_once(
