@@ -1,0 +1,30 @@
+"""The short chaos run of `make test`: ≈1 minute, a few hundred payments, every process killed."""
+
+import os
+from pathlib import Path
+
+import pytest
+
+from tests.chaos.runner import ChaosConfig, run_chaos
+from tests.chaos.stack import StackNotRunning, StackUrls, process_kind, running_processes
+from tests.e2e.fixtures import urls  # noqa: F401
+
+pytestmark = pytest.mark.e2e
+
+PAYMENTS = int(os.environ.get("CHAOS_SHORT_PAYMENTS", "300"))
+SEED = int(os.environ.get("CHAOS_SHORT_SEED", "20251126"))
+
+
+@pytest.mark.timeout(420)
+async def test_short_chaos_run_keeps_every_invariant(urls: StackUrls) -> None:  # noqa: F811
+    try:
+        kinds = {process_kind(name) for name in running_processes(Path.cwd())}
+    except StackNotRunning as exc:
+        pytest.skip(f"no supervised stack to kill processes in: {exc}")
+    config = ChaosConfig(payments=PAYMENTS, seed=SEED, duration=60, quiesce_timeout=150)
+
+    run = await run_chaos(config, urls)
+
+    assert set(run.kills) == kinds, f"not every kind was killed: {run.kills}"
+    assert run.accepted >= PAYMENTS * 0.95
+    assert {c.name: c.violations[:5] for c in run.checks if c.violations} == {}
