@@ -5,7 +5,7 @@ connection yet) and tries Kafka once; neither being down stops the gateway from 
 it answers 503 (and /readyz 503) until they are back.
 """
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -74,7 +74,7 @@ def _install_error_handlers(app: FastAPI) -> None:
         return error_response(exc.status, exc.code, exc.message, exc.headers)
 
     async def on_validation_error(request: Request, exc: Exception) -> JSONResponse:
-        errors: list[Any] = exc.errors() if isinstance(exc, RequestValidationError) else []
+        errors: Sequence[Any] = exc.errors() if isinstance(exc, RequestValidationError) else []
         message = "; ".join(_describe(error) for error in errors) or "invalid request"
         return error_response(422, "validation_error", message, {})
 

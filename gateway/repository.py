@@ -11,10 +11,11 @@ from datetime import datetime
 from decimal import Decimal
 
 import asyncpg
+from asyncpg import Record
 
 from schemas.ids import SYSTEM_YOOKASSA
 
-Record = asyncpg.Record
+__all__ = ["Record"]
 
 PAYMENT_COLUMNS = """
     id AS payment_id, user_id, plan_id, amount, currency, status, confirmation_url,

@@ -2,7 +2,7 @@ import base64
 import binascii
 import uuid
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Response
 
@@ -14,7 +14,9 @@ from gateway.payments import accept_payment, is_settled, requested_wait, wait_fo
 from gateway.repository import Record, user_payment, user_payments
 
 router = APIRouter(prefix="/api/v1", tags=["payments"])
-ERRORS = {code: {"model": ErrorOut} for code in (400, 401, 404, 409, 422, 429, 503)}
+ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorOut} for code in (400, 401, 404, 409, 422, 429, 503)
+}
 
 
 def payment_out(row: Record) -> PaymentOut:
@@ -70,7 +72,9 @@ async def list_payments(
     more = len(rows) > limit
     return PaymentPage(
         items=[payment_out(row) for row in page],
-        next=encode_cursor(page[-1]["created_at"], page[-1]["payment_id"]) if more else None,
+        next=encode_cursor(page[-1]["created_at"], page[-1]["payment_id"])
+        if more and page
+        else None,
     )
 
 

@@ -1,4 +1,5 @@
 import uuid
+from typing import Any
 
 from fastapi import APIRouter, Request
 
@@ -11,7 +12,9 @@ from gateway.refunds import accept_refund
 from gateway.repository import Record, user_refund
 
 router = APIRouter(prefix="/api/v1", tags=["refunds"])
-ERRORS = {code: {"model": ErrorOut} for code in (400, 401, 404, 409, 422, 429, 503)}
+ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorOut} for code in (400, 401, 404, 409, 422, 429, 503)
+}
 BODY_DOC = {
     "requestBody": {
         "required": False,

@@ -10,7 +10,7 @@ router = APIRouter(prefix="/api/v1/webhooks", tags=["webhooks"])
 
 @router.post(
     "/yookassa",
-    responses={code: {"model": ErrorOut} for code in (400, 403, 413, 503)},
+    responses={code: {"model": ErrorOut} for code in (400, 403, 413, 503)},  # type: ignore[misc]
     summary="YooKassa notification intake: 200 once durably in Kafka",
 )
 async def yookassa_notification(request: Request, svc: Svc) -> dict[str, str]:
