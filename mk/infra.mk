@@ -19,7 +19,7 @@ $(KAFKA_LIBS)/.copied: $(ROOT)/infra/kafka/pom.xml
 up:  ## start the whole stack (idempotent) and wait until it is healthy
 	@mkdir -p $(RUN)/logs
 	@chmod 0755 $(RUN)
-	@flock $(RUN)/up.lock $(MAKE) --no-print-directory -f $(ROOT)/Makefile _up
+	@flock -o $(RUN)/up.lock $(MAKE) --no-print-directory -f $(ROOT)/Makefile _up
 
 _up: system-deps venv kafka-jars
 	@$(ROOT)/infra/bin/up
