@@ -95,7 +95,7 @@ class Lanes(Generic[T]):
             if not queue:
                 self._queues.pop(lane, None)
 
-    async def close(self, lanes: Callable[[Hashable], bool], timeout: float) -> None:
+    async def close(self, lanes: Callable[[Hashable], bool], grace_s: float) -> None:
         """Drop queued items of the chosen lanes, wait for running ones, cancel the stragglers."""
         chosen = [lane for lane in list(self._queues) if lanes(lane)]
         for lane in chosen:
@@ -104,7 +104,7 @@ class Lanes(Generic[T]):
                 queue.pop()
         tasks = [self._tasks[lane] for lane in chosen if lane in self._tasks]
         if tasks:
-            _, late = await asyncio.wait(tasks, timeout=timeout)
+            _, late = await asyncio.wait(tasks, timeout=grace_s)
             for task in late:
                 task.cancel()
             await asyncio.gather(*late, return_exceptions=True)
@@ -231,7 +231,9 @@ class KeyedRunLoop:
             mark.finish(record.offset)
         self._room.set()
 
-    async def _commit(self, consumer: AIOKafkaConsumer, only: set[TopicPartition] | None = None) -> None:
+    async def _commit(
+        self, consumer: AIOKafkaConsumer, only: set[TopicPartition] | None = None
+    ) -> None:
         offsets = {
             tp: position
             for tp, mark in self._marks.items()
@@ -272,9 +274,9 @@ def _lane_tp(lane: Hashable) -> Any:
     return lane[0] if isinstance(lane, tuple) else None
 
 
-async def _wait(event: asyncio.Event, timeout: float) -> None:
+async def _wait(event: asyncio.Event, seconds: float) -> None:
     with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(event.wait(), timeout)
+        await asyncio.wait_for(event.wait(), seconds)
 
 
 async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:

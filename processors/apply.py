@@ -116,7 +116,9 @@ async def apply_refund(
     return True
 
 
-async def fail_refund(conn: asyncpg.Connection, refund: RefundRow, reason: str, *, topic: str) -> bool:
+async def fail_refund(
+    conn: asyncpg.Connection, refund: RefundRow, reason: str, *, topic: str
+) -> bool:
     moved = await repository.fail_refund(conn, refund.id, reason)
     if moved is None:
         return False

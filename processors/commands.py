@@ -1,4 +1,4 @@
-"""`python -m processors.commands`: CreatePayment / RefundPayment → provider → PostgreSQL + outbox."""
+"""`python -m processors.commands`: CreatePayment / RefundPayment → provider → DB + outbox."""
 
 import asyncio
 import logging
@@ -46,7 +46,9 @@ def make_handler(ctx: Context):  # type: ignore[no-untyped-def]
 
 def build_loop(ctx: Context) -> KeyedRunLoop:
     settings = ctx.settings
-    config = RunLoopConfig(name="processor-commands", max_in_flight=settings.processor_max_in_flight)
+    config = RunLoopConfig(
+        name="processor-commands", max_in_flight=settings.processor_max_in_flight
+    )
     return KeyedRunLoop(lambda: make_consumer(settings, settings.commands_group),
                         [settings.commands_topic], make_handler(ctx), config)  # fmt: skip
 

@@ -1,14 +1,14 @@
 """Errors of the processors, one tree.
 
-    BillingError
-     ├── DomainError
-     │    ├── InvalidTransition       a status change the ALLOWED table forbids
-     │    └── RefundExceedsPayment    more money back than is left on the payment
-     ├── ProviderError
-     │    ├── ProviderRejected        permanent: the provider said no (4xx); never retried
-     │    │    └── ProviderNotFound   404: the object does not exist (forged webhook, wrong id)
-     │    └── ProviderUnavailable     transient: 5xx, 429, timeout, connection; retried, same key
-     └── NotYetRecorded               our row is not there yet (webhook first); retried in its lane
+BillingError
+ ├── DomainError
+ │    ├── InvalidTransition       a status change the ALLOWED table forbids
+ │    └── RefundExceedsPayment    more money back than is left on the payment
+ ├── ProviderError
+ │    ├── ProviderRejected        permanent: the provider said no (4xx); never retried
+ │    │    └── ProviderNotFound   404: the object does not exist (forged webhook, wrong id)
+ │    └── ProviderUnavailable     transient: 5xx, 429, timeout, connection; retried, same key
+ └── NotYetRecorded               our row is not there yet (webhook first); retried in its lane
 """
 
 

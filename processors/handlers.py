@@ -52,7 +52,9 @@ async def create_payment(cmd: CreatePayment, origin: Origin, ctx: Context) -> No
         await _fail_payment(ctx, row, origin, f"provider_rejected: {exc}")
         return
     except ProviderUnavailable as exc:
-        log.warning("payment %s: provider unavailable (%s); the reconciler re-drives it", row.id, exc)
+        log.warning(
+            "payment %s: provider unavailable (%s); the reconciler re-drives it", row.id, exc
+        )
         return
     await _payment_created(ctx, row, obj, origin)
 
@@ -93,7 +95,9 @@ async def refund_payment(cmd: RefundPayment, origin: Origin, ctx: Context) -> No
         await _fail_refund(ctx, refund, origin, f"provider_rejected: {exc}")
         return
     except ProviderUnavailable as exc:
-        log.warning("refund %s: provider unavailable (%s); the reconciler re-drives it", refund.id, exc)
+        log.warning(
+            "refund %s: provider unavailable (%s); the reconciler re-drives it", refund.id, exc
+        )
         return
     async with ctx.pool.acquire() as conn, conn.transaction():
         await apply.apply_refund(conn, refund, obj, topic=ctx.settings.events_topic)

@@ -31,14 +31,16 @@ log = logging.getLogger(__name__)
 _NEXT = "now() + make_interval(secs => least($2 * power(2, p.check_attempts), $3))"
 
 _CLAIM_PENDING = f"""
-UPDATE payments_history.payments p SET check_attempts = p.check_attempts + 1, next_check_at = {_NEXT}
+UPDATE payments_history.payments p
+SET check_attempts = p.check_attempts + 1, next_check_at = {_NEXT}
 WHERE p.id IN (SELECT id FROM payments_history.payments
                WHERE status = 'pending' AND next_check_at <= now()
                ORDER BY next_check_at LIMIT $1 FOR UPDATE SKIP LOCKED)
 RETURNING p.id
 """
 _CLAIM_ACCEPTED = f"""
-UPDATE payments_history.payments p SET check_attempts = p.check_attempts + 1, next_check_at = {_NEXT}
+UPDATE payments_history.payments p
+SET check_attempts = p.check_attempts + 1, next_check_at = {_NEXT}
 WHERE p.id IN (SELECT id FROM payments_history.payments
                WHERE status = 'accepted'
                  AND COALESCE(next_check_at, created_at + make_interval(secs => $2)) <= now()
@@ -104,9 +106,15 @@ async def recheck(ctx: Context, payment_id: "asyncpg.pgproto.pgproto.UUID") -> N
 async def redrive_payments(ctx: Context, publisher: Publisher) -> int:
     rows = await ctx.pool.fetch(_CLAIM_ACCEPTED, *_claim_args(ctx))
     commands = [
-        CreatePayment(message_id=ids.message_id("CreatePayment", r["id"]), payment_id=r["id"],
-                      user_id=r["user_id"], plan_id=r["plan_id"], amount=r["amount"],
-                      currency=r["currency"], return_url=r["return_url"])  # fmt: skip
+        CreatePayment(
+            message_id=ids.message_id("CreatePayment", r["id"]),
+            payment_id=r["id"],
+            user_id=r["user_id"],
+            plan_id=r["plan_id"],
+            amount=r["amount"],
+            currency=r["currency"],
+            return_url=r["return_url"],
+        )  # fmt: skip
         for r in rows
     ]
     await _send(ctx, publisher, [(str(c.user_id), encode(c)) for c in commands])
@@ -117,9 +125,15 @@ async def redrive_refunds(ctx: Context, publisher: Publisher) -> int:
     rows = await ctx.pool.fetch(_CLAIM_REFUNDS, ctx.settings.reconcile_batch,
                                 ctx.settings.reconcile_after_seconds)  # fmt: skip
     commands = [
-        RefundPayment(message_id=ids.message_id("RefundPayment", r["id"]), refund_id=r["id"],
-                      payment_id=r["payment_id"], user_id=r["user_id"], amount=r["amount"],
-                      currency=r["currency"], requested_by=r["requested_by"])  # fmt: skip
+        RefundPayment(
+            message_id=ids.message_id("RefundPayment", r["id"]),
+            refund_id=r["id"],
+            payment_id=r["payment_id"],
+            user_id=r["user_id"],
+            amount=r["amount"],
+            currency=r["currency"],
+            requested_by=r["requested_by"],
+        )  # fmt: skip
         for r in rows
     ]
     await _send(ctx, publisher, [(str(c.user_id), encode(c)) for c in commands])

@@ -30,7 +30,9 @@ ORDER BY id LIMIT $1
 
 
 class Relay:
-    def __init__(self, settings: ProcessorSettings, pool: asyncpg.Pool, publisher: Publisher) -> None:
+    def __init__(
+        self, settings: ProcessorSettings, pool: asyncpg.Pool, publisher: Publisher
+    ) -> None:
         self._settings = settings
         self._pool = pool
         self._publisher = publisher
@@ -92,7 +94,9 @@ class Relay:
 
     async def _wait_for_lock(self, conn: asyncpg.Connection, stop: asyncio.Event) -> bool:
         while not stop.is_set():
-            if await conn.fetchval("SELECT pg_try_advisory_lock($1)", self._settings.relay_lock_key):
+            if await conn.fetchval(
+                "SELECT pg_try_advisory_lock($1)", self._settings.relay_lock_key
+            ):
                 return True
             await _pause(stop, 1.0)
         return False

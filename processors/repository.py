@@ -63,7 +63,9 @@ class RefundRow:
         return cls(**fields)
 
 
-_REFUND_COLUMNS = "id, payment_id, user_id, amount, currency, status, external_id, reserved, requested_by"
+_REFUND_COLUMNS = (
+    "id, payment_id, user_id, amount, currency, status, external_id, reserved, requested_by"
+)
 
 
 async def load_payment(conn: Conn, payment_id: UUID, *, lock: bool = False) -> PaymentRow | None:
@@ -119,7 +121,9 @@ async def move_payment(
     return None if record is None else PaymentRow.of(record)
 
 
-async def reserved_by_others(conn: asyncpg.Connection, payment_id: UUID, refund_id: UUID) -> list[Decimal]:
+async def reserved_by_others(
+    conn: asyncpg.Connection, payment_id: UUID, refund_id: UUID
+) -> list[Decimal]:
     rows = await conn.fetch(
         """SELECT amount FROM payments_history.refunds
            WHERE payment_id = $1 AND id <> $2 AND status = 'accepted' AND reserved""",

@@ -37,7 +37,9 @@ def provider_client(settings: ProcessorSettings) -> YooKassaClient:
                        settings.provider_max_connections)  # fmt: skip
 
 
-async def connect_pool(settings: ProcessorSettings, stop: asyncio.Event | None = None) -> asyncpg.Pool:
+async def connect_pool(
+    settings: ProcessorSettings, stop: asyncio.Event | None = None
+) -> asyncpg.Pool:
     """PostgreSQL down at start-up is waited for, not fatal."""
     attempt = 0
     while True:

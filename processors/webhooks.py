@@ -62,7 +62,9 @@ async def _refund_of(note: ProviderNotification, ctx: Context) -> dict[str, Any]
     return refund
 
 
-async def _apply_payment(ctx: Context, row: PaymentRow, obj: dict[str, Any], origin: Origin) -> None:
+async def _apply_payment(
+    ctx: Context, row: PaymentRow, obj: dict[str, Any], origin: Origin
+) -> None:
     async with ctx.pool.acquire() as conn, conn.transaction():
         await apply.apply_payment(conn, row, obj, topic=ctx.settings.events_topic,
                                   recheck_after_s=ctx.settings.reconcile_after_seconds)  # fmt: skip
@@ -71,11 +73,17 @@ async def _apply_payment(ctx: Context, row: PaymentRow, obj: dict[str, Any], ori
 
 async def _apply_refund(ctx: Context, row: PaymentRow, obj: dict[str, Any], origin: Origin) -> None:
     external_id = apply.external_uuid(obj)
-    if external_id is None or row.external_id is None or str(row.external_id) != obj.get("payment_id"):
+    if (
+        external_id is None
+        or row.external_id is None
+        or str(row.external_id) != obj.get("payment_id")
+    ):
         log.error("refund notification %s does not match payment %s", obj.get("id"), row.id)
         await _record(ctx, origin)
         return
-    refund = await eventually(lambda: repository.find_refund_by_external_id(ctx.pool, external_id), ctx)
+    refund = await eventually(
+        lambda: repository.find_refund_by_external_id(ctx.pool, external_id), ctx
+    )
     if refund is None:
         log.warning("refund %s not recorded yet; the commands processor or reconciler finishes it",
                     external_id)  # fmt: skip

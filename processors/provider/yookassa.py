@@ -101,7 +101,9 @@ class YooKassaClient:
             "amount": money(amount, currency),
             "description": f"Refund {refund_id}",
         }
-        return await self._call("POST", "/v3/refunds", body, provider_idempotence_key("refund", refund_id))
+        return await self._call(
+            "POST", "/v3/refunds", body, provider_idempotence_key("refund", refund_id)
+        )
 
     async def get_payment(self, external_id: str) -> dict[str, Any]:
         return await self._call("GET", f"/v3/payments/{external_id}")
@@ -172,7 +174,9 @@ def make_client(
     base_url: str, shop_id: str, secret_key: str, policy: RetryPolicy, max_connections: int = 256,
     transport: httpx.AsyncBaseTransport | None = None,
 ) -> YooKassaClient:  # fmt: skip
-    limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
+    limits = httpx.Limits(
+        max_connections=max_connections, max_keepalive_connections=max_connections
+    )
     http = httpx.AsyncClient(
         base_url=base_url.rstrip("/"), auth=httpx.BasicAuth(shop_id, secret_key),
         limits=limits, transport=transport, timeout=policy.timeout_s,

@@ -39,25 +39,33 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def wait_http(url: str, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
+def wait_http(url: str, within: float = 20.0) -> None:
+    deadline = time.monotonic() + within
     while time.monotonic() < deadline:
         with contextlib.suppress(httpx.HTTPError):
             if httpx.get(url, timeout=1).status_code < 500:
                 return
         time.sleep(0.1)
-    raise AssertionError(f"{url} did not answer within {timeout}s")
+    raise AssertionError(f"{url} did not answer within {within}s")
 
 
 @pytest.fixture(scope="session")
 def provider_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     url = f"http://127.0.0.1:{free_port()}"
-    env = {**os.environ, "PROVIDER_URL": url,
-           "PROVIDER_DB_PATH": str(tmp_path_factory.mktemp("provider") / "provider.sqlite3"),
-           "PROVIDER_WEBHOOK_URL": f"http://127.0.0.1:{free_port()}/nowhere"}  # fmt: skip
+    env = {
+        **os.environ,
+        "PROVIDER_URL": url,
+        "PROVIDER_DB_PATH": str(tmp_path_factory.mktemp("provider") / "provider.sqlite3"),
+        "PROVIDER_WEBHOOK_URL": f"http://127.0.0.1:{free_port()}/nowhere",
+    }
     log = open(tmp_path_factory.mktemp("logs") / "provider.log", "wb")  # noqa: SIM115
-    proc = subprocess.Popen([sys.executable, "-m", "sandbox.provider"], cwd=ROOT, env=env,
-                            stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sandbox.provider"],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     try:
         wait_http(f"{url}/sandbox/faults")
         yield url
@@ -77,19 +85,27 @@ async def sandbox(provider_url: str) -> AsyncIterator[httpx.AsyncClient]:
 
 @pytest.fixture
 async def settings(
-    new_topic: Callable[..., Awaitable[str]], kafka_bootstrap: str, database_url: str,
+    new_topic: Callable[..., Awaitable[str]],
+    kafka_bootstrap: str,
+    database_url: str,
     provider_url: str,
-) -> ProcessorSettings:  # fmt: skip
+) -> ProcessorSettings:
     suffix = uuid.uuid4().hex[:8]
     return ProcessorSettings(
-        kafka_bootstrap_servers=kafka_bootstrap, database_url=database_url,
+        kafka_bootstrap_servers=kafka_bootstrap,
+        database_url=database_url,
         provider_url=provider_url,
-        commands_topic=await new_topic(4), webhooks_topic=await new_topic(4),
+        commands_topic=await new_topic(4),
+        webhooks_topic=await new_topic(4),
         events_topic=await new_topic(2),
-        commands_group=f"test-commands-{suffix}", webhooks_group=f"test-webhooks-{suffix}",
-        provider_timeout_s=2.0, provider_backoff_s=0.05, missing_row_backoff_s=0.1,
-        reconcile_after_seconds=3600, db_pool_size=10,
-    )  # fmt: skip
+        commands_group=f"test-commands-{suffix}",
+        webhooks_group=f"test-webhooks-{suffix}",
+        provider_timeout_s=2.0,
+        provider_backoff_s=0.05,
+        missing_row_backoff_s=0.1,
+        reconcile_after_seconds=3600,
+        db_pool_size=10,
+    )
 
 
 @pytest.fixture
@@ -137,27 +153,46 @@ class Gateway:
             """INSERT INTO payments_history.payments (id, user_id, plan_id, amount, currency,
                idempotency_key, request_fingerprint, return_url)
                VALUES ($1, $2, 'monthly', $3, 'RUB', $4, 'fp', 'https://cinema.example/back')""",
-            payment_id, user_id, Decimal(amount), key,
-        )  # fmt: skip
-        cmd = CreatePayment(message_id=ids.message_id("CreatePayment", payment_id),
-                            payment_id=payment_id, user_id=user_id, plan_id="monthly",
-                            amount=Decimal(amount), currency="RUB",
-                            return_url="https://cinema.example/back")  # fmt: skip
+            payment_id,
+            user_id,
+            Decimal(amount),
+            key,
+        )
+        cmd = CreatePayment(
+            message_id=ids.message_id("CreatePayment", payment_id),
+            payment_id=payment_id,
+            user_id=user_id,
+            plan_id="monthly",
+            amount=Decimal(amount),
+            currency="RUB",
+            return_url="https://cinema.example/back",
+        )
         if send:
             await self.send(self.ctx.settings.commands_topic, str(user_id), cmd)
         return cmd
 
-    async def new_refund(self, payment: CreatePayment, amount: str, *, send: bool = True) -> RefundPayment:
+    async def new_refund(
+        self, payment: CreatePayment, amount: str, *, send: bool = True
+    ) -> RefundPayment:
         key = uuid.uuid4().hex
         refund_id = ids.refund_id(payment.user_id, key)
         await self.ctx.pool.execute(
             """INSERT INTO payments_history.refunds (id, payment_id, user_id, amount, currency,
                idempotency_key, request_fingerprint) VALUES ($1, $2, $3, $4, 'RUB', $5, 'fp')""",
-            refund_id, payment.payment_id, payment.user_id, Decimal(amount), key,
-        )  # fmt: skip
-        cmd = RefundPayment(message_id=ids.message_id("RefundPayment", refund_id),
-                            refund_id=refund_id, payment_id=payment.payment_id,
-                            user_id=payment.user_id, amount=Decimal(amount), currency="RUB")  # fmt: skip
+            refund_id,
+            payment.payment_id,
+            payment.user_id,
+            Decimal(amount),
+            key,
+        )
+        cmd = RefundPayment(
+            message_id=ids.message_id("RefundPayment", refund_id),
+            refund_id=refund_id,
+            payment_id=payment.payment_id,
+            user_id=payment.user_id,
+            amount=Decimal(amount),
+            currency="RUB",
+        )
         if send:
             await self.send(self.ctx.settings.commands_topic, str(payment.user_id), cmd)
         return cmd
@@ -165,9 +200,11 @@ class Gateway:
     async def webhook(self, event: str, obj: dict[str, Any], payment_external_id: str) -> None:
         note = ProviderNotification(
             message_id=ids.message_id("ProviderNotification", obj["id"], event, obj["status"]),
-            event=event, object_id=obj["id"], payment_external_id=payment_external_id,
+            event=event,
+            object_id=obj["id"],
+            payment_external_id=payment_external_id,
             body={"type": "notification", "event": event, "object": obj},
-        )  # fmt: skip
+        )
         await self.send(self.ctx.settings.webhooks_topic, payment_external_id, note)
 
 
@@ -179,21 +216,22 @@ async def gateway(ctx: Context) -> AsyncIterator[Gateway]:
     await gw.producer.stop()
 
 
-async def eventually(check: Callable[[], Awaitable[Any]], timeout: float = 20.0) -> Any:
+async def eventually(check: Callable[[], Awaitable[Any]], within: float = 20.0) -> Any:
     """Poll `check` until it returns something truthy; fail with its last value."""
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + within
     value = None
     while time.monotonic() < deadline:
         value = await check()
         if value:
             return value
         await asyncio.sleep(0.1)
-    raise AssertionError(f"condition not met within {timeout}s (last: {value!r})")
+    raise AssertionError(f"condition not met within {within}s (last: {value!r})")
 
 
 async def payment(ctx: Context, payment_id: uuid.UUID) -> dict[str, Any]:
-    row = await ctx.pool.fetchrow("SELECT * FROM payments_history.payments WHERE id = $1",
-                                  payment_id)  # fmt: skip
+    row = await ctx.pool.fetchrow(
+        "SELECT * FROM payments_history.payments WHERE id = $1", payment_id
+    )
     return dict(row) if row else {}
 
 
@@ -202,12 +240,14 @@ async def refund(ctx: Context, refund_id: uuid.UUID) -> dict[str, Any]:
     return dict(row) if row else {}
 
 
-async def status_is(ctx: Context, payment_id: uuid.UUID, *statuses: str, timeout: float = 20.0) -> dict[str, Any]:
+async def status_is(
+    ctx: Context, payment_id: uuid.UUID, *statuses: str, within: float = 20.0
+) -> dict[str, Any]:
     async def check() -> dict[str, Any] | None:
         row = await payment(ctx, payment_id)
         return row if row.get("status") in statuses else None
 
-    return await eventually(check, timeout)
+    return await eventually(check, within)
 
 
 async def outbox_types(ctx: Context, payment_id: uuid.UUID) -> list[str]:
@@ -227,13 +267,19 @@ async def refunds_in_ledger(sandbox: httpx.AsyncClient, external_id: str) -> lis
     return [r for r in ledger["refunds"] if r["payment_id"] == external_id]
 
 
-async def read_topic(settings: ProcessorSettings, topic: str, count: int, timeout: float = 15.0) -> list[Any]:
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=settings.kafka_bootstrap_servers,
-                                auto_offset_reset="earliest", enable_auto_commit=False,
-                                isolation_level="read_committed")  # fmt: skip
+async def read_topic(
+    settings: ProcessorSettings, topic: str, count: int, within: float = 15.0
+) -> list[Any]:
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        isolation_level="read_committed",
+    )
     await consumer.start()
     records: list[Any] = []
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + within
     try:
         while len(records) < count and time.monotonic() < deadline:
             batch = await consumer.getmany(timeout_ms=300)

@@ -4,8 +4,6 @@ import asyncio
 import uuid
 
 import httpx
-
-from processors.runtime import Context
 from processors_harness import (
     Gateway,
     Running,
@@ -15,6 +13,8 @@ from processors_harness import (
     payment,
     status_is,
 )
+
+from processors.runtime import Context
 
 PAY = {"card_number": "4242424242424242"}
 DECLINE = {"card_number": "4000000000000002"}
@@ -58,8 +58,11 @@ async def test_provider_rejection_fails_the_payment_without_retrying(
     ctx: Context, gateway: Gateway, processors: Running, sandbox: httpx.AsyncClient
 ) -> None:
     cmd = await gateway.new_payment(send=False)
-    await ctx.pool.execute("UPDATE payments_history.payments SET return_url = $2 WHERE id = $1",
-                           cmd.payment_id, "https://x/" + "a" * 3000)  # fmt: skip
+    await ctx.pool.execute(
+        "UPDATE payments_history.payments SET return_url = $2 WHERE id = $1",
+        cmd.payment_id,
+        "https://x/" + "a" * 3000,
+    )
     await gateway.send(ctx.settings.commands_topic, str(cmd.user_id), cmd)
     row = await status_is(ctx, cmd.payment_id, "failed")
     assert row["failure_reason"].startswith("provider_rejected")
@@ -90,13 +93,15 @@ async def test_timeout_after_commit_finds_the_same_provider_payment_and_charges_
     cmd = await gateway.new_payment()
     await eventually(lambda: ledger_for(sandbox, cmd.payment_id))  # done, but never answered
     await sandbox.delete("/sandbox/faults")
-    row = await status_is(ctx, cmd.payment_id, "pending", timeout=30)
+    row = await status_is(ctx, cmd.payment_id, "pending", within=30)
     [made] = await ledger_for(sandbox, cmd.payment_id)
     assert str(row["external_id"]) == made["id"]
     await confirm_and_notify(sandbox, gateway, made["id"], PAY)
     await status_is(ctx, cmd.payment_id, "succeeded")
     ledger = (await sandbox.get("/sandbox/ledger")).json()
-    charged = [p for p in ledger["payments"] if p["metadata"].get("payment_id") == str(cmd.payment_id)]
+    charged = [
+        p for p in ledger["payments"] if p["metadata"].get("payment_id") == str(cmd.payment_id)
+    ]
     assert [p["status"] for p in charged] == ["succeeded"]
 
 
@@ -120,16 +125,21 @@ async def test_webhook_arriving_before_our_row_is_retried_until_the_row_exists(
 ) -> None:
     cmd = await gateway.new_payment(send=False)
     await ctx.pool.execute("DELETE FROM payments_history.payments WHERE id = $1", cmd.payment_id)
-    obj = await ctx.provider.create_payment(cmd.payment_id, cmd.user_id, cmd.amount, "RUB",
-                                            cmd.return_url)  # fmt: skip
+    obj = await ctx.provider.create_payment(
+        cmd.payment_id, cmd.user_id, cmd.amount, "RUB", cmd.return_url
+    )
     paid = await confirm_and_notify(sandbox, gateway, obj["id"], PAY)
     await asyncio.sleep(0.4)
     await ctx.pool.execute(
         """INSERT INTO payments_history.payments (id, user_id, plan_id, amount, currency,
            idempotency_key, request_fingerprint, return_url)
            VALUES ($1, $2, 'monthly', $3, 'RUB', $4, 'fp', $5)""",
-        cmd.payment_id, cmd.user_id, cmd.amount, uuid.uuid4().hex, cmd.return_url,
-    )  # fmt: skip
+        cmd.payment_id,
+        cmd.user_id,
+        cmd.amount,
+        uuid.uuid4().hex,
+        cmd.return_url,
+    )
     row = await status_is(ctx, cmd.payment_id, "succeeded")
     assert str(row["external_id"]) == paid["id"]
     await gateway.send(ctx.settings.commands_topic, str(cmd.user_id), cmd)  # the late command
@@ -145,9 +155,13 @@ async def test_forged_webhook_for_an_unknown_provider_payment_changes_nothing(
     cmd = await gateway.new_payment()
     await status_is(ctx, cmd.payment_id, "pending")
     forged_id = str(uuid.uuid4())
-    forged = {"id": forged_id, "status": "succeeded", "paid": True,
-              "amount": {"value": "499.00", "currency": "RUB"},
-              "metadata": {"payment_id": str(cmd.payment_id)}}  # fmt: skip
+    forged = {
+        "id": forged_id,
+        "status": "succeeded",
+        "paid": True,
+        "amount": {"value": "499.00", "currency": "RUB"},
+        "metadata": {"payment_id": str(cmd.payment_id)},
+    }
     await gateway.webhook("payment.succeeded", forged, forged_id)
 
     async def recorded() -> bool:
@@ -155,7 +169,7 @@ async def test_forged_webhook_for_an_unknown_provider_payment_changes_nothing(
             """SELECT count(*) FROM payments_history.inbox
                WHERE consumer = 'processor-webhooks' AND topic = $1""",
             ctx.settings.webhooks_topic,
-        )  # fmt: skip
+        )
         return found == 1
 
     await eventually(recorded)
@@ -169,8 +183,11 @@ async def test_duplicate_and_out_of_order_webhooks_are_harmless(
     cmd = await gateway.new_payment()
     row = await status_is(ctx, cmd.payment_id, "pending")
     external_id = str(row["external_id"])
-    stale = (await sandbox.get(f"/v3/payments/{external_id}",
-                               auth=("100500", "test_dev_only_secret_change_me"))).json()  # fmt: skip
+    stale = (
+        await sandbox.get(
+            f"/v3/payments/{external_id}", auth=("100500", "test_dev_only_secret_change_me")
+        )
+    ).json()
     paid = await confirm_and_notify(sandbox, gateway, external_id, PAY)
     await gateway.webhook("payment.succeeded", paid, external_id)
     await gateway.webhook("payment.waiting_for_capture", stale, external_id)

@@ -1,11 +1,11 @@
 """The janitor: lost webhooks and lost commands still end in a final (or pending) payment."""
 
 import httpx
+from processors_harness import Gateway, Running, ledger_for, outbox_types, payment, status_is
 
 from processors import reconciler
 from processors.publisher import Publisher
 from processors.runtime import Context
-from processors_harness import Gateway, Running, ledger_for, outbox_types, payment, status_is
 
 
 async def test_reconciler_finalises_a_payment_whose_webhooks_were_all_dropped(
@@ -14,14 +14,17 @@ async def test_reconciler_finalises_a_payment_whose_webhooks_were_all_dropped(
     await sandbox.post("/sandbox/faults", json={"drop_webhook_rate": 1})
     cmd = await gateway.new_payment()
     row = await status_is(ctx, cmd.payment_id, "pending")
-    await sandbox.post(f"/sandbox/payments/{row['external_id']}/confirm",
-                       json={"card_number": "4242424242424242"})  # fmt: skip
+    await sandbox.post(
+        f"/sandbox/payments/{row['external_id']}/confirm", json={"card_number": "4242424242424242"}
+    )
     publisher = Publisher(ctx.settings)
     try:
         await reconciler.run_once(ctx, publisher)  # not due yet: nothing happens
         assert (await payment(ctx, cmd.payment_id))["status"] == "pending"
-        await ctx.pool.execute("UPDATE payments_history.payments SET next_check_at = now() "
-                               "WHERE id = $1", cmd.payment_id)  # fmt: skip
+        await ctx.pool.execute(
+            "UPDATE payments_history.payments SET next_check_at = now() WHERE id = $1",
+            cmd.payment_id,
+        )
         await reconciler.run_once(ctx, publisher)
     finally:
         await publisher.close()
@@ -34,8 +37,11 @@ async def test_reconciler_redrives_an_accepted_payment_whose_command_never_arriv
     ctx: Context, gateway: Gateway, processors: Running, sandbox: httpx.AsyncClient
 ) -> None:
     cmd = await gateway.new_payment(send=False)
-    await ctx.pool.execute("UPDATE payments_history.payments SET created_at = now() - "
-                           "interval '2 hours' WHERE id = $1", cmd.payment_id)  # fmt: skip
+    await ctx.pool.execute(
+        "UPDATE payments_history.payments SET created_at = now() - "
+        "interval '2 hours' WHERE id = $1",
+        cmd.payment_id,
+    )
     publisher = Publisher(ctx.settings)
     try:
         passed = await reconciler.run_once(ctx, publisher)

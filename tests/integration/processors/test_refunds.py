@@ -4,10 +4,6 @@ import asyncio
 from decimal import Decimal
 
 import httpx
-
-from processors import handlers
-from processors.inbox import Origin
-from processors.runtime import Context
 from processors_harness import (
     Gateway,
     Running,
@@ -17,14 +13,23 @@ from processors_harness import (
     refunds_in_ledger,
     status_is,
 )
+
+from processors import handlers
+from processors.inbox import Origin
+from processors.runtime import Context
 from schemas.messages import CreatePayment, RefundPayment
 
 
-async def paid(ctx: Context, gateway: Gateway, sandbox: httpx.AsyncClient) -> tuple[CreatePayment, str]:
+async def paid(
+    ctx: Context, gateway: Gateway, sandbox: httpx.AsyncClient
+) -> tuple[CreatePayment, str]:
     cmd = await gateway.new_payment("499.00")
     external_id = str((await status_is(ctx, cmd.payment_id, "pending"))["external_id"])
-    obj = (await sandbox.post(f"/sandbox/payments/{external_id}/confirm",
-                              json={"card_number": "4242424242424242"})).json()  # fmt: skip
+    obj = (
+        await sandbox.post(
+            f"/sandbox/payments/{external_id}/confirm", json={"card_number": "4242424242424242"}
+        )
+    ).json()
     await gateway.webhook("payment.succeeded", obj, external_id)
     await status_is(ctx, cmd.payment_id, "succeeded")
     return cmd, external_id
@@ -54,7 +59,9 @@ async def test_partial_refunds_add_up_to_the_full_amount_and_no_further(
     failed = await refund_status(ctx, beyond, "failed")
     assert "exceeds" in failed["failure_reason"]
     assert [r["amount"]["value"] for r in await refunds_in_ledger(sandbox, external_id)] == [
-        "200.00", "299.00"]  # fmt: skip
+        "200.00",
+        "299.00",
+    ]
     types = await outbox_types(ctx, cmd.payment_id)
     assert types.count("RefundSucceeded") == 2 and types.count("RefundFailed") == 1
 
@@ -69,10 +76,13 @@ async def test_two_refunds_racing_for_the_same_money_only_one_wins(
     def origin(r: RefundPayment, offset: int) -> Origin:
         return Origin(handlers.CONSUMER, r.message_id, r.type, "race", 0, offset, r.payment_id)
 
-    await asyncio.gather(handlers.refund_payment(one, origin(one, 1), ctx),
-                         handlers.refund_payment(two, origin(two, 2), ctx))  # fmt: skip
-    outcomes = sorted([(await refund(ctx, one.refund_id))["status"],
-                       (await refund(ctx, two.refund_id))["status"]])  # fmt: skip
+    await asyncio.gather(
+        handlers.refund_payment(one, origin(one, 1), ctx),
+        handlers.refund_payment(two, origin(two, 2), ctx),
+    )
+    outcomes = sorted(
+        [(await refund(ctx, one.refund_id))["status"], (await refund(ctx, two.refund_id))["status"]]
+    )
     assert outcomes == ["failed", "succeeded"]
     assert len(await refunds_in_ledger(sandbox, external_id)) == 1
     assert (await payment(ctx, cmd.payment_id))["refunded_amount"] == Decimal("300.00")
