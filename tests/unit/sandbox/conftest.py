@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
+from pydantic import SecretStr
 
 from sandbox.auth.app import create_app as create_auth
 from sandbox.auth.settings import AuthSettings
@@ -31,7 +32,7 @@ def provider_settings(tmp_path: Path) -> ProviderSettings:
     return ProviderSettings(
         provider_url="http://provider.test",
         provider_shop_id=SHOP_ID,
-        provider_secret_key=SECRET,
+        provider_secret_key=SecretStr(SECRET),
         provider_db_path=tmp_path / "provider.sqlite3",
         provider_webhook_url="http://gateway.test/api/v1/webhooks/yookassa",
         webhook_backoff_start_s=0.05,
@@ -121,7 +122,9 @@ async def paid_payment(client: httpx.AsyncClient, value: str = "499.00") -> dict
 
 @pytest.fixture
 async def auth(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
-    settings = AuthSettings(jwt_secret=JWT_SECRET, auth_db_path=tmp_path / "auth.sqlite3")
+    settings = AuthSettings(
+        jwt_secret=SecretStr(JWT_SECRET), auth_db_path=tmp_path / "auth.sqlite3"
+    )
     async for client in serve(create_auth(settings), "http://auth.test"):
         yield client
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 
 from sandbox.auth.app import create_app as create_auth
 from sandbox.auth.settings import AuthSettings
@@ -26,7 +27,9 @@ def test_auth_refuses_dev_jwt_secret_in_production(tmp_path: Path) -> None:
 
 def test_production_with_real_secrets_starts(tmp_path: Path) -> None:
     settings = ProviderSettings(
-        billing_env="production", provider_secret_key="live_x", provider_db_path=tmp_path / "p"
+        billing_env="production",
+        provider_secret_key=SecretStr("live_x"),
+        provider_db_path=tmp_path / "p",
     )
     create_provider(settings)
 
