@@ -6,7 +6,6 @@ wait and retry; SIGTERM/SIGINT → stop polling, finish the record in flight, co
 """
 
 import asyncio
-import contextlib
 import logging
 import signal
 from collections.abc import Awaitable, Callable
@@ -68,12 +67,18 @@ async def run(
     finally:
         await _quietly(consumer.stop())
         await _quietly(producer.stop())
-        await _quietly(pool.close())
+        if not await _quietly(pool.close()):
+            pool.terminate()  # a connection left broken by an outage must not hang the exit
 
 
-async def _quietly(closing: Awaitable[object]) -> None:
-    with contextlib.suppress(Exception):
-        await closing
+async def _quietly(closing: Awaitable[object], within: float = 10.0) -> bool:
+    """Await a shutdown step, bounded; False if it failed or took too long."""
+    try:
+        await asyncio.wait_for(closing, within)
+        return True
+    except Exception:
+        log.warning("shutdown step did not finish cleanly", exc_info=True)
+        return False
 
 
 async def serve(consumer_name: str, default_group: str, factory: HandlerFactory) -> None:
