@@ -1,0 +1,1 @@
+"""Benchmark harness (scripts, not tests: they report figures)."""

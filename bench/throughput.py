@@ -1,0 +1,183 @@
+"""Throughput of the commands processor: accepted → pending per second.
+
+    .venv/bin/python -m bench.throughput [--payments 2000] [--baseline-payments 200]
+
+Starts the sandbox provider (latency_ms=50) on a free port, and for each mode — key-level
+parallelism (max_in_flight=256) and one at a time (max_in_flight=1) — inserts N accepted
+payments (distinct users), produces their CreatePayment to a fresh topic, starts
+`python -m processors.commands` as a subprocess and times until every row is pending.
+Latency is per payment from its command being produced to its row being pending (queueing
+included). Peak RSS is VmHWM of each Python process. Needs KAFKA_BOOTSTRAP_SERVERS and
+DATABASE_URL.
+"""
+
+import argparse
+import asyncio
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+import asyncpg
+import httpx
+from aiokafka import AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+from schemas import ids
+from schemas.codec import encode
+from schemas.messages import CreatePayment
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@dataclass
+class Figures:
+    mode: str
+    payments: int
+    seconds: float
+    p50_ms: float
+    p99_ms: float
+    rss_mb: dict[str, float]
+
+    @property
+    def rate(self) -> float:
+        return self.payments / self.seconds
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def start_provider(workdir: Path) -> tuple[subprocess.Popen[bytes], str]:
+    url = f"http://127.0.0.1:{free_port()}"
+    env = {**os.environ, "PROVIDER_URL": url, "PROVIDER_DB_PATH": str(workdir / "p.sqlite3"),
+           "PROVIDER_WEBHOOK_URL": f"http://127.0.0.1:{free_port()}/nowhere"}  # fmt: skip
+    proc = subprocess.Popen([sys.executable, "-m", "sandbox.provider"], cwd=ROOT, env=env,
+                            stdout=(workdir / "provider.log").open("wb"), stderr=subprocess.STDOUT)  # fmt: skip
+    for _ in range(200):
+        try:
+            httpx.post(f"{url}/sandbox/faults", json={"latency_ms": 50}, timeout=1).raise_for_status()
+            return proc, url
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    raise RuntimeError("the sandbox provider did not start")
+
+
+async def seed(pool: asyncpg.Pool, bootstrap: str, topic: str, n: int) -> list[uuid.UUID]:
+    cmds = []
+    for _ in range(n):
+        user_id, key = uuid.uuid4(), uuid.uuid4().hex
+        pid = ids.payment_id(user_id, key)
+        cmds.append((key, CreatePayment(message_id=ids.message_id("CreatePayment", pid),
+                     payment_id=pid, user_id=user_id, plan_id="monthly",
+                     amount=Decimal("499.00"), currency="RUB", return_url="https://b/")))  # fmt: skip
+    await pool.executemany(
+        """INSERT INTO payments_history.payments (id, user_id, plan_id, amount, currency,
+           idempotency_key, request_fingerprint, return_url)
+           VALUES ($1, $2, 'monthly', 499.00, 'RUB', $3, 'bench', 'https://b/')""",
+        [(c.payment_id, c.user_id, key) for key, c in cmds],
+    )
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True, acks="all",
+                                linger_ms=5)  # fmt: skip
+    await producer.start()
+    try:
+        futures = [await producer.send(topic, encode(c), key=str(c.user_id).encode())
+                   for _, c in cmds]  # fmt: skip
+        await asyncio.gather(*futures)
+    finally:
+        await producer.stop()
+    return [c.payment_id for _, c in cmds]
+
+
+async def run_mode(mode: str, in_flight: int, n: int, provider_url: str, workdir: Path) -> Figures:
+    bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
+    dsn = os.environ.get("DATABASE_URL", "postgresql://billing:billing@127.0.0.1:55432/billing")
+    topic = f"bench.{uuid.uuid4().hex[:10]}"
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    await admin.create_topics([NewTopic(topic, num_partitions=12, replication_factor=1)])
+    pool = await asyncpg.create_pool(dsn, min_size=1, max_size=4)
+    try:
+        wanted = await seed(pool, bootstrap, topic, n)
+        env = {**os.environ, "PROVIDER_URL": provider_url, "COMMANDS_TOPIC": topic,
+               "EVENTS_TOPIC": f"{topic}.events", "COMMANDS_GROUP": f"bench-{uuid.uuid4().hex[:8]}",
+               "PROCESSOR_MAX_IN_FLIGHT": str(in_flight), "RECONCILE_AFTER_SECONDS": "3600",
+               "LOG_LEVEL": "WARNING"}  # fmt: skip
+        started = time.monotonic()
+        proc = subprocess.Popen([sys.executable, "-m", "processors.commands"], cwd=ROOT, env=env,
+                                stdout=(workdir / f"{mode}.log").open("wb"), stderr=subprocess.STDOUT)  # fmt: skip
+        rss = 0.0
+        try:
+            while True:
+                done = await pool.fetchval(
+                    "SELECT count(*) FROM payments_history.payments WHERE id = ANY($1) "
+                    "AND status <> 'accepted'", wanted)  # fmt: skip
+                rss = max(rss, peak_rss_mb(proc.pid))
+                if done == n:
+                    break
+                await asyncio.sleep(0.2)
+            seconds = time.monotonic() - started
+            rss = max(rss, peak_rss_mb(proc.pid))
+        finally:
+            proc.terminate()
+            proc.wait(30)
+        lat = await pool.fetch(
+            "SELECT extract(epoch FROM updated_at - created_at) * 1000 AS ms "
+            "FROM payments_history.payments WHERE id = ANY($1)", wanted)  # fmt: skip
+        ms = sorted(float(r["ms"]) for r in lat)
+        return Figures(mode, n, seconds, statistics.median(ms), ms[int(len(ms) * 0.99) - 1],
+                       {"processor-commands": rss})  # fmt: skip
+    finally:
+        await pool.close()
+        await admin.delete_topics([topic])
+        await admin.close()
+
+
+def report(rows: list[Figures], provider_rss: float) -> None:
+    print(f"{'mode':<28}{'payments':>9}{'seconds':>9}{'pay/s':>9}{'p50 ms':>9}{'p99 ms':>9}"
+          f"{'RSS MB':>8}")  # fmt: skip
+    for f in rows:
+        print(f"{f.mode:<28}{f.payments:>9}{f.seconds:>9.1f}{f.rate:>9.1f}{f.p50_ms:>9.0f}"
+              f"{f.p99_ms:>9.0f}{f.rss_mb['processor-commands']:>8.1f}")  # fmt: skip
+    if len(rows) == 2:
+        print(f"ratio parallel / one-at-a-time: {rows[0].rate / rows[1].rate:.1f}x")
+    print(f"peak RSS sandbox provider: {provider_rss:.1f} MB; this script: "
+          f"{peak_rss_mb(os.getpid()):.1f} MB")  # fmt: skip
+
+
+async def main(args: argparse.Namespace) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        provider, url = start_provider(workdir)
+        try:
+            rows = [await run_mode("parallel (in-flight 256)", 256, args.payments, url, workdir)]
+            if args.baseline_payments:
+                rows.append(await run_mode("one at a time (in-flight 1)", 1,
+                                           args.baseline_payments, url, workdir))  # fmt: skip
+            report(rows, peak_rss_mb(provider.pid))
+        finally:
+            provider.terminate()
+            provider.wait(10)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--payments", type=int, default=2000)
+    parser.add_argument("--baseline-payments", type=int, default=200)
+    asyncio.run(main(parser.parse_args()))
