@@ -8,6 +8,7 @@ the whole thing again. A replay finds every row already equal: no Auth call.
 """
 
 from dataclasses import dataclass
+from typing import TypeAlias
 from uuid import UUID
 
 import asyncpg
@@ -34,7 +35,7 @@ CONSUMER = "consumer-subscriptions"
 GROUP = "billing-consumer-subscriptions"
 RELEVANT = (PaymentSucceeded, RefundSucceeded)
 
-Conn = asyncpg.Connection | asyncpg.Pool
+Conn: TypeAlias = asyncpg.Connection | asyncpg.Pool
 
 
 async def target_and_current(conn: Conn, user_id: UUID) -> tuple[Subscription, Subscription | None]:

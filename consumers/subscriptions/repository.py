@@ -1,6 +1,7 @@
 """SQL of the subscriptions consumer: read the truth, write the row, announce the change."""
 
 import json
+from typing import TypeAlias
 from uuid import UUID
 
 import asyncpg
@@ -9,7 +10,7 @@ from consumers.subscriptions.state import ActivePayment, Subscription
 from schemas.codec import encode
 from schemas.messages import SubscriptionActivated, SubscriptionRevoked
 
-Conn = asyncpg.Connection | asyncpg.Pool
+Conn: TypeAlias = asyncpg.Connection | asyncpg.Pool
 LOCK_NAMESPACE = 1397  # pg_advisory_xact_lock(namespace, hashtext(user_id))
 
 
