@@ -66,13 +66,24 @@ def peak_rss_mb(pid: int) -> float:
 
 def start_provider(workdir: Path) -> tuple[subprocess.Popen[bytes], str]:
     url = f"http://127.0.0.1:{free_port()}"
-    env = {**os.environ, "PROVIDER_URL": url, "PROVIDER_DB_PATH": str(workdir / "p.sqlite3"),
-           "PROVIDER_WEBHOOK_URL": f"http://127.0.0.1:{free_port()}/nowhere"}  # fmt: skip
-    proc = subprocess.Popen([sys.executable, "-m", "sandbox.provider"], cwd=ROOT, env=env,
-                            stdout=(workdir / "provider.log").open("wb"), stderr=subprocess.STDOUT)  # fmt: skip
+    env = {
+        **os.environ,
+        "PROVIDER_URL": url,
+        "PROVIDER_DB_PATH": str(workdir / "p.sqlite3"),
+        "PROVIDER_WEBHOOK_URL": f"http://127.0.0.1:{free_port()}/nowhere",
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sandbox.provider"],
+        cwd=ROOT,
+        env=env,
+        stdout=(workdir / "provider.log").open("wb"),
+        stderr=subprocess.STDOUT,
+    )
     for _ in range(200):
         try:
-            httpx.post(f"{url}/sandbox/faults", json={"latency_ms": 50}, timeout=1).raise_for_status()
+            httpx.post(
+                f"{url}/sandbox/faults", json={"latency_ms": 50}, timeout=1
+            ).raise_for_status()
             return proc, url
         except httpx.HTTPError:
             time.sleep(0.1)
@@ -84,21 +95,34 @@ async def seed(pool: asyncpg.Pool, bootstrap: str, topic: str, n: int) -> list[u
     for _ in range(n):
         user_id, key = uuid.uuid4(), uuid.uuid4().hex
         pid = ids.payment_id(user_id, key)
-        cmds.append((key, CreatePayment(message_id=ids.message_id("CreatePayment", pid),
-                     payment_id=pid, user_id=user_id, plan_id="monthly",
-                     amount=Decimal("499.00"), currency="RUB", return_url="https://b/")))  # fmt: skip
+        cmds.append(
+            (
+                key,
+                CreatePayment(
+                    message_id=ids.message_id("CreatePayment", pid),
+                    payment_id=pid,
+                    user_id=user_id,
+                    plan_id="monthly",
+                    amount=Decimal("499.00"),
+                    currency="RUB",
+                    return_url="https://b/",
+                ),
+            )
+        )
     await pool.executemany(
         """INSERT INTO payments_history.payments (id, user_id, plan_id, amount, currency,
            idempotency_key, request_fingerprint, return_url)
            VALUES ($1, $2, 'monthly', 499.00, 'RUB', $3, 'bench', 'https://b/')""",
         [(c.payment_id, c.user_id, key) for key, c in cmds],
     )
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True, acks="all",
-                                linger_ms=5)  # fmt: skip
+    producer = AIOKafkaProducer(
+        bootstrap_servers=bootstrap, enable_idempotence=True, acks="all", linger_ms=5
+    )
     await producer.start()
     try:
-        futures = [await producer.send(topic, encode(c), key=str(c.user_id).encode())
-                   for _, c in cmds]  # fmt: skip
+        futures = [
+            await producer.send(topic, encode(c), key=str(c.user_id).encode()) for _, c in cmds
+        ]
         await asyncio.gather(*futures)
     finally:
         await producer.stop()
@@ -115,19 +139,32 @@ async def run_mode(mode: str, in_flight: int, n: int, provider_url: str, workdir
     pool = await asyncpg.create_pool(dsn, min_size=1, max_size=4)
     try:
         wanted = await seed(pool, bootstrap, topic, n)
-        env = {**os.environ, "PROVIDER_URL": provider_url, "COMMANDS_TOPIC": topic,
-               "EVENTS_TOPIC": f"{topic}.events", "COMMANDS_GROUP": f"bench-{uuid.uuid4().hex[:8]}",
-               "PROCESSOR_MAX_IN_FLIGHT": str(in_flight), "RECONCILE_AFTER_SECONDS": "3600",
-               "LOG_LEVEL": "WARNING"}  # fmt: skip
+        env = {
+            **os.environ,
+            "PROVIDER_URL": provider_url,
+            "COMMANDS_TOPIC": topic,
+            "EVENTS_TOPIC": f"{topic}.events",
+            "COMMANDS_GROUP": f"bench-{uuid.uuid4().hex[:8]}",
+            "PROCESSOR_MAX_IN_FLIGHT": str(in_flight),
+            "RECONCILE_AFTER_SECONDS": "3600",
+            "LOG_LEVEL": "WARNING",
+        }
         started = time.monotonic()
-        proc = subprocess.Popen([sys.executable, "-m", "processors.commands"], cwd=ROOT, env=env,
-                                stdout=(workdir / f"{mode}.log").open("wb"), stderr=subprocess.STDOUT)  # fmt: skip
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "processors.commands"],
+            cwd=ROOT,
+            env=env,
+            stdout=(workdir / f"{mode}.log").open("wb"),
+            stderr=subprocess.STDOUT,
+        )
         rss = 0.0
         try:
             while True:
                 done = await pool.fetchval(
                     "SELECT count(*) FROM payments_history.payments WHERE id = ANY($1) "
-                    "AND status <> 'accepted'", wanted)  # fmt: skip
+                    "AND status <> 'accepted'",
+                    wanted,
+                )
                 rss = max(rss, peak_rss_mb(proc.pid))
                 if done == n:
                     break
@@ -139,10 +176,18 @@ async def run_mode(mode: str, in_flight: int, n: int, provider_url: str, workdir
             proc.wait(30)
         lat = await pool.fetch(
             "SELECT extract(epoch FROM updated_at - created_at) * 1000 AS ms "
-            "FROM payments_history.payments WHERE id = ANY($1)", wanted)  # fmt: skip
+            "FROM payments_history.payments WHERE id = ANY($1)",
+            wanted,
+        )
         ms = sorted(float(r["ms"]) for r in lat)
-        return Figures(mode, n, seconds, statistics.median(ms), ms[int(len(ms) * 0.99) - 1],
-                       {"processor-commands": rss})  # fmt: skip
+        return Figures(
+            mode,
+            n,
+            seconds,
+            statistics.median(ms),
+            ms[int(len(ms) * 0.99) - 1],
+            {"processor-commands": rss},
+        )
     finally:
         await pool.close()
         await admin.delete_topics([topic])
@@ -150,15 +195,21 @@ async def run_mode(mode: str, in_flight: int, n: int, provider_url: str, workdir
 
 
 def report(rows: list[Figures], provider_rss: float) -> None:
-    print(f"{'mode':<28}{'payments':>9}{'seconds':>9}{'pay/s':>9}{'p50 ms':>9}{'p99 ms':>9}"
-          f"{'RSS MB':>8}")  # fmt: skip
+    print(
+        f"{'mode':<28}{'payments':>9}{'seconds':>9}{'pay/s':>9}{'p50 ms':>9}{'p99 ms':>9}"
+        f"{'RSS MB':>8}"
+    )
     for f in rows:
-        print(f"{f.mode:<28}{f.payments:>9}{f.seconds:>9.1f}{f.rate:>9.1f}{f.p50_ms:>9.0f}"
-              f"{f.p99_ms:>9.0f}{f.rss_mb['processor-commands']:>8.1f}")  # fmt: skip
+        print(
+            f"{f.mode:<28}{f.payments:>9}{f.seconds:>9.1f}{f.rate:>9.1f}{f.p50_ms:>9.0f}"
+            f"{f.p99_ms:>9.0f}{f.rss_mb['processor-commands']:>8.1f}"
+        )
     if len(rows) == 2:
         print(f"ratio parallel / one-at-a-time: {rows[0].rate / rows[1].rate:.1f}x")
-    print(f"peak RSS sandbox provider: {provider_rss:.1f} MB; this script: "
-          f"{peak_rss_mb(os.getpid()):.1f} MB")  # fmt: skip
+    print(
+        f"peak RSS sandbox provider: {provider_rss:.1f} MB; this script: "
+        f"{peak_rss_mb(os.getpid()):.1f} MB"
+    )
 
 
 async def main(args: argparse.Namespace) -> None:
@@ -168,8 +219,11 @@ async def main(args: argparse.Namespace) -> None:
         try:
             rows = [await run_mode("parallel (in-flight 256)", 256, args.payments, url, workdir)]
             if args.baseline_payments:
-                rows.append(await run_mode("one at a time (in-flight 1)", 1,
-                                           args.baseline_payments, url, workdir))  # fmt: skip
+                rows.append(
+                    await run_mode(
+                        "one at a time (in-flight 1)", 1, args.baseline_payments, url, workdir
+                    )
+                )
             report(rows, peak_rss_mb(provider.pid))
         finally:
             provider.terminate()
