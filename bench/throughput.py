@@ -150,7 +150,7 @@ async def run_mode(mode: str, in_flight: int, n: int, provider_url: str, workdir
             "LOG_LEVEL": "WARNING",
         }
         started = time.monotonic()
-        proc = subprocess.Popen(
+        proc = subprocess.Popen(  # noqa: ASYNC220 (a benchmark harness)
             [sys.executable, "-m", "processors.commands"],
             cwd=ROOT,
             env=env,
