@@ -11,8 +11,6 @@ import argparse
 import asyncio
 import logging
 import os
-import sys
-import time
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaConnectionError, KafkaError, TopicAlreadyExistsError
@@ -33,9 +31,9 @@ def wanted_topics() -> dict[str, int]:
     return dict(TOPICS)
 
 
-async def connected_admin(bootstrap: str, timeout: float) -> AIOKafkaAdminClient:
-    deadline = time.monotonic() + timeout
-    logging.getLogger("aiokafka").setLevel(logging.CRITICAL)  # retried below, said once
+async def connected_admin(bootstrap: str) -> AIOKafkaAdminClient:
+    """An admin client once the broker answers; retries forever (the caller bounds it)."""
+    logging.getLogger("aiokafka").setLevel(logging.CRITICAL)  # retried here, said once
     waiting = False
     while True:
         admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10_000)
@@ -43,18 +41,20 @@ async def connected_admin(bootstrap: str, timeout: float) -> AIOKafkaAdminClient
             await admin.start()
             await admin.list_topics()
             return admin
-        except (KafkaConnectionError, KafkaError, OSError) as exc:
+        except (KafkaConnectionError, KafkaError, OSError):
             await admin.close()
-            if time.monotonic() > deadline:
-                raise SystemExit(f"kafka: no broker at {bootstrap} after {timeout:.0f}s: {exc}")
             if not waiting:
                 print(f"kafka: waiting for the broker at {bootstrap}...", flush=True)
                 waiting = True
             await asyncio.sleep(1)
 
 
-async def ensure_topics(bootstrap: str, topics: dict[str, int], timeout: float) -> None:
-    admin = await connected_admin(bootstrap, timeout)
+async def ensure_topics(bootstrap: str, topics: dict[str, int], wait_s: float) -> None:
+    try:
+        async with asyncio.timeout(wait_s):
+            admin = await connected_admin(bootstrap)
+    except TimeoutError:
+        raise SystemExit(f"kafka: no broker at {bootstrap} after {wait_s:.0f}s") from None
     try:
         existing = set(await admin.list_topics())
         missing = [
@@ -90,4 +90,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -9,6 +9,7 @@ import os
 import sys
 import xmlrpc.client
 from pathlib import Path
+from typing import Any
 
 from supervisor.xmlrpc import SupervisorTransport
 
@@ -16,7 +17,7 @@ from supervisor.xmlrpc import SupervisorTransport
 def running_programs(socket_path: Path) -> list[tuple[str, int]]:
     transport = SupervisorTransport(None, None, f"unix://{socket_path}")
     proxy = xmlrpc.client.ServerProxy("http://127.0.0.1", transport=transport)
-    infos = proxy.supervisor.getAllProcessInfo()
+    infos: list[dict[str, Any]] = proxy.supervisor.getAllProcessInfo()  # type: ignore[assignment]
     return [(info["name"], info["pid"]) for info in infos if info["statename"] == "RUNNING"]
 
 

@@ -2,19 +2,19 @@
 
 import asyncio
 import uuid
+from typing import TYPE_CHECKING
 
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.errors import ProducerFenced
 
-from tests.integration.conftest import NewTopicFactory
+if TYPE_CHECKING:  # the fixtures live in conftest; import it only for the type checker
+    from tests.integration.conftest import NewTopicFactory
 
 READ_TIMEOUT_S = 30
 
 
-async def read_all(
-    bootstrap: str, topic: str, isolation: str, partitions: int = 1
-) -> list[bytes]:
+async def read_all(bootstrap: str, topic: str, isolation: str, partitions: int = 1) -> list[bytes]:
     """Every value a consumer with `isolation` can see in `topic`, from offset 0 to the end."""
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap, isolation_level=isolation, enable_auto_commit=False
@@ -49,7 +49,7 @@ async def committed_offset(consumer: AIOKafkaConsumer, tp: TopicPartition) -> in
     transactional offsets are still pending and the broker reports none.
     """
     async with asyncio.timeout(READ_TIMEOUT_S):
-        while (offset := await consumer.committed(tp)) is None:
+        while (offset := await consumer.committed(tp)) is None:  # noqa: ASYNC110 (a broker)
             await asyncio.sleep(0.1)
     return offset
 
@@ -61,7 +61,7 @@ async def started_producer(bootstrap: str, **config: object) -> AIOKafkaProducer
 
 
 async def test_consume_transform_produce_commits_output_and_offsets_together(
-    kafka_bootstrap: str, new_topic: NewTopicFactory
+    kafka_bootstrap: str, new_topic: "NewTopicFactory"
 ) -> None:
     source, sink = await new_topic(), await new_topic()
     group = f"test-group-{uuid.uuid4().hex[:8]}"
@@ -83,7 +83,7 @@ async def test_consume_transform_produce_commits_output_and_offsets_together(
     )
     await consumer.start()
     try:
-        records = []
+        records: list[ConsumerRecord[bytes, bytes]] = []
         async with asyncio.timeout(READ_TIMEOUT_S):
             while len(records) < 3:
                 batches = await consumer.getmany(timeout_ms=500)
@@ -107,7 +107,7 @@ async def test_consume_transform_produce_commits_output_and_offsets_together(
 
 
 async def test_aborted_transaction_stays_invisible_to_read_committed_consumers(
-    kafka_bootstrap: str, new_topic: NewTopicFactory
+    kafka_bootstrap: str, new_topic: "NewTopicFactory"
 ) -> None:
     topic = await new_topic()
     producer = await started_producer(
@@ -131,7 +131,7 @@ async def test_aborted_transaction_stays_invisible_to_read_committed_consumers(
 
 
 async def test_zombie_producer_is_fenced_by_its_successor(
-    kafka_bootstrap: str, new_topic: NewTopicFactory
+    kafka_bootstrap: str, new_topic: "NewTopicFactory"
 ) -> None:
     topic = await new_topic()
     transactional_id = f"test-tx-{uuid.uuid4()}"
@@ -154,7 +154,7 @@ async def test_zombie_producer_is_fenced_by_its_successor(
 
 
 async def test_idempotent_producer_with_acks_all_writes_each_record_once_in_order(
-    kafka_bootstrap: str, new_topic: NewTopicFactory
+    kafka_bootstrap: str, new_topic: "NewTopicFactory"
 ) -> None:
     topic = await new_topic()
     producer = await started_producer(
