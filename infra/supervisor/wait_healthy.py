@@ -1,8 +1,9 @@
 """Waits until every HTTP process of CONTRACT §1 that this stack runs answers /healthz.
 
 A process counts only if its supervisor file `conf.d/<name>.conf` exists, so the stack can
-grow one process at a time. The base URL is the process's env var (its default otherwise);
-/healthz is asked at the URL's origin (ADMIN_URL ends in /admin/). Prints the URLs.
+grow one process at a time. Its URL comes from `common.settings.Settings` (`<NAME>_URL`,
+from the environment, `.env` or the default), the one place the defaults live; /healthz is
+asked at the URL's origin (ADMIN_URL ends in /admin/). Prints the URLs.
 """
 
 import argparse
@@ -14,19 +15,16 @@ import urllib.request
 from pathlib import Path
 from urllib.parse import urlsplit
 
-HTTP_PROCESSES: dict[str, tuple[str, str]] = {
-    "gateway": ("GATEWAY_URL", "http://127.0.0.1:8000"),
-    "admin": ("ADMIN_URL", "http://127.0.0.1:8001/admin/"),
-    "provider": ("PROVIDER_URL", "http://127.0.0.1:8081"),
-    "auth": ("AUTH_URL", "http://127.0.0.1:8082"),
-    "notify": ("NOTIFY_URL", "http://127.0.0.1:8083"),
-}
+from common.settings import Settings
+
+HTTP_PROCESSES = ("gateway", "admin", "provider", "auth", "notify")
 
 
 def configured(conf_dir: Path) -> dict[str, str]:
+    settings = Settings()
     return {
-        name: os.environ.get(var) or default
-        for name, (var, default) in HTTP_PROCESSES.items()
+        name: getattr(settings, f"{name}_url")
+        for name in HTTP_PROCESSES
         if (conf_dir / f"{name}.conf").exists()
     }
 
