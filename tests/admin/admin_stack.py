@@ -1,0 +1,131 @@
+"""The running stack (`make up`) for the end-to-end admin tests: addresses, a paid payment made
+the way a viewer makes one, and waiting for the pipeline. Skips with a reason when it is down."""
+
+import os
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import psycopg
+import pytest
+
+
+@dataclass(frozen=True)
+class Stack:
+    gateway: str
+    admin: str
+    provider: str
+    auth: str
+    database_url: str
+    username: str
+    password: str
+
+
+def stack_or_skip() -> Stack:
+    admin_url = os.environ.get("ADMIN_URL", "http://127.0.0.1:8001/admin/")
+    stack = Stack(
+        gateway=os.environ.get("GATEWAY_URL", "http://127.0.0.1:8000").rstrip("/"),
+        admin=admin_url.rstrip("/").removesuffix("/admin"),
+        provider=os.environ.get("PROVIDER_URL", "http://127.0.0.1:8081").rstrip("/"),
+        auth=os.environ.get("AUTH_URL", "http://127.0.0.1:8082").rstrip("/"),
+        database_url=os.environ.get(
+            "DATABASE_URL", "postgresql://billing:billing@127.0.0.1:55432/billing"
+        ),
+        username=os.environ.get("ADMIN_USERNAME", "admin"),
+        password=os.environ.get("ADMIN_PASSWORD", "admin"),
+    )
+    for name in ("gateway", "admin", "provider", "auth"):
+        url = f"{getattr(stack, name)}/healthz"
+        try:
+            ok = httpx.get(url, timeout=2).status_code == 200
+        except httpx.HTTPError:
+            ok = False
+        if not ok:
+            pytest.skip(f"needs the running stack (`make up`): {name} does not answer {url}")
+    if not _ready(f"{stack.gateway}/readyz"):
+        pytest.skip(
+            "needs the running stack: the gateway's /readyz says Kafka or PostgreSQL is down"
+        )
+    return stack
+
+
+def _ready(url: str, timeout: float = 20.0) -> bool:
+    """The stack may be restarting a broker (chaos tests share it): wait a little for it."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return True
+        except httpx.HTTPError:
+            pass
+        time.sleep(1)
+    return False
+
+
+def wait_for(what: str, check: Callable[[], Any], timeout: float = 60.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if result := check():
+            return result
+        time.sleep(0.3)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+def payment_row(stack: Stack, payment_id: str) -> dict[str, Any] | None:
+    with psycopg.connect(stack.database_url, autocommit=True) as conn:
+        cursor = conn.execute(
+            "SELECT status, external_id, refunded, refunded_amount::text, user_id"
+            " FROM payments_history.payments WHERE id = %s",
+            (payment_id,),
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    keys = ("status", "external_id", "refunded", "refunded_amount", "user_id")
+    return dict(zip(keys, row, strict=True))
+
+
+def paid_payment(stack: Stack) -> tuple[str, str, str]:
+    """A monthly subscription bought and paid with the test card: (payment_id, user_id, token)."""
+    user_id = str(uuid.uuid4())
+    token = httpx.post(f"{stack.auth}/api/v1/token", json={"user_id": user_id}).json()[
+        "access_token"
+    ]
+    response = httpx.post(
+        f"{stack.gateway}/api/v1/payments",
+        json={"plan_id": "monthly", "return_url": "https://cinema.example/return"},
+        headers={"Authorization": f"Bearer {token}", "Idempotency-Key": uuid.uuid4().hex},
+        timeout=15,
+    )
+    assert response.status_code in (201, 202), response.text
+    payment_id = response.json()["payment_id"]
+    row = wait_for(
+        "pending", lambda: (r := payment_row(stack, payment_id)) and r["external_id"] and r
+    )
+    confirm = httpx.post(
+        f"{stack.provider}/sandbox/payments/{row['external_id']}/confirm",
+        json={"card_number": "4242424242424242"},
+        timeout=15,
+    )
+    assert confirm.status_code < 300, confirm.text
+    wait_for(
+        "succeeded", lambda: (payment_row(stack, payment_id) or {}).get("status") == "succeeded"
+    )
+    return payment_id, user_id, token
+
+
+def provider_refunds_of(stack: Stack, external_id: str) -> list[dict[str, Any]]:
+    ledger = httpx.get(f"{stack.provider}/sandbox/ledger", timeout=10).json()
+    return [r for r in ledger["refunds"] if str(r.get("payment_id")) == str(external_id)]
+
+
+def subscription_active(stack: Stack, token: str) -> bool:
+    response = httpx.get(
+        f"{stack.gateway}/api/v1/subscription",
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=10,
+    )
+    return bool(response.json().get("active"))
