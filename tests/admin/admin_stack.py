@@ -91,30 +91,36 @@ def payment_row(stack: Stack, payment_id: str) -> dict[str, Any] | None:
 def paid_payment(stack: Stack) -> tuple[str, str, str]:
     """A monthly subscription bought and paid with the test card: (payment_id, user_id, token)."""
     user_id = str(uuid.uuid4())
-    token = httpx.post(f"{stack.auth}/api/v1/token", json={"user_id": user_id}).json()[
-        "access_token"
-    ]
-    response = httpx.post(
-        f"{stack.gateway}/api/v1/payments",
-        json={"plan_id": "monthly", "return_url": "https://cinema.example/return"},
-        headers={"Authorization": f"Bearer {token}", "Idempotency-Key": uuid.uuid4().hex},
-        timeout=15,
-    )
-    assert response.status_code in (201, 202), response.text
+    token = _post(f"{stack.auth}/api/v1/token", {"user_id": user_id}).json()["access_token"]
+    headers = {"Authorization": f"Bearer {token}", "Idempotency-Key": uuid.uuid4().hex}
+    body = {"plan_id": "monthly", "return_url": "https://cinema.example/return"}
+    response = _post(f"{stack.gateway}/api/v1/payments", body, headers)
     payment_id = response.json()["payment_id"]
     row = wait_for(
         "pending", lambda: (r := payment_row(stack, payment_id)) and r["external_id"] and r
     )
-    confirm = httpx.post(
-        f"{stack.provider}/sandbox/payments/{row['external_id']}/confirm",
-        json={"card_number": "4242424242424242"},
-        timeout=15,
-    )
-    assert confirm.status_code < 300, confirm.text
+    card = {"card_number": "4242424242424242"}
+    _post(f"{stack.provider}/sandbox/payments/{row['external_id']}/confirm", card)
     wait_for(
         "succeeded", lambda: (payment_row(stack, payment_id) or {}).get("status") == "succeeded"
     )
     return payment_id, user_id, token
+
+
+def _post(url: str, body: dict[str, Any], headers: dict[str, str] | None = None) -> httpx.Response:
+    """Retries what is safe to retry (idempotent calls): the shared stack may be under a
+    fault-injection test of another suite at the same moment."""
+    response = None
+    for _ in range(10):
+        try:
+            response = httpx.post(url, json=body, headers=headers, timeout=15)
+        except httpx.HTTPError:
+            time.sleep(1)
+            continue
+        if response.status_code < 300:
+            return response
+        time.sleep(1)
+    raise AssertionError(f"POST {url} kept failing: {response.text if response else 'no answer'}")
 
 
 def provider_refunds_of(stack: Stack, external_id: str) -> list[dict[str, Any]]:
