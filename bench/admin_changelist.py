@@ -50,7 +50,8 @@ def ensure_database(database_url: str, url: str) -> None:
 
 def fill(url: str, rows: int, system: str) -> None:
     with psycopg.connect(url, autocommit=True) as conn:
-        have = conn.execute("SELECT count(*) FROM payments_history.payments").fetchone()[0]
+        counted = conn.execute("SELECT count(*) FROM payments_history.payments").fetchone()
+        have = counted[0] if counted else 0
         if have >= rows:
             print(f"reusing {have:,} payments")
             return

@@ -134,20 +134,28 @@ def request_recheck(payment_ids: list[uuid.UUID]) -> int:
 
 
 def reinject(letters: list[DeadLetter], username: str) -> int:
-    """Produce each dead letter's original key/payload back to its origin topic, then mark it."""
-    pending = [letter for letter in letters if letter.reinjected_at is None]
-    records = [
-        Record(
-            letter.origin_topic,
-            letter.key.encode() if letter.key is not None else None,
-            letter.payload.encode(),
+    """Produce each dead letter's original key/payload back to its origin topic, then mark it.
+
+    Same effect as `consumers.dlq.reinject` (kept apart because Django owns this connection):
+    the rows are locked while producing, so two operators cannot re-inject one letter twice.
+    """
+    with transaction.atomic():
+        pending = list(
+            DeadLetter.objects.select_for_update()
+            .filter(id__in=[letter.id for letter in letters], reinjected_at__isnull=True)
+            .order_by("id")
         )
-        for letter in pending
-    ]
-    if not records:
-        return 0
-    produce(records)
-    DeadLetter.objects.filter(id__in=[letter.id for letter in pending]).update(
-        reinjected_at=timezone.now(), reinjected_by=f"admin:{username}"
-    )
+        records = [
+            Record(
+                letter.origin_topic,
+                letter.key.encode() if letter.key is not None else None,
+                letter.payload.encode(),
+            )
+            for letter in pending
+        ]
+        if records:
+            produce(records)
+        DeadLetter.objects.filter(id__in=[letter.id for letter in pending]).update(
+            reinjected_at=timezone.now(), reinjected_by=f"admin:{username}"
+        )
     return len(pending)
