@@ -101,3 +101,17 @@ def database_url() -> Iterator[str]:
             conn.execute("CREATE SCHEMA IF NOT EXISTS payments_history AUTHORIZATION billing")
         os.environ["DATABASE_URL"] = url
         yield url
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Run the tests that kill or stop processes of the shared stack last, in their order.
+
+    They leave the stack healthy again, but anything running next to them sees the
+    outage; putting them at the end keeps the other tests' results about their own code.
+    """
+
+    def rank(item: pytest.Item) -> tuple[int, int]:
+        marker = item.get_closest_marker("disruptive")
+        return (0, 0) if marker is None else (1, int(marker.kwargs.get("order", 0)))
+
+    items.sort(key=rank)

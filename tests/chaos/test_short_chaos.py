@@ -9,7 +9,7 @@ from tests.chaos.runner import ChaosConfig, run_chaos
 from tests.chaos.stack import StackNotRunning, StackUrls, process_kind, running_processes
 from tests.e2e.fixtures import urls  # noqa: F401
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.disruptive(order=3)]
 
 PAYMENTS = int(os.environ.get("CHAOS_SHORT_PAYMENTS", "300"))
 SEED = int(os.environ.get("CHAOS_SHORT_SEED", "20251126"))

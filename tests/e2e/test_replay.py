@@ -21,7 +21,7 @@ from tests.e2e.fixtures import ledger, new_user
 from tests.stack.conftest import Stack, User
 from tests.stack.flows import DECLINED_CARD, confirm, eventually, paid, pay, refund, wait_for_status
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.disruptive(order=1)]
 STATE_SQL = """
 SELECT 'p' AS kind, id::text, status, refunded_amount::text AS amount, refunded::text AS flag
   FROM payments_history.payments WHERE user_id = ANY($1::uuid[])

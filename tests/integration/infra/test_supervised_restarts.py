@@ -18,6 +18,8 @@ from aiokafka.errors import KafkaError
 if TYPE_CHECKING:  # the fixtures live in conftest; import it only for the type checker
     from tests.integration.conftest import NewTopicFactory, Supervisor
 
+pytestmark = pytest.mark.disruptive(order=2)
+
 RESTART_LIMIT_S = 5.0
 PS_LINE = re.compile(r"^(?P<name>[a-z][a-z0-9_-]*) (?P<pid>[1-9][0-9]*)$")
 
