@@ -33,8 +33,10 @@ class ProcessorSettings(Settings):
     relay_batch: int = Field(default=500, ge=1)
     relay_poll_s: float = Field(default=0.2, gt=0)
     relay_lock_key: int = 0x6F1C6C1E
-    # only these topics (comma-separated); empty = every outbox row (tests isolate with it)
-    relay_topics: str = ""
+    # The topics this relay owns (comma-separated; empty = every outbox row). Rows for any
+    # other topic are left to their own relay, so a stray row (a benchmark's or a test's
+    # private topic that no longer exists) can never hold the billing events back.
+    relay_topics: str = EVENTS
 
     @property
     def relay_topic_list(self) -> list[str]:
