@@ -21,7 +21,7 @@ from gateway.repository import (
     payment_by_key,
     user_payment,
 )
-from schemas import ids, topics
+from schemas import ids
 from schemas.messages import CreatePayment
 
 FINAL = frozenset({"succeeded", "canceled", "failed"})
@@ -36,8 +36,8 @@ async def accept_payment(
     if row["request_fingerprint"] != fp:
         raise IdempotencyKeyReused()
     if row["status"] == "accepted":
-        await svc.publisher.publish(topics.COMMANDS, user_id, create_command(row))
-        svc.metrics.produced.labels(topics.COMMANDS, "CreatePayment").inc()
+        await svc.publisher.publish(svc.settings.commands_topic, user_id, create_command(row))
+        svc.metrics.produced.labels(svc.settings.commands_topic, "CreatePayment").inc()
     return row
 
 

@@ -29,7 +29,7 @@ from gateway.repository import (
     reserved_by_accepted_refunds,
     user_payment,
 )
-from schemas import ids, topics
+from schemas import ids
 from schemas.messages import RefundPayment
 
 
@@ -47,8 +47,8 @@ async def accept_refund(
     if row["request_fingerprint"] != fp:
         raise IdempotencyKeyReused()
     if row["status"] == "accepted":
-        await svc.publisher.publish(topics.COMMANDS, user_id, refund_command(row))
-        svc.metrics.produced.labels(topics.COMMANDS, "RefundPayment").inc()
+        await svc.publisher.publish(svc.settings.commands_topic, user_id, refund_command(row))
+        svc.metrics.produced.labels(svc.settings.commands_topic, "RefundPayment").inc()
     return row
 
 

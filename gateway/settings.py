@@ -5,6 +5,7 @@ import ipaddress
 from pydantic import Field
 
 from common.settings import Settings
+from schemas import topics
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -16,6 +17,9 @@ class GatewaySettings(Settings):
     gateway_db_timeout_s: float = Field(default=3.0, gt=0)
     gateway_db_pool_size: int = Field(default=10, gt=0)
     gateway_wait_poll_s: float = Field(default=0.1, gt=0)
+    # Where commands and notifications go (tests point these at private topics).
+    commands_topic: str = topics.COMMANDS
+    webhooks_topic: str = topics.WEBHOOKS
     # Comma-separated CIDRs (YooKassa publishes its own); empty = accept every source.
     webhook_allowed_networks: str = ""
 

@@ -3,7 +3,6 @@ from fastapi import APIRouter, Request
 from gateway.deps import Svc
 from gateway.models import ErrorOut
 from gateway.notifications import check_source, parse_notification
-from schemas import topics
 
 router = APIRouter(prefix="/api/v1/webhooks", tags=["webhooks"])
 
@@ -16,6 +15,7 @@ router = APIRouter(prefix="/api/v1/webhooks", tags=["webhooks"])
 async def yookassa_notification(request: Request, svc: Svc) -> dict[str, str]:
     check_source(request.client.host if request.client else None, svc.settings.webhook_networks())
     notification = parse_notification(await request.body())
-    await svc.publisher.publish(topics.WEBHOOKS, notification.payment_external_id, notification)
-    svc.metrics.produced.labels(topics.WEBHOOKS, notification.type).inc()
+    topic = svc.settings.webhooks_topic
+    await svc.publisher.publish(topic, notification.payment_external_id, notification)
+    svc.metrics.produced.labels(topic, notification.type).inc()
     return {}

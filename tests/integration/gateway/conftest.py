@@ -7,6 +7,7 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from gateway_it_support import SECRET, TopicTail, bearer
 
 from gateway.app import create_app
@@ -16,9 +17,18 @@ from schemas import topics
 Client = httpx.AsyncClient
 
 
+# Private topics: the live pipeline of `make up` may be running next to these tests, and
+# its processors must not act on (or race with) what these tests send.
+_RUN = uuid.uuid4().hex[:10]
+COMMANDS = f"test.gateway.{_RUN}.commands"
+WEBHOOKS = f"test.gateway.{_RUN}.webhooks"
+
+
 def gateway_settings(kafka: str, database: str, **overrides: Any) -> GatewaySettings:
     options: dict[str, Any] = {
         "_env_file": None,
+        "commands_topic": COMMANDS,
+        "webhooks_topic": WEBHOOKS,
         "jwt_secret": SECRET,
         "kafka_bootstrap_servers": kafka,
         "database_url": database,
@@ -42,13 +52,32 @@ GatewayFactory = Callable[..., Awaitable[Client]]
 
 
 @pytest.fixture(scope="session")
-async def client(kafka_bootstrap: str, database_url: str) -> AsyncIterator[Client]:
+async def private_topics(kafka_bootstrap: str) -> AsyncIterator[None]:
+    admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+    await admin.start()
+    names = {COMMANDS: topics.TOPICS[topics.COMMANDS], WEBHOOKS: topics.TOPICS[topics.WEBHOOKS]}
+    try:
+        await admin.create_topics(
+            [NewTopic(name, partitions, 1) for name, partitions in names.items()]
+        )
+        yield
+        await admin.delete_topics(list(names))
+    finally:
+        await admin.close()
+
+
+@pytest.fixture(scope="session")
+async def client(
+    kafka_bootstrap: str, database_url: str, private_topics: None
+) -> AsyncIterator[Client]:
     async for http in serve(gateway_settings(kafka_bootstrap, database_url)):
         yield http
 
 
 @pytest.fixture
-async def make_gateway(kafka_bootstrap: str, database_url: str) -> AsyncIterator[GatewayFactory]:
+async def make_gateway(
+    kafka_bootstrap: str, database_url: str, private_topics: None
+) -> AsyncIterator[GatewayFactory]:
     """`await make_gateway(kafka_bootstrap_servers=..., ...)`: a gateway with overrides."""
     generators: list[AsyncIterator[Client]] = []
 
@@ -71,12 +100,12 @@ async def db(database_url: str) -> AsyncIterator[asyncpg.Pool]:
 
 @pytest.fixture(scope="session")
 def commands(kafka_bootstrap: str) -> TopicTail:
-    return TopicTail(kafka_bootstrap, topics.COMMANDS, topics.TOPICS[topics.COMMANDS])
+    return TopicTail(kafka_bootstrap, COMMANDS, topics.TOPICS[topics.COMMANDS])
 
 
 @pytest.fixture(scope="session")
 def webhooks(kafka_bootstrap: str) -> TopicTail:
-    return TopicTail(kafka_bootstrap, topics.WEBHOOKS, topics.TOPICS[topics.WEBHOOKS])
+    return TopicTail(kafka_bootstrap, WEBHOOKS, topics.TOPICS[topics.WEBHOOKS])
 
 
 @pytest.fixture
