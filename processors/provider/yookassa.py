@@ -10,6 +10,7 @@ to leave to the reconciler. 4xx answers are `ProviderRejected`, never retried.
 """
 
 import asyncio
+import contextlib
 import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ import httpx
 
 from processors.domain import PaymentStatus, RefundStatus
 from processors.errors import ProviderNotFound, ProviderRejected, ProviderUnavailable
+from processors.provider.pool import LeanTransport
 from schemas.ids import provider_idempotence_key
 
 PAYMENT_STATUS: dict[str, PaymentStatus] = {
@@ -74,9 +76,15 @@ def cancellation_reason(obj: dict[str, Any]) -> str:
 
 
 class YooKassaClient:
-    def __init__(self, client: httpx.AsyncClient, policy: RetryPolicy) -> None:
+    def __init__(
+        self, client: httpx.AsyncClient, policy: RetryPolicy, max_concurrent: int | None = None
+    ) -> None:
         self._client = client
         self._policy = policy
+        # At most as many requests in the pool as it has connections: the rest wait here, in
+        # O(1), instead of in httpcore's queue (scanned on every request) where waiting also
+        # ate into the 5 s timeout and turned into PoolTimeout retries.
+        self._slots = asyncio.Semaphore(max_concurrent) if max_concurrent else None
 
     async def create_payment(
         self, payment_id: UUID, user_id: UUID, amount: Decimal, currency: str,
@@ -120,9 +128,10 @@ class YooKassaClient:
         headers = {"Idempotence-Key": key} if key else {}
 
         async def once() -> httpx.Response:
-            return await self._client.request(
-                method, path, json=body, headers=headers, timeout=self._policy.timeout_s
-            )
+            async with self._slots or contextlib.nullcontext():
+                return await self._client.request(
+                    method, path, json=body, headers=headers, timeout=self._policy.timeout_s
+                )
 
         return await with_retries(once, self._policy, f"{method} {path}")
 
@@ -171,14 +180,16 @@ def _json(response: httpx.Response) -> dict[str, Any]:
 
 
 def make_client(
-    base_url: str, shop_id: str, secret_key: str, policy: RetryPolicy, max_connections: int = 256,
+    base_url: str, shop_id: str, secret_key: str, policy: RetryPolicy, max_connections: int = 64,
     transport: httpx.AsyncBaseTransport | None = None,
 ) -> YooKassaClient:  # fmt: skip
     limits = httpx.Limits(
         max_connections=max_connections, max_keepalive_connections=max_connections
     )
+    if transport is None:  # keep-alive HTTP/1.1 on a pool that stays cheap with many connections
+        transport = LeanTransport(limits=limits)
     http = httpx.AsyncClient(
         base_url=base_url.rstrip("/"), auth=httpx.BasicAuth(shop_id, secret_key),
         limits=limits, transport=transport, timeout=policy.timeout_s,
     )  # fmt: skip
-    return YooKassaClient(http, policy)
+    return YooKassaClient(http, policy, max_connections)
