@@ -36,9 +36,12 @@ async def eventually(load: Callable[[], Awaitable[R | None]], ctx: Context) -> R
 
 
 async def create_payment(cmd: CreatePayment, origin: Origin, ctx: Context) -> None:
-    if await inbox.seen(ctx.pool, CONSUMER, cmd.message_id):
+    seen, row = await repository.load_payment_unless_seen(ctx.pool, cmd.payment_id, CONSUMER,
+                                                          cmd.message_id)  # fmt: skip
+    if seen:
         return
-    row = await eventually(lambda: repository.load_payment(ctx.pool, cmd.payment_id), ctx)
+    if row is None:
+        row = await eventually(lambda: repository.load_payment(ctx.pool, cmd.payment_id), ctx)
     if row is None:
         log.error("CreatePayment %s: no payment row; left for an operator", cmd.payment_id)
         return

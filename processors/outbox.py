@@ -16,11 +16,14 @@ from schemas.messages import Envelope
 CHANNEL = "billing_outbox"
 
 _INSERT = """
-INSERT INTO payments_history.outbox
-    (message_id, topic, key, type, payload, payment_id, refund_id)
-VALUES ($1, $2, $3, $4, $5, $6, $7)
-ON CONFLICT (message_id) DO NOTHING
-RETURNING id
+WITH queued AS (
+    INSERT INTO payments_history.outbox
+        (message_id, topic, key, type, payload, payment_id, refund_id)
+    VALUES ($1, $2, $3, $4, $5, $6, $7)
+    ON CONFLICT (message_id) DO NOTHING
+    RETURNING id
+)
+SELECT (SELECT id FROM queued) AS id, pg_notify($8, '')
 """
 
 
@@ -36,8 +39,8 @@ async def append(
     """Queue `event` for publication; False when this message_id was queued before."""
     payload = json.loads(encode(event))
     type_ = str(payload["type"])
+    # one round trip: the insert and its NOTIFY (still delivered only at commit)
     row_id = await conn.fetchval(
-        _INSERT, event.message_id, topic, key, type_, payload, payment_id, refund_id
+        _INSERT, event.message_id, topic, key, type_, payload, payment_id, refund_id, CHANNEL
     )
-    await conn.execute("SELECT pg_notify($1, '')", CHANNEL)
     return row_id is not None

@@ -39,7 +39,10 @@ class PaymentRow:
 
     @classmethod
     def of(cls, record: asyncpg.Record) -> "PaymentRow":
-        fields = dict(record)
+        return cls.of_fields(dict(record))
+
+    @classmethod
+    def of_fields(cls, fields: dict[str, Any]) -> "PaymentRow":
         fields["status"] = PaymentStatus(fields["status"])
         return cls(**fields)
 
@@ -72,6 +75,23 @@ async def load_payment(conn: Conn, payment_id: UUID, *, lock: bool = False) -> P
     sql = f"SELECT {_PAYMENT_COLUMNS} FROM payments_history.payments WHERE id = $1"
     record = await conn.fetchrow(sql + (" FOR UPDATE" if lock else ""), payment_id)
     return None if record is None else PaymentRow.of(record)
+
+
+async def load_payment_unless_seen(
+    conn: Conn, payment_id: UUID, consumer: str, message_id: UUID
+) -> tuple[bool, PaymentRow | None]:
+    """One round trip for the inbox check and the payment: (already handled?, the row)."""
+    record = await conn.fetchrow(
+        f"""SELECT EXISTS (SELECT 1 FROM payments_history.inbox
+                           WHERE consumer = $2 AND message_id = $3) AS seen, p.*
+            FROM (SELECT 1) AS one
+            LEFT JOIN (SELECT {_PAYMENT_COLUMNS} FROM payments_history.payments WHERE id = $1) p
+            ON true""",
+        payment_id, consumer, message_id,
+    )  # fmt: skip
+    fields = dict(record)
+    seen = bool(fields.pop("seen"))
+    return seen, None if fields["id"] is None else PaymentRow.of_fields(fields)
 
 
 async def load_refund(conn: Conn, refund_id: UUID, *, lock: bool = False) -> RefundRow | None:
