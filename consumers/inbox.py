@@ -5,11 +5,14 @@ its own state change, so a redelivery or a replay from offset 0 repeats nothing.
 """
 
 from dataclasses import dataclass
-from uuid import UUID
 
 import asyncpg
 
+from common import inbox
+from common.inbox import seen
 from schemas.messages import Envelope
+
+__all__ = ["Origin", "record", "seen"]
 
 
 @dataclass(frozen=True)
@@ -23,33 +26,15 @@ class Origin:
     value: bytes
 
 
-async def seen(conn: asyncpg.Connection | asyncpg.Pool, consumer: str, message_id: UUID) -> bool:
-    found = await conn.fetchval(
-        "SELECT 1 FROM payments_history.inbox WHERE consumer = $1 AND message_id = $2",
-        consumer,
-        message_id,
-    )
-    return found is not None
-
-
 async def record(
     conn: asyncpg.Connection | asyncpg.Pool, consumer: str, event: Envelope, origin: Origin
 ) -> bool:
     """Insert the inbox row; False if it was already there (someone else handled it)."""
-    inserted = await conn.fetchval(
-        """
-        INSERT INTO payments_history.inbox
-            (consumer, message_id, type, topic, partition, "offset", payment_id)
-        VALUES ($1, $2, $3, $4, $5, $6, $7)
-        ON CONFLICT (consumer, message_id) DO NOTHING
-        RETURNING 1
-        """,
+    return await inbox.record(
+        conn,
         consumer,
         event.message_id,
         getattr(event, "type", type(event).__name__),
-        origin.topic,
-        origin.partition,
-        origin.offset,
+        (origin.topic, origin.partition, origin.offset),
         getattr(event, "payment_id", None),
     )
-    return inserted is not None

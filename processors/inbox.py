@@ -5,6 +5,11 @@ from uuid import UUID
 
 import asyncpg
 
+from common import inbox
+from common.inbox import seen
+
+__all__ = ["Origin", "record", "seen"]
+
 
 @dataclass(frozen=True)
 class Origin:
@@ -19,23 +24,12 @@ class Origin:
     payment_id: UUID | None = None
 
 
-async def seen(conn: asyncpg.Connection | asyncpg.Pool, consumer: str, message_id: UUID) -> bool:
-    found = await conn.fetchval(
-        "SELECT 1 FROM payments_history.inbox WHERE consumer = $1 AND message_id = $2",
-        consumer,
-        message_id,
-    )
-    return found is not None
-
-
 async def record(conn: asyncpg.Connection, origin: Origin) -> None:
-    await conn.execute(
-        """
-        INSERT INTO payments_history.inbox
-            (consumer, message_id, type, topic, partition, "offset", payment_id)
-        VALUES ($1, $2, $3, $4, $5, $6, $7)
-        ON CONFLICT (consumer, message_id) DO NOTHING
-        """,
-        origin.consumer, origin.message_id, origin.type, origin.topic,
-        origin.partition, origin.offset, origin.payment_id,
-    )  # fmt: skip
+    await inbox.record(
+        conn,
+        origin.consumer,
+        origin.message_id,
+        origin.type,
+        (origin.topic, origin.partition, origin.offset),
+        origin.payment_id,
+    )
