@@ -13,21 +13,15 @@ idle, the slower the client. Observed: 100–130 POST/s at 7–10 ms of client C
 connection is never reused — but checks expiry only on the connection it is about to hand
 out, and sweeps the idle ones at most once a second.
 
-Also: httpcore does `import sniffio` on each request (several times); sniffio is not
-installed here, so every call was a failed import scanning `sys.path`. Marking it absent in
-`sys.modules` makes the same `ImportError` immediate.
+httpcore also does `import sniffio` on each request; without sniffio installed that was a
+failed import scanning `sys.path` every time, so the project depends on sniffio.
 """
 
-import importlib.util
-import sys
 import time
 from typing import Any
 
 import httpcore
 import httpx
-
-if "sniffio" not in sys.modules and importlib.util.find_spec("sniffio") is None:
-    sys.modules["sniffio"] = None  # type: ignore[assignment]  # "not installed", answered fast
 
 SWEEP_EVERY_S = 1.0
 
