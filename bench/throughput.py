@@ -143,6 +143,7 @@ async def run_mode(mode: str, in_flight: int, n: int, provider_url: str, workdir
     await admin.start()
     await admin.create_topics([NewTopic(topic, num_partitions=12, replication_factor=1)])
     pool = await asyncpg.create_pool(dsn, min_size=1, max_size=4)
+    wanted: list[uuid.UUID] = []
     try:
         wanted = await seed(pool, bootstrap, topic, n)
         env = {
@@ -203,9 +204,20 @@ async def run_mode(mode: str, in_flight: int, n: int, provider_url: str, workdir
             {"processor-commands": rss},
         )
     finally:
+        await forget(pool, topic, wanted)
         await pool.close()
         await admin.delete_topics([topic])
         await admin.close()
+
+
+async def forget(pool: asyncpg.Pool, topic: str, payments: list[uuid.UUID]) -> None:
+    """Delete what this run wrote: its rows must not look like real payments afterwards
+    (the stack's reconciler would keep re-reading them from a provider that never saw them)."""
+    async with pool.acquire() as conn, conn.transaction():
+        events = f"{topic}.events"
+        await conn.execute("DELETE FROM payments_history.outbox WHERE topic = $1", events)
+        await conn.execute("DELETE FROM payments_history.inbox WHERE topic = $1", topic)
+        await conn.execute("DELETE FROM payments_history.payments WHERE id = ANY($1)", payments)
 
 
 def report(rows: list[Figures], provider_rss: float) -> None:
