@@ -12,7 +12,7 @@ WORKDIR /app
 COPY . .
 # .run holds the sandboxes' state (sqlite), as in the local stack; the compose file
 # mounts a volume there so it survives container restarts.
-RUN pip install . \
+RUN pip install -c constraints.txt . \
  && useradd --system --uid 10001 --home-dir /app billing \
  && mkdir -p .run && chown billing .run
 USER billing

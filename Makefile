@@ -14,7 +14,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 .DELETE_ON_ERROR:
 
-.PHONY: help venv clean
+.PHONY: help venv clean constraints
 
 help:  ## list the targets
 	@grep -hE '^[a-zA-Z0-9_.-]+:.*## ' $(MAKEFILE_LIST) | sort -u \
@@ -23,10 +23,16 @@ help:  ## list the targets
 venv: $(VENV)/.installed  ## the Python venv with the project and its dev tools
 
 # Re-installed whenever pyproject.toml changes; the stamp records the last install.
-$(VENV)/.installed: $(ROOT)/pyproject.toml
+$(VENV)/.installed: $(ROOT)/pyproject.toml $(ROOT)/constraints.txt
 	@test -x $(PY) || python3 -m venv $(VENV)
-	$(PY) -m pip install -q --disable-pip-version-check -e '$(ROOT)[dev]'
+	$(PY) -m pip install -q --disable-pip-version-check -c '$(ROOT)/constraints.txt' -e '$(ROOT)[dev]'
 	@touch $@
+
+constraints:  ## re-pin constraints.txt to what the venv resolved from pyproject.toml
+	$(PY) -m pip install -q --disable-pip-version-check -U -e '$(ROOT)[dev]'
+	{ echo "# Exact versions the project is tested with (pip install -c constraints.txt -e '.[dev]')."; \
+	  echo "# Regenerate after changing pyproject.toml: make constraints"; \
+	  $(PY) -m pip freeze --exclude-editable; } > $(ROOT)/constraints.txt
 
 clean:  ## stop the stack and delete its state (.run) and caches; keeps .venv and the jars
 	@$(ROOT)/infra/supervisor/stop
