@@ -11,7 +11,7 @@ import getpass
 import time
 import uuid
 from datetime import datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -22,6 +22,9 @@ from billing_cli import replay as replays
 from billing_cli import tokens
 from billing_cli.lag import group_lag
 from common.settings import Settings
+
+if TYPE_CHECKING:  # imported lazily at run time: the CLI starts fast without the processors
+    from processors.reconciler import Pass
 
 app = typer.Typer(help="Operate the billing service.", no_args_is_help=True)
 dlq_app = typer.Typer(help="Dead letters: list them, put one back.", no_args_is_help=True)
@@ -106,7 +109,7 @@ def reconcile() -> None:
     )
 
 
-async def _reconcile_once() -> object:
+async def _reconcile_once() -> Pass:
     from processors.publisher import Publisher
     from processors.reconciler import bootstrap, run_once
     from processors.settings import ProcessorSettings

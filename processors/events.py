@@ -1,6 +1,7 @@
 """Events about our rows, each with its one deterministic message_id (`schemas.ids`)."""
 
 from decimal import Decimal
+from typing import Any
 from uuid import UUID
 
 from processors.domain import PaymentStatus
@@ -19,7 +20,7 @@ from schemas.messages import (
 
 def payment_event(row: PaymentRow) -> Envelope | None:
     """The event announcing `row`'s current status (None for `accepted`)."""
-    common = {
+    common: dict[str, Any] = {
         "payment_id": row.id, "user_id": row.user_id, "plan_id": row.plan_id,
         "amount": row.amount, "currency": row.currency,
     }  # fmt: skip

@@ -7,7 +7,7 @@ and emits nothing.
 
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeAlias
 from uuid import UUID
 
 import asyncpg
@@ -16,7 +16,7 @@ from processors.domain import PaymentStatus, RefundStatus
 from processors.domain.state import predecessors
 from schemas.ids import SYSTEM_YOOKASSA
 
-Conn = asyncpg.Connection | asyncpg.Pool
+Conn: TypeAlias = asyncpg.Connection | asyncpg.Pool
 
 _PAYMENT_COLUMNS = """id, user_id, plan_id, amount, currency, status, external_id,
     return_url, confirmation_url, refunded_amount, refunded, failure_reason"""

@@ -26,6 +26,7 @@ def utcnow() -> datetime:
 class Envelope(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
+    type: str  # every concrete message narrows it to its own Literal name
     schema_version: Literal[1] = 1
     message_id: UUID
     occurred_at: datetime = Field(default_factory=utcnow)

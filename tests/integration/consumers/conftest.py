@@ -3,14 +3,13 @@
 import asyncio
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
 import pytest
 import uvicorn
 from aiokafka import AIOKafkaProducer
-from consumer_world import OutsideWorld
+from consumer_world import OutsideWorld, Topics
 
 from common.db import create_pool
 from consumers.settings import ConsumerSettings
@@ -43,12 +42,6 @@ async def producer(kafka_bootstrap: str) -> AsyncIterator[AIOKafkaProducer]:
     await producer.start()
     yield producer
     await producer.stop()
-
-
-@dataclass
-class Topics:
-    events: str
-    dlq: str
 
 
 @pytest.fixture

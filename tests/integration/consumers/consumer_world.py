@@ -254,3 +254,10 @@ async def read_all(kafka_bootstrap: str, topic: str, wait: float = 3.0) -> list[
     finally:
         await consumer.stop()
 
+
+@dataclass
+class Topics:
+    """A test's private events and dead-letter topics."""
+
+    events: str
+    dlq: str

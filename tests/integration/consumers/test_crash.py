@@ -7,8 +7,7 @@ from collections.abc import Callable
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
-from conftest import Topics
-from consumer_world import OutsideWorld, add_payment, eventually, publish, spawn, succeeded
+from consumer_world import OutsideWorld, Topics, add_payment, eventually, publish, spawn, succeeded
 
 from consumers.settings import ConsumerSettings
 

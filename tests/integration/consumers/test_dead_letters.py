@@ -5,9 +5,9 @@ from collections.abc import Callable
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
-from conftest import Topics
 from consumer_world import (
     OutsideWorld,
+    Topics,
     add_payment,
     committed,
     eventually,

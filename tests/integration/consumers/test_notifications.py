@@ -6,9 +6,9 @@ from decimal import Decimal
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
-from conftest import Topics
 from consumer_world import (
     OutsideWorld,
+    Topics,
     add_payment,
     eventually,
     publish,

@@ -13,9 +13,9 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 import pytest
 from aiokafka import AIOKafkaProducer
-from conftest import Topics
 from consumer_world import (
     OutsideWorld,
+    Topics,
     add_payment,
     eventually,
     free_port,

@@ -12,9 +12,9 @@ import asyncpg
 import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
-from conftest import Topics
 from consumer_world import (
     ROOT,
+    Topics,
     add_payment,
     eventually,
     free_port,

@@ -1,21 +1,18 @@
 """The gateway in-process (lifespan run) against the real Kafka and PostgreSQL."""
 
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import asyncpg
 import httpx
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from gateway_it_support import SECRET, TopicTail, bearer
+from gateway_it_support import SECRET, Client, GatewayFactory, TopicTail, bearer
 
 from gateway.app import create_app
 from gateway.settings import GatewaySettings
 from schemas import topics
-
-Client = httpx.AsyncClient
-
 
 # Private topics: the live pipeline of `make up` may be running next to these tests, and
 # its processors must not act on (or race with) what these tests send.
@@ -48,7 +45,6 @@ async def serve(settings: GatewaySettings) -> AsyncIterator[Client]:
             yield http
 
 
-GatewayFactory = Callable[..., Awaitable[Client]]
 
 
 @pytest.fixture(scope="session")

@@ -3,13 +3,18 @@
 import asyncio
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
 
+import httpx
 import jwt
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from schemas.codec import decode
 from schemas.messages import Envelope
+
+Client = httpx.AsyncClient
+GatewayFactory = Callable[..., Awaitable[Client]]
 
 SECRET = "integration-test-jwt-secret-" + "0123456789abcdef" * 3
 Offsets = dict[TopicPartition, int]

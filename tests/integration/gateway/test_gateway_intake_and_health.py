@@ -5,8 +5,7 @@ from collections.abc import AsyncIterator
 
 import asyncpg
 import pytest
-from conftest import Client, GatewayFactory
-from gateway_it_support import TopicTail, about, bearer
+from gateway_it_support import Client, GatewayFactory, TopicTail, about, bearer
 
 from schemas import ids
 from schemas.messages import ProviderNotification

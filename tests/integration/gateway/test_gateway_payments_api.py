@@ -4,8 +4,7 @@ from decimal import Decimal
 
 import asyncpg
 import pytest
-from conftest import Client
-from gateway_it_support import TopicTail, about, bearer
+from gateway_it_support import Client, TopicTail, about, bearer
 
 from schemas import ids
 from schemas.messages import CreatePayment
