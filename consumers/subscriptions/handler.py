@@ -1,10 +1,11 @@
 """Keep Auth's subscriber role and the subscribers row equal to what the payments say.
 
 Order per event: inbox check → compute the target from PostgreSQL (the truth) → if it
-differs from the row, call Auth (idempotent) → one transaction: lock the user, write the
-inbox row, re-check the target, upsert the row, outbox the announcement. If the truth
-moved between the Auth call and the commit, `StateChanged` makes the delivery loop run
-the whole thing again. A replay finds every row already equal: no Auth call.
+differs from the row, call Auth (idempotent) → one transaction: lock the user, re-check
+the target, upsert the row, outbox the announcement, write the inbox row. If the truth
+moved between the Auth call and the commit, the row records what Auth was told and
+`StateChanged` makes the delivery loop run the whole thing again, which tells Auth the
+new truth. A replay finds every row already equal: no Auth call.
 """
 
 from dataclasses import dataclass
@@ -56,9 +57,11 @@ class SubscriptionHandler:
             await inbox.record(self.pool, CONSUMER, event, origin)
             return
         target, current = await target_and_current(self.pool, event.user_id)
-        if needs_change(target, current):
-            await self._tell_auth(event.user_id, target)
-        await self._commit(event, origin, target, needs_change(target, current))
+        told = target if needs_change(target, current) else None
+        if told is not None:
+            await self._tell_auth(event.user_id, told)
+        if not await self._commit(event, origin, told):
+            raise StateChanged(f"user {event.user_id}: payments changed during delivery")
 
     async def _tell_auth(self, user_id: UUID, target: Subscription) -> None:
         if target.active:
@@ -67,20 +70,30 @@ class SubscriptionHandler:
             await self.auth.revoke(user_id)
 
     async def _commit(
-        self, event: PaymentSucceeded | RefundSucceeded, origin: Origin,
-        told: Subscription, auth_called: bool,
-    ) -> None:
+        self, event: PaymentSucceeded | RefundSucceeded, origin: Origin, told: Subscription | None
+    ) -> bool:
+        """One transaction under the user's lock; False when the delivery must run again.
+
+        `told` is what Auth was just told (None: Auth was not called). If the payments moved
+        on meanwhile, the row is made to say what Auth now holds — never left saying what it
+        said before — so the next run sees the difference and tells Auth again. Returning
+        early there instead would leave Auth granting a subscription nobody paid for.
+        """
         async with self.pool.acquire() as conn, conn.transaction():
             await repo.lock_user(conn, event.user_id)
-            if not await inbox.record(conn, CONSUMER, event, origin):
-                return  # another delivery of the same message got here first
+            if await inbox.seen(conn, CONSUMER, event.message_id):
+                return True  # another delivery of the same message got here first
             target, current = await target_and_current(conn, event.user_id)
-            if not needs_change(target, current):
-                return
-            if not auth_called or target.active != told.active:
-                raise StateChanged(f"user {event.user_id}: payments changed during delivery")
-            await repo.save(conn, event.user_id, target)
-            await repo.announce(conn, self.events_topic, announcement(event, target))
+            if told is not None and target.active != told.active:
+                await repo.save(conn, event.user_id, told)
+                return False
+            if needs_change(target, current):
+                if told is None:
+                    return False  # changed since we looked, and Auth was not told: look again
+                await repo.save(conn, event.user_id, target)
+                await repo.announce(conn, self.events_topic, announcement(event, target))
+            await inbox.record(conn, CONSUMER, event, origin)
+            return True
 
 
 def announcement(

@@ -55,6 +55,8 @@ class OutsideWorld:
     script: list[int] = field(default_factory=list)
     always: int | None = None
     latency: float = 0.0
+    # runs while a grant is being answered: lets a test move the truth under the consumer
+    during_grant: Callable[[], Awaitable[None]] | None = None
 
     @property
     def url(self) -> str:
@@ -79,6 +81,8 @@ class OutsideWorld:
         if (fault := await self._fault()) is not None:
             return fault
         user = request.path_params["user_id"]
+        if self.during_grant is not None:
+            await self.during_grant()
         self.calls.append(("POST", user))
         self.roles.setdefault(user, set()).add((await request.json())["role"])
         return JSONResponse({"roles": sorted(self.roles[user])})

@@ -81,6 +81,34 @@ async def test_full_refund_revokes_the_role_and_deactivates_the_row(
     assert await outbox_types(pool, user) == ["SubscriptionActivated", "SubscriptionRevoked"]
 
 
+async def test_refund_committed_while_auth_grants_ends_revoked_in_auth_and_row(
+    pool: asyncpg.Pool, producer: AIOKafkaProducer, topics: Topics, world: OutsideWorld,
+    settings_for: Callable[..., ConsumerSettings],
+) -> None:
+    """The chaos run's race: the grant is on its way when the full refund commits."""
+    user = uuid.uuid4()
+    payment = await add_payment(pool, user)
+
+    async def refund_lands() -> None:
+        world.during_grant = None
+        await refund_in_db(pool, payment, FULL)
+
+    world.during_grant = refund_lands
+    async with running("subscriptions", settings_for()):
+        await publish(producer, topics.events, succeeded(user, payment))
+        await publish(producer, topics.events, refund_succeeded(user, payment, FULL, FULL))
+        await eventually(lambda: _revoked_in_auth(world, user))
+        await settle()
+
+    assert world.calls == [("POST", str(user)), ("DELETE", str(user))]
+    assert world.roles[str(user)] == set()
+    assert await _inactive(pool, user)
+
+
+async def _revoked_in_auth(world: OutsideWorld, user: uuid.UUID) -> bool:
+    return world.revokes(user) > 0
+
+
 async def test_partial_refund_keeps_the_subscription_active(
     pool: asyncpg.Pool, producer: AIOKafkaProducer, topics: Topics, world: OutsideWorld,
     settings_for: Callable[..., ConsumerSettings],
