@@ -35,6 +35,16 @@ async def eventually(load: Callable[[], Awaitable[R | None]], ctx: Context) -> R
     return None
 
 
+def payment_description(row: PaymentRow) -> str:
+    """What the card holder sees at the provider, from our row only — never from the command.
+
+    Every attempt for a payment must send the provider the same body under the same
+    Idempotence-Key (another body is refused as a reused key); the reconciler's re-drives
+    and replays carry none of the gateway's optional fields, the row is the same for all.
+    """
+    return f"Subscription {row.plan_id}"
+
+
 async def create_payment(cmd: CreatePayment, origin: Origin, ctx: Context) -> None:
     seen, row = await repository.load_payment_unless_seen(ctx.pool, cmd.payment_id, CONSUMER,
                                                           cmd.message_id)  # fmt: skip
@@ -49,8 +59,9 @@ async def create_payment(cmd: CreatePayment, origin: Origin, ctx: Context) -> No
         await _record_only(ctx, origin)
         return
     try:
-        obj = await ctx.provider.create_payment(row.id, row.user_id, row.amount, row.currency,
-                                                row.return_url, cmd.description)  # fmt: skip
+        obj = await ctx.provider.create_payment(
+            row.id, row.user_id, row.amount, row.currency, row.return_url, payment_description(row)
+        )
     except ProviderRejected as exc:
         await _fail_payment(ctx, row, origin, f"provider_rejected: {exc}")
         return

@@ -43,7 +43,7 @@ class CreatePayment(Envelope):
     amount: Money
     currency: Currency
     return_url: str
-    description: str = ""
+    description: str = ""  # informational; the provider body is built from the payment row
 
 
 class RefundPayment(Envelope):

@@ -14,6 +14,8 @@ from processors_harness import (
     status_is,
 )
 
+from processors import repository
+from processors.handlers import payment_description
 from processors.runtime import Context
 
 PAY = {"card_number": "4242424242424242"}
@@ -103,6 +105,26 @@ async def test_timeout_after_commit_finds_the_same_provider_payment_and_charges_
         p for p in ledger["payments"] if p["metadata"].get("payment_id") == str(cmd.payment_id)
     ]
     assert [p["status"] for p in charged] == ["succeeded"]
+
+
+async def test_redriven_command_sends_the_provider_the_same_body_as_the_first_attempt(
+    ctx: Context, gateway: Gateway, processors: Running, sandbox: httpx.AsyncClient
+) -> None:
+    """An attempt reached the provider and died before our commit; the reconciler's re-drive
+    carries no description: the provider must still see the same body, or it refuses the
+    reused key and the payment would be failed here while pending there."""
+    cmd = await gateway.new_payment(send=False)
+    row = await repository.load_payment(ctx.pool, cmd.payment_id)
+    assert row is not None
+    first = await ctx.provider.create_payment(row.id, row.user_id, row.amount, row.currency,
+                                              row.return_url, payment_description(row))  # fmt: skip
+    redrive = cmd.model_copy(update={"description": ""})
+
+    await gateway.send(ctx.settings.commands_topic, str(cmd.user_id), redrive)
+
+    done = await status_is(ctx, cmd.payment_id, "pending")
+    assert str(done["external_id"]) == first["id"]
+    assert len(await ledger_for(sandbox, cmd.payment_id)) == 1
 
 
 async def test_replayed_create_command_calls_the_provider_once_and_changes_nothing(
