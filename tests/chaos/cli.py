@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import shlex
 import sys
+import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -28,6 +29,9 @@ def parse_args(argv: list[str]) -> tuple[ChaosConfig, Path | None]:
     parser.add_argument("--spare", action="append", default=[], help="a process kind not to kill")
     parser.add_argument("--no-reinject", action="store_true", help="leave dead letters alone")
     parser.add_argument("--report", type=Path, help="also write the report (markdown) here")
+    parser.add_argument(
+        "--run-id", type=uuid.UUID, default=None, help="names the users (default: a new one)"
+    )
     args = parser.parse_args(argv)
     config = ChaosConfig(
         payments=args.payments,
@@ -39,6 +43,7 @@ def parse_args(argv: list[str]) -> tuple[ChaosConfig, Path | None]:
         quiesce_timeout=args.quiesce_timeout,
         spare=tuple(args.spare),
         reinject_dead_letters=not args.no_reinject,
+        run_id=args.run_id or uuid.uuid4(),
     )
     return config, args.report
 

@@ -47,15 +47,25 @@ class Mix:
     resend: float = 0.15
 
 
-def make_plan(seed: int, payments: int, duration: float, mix: Mix = Mix()) -> list[UserPlan]:
-    """`payments` users, each paying once, starting evenly spread over `duration` seconds."""
+def make_plan(
+    seed: int, payments: int, duration: float, mix: Mix = Mix(), run_id: uuid.UUID | None = None
+) -> list[UserPlan]:
+    """`payments` users, each paying once, starting evenly spread over `duration` seconds.
+
+    The seed fixes every choice; `run_id` only renames the users, so a second run with the
+    same seed on the same stack meets none of the first run's users (and their state).
+    """
     rng = random.Random(seed)
     spread = max(duration, 0.0) * 0.8
-    return [_user(rng, i, payments, spread, mix) for i in range(payments)]
+    return [_user(rng, i, payments, spread, mix, run_id) for i in range(payments)]
 
 
-def _user(rng: random.Random, i: int, total: int, spread: float, mix: Mix) -> UserPlan:
+def _user(
+    rng: random.Random, i: int, total: int, spread: float, mix: Mix, run_id: uuid.UUID | None
+) -> UserPlan:
     user_id = uuid.UUID(int=rng.getrandbits(128), version=4)
+    if run_id is not None:
+        user_id = uuid.uuid5(run_id, str(user_id))
     card = DECLINED_CARD if rng.random() < mix.declined else GOOD_CARD
     kind = _refund_kind(rng, mix) if card == GOOD_CARD else RefundKind.NONE
     return UserPlan(

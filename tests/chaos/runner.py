@@ -52,6 +52,7 @@ class ChaosConfig:
     every_kind: bool = True
     spare: tuple[str, ...] = ()
     reinject_dead_letters: bool = True
+    run_id: uuid.UUID = field(default_factory=uuid.uuid4)  # names the users (see make_plan)
 
 
 @dataclass
@@ -63,6 +64,7 @@ class Run:
 
 async def run_chaos(config: ChaosConfig, urls: StackUrls) -> RunSummary:
     run = Run(config, urls)
+    run.notes.append(f"run id {config.run_id} (repeat exactly on a fresh stack: --run-id)")
     since = datetime.now(UTC)
     loop = asyncio.get_running_loop()
     started = loop.time()
@@ -77,7 +79,8 @@ async def run_chaos(config: ChaosConfig, urls: StackUrls) -> RunSummary:
             found = await truth.collect(client, pool, outcomes, since)
         finally:
             await pool.close()
-    plan_refunds = refund_count(make_plan(config.seed, config.payments, config.duration))
+    plan = make_plan(config.seed, config.payments, config.duration, run_id=config.run_id)
+    plan_refunds = refund_count(plan)
     return RunSummary(
         seed=config.seed,
         payments_planned=config.payments,
@@ -138,7 +141,7 @@ def _flows(client: Client, config: ChaosConfig, price: Price) -> list[asyncio.Ta
         async with gate:
             return await run_user(client, user, price)
 
-    plan = make_plan(config.seed, config.payments, config.duration)
+    plan = make_plan(config.seed, config.payments, config.duration, run_id=config.run_id)
     return [asyncio.create_task(flow(user)) for user in plan]
 
 

@@ -1,5 +1,7 @@
 """The workload plan and the kill schedule are pure functions of the seed."""
 
+import uuid
+
 from tests.chaos.killer import HEAVY, make_schedule
 from tests.chaos.plan import DECLINED_CARD, GOOD_CARD, RefundKind, make_plan, refund_count
 
@@ -50,3 +52,11 @@ def test_schedule_kills_every_kind_and_kafka_and_postgres_apart() -> None:
     assert all(b - a >= 30 for a, b in zip(heavy_times, heavy_times[1:], strict=False))
     assert all(0 <= k.at <= 300 * 0.85 for k in schedule)
     assert schedule == make_schedule(11, KINDS, kills=30, duration=300, every_kind=True)
+
+
+def test_a_run_id_renames_the_users_and_keeps_every_choice() -> None:
+    first = make_plan(7, 50, 60, run_id=uuid.uuid4())
+    again = make_plan(7, 50, 60, run_id=uuid.uuid4())
+    assert not {p.user_id for p in first} & {p.user_id for p in again}
+    strip = [(p.card, p.refund_kind, p.refunds, p.payment_key, p.start_at) for p in first]
+    assert strip == [(p.card, p.refund_kind, p.refunds, p.payment_key, p.start_at) for p in again]
