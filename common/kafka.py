@@ -33,6 +33,10 @@ def make_consumer(
         "session_timeout_ms": 10_000,
         "heartbeat_interval_ms": 3_000,
         "max_poll_interval_ms": 300_000,
+        # A topic created after the consumer subscribed (a fresh `make up` starts the
+        # programs before it creates the topics) is assigned at the next metadata refresh:
+        # seconds, not aiokafka's default five minutes.
+        "metadata_max_age_ms": 5_000,
     }
     options.update(overrides)
     return AIOKafkaConsumer(*topics, **options)

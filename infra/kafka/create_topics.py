@@ -67,6 +67,8 @@ async def ensure_topics(bootstrap: str, topics: dict[str, int], wait_s: float) -
                 await admin.create_topics(missing, timeout_ms=30_000)
             except TopicAlreadyExistsError:
                 pass  # created concurrently by another `make up`
+            for topic in missing:
+                print(f"kafka: created topic {topic.name}")
         await report(admin, topics)
     finally:
         await admin.close()
