@@ -5,15 +5,16 @@ from urllib.parse import unquote, urlsplit
 
 from pydantic import SecretStr
 
-from common.settings import DEV_DJANGO_SECRET, Settings
+from common.settings import DEV_ADMIN_PASSWORD, DEV_DJANGO_SECRET, Settings
 
 
 class AdminSettings(Settings):
     django_secret_key: SecretStr = SecretStr(DEV_DJANGO_SECRET)
     django_debug: bool = False
     admin_username: str = "admin"
-    admin_password: SecretStr = SecretStr("admin")
-    reconcile_after_seconds: int = 60
+    admin_password: SecretStr = SecretStr(DEV_ADMIN_PASSWORD)
+    # the reconciler's age (same env var): older pending/accepted payments count as stuck
+    reconcile_after_seconds: float = 30.0
 
 
 ENV = AdminSettings()

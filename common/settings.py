@@ -13,6 +13,7 @@ DEV_JWT_SECRET = "dev-only-jwt-secret-change-me"
 DEV_PROVIDER_SECRET = "test_dev_only_secret_change_me"
 DEV_DJANGO_SECRET = "dev-only-django-secret-change-me"
 DEV_DATABASE_PASSWORD = "billing"
+DEV_ADMIN_PASSWORD = "admin"
 
 
 class InsecureConfiguration(RuntimeError):
@@ -60,7 +61,9 @@ class Settings(BaseSettings):
         }
 
 
-_DEV_SECRETS = frozenset({DEV_JWT_SECRET, DEV_PROVIDER_SECRET, DEV_DJANGO_SECRET})
+_DEV_SECRETS = frozenset(
+    {DEV_JWT_SECRET, DEV_PROVIDER_SECRET, DEV_DJANGO_SECRET, DEV_ADMIN_PASSWORD}
+)
 
 
 def host_port(url: str, default_port: int) -> tuple[str, int]:

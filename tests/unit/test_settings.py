@@ -29,3 +29,16 @@ def test_production_refuses_the_dev_database_password() -> None:
             jwt_secret="x-real",  # type: ignore[arg-type]
             provider_secret_key="live_abc",  # type: ignore[arg-type]
         )
+
+
+def test_production_refuses_the_default_admin_password() -> None:
+    from admin_project.settings import AdminSettings
+
+    with pytest.raises(InsecureConfiguration, match="admin_password"):
+        AdminSettings(
+            billing_env="production",
+            jwt_secret="x-real",  # type: ignore[arg-type]
+            provider_secret_key="live_abc",  # type: ignore[arg-type]
+            django_secret_key="a-real-django-key",  # type: ignore[arg-type]
+            database_url="postgresql://billing:s3cret@db:5432/billing",
+        )
