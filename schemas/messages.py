@@ -9,7 +9,9 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, model_validator
+
+from schemas import ids
 
 Money = Annotated[
     Decimal,
@@ -35,6 +37,22 @@ class Envelope(BaseModel):
 # --- commands: billing.commands.v1, key = user_id ------------------------------------
 
 
+def with_command_id(data: Any, kind: str, subject: str) -> Any:
+    """A command's message_id is a function of what it is about (`schemas.ids`): whoever
+    builds it — the gateway, the admin, the reconciler re-driving it — must use the same id,
+    or the processors' inbox would not recognise a repeat. A command with another id is
+    refused here, where it is built, rather than found out as a double delivery later."""
+    if not isinstance(data, dict) or data.get(subject) is None:
+        return data  # the field validators report what is missing
+    expected = ids.message_id(kind, UUID(str(data[subject])))
+    given = data.get("message_id")
+    if given is None:
+        return {**data, "message_id": expected}
+    if UUID(str(given)) != expected:
+        raise ValueError(f"{kind}.message_id must be {expected} for this {subject}")
+    return data
+
+
 class CreatePayment(Envelope):
     type: Literal["CreatePayment"] = "CreatePayment"
     payment_id: UUID
@@ -45,6 +63,11 @@ class CreatePayment(Envelope):
     return_url: str
     description: str = ""  # informational; the provider body is built from the payment row
 
+    @model_validator(mode="before")
+    @classmethod
+    def _deterministic_id(cls, data: Any) -> Any:
+        return with_command_id(data, "CreatePayment", "payment_id")
+
 
 class RefundPayment(Envelope):
     type: Literal["RefundPayment"] = "RefundPayment"
@@ -54,6 +77,11 @@ class RefundPayment(Envelope):
     amount: Money
     currency: Currency
     requested_by: str = "api"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _deterministic_id(cls, data: Any) -> Any:
+        return with_command_id(data, "RefundPayment", "refund_id")
 
 
 # --- provider notifications: billing.webhooks.v1, key = provider payment id ----------

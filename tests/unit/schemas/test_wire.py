@@ -10,7 +10,6 @@ from schemas.export import DEFAULT_DIR, render
 
 def _create(**overrides: object) -> CreatePayment:
     fields: dict[str, object] = {
-        "message_id": uuid.uuid4(),
         "payment_id": uuid.uuid4(),
         "user_id": uuid.uuid4(),
         "plan_id": "monthly",
@@ -35,6 +34,17 @@ def test_money_crosses_the_wire_as_a_decimal_string() -> None:
 def test_invalid_money_is_refused(amount: str) -> None:
     with pytest.raises(ValueError):
         _create(amount=Decimal(amount))
+
+
+def test_a_command_id_is_derived_from_what_it_is_about() -> None:
+    command = _create()
+    assert command.message_id == ids.message_id("CreatePayment", command.payment_id)
+    assert decode(encode(command)).message_id == command.message_id
+
+
+def test_a_command_with_another_id_is_refused() -> None:
+    with pytest.raises(ValueError, match="message_id must be"):
+        _create(message_id=uuid.uuid4())
 
 
 def test_unknown_message_type_is_undecodable() -> None:
