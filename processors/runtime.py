@@ -10,9 +10,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
+from aiokafka import ConsumerRecord
 
 from common import logs
 from common.db import create_pool
+from common.kafka import make_consumer
+from common.runloop import KeyedRunLoop, RunLoopConfig
 from processors.provider.yookassa import RetryPolicy, YooKassaClient, make_client
 from processors.settings import ProcessorSettings
 
@@ -65,6 +68,28 @@ async def _release_as_is(conn: asyncpg.Connection) -> None:
 
 async def bootstrap(settings: ProcessorSettings) -> Context:
     return Context(settings, await connect_pool(settings), provider_client(settings))
+
+
+RecordHandler = Callable[[ConsumerRecord], Awaitable[None]]
+
+
+def keyed_loop(
+    ctx: Context, name: str, group: str, topic: str, handle: RecordHandler
+) -> KeyedRunLoop:
+    """The run loop of a processor that reads `topic` as consumer group `group`."""
+    config = RunLoopConfig(name=name, max_in_flight=ctx.settings.processor_max_in_flight)
+    return KeyedRunLoop(lambda: make_consumer(ctx.settings, group), [topic], handle, config)
+
+
+async def run_loop(
+    settings: ProcessorSettings, stop: asyncio.Event, build: Callable[[Context], KeyedRunLoop]
+) -> None:
+    """Bootstrap, run the loop `build` makes until `stop`, then close what bootstrap opened."""
+    ctx = await bootstrap(settings)
+    try:
+        await build(ctx).run(stop)
+    finally:
+        await ctx.aclose()
 
 
 def main(name: str, run: Callable[[ProcessorSettings, asyncio.Event], Awaitable[None]]) -> None:

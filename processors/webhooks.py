@@ -12,14 +12,13 @@ from typing import Any
 
 from aiokafka import ConsumerRecord
 
-from common.kafka import make_consumer
-from common.runloop import KeyedRunLoop, RunLoopConfig
+from common.runloop import KeyedRunLoop
 from processors import apply, inbox, repository
 from processors.errors import ProviderNotFound
 from processors.handlers import eventually
 from processors.inbox import Origin
 from processors.repository import PaymentRow
-from processors.runtime import Context, bootstrap, main
+from processors.runtime import Context, RecordHandler, keyed_loop, main, run_loop
 from processors.settings import ProcessorSettings
 from schemas.codec import UndecodableMessage, decode
 from schemas.messages import ProviderNotification
@@ -98,7 +97,7 @@ async def _record(ctx: Context, origin: Origin) -> None:
         await inbox.record(conn, origin)
 
 
-def make_handler(ctx: Context):  # type: ignore[no-untyped-def]
+def make_handler(ctx: Context) -> RecordHandler:
     async def handle(record: ConsumerRecord) -> None:
         try:
             note = decode(record.value or b"")
@@ -118,17 +117,12 @@ def make_handler(ctx: Context):  # type: ignore[no-untyped-def]
 
 def build_loop(ctx: Context) -> KeyedRunLoop:
     settings = ctx.settings
-    config = RunLoopConfig(name=CONSUMER, max_in_flight=settings.processor_max_in_flight)
-    return KeyedRunLoop(lambda: make_consumer(settings, settings.webhooks_group),
-                        [settings.webhooks_topic], make_handler(ctx), config)  # fmt: skip
+    return keyed_loop(ctx, CONSUMER, settings.webhooks_group, settings.webhooks_topic,
+                      make_handler(ctx))  # fmt: skip
 
 
 async def run(settings: ProcessorSettings, stop: asyncio.Event) -> None:
-    ctx = await bootstrap(settings)
-    try:
-        await build_loop(ctx).run(stop)
-    finally:
-        await ctx.aclose()
+    await run_loop(settings, stop, build_loop)
 
 
 if __name__ == "__main__":
