@@ -23,10 +23,23 @@ def main() -> None:
     call_command("collectstatic", interactive=False, verbosity=0)
     host, port = host_port(settings.BILLING_SETTINGS.admin_url, 8001)
     args = [
-        sys.executable, "-m", "gunicorn", "admin_project.wsgi:application",
-        "--bind", f"{host}:{port}", "--workers", "2", "--threads", "4",
-        "--timeout", "120", "--access-logfile", "-", "--chdir", str(ROOT),
-    ]  # fmt: skip
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "admin_project.wsgi:application",
+        "--bind",
+        f"{host}:{port}",
+        "--workers",
+        "2",
+        "--threads",
+        "4",
+        "--timeout",
+        "120",
+        "--access-logfile",
+        "-",
+        "--chdir",
+        str(ROOT),
+    ]
     os.execv(sys.executable, args)
 
 

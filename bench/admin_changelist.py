@@ -73,9 +73,11 @@ def scenarios(sample_user: str) -> list[tuple[str, dict[str, str]]]:
         ("created today", {"created_at_from": today, "created_at_to": today}),
         ("search user_id", {"q": sample_user}),
         ("page 200", {"p": "200"}),
-        ("status + plan, page 50", {"status__exact": "succeeded", "plan__id__exact": "monthly",
-                                    "p": "50"}),
-    ]  # fmt: skip
+        (
+            "status + plan, page 50",
+            {"status__exact": "succeeded", "plan__id__exact": "monthly", "p": "50"},
+        ),
+    ]
 
 
 def measure(runs: int) -> None:

@@ -73,9 +73,16 @@ def reset_command(
     scope = ["--topic", topic] if topic else ["--all-topics"]
     mode = "--execute" if execute else "--dry-run"
     return [
-        str(KAFKA_GROUPS_TOOL), "--bootstrap-server", bootstrap, "--group", group,
-        "--reset-offsets", *target.tool_args(), *scope, mode,
-    ]  # fmt: skip
+        str(KAFKA_GROUPS_TOOL),
+        "--bootstrap-server",
+        bootstrap,
+        "--group",
+        group,
+        "--reset-offsets",
+        *target.tool_args(),
+        *scope,
+        mode,
+    ]
 
 
 Runner = Callable[[list[str]], subprocess.CompletedProcess[str]]

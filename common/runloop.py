@@ -211,18 +211,30 @@ class KeyedRunLoop:
             except asyncio.CancelledError:
                 raise
             except self._config.permanent as exc:
-                log.error("%s: permanent failure at %s-%s@%s: %r", self._config.name,
-                          record.topic, record.partition, record.offset, exc)  # fmt: skip
+                log.error(
+                    "%s: permanent failure at %s-%s@%s: %r",
+                    self._config.name,
+                    record.topic,
+                    record.partition,
+                    record.offset,
+                    exc,
+                )
                 if self._on_permanent is not None:
                     await self._on_permanent(record, exc)
                 return
             except Exception:
                 attempt += 1
-                log.exception("%s: handler failed at %s-%s@%s (attempt %d); retrying",
-                              self._config.name, record.topic, record.partition,
-                              record.offset, attempt)  # fmt: skip
-                await asyncio.sleep(backoff(attempt, self._config.retry_base_s,
-                                            self._config.retry_cap_s))  # fmt: skip
+                log.exception(
+                    "%s: handler failed at %s-%s@%s (attempt %d); retrying",
+                    self._config.name,
+                    record.topic,
+                    record.partition,
+                    record.offset,
+                    attempt,
+                )
+                await asyncio.sleep(
+                    backoff(attempt, self._config.retry_base_s, self._config.retry_cap_s)
+                )
 
     def _finished(self, record: ConsumerRecord) -> None:
         self.handled += 1
@@ -250,8 +262,9 @@ class KeyedRunLoop:
             self._marks[tp].committed = position
 
     async def revoke(self, partitions: set[TopicPartition]) -> None:
-        await self._lanes.close(lambda lane: _lane_tp(lane) in partitions,
-                                self._config.revoke_timeout_s)  # fmt: skip
+        await self._lanes.close(
+            lambda lane: _lane_tp(lane) in partitions, self._config.revoke_timeout_s
+        )
         if self._consumer is not None:
             await self._commit(self._consumer, only=partitions)
         for tp in partitions:

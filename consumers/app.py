@@ -51,19 +51,30 @@ async def run(
         return
     pool = pools[0]
     producer = make_producer(settings)
-    consumer = make_consumer(settings, settings.consumer_group_id or default_group,
-                             max_poll_records=settings.consumer_max_buffered_per_partition)
+    consumer = make_consumer(
+        settings,
+        settings.consumer_group_id or default_group,
+        max_poll_records=settings.consumer_max_buffered_per_partition,
+    )
     try:
-        if not (await until_up("Kafka producer", producer.start, stop)
-                and await until_up("Kafka consumer", consumer.start, stop)):
+        if not (
+            await until_up("Kafka producer", producer.start, stop)
+            and await until_up("Kafka consumer", consumer.start, stop)
+        ):
             return
         async with make_client(settings.consumer_http_timeout_seconds) as client:
-            delivery = Delivery(consumer_name, pool, producer, settings.consumer_dlq_topic,
-                                policy_from(settings))
+            delivery = Delivery(
+                consumer_name, pool, producer, settings.consumer_dlq_topic, policy_from(settings)
+            )
             log.info("%s consuming %s", consumer_name, settings.consumer_events_topic)
-            await consume(consumer, settings.consumer_events_topic, delivery,
-                          factory(settings, pool, client), stop,
-                          settings.consumer_max_buffered_per_partition)
+            await consume(
+                consumer,
+                settings.consumer_events_topic,
+                delivery,
+                factory(settings, pool, client),
+                stop,
+                settings.consumer_max_buffered_per_partition,
+            )
     finally:
         await _quietly(consumer.stop())
         await _quietly(producer.stop())

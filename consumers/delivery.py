@@ -96,8 +96,13 @@ class Delivery:
                 await self._wait_outage(origin, exc, outages)
             except Exception as exc:  # TransientError, and anything we did not foresee
                 attempt += 1
-                log.warning("%s attempt %d/%d failed: %r", _where(origin), attempt,
-                            self.policy.attempts, exc)
+                log.warning(
+                    "%s attempt %d/%d failed: %r",
+                    _where(origin),
+                    attempt,
+                    self.policy.attempts,
+                    exc,
+                )
                 if attempt >= self.policy.attempts:
                     return f"gave up after {attempt} attempts: {type(exc).__name__}: {exc}"
                 await asyncio.sleep(self.policy.backoff(attempt))
@@ -126,14 +131,21 @@ class Delivery:
             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
             ON CONFLICT (consumer, origin_topic, origin_partition, origin_offset) DO NOTHING
             """,
-            self.consumer, message_id, origin.topic, origin.partition, origin.offset,
-            origin.key, letter.original_value, letter.error,
+            self.consumer,
+            message_id,
+            origin.topic,
+            origin.partition,
+            origin.offset,
+            origin.key,
+            letter.original_value,
+            letter.error,
         )
 
     async def _wait_outage(self, origin: Origin, exc: BaseException, tries: int) -> None:
         delay = self.policy.outage_backoff(tries)
-        log.warning("%s infrastructure unavailable (%r); retrying in %.1fs",
-                    _where(origin), exc, delay)
+        log.warning(
+            "%s infrastructure unavailable (%r); retrying in %.1fs", _where(origin), exc, delay
+        )
         await asyncio.sleep(delay)
 
 

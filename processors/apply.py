@@ -57,15 +57,23 @@ def change_for(obj: dict[str, Any]) -> PaymentChange:
     status = payment_status(obj)
     confirmation = obj.get("confirmation") or {}
     reason = cancellation_reason(obj) if status is PaymentStatus.CANCELED else None
-    return PaymentChange(status=status, external_id=external_uuid(obj), external_payment=obj,
-                         confirmation_url=confirmation.get("confirmation_url"),
-                         failure_reason=reason)  # fmt: skip
+    return PaymentChange(
+        status=status,
+        external_id=external_uuid(obj),
+        external_payment=obj,
+        confirmation_url=confirmation.get("confirmation_url"),
+        failure_reason=reason,
+    )
 
 
 async def apply_payment(
-    conn: asyncpg.Connection, row: PaymentRow, obj: dict[str, Any], *, topic: str,
+    conn: asyncpg.Connection,
+    row: PaymentRow,
+    obj: dict[str, Any],
+    *,
+    topic: str,
     recheck_after_s: float,
-) -> PaymentRow | None:  # fmt: skip
+) -> PaymentRow | None:
     """Move `row` to the provider's status (guarded) and queue its event; None if no change."""
     problem = anomaly(row, obj)
     if problem is not None:
@@ -111,8 +119,14 @@ async def apply_refund(
         return False
     moved, refunded_amount, refunded = done
     event = events.refund_succeeded(moved, external_id, refunded_amount, refunded)
-    await outbox.append(conn, event, topic=topic, key=str(moved.user_id),
-                        payment_id=moved.payment_id, refund_id=moved.id)  # fmt: skip
+    await outbox.append(
+        conn,
+        event,
+        topic=topic,
+        key=str(moved.user_id),
+        payment_id=moved.payment_id,
+        refund_id=moved.id,
+    )
     return True
 
 
@@ -122,7 +136,12 @@ async def fail_refund(
     moved = await repository.fail_refund(conn, refund.id, reason)
     if moved is None:
         return False
-    await outbox.append(conn, events.refund_failed(moved, reason), topic=topic,
-                        key=str(moved.user_id), payment_id=moved.payment_id,
-                        refund_id=moved.id)  # fmt: skip
+    await outbox.append(
+        conn,
+        events.refund_failed(moved, reason),
+        topic=topic,
+        key=str(moved.user_id),
+        payment_id=moved.payment_id,
+        refund_id=moved.id,
+    )
     return True

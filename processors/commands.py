@@ -17,8 +17,15 @@ log = logging.getLogger(__name__)
 
 
 def origin_of(record: ConsumerRecord, command: CreatePayment | RefundPayment) -> Origin:
-    return Origin(handlers.CONSUMER, command.message_id, command.type, record.topic,
-                  record.partition, record.offset, command.payment_id)  # fmt: skip
+    return Origin(
+        handlers.CONSUMER,
+        command.message_id,
+        command.type,
+        record.topic,
+        record.partition,
+        record.offset,
+        command.payment_id,
+    )
 
 
 def make_handler(ctx: Context) -> RecordHandler:
@@ -26,8 +33,13 @@ def make_handler(ctx: Context) -> RecordHandler:
         try:
             message = decode(record.value or b"")
         except UndecodableMessage as exc:
-            log.error("skipping undecodable record %s-%s@%s: %s", record.topic, record.partition,
-                      record.offset, exc)  # fmt: skip
+            log.error(
+                "skipping undecodable record %s-%s@%s: %s",
+                record.topic,
+                record.partition,
+                record.offset,
+                exc,
+            )
             return
         if isinstance(message, CreatePayment):
             await handlers.create_payment(message, origin_of(record, message), ctx)
@@ -41,8 +53,13 @@ def make_handler(ctx: Context) -> RecordHandler:
 
 def build_loop(ctx: Context) -> KeyedRunLoop:
     settings = ctx.settings
-    return keyed_loop(ctx, "processor-commands", settings.commands_group,
-                      settings.commands_topic, make_handler(ctx))  # fmt: skip
+    return keyed_loop(
+        ctx,
+        "processor-commands",
+        settings.commands_group,
+        settings.commands_topic,
+        make_handler(ctx),
+    )
 
 
 async def run(settings: ProcessorSettings, stop: asyncio.Event) -> None:

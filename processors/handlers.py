@@ -46,8 +46,9 @@ def payment_description(row: PaymentRow) -> str:
 
 
 async def create_payment(cmd: CreatePayment, origin: Origin, ctx: Context) -> None:
-    seen, row = await repository.load_payment_unless_seen(ctx.pool, cmd.payment_id, CONSUMER,
-                                                          cmd.message_id)  # fmt: skip
+    seen, row = await repository.load_payment_unless_seen(
+        ctx.pool, cmd.payment_id, CONSUMER, cmd.message_id
+    )
     if seen:
         return
     if row is None:
@@ -76,8 +77,13 @@ async def create_payment(cmd: CreatePayment, origin: Origin, ctx: Context) -> No
 async def _payment_created(ctx: Context, row: PaymentRow, obj: dict, origin: Origin) -> None:
     settings = ctx.settings
     async with ctx.pool.acquire() as conn, conn.transaction():
-        await apply.apply_payment(conn, row, obj, topic=settings.events_topic,
-                                  recheck_after_s=settings.reconcile_after_seconds)  # fmt: skip
+        await apply.apply_payment(
+            conn,
+            row,
+            obj,
+            topic=settings.events_topic,
+            recheck_after_s=settings.reconcile_after_seconds,
+        )
         await inbox.record(conn, origin)
 
 
@@ -103,8 +109,9 @@ async def refund_payment(cmd: RefundPayment, origin: Origin, ctx: Context) -> No
         log.error("refund %s: payment %s has no provider id", refund.id, payment.id)
         return
     try:
-        obj = await ctx.provider.create_refund(refund.id, str(payment.external_id),
-                                               refund.amount, refund.currency)  # fmt: skip
+        obj = await ctx.provider.create_refund(
+            refund.id, str(payment.external_id), refund.amount, refund.currency
+        )
     except ProviderRejected as exc:
         await _fail_refund(ctx, refund, origin, f"provider_rejected: {exc}")
         return

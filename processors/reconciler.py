@@ -99,8 +99,13 @@ async def recheck(ctx: Context, payment_id: "asyncpg.pgproto.pgproto.UUID") -> N
         log.warning("payment %s: provider re-read failed (%s); next check later", row.id, exc)
         return
     async with ctx.pool.acquire() as conn, conn.transaction():
-        await apply.apply_payment(conn, row, obj, topic=ctx.settings.events_topic,
-                                  recheck_after_s=ctx.settings.reconcile_after_seconds)  # fmt: skip
+        await apply.apply_payment(
+            conn,
+            row,
+            obj,
+            topic=ctx.settings.events_topic,
+            recheck_after_s=ctx.settings.reconcile_after_seconds,
+        )
 
 
 async def redrive_payments(ctx: Context, publisher: Publisher) -> int:
@@ -114,7 +119,7 @@ async def redrive_payments(ctx: Context, publisher: Publisher) -> int:
             amount=r["amount"],
             currency=r["currency"],
             return_url=r["return_url"],
-        )  # fmt: skip
+        )
         for r in rows
     ]
     await _send(ctx, publisher, [(str(c.user_id), encode(c)) for c in commands])
@@ -122,8 +127,9 @@ async def redrive_payments(ctx: Context, publisher: Publisher) -> int:
 
 
 async def redrive_refunds(ctx: Context, publisher: Publisher) -> int:
-    rows = await ctx.pool.fetch(_CLAIM_REFUNDS, ctx.settings.reconcile_batch,
-                                ctx.settings.reconcile_after_seconds)  # fmt: skip
+    rows = await ctx.pool.fetch(
+        _CLAIM_REFUNDS, ctx.settings.reconcile_batch, ctx.settings.reconcile_after_seconds
+    )
     commands = [
         RefundPayment(
             message_id=ids.message_id("RefundPayment", r["id"]),
@@ -133,7 +139,7 @@ async def redrive_refunds(ctx: Context, publisher: Publisher) -> int:
             amount=r["amount"],
             currency=r["currency"],
             requested_by=r["requested_by"],
-        )  # fmt: skip
+        )
         for r in rows
     ]
     await _send(ctx, publisher, [(str(c.user_id), encode(c)) for c in commands])

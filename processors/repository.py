@@ -87,8 +87,10 @@ async def load_payment_unless_seen(
             FROM (SELECT 1) AS one
             LEFT JOIN (SELECT {_PAYMENT_COLUMNS} FROM payments_history.payments WHERE id = $1) p
             ON true""",
-        payment_id, consumer, message_id,
-    )  # fmt: skip
+        payment_id,
+        consumer,
+        message_id,
+    )
     fields = dict(record)
     seen = bool(fields.pop("seen"))
     return seen, None if fields["id"] is None else PaymentRow.of_fields(fields)
@@ -134,10 +136,16 @@ async def move_payment(
         WHERE id = $1 AND status = ANY($9::text[])
         RETURNING {_PAYMENT_COLUMNS}
         """,
-        payment_id, str(change.status), change.external_id, change.external_payment,
-        change.confirmation_url, SYSTEM_YOOKASSA, change.failure_reason, recheck_after_s,
+        payment_id,
+        str(change.status),
+        change.external_id,
+        change.external_payment,
+        change.confirmation_url,
+        SYSTEM_YOOKASSA,
+        change.failure_reason,
+        recheck_after_s,
         predecessors(change.status),
-    )  # fmt: skip
+    )
     return None if record is None else PaymentRow.of(record)
 
 
@@ -147,8 +155,9 @@ async def reserved_by_others(
     rows = await conn.fetch(
         """SELECT amount FROM payments_history.refunds
            WHERE payment_id = $1 AND id <> $2 AND status = 'accepted' AND reserved""",
-        payment_id, refund_id,
-    )  # fmt: skip
+        payment_id,
+        refund_id,
+    )
     return [r["amount"] for r in rows]
 
 
@@ -164,8 +173,9 @@ async def fail_refund(conn: asyncpg.Connection, refund_id: UUID, reason: str) ->
         f"""UPDATE payments_history.refunds
             SET status = 'failed', failure_reason = $2, reserved = false, updated_at = now()
             WHERE id = $1 AND status = 'accepted' RETURNING {_REFUND_COLUMNS}""",
-        refund_id, reason,
-    )  # fmt: skip
+        refund_id,
+        reason,
+    )
     return None if record is None else RefundRow.of(record)
 
 
@@ -177,8 +187,10 @@ async def succeed_refund(
         f"""UPDATE payments_history.refunds
             SET status = 'succeeded', external_id = $2, external_refund = $3, updated_at = now()
             WHERE id = $1 AND status = 'accepted' RETURNING {_REFUND_COLUMNS}""",
-        refund_id, external_id, external_refund,
-    )  # fmt: skip
+        refund_id,
+        external_id,
+        external_refund,
+    )
     if record is None:
         return None
     refund = RefundRow.of(record)
@@ -187,6 +199,7 @@ async def succeed_refund(
            SET refunded_amount = refunded_amount + $2,
                refunded = (refunded_amount + $2 = amount), updated_at = now()
            WHERE id = $1 RETURNING refunded_amount, refunded""",
-        refund.payment_id, refund.amount,
-    )  # fmt: skip
+        refund.payment_id,
+        refund.amount,
+    )
     return refund, ledger["refunded_amount"], ledger["refunded"]

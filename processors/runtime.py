@@ -34,11 +34,18 @@ class Context:
 
 
 def provider_client(settings: ProcessorSettings) -> YooKassaClient:
-    policy = RetryPolicy(attempts=settings.provider_attempts, timeout_s=settings.provider_timeout_s,
-                         backoff_s=settings.provider_backoff_s)  # fmt: skip
-    return make_client(settings.provider_url, settings.provider_shop_id,
-                       settings.provider_secret_key.get_secret_value(), policy,
-                       settings.provider_max_connections)  # fmt: skip
+    policy = RetryPolicy(
+        attempts=settings.provider_attempts,
+        timeout_s=settings.provider_timeout_s,
+        backoff_s=settings.provider_backoff_s,
+    )
+    return make_client(
+        settings.provider_url,
+        settings.provider_shop_id,
+        settings.provider_secret_key.get_secret_value(),
+        policy,
+        settings.provider_max_connections,
+    )
 
 
 async def connect_pool(
@@ -48,8 +55,7 @@ async def connect_pool(
     attempt = 0
     while True:
         try:
-            return await create_pool(settings, max_size=settings.db_pool_size,
-                                     reset=_release_as_is)  # fmt: skip
+            return await create_pool(settings, max_size=settings.db_pool_size, reset=_release_as_is)
         except (OSError, asyncpg.PostgresError) as exc:
             attempt += 1
             log.warning("PostgreSQL not reachable (%s); retry %d", exc, attempt)

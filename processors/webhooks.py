@@ -65,8 +65,13 @@ async def _apply_payment(
     ctx: Context, row: PaymentRow, obj: dict[str, Any], origin: Origin
 ) -> None:
     async with ctx.pool.acquire() as conn, conn.transaction():
-        await apply.apply_payment(conn, row, obj, topic=ctx.settings.events_topic,
-                                  recheck_after_s=ctx.settings.reconcile_after_seconds)  # fmt: skip
+        await apply.apply_payment(
+            conn,
+            row,
+            obj,
+            topic=ctx.settings.events_topic,
+            recheck_after_s=ctx.settings.reconcile_after_seconds,
+        )
         await inbox.record(conn, origin)
 
 
@@ -84,8 +89,10 @@ async def _apply_refund(ctx: Context, row: PaymentRow, obj: dict[str, Any], orig
         lambda: repository.find_refund_by_external_id(ctx.pool, external_id), ctx
     )
     if refund is None:
-        log.warning("refund %s not recorded yet; the commands processor or reconciler finishes it",
-                    external_id)  # fmt: skip
+        log.warning(
+            "refund %s not recorded yet; the commands processor or reconciler finishes it",
+            external_id,
+        )
         return
     async with ctx.pool.acquire() as conn, conn.transaction():
         await apply.apply_refund(conn, refund, obj, topic=ctx.settings.events_topic)
@@ -102,14 +109,20 @@ def make_handler(ctx: Context) -> RecordHandler:
         try:
             note = decode(record.value or b"")
         except UndecodableMessage as exc:
-            log.error("skipping undecodable webhook %s-%s@%s: %s", record.topic, record.partition,
-                      record.offset, exc)  # fmt: skip
+            log.error(
+                "skipping undecodable webhook %s-%s@%s: %s",
+                record.topic,
+                record.partition,
+                record.offset,
+                exc,
+            )
             return
         if not isinstance(note, ProviderNotification):
             log.warning("ignoring %s on the webhooks topic", note.type)
             return
-        origin = Origin(CONSUMER, note.message_id, note.type, record.topic, record.partition,
-                        record.offset)  # fmt: skip
+        origin = Origin(
+            CONSUMER, note.message_id, note.type, record.topic, record.partition, record.offset
+        )
         await handle_notification(note, origin, ctx)
 
     return handle
@@ -117,8 +130,9 @@ def make_handler(ctx: Context) -> RecordHandler:
 
 def build_loop(ctx: Context) -> KeyedRunLoop:
     settings = ctx.settings
-    return keyed_loop(ctx, CONSUMER, settings.webhooks_group, settings.webhooks_topic,
-                      make_handler(ctx))  # fmt: skip
+    return keyed_loop(
+        ctx, CONSUMER, settings.webhooks_group, settings.webhooks_topic, make_handler(ctx)
+    )
 
 
 async def run(settings: ProcessorSettings, stop: asyncio.Event) -> None:

@@ -48,13 +48,18 @@ def poll(what: str, fetch: Callable[[], Any], done: Callable[[Any], bool], withi
 
 
 def check_stack(http: httpx.Client, s: Settings) -> None:
-    for name, url in [("gateway", s.gateway_url), ("provider", s.provider_url),
-                      ("auth", s.auth_url), ("notify", s.notify_url)]:
+    for name, url in [
+        ("gateway", s.gateway_url),
+        ("provider", s.provider_url),
+        ("auth", s.auth_url),
+        ("notify", s.notify_url),
+    ]:
         try:
             http.get(f"{url}/healthz").raise_for_status()
         except httpx.HTTPError as exc:
-            raise DemoFailed(f"{name} at {url} is not answering ({exc}); is the stack up? "
-                             "Run `make up`.") from exc
+            raise DemoFailed(
+                f"{name} at {url} is not answering ({exc}); is the stack up? Run `make up`."
+            ) from exc
 
 
 def token_for(http: httpx.Client, s: Settings, user_id: uuid.UUID) -> str:
@@ -70,8 +75,11 @@ def create_payment(http: httpx.Client, s: Settings, token: str) -> dict[str, Any
     response = http.post(
         f"{s.gateway_url}/api/v1/payments",
         json={"plan_id": PLAN, "return_url": f"{s.gateway_url}/"},
-        headers={"Authorization": f"Bearer {token}", "Idempotency-Key": f"demo-{uuid.uuid4()}",
-                 "Prefer": "wait=5"},
+        headers={
+            "Authorization": f"Bearer {token}",
+            "Idempotency-Key": f"demo-{uuid.uuid4()}",
+            "Prefer": "wait=5",
+        },
     )
     if response.status_code not in (201, 202):
         raise DemoFailed(f"POST /api/v1/payments -> {response.status_code}: {response.text}")
@@ -85,8 +93,9 @@ def payment_of(http: httpx.Client, s: Settings, token: str, payment_id: str) -> 
 
 def pay(http: httpx.Client, s: Settings, confirmation_url: str) -> None:
     external_id = confirmation_url.split("/checkout/")[-1].split("?")[0].strip("/")
-    response = http.post(f"{s.provider_url}/sandbox/payments/{external_id}/confirm",
-                         json={"card_number": TEST_CARD})
+    response = http.post(
+        f"{s.provider_url}/sandbox/payments/{external_id}/confirm", json={"card_number": TEST_CARD}
+    )
     if response.status_code >= 400:
         raise DemoFailed(f"confirming {external_id} -> {response.status_code}: {response.text}")
 
@@ -96,22 +105,31 @@ def run(http: httpx.Client, s: Settings, outcome: Outcome) -> None:
     token = token_for(http, s, outcome.user_id)
     auth = {"Authorization": f"Bearer {token}"}
     created = create_payment(http, s, token)
-    payment = poll("confirmation_url", lambda: payment_of(http, s, token, created["payment_id"]),
-                   lambda p: bool(p.get("confirmation_url")), 15)
+    payment = poll(
+        "confirmation_url",
+        lambda: payment_of(http, s, token, created["payment_id"]),
+        lambda p: bool(p.get("confirmation_url")),
+        15,
+    )
     console.print(f"confirmation_url: {payment['confirmation_url']}")
     pay(http, s, payment["confirmation_url"])
     outcome.subscription = poll(
-        "subscription", lambda: http.get(f"{s.gateway_url}/api/v1/subscription",
-                                         headers=auth).json(),
-        lambda sub: sub.get("active") is True, 30)
+        "subscription",
+        lambda: http.get(f"{s.gateway_url}/api/v1/subscription", headers=auth).json(),
+        lambda sub: sub.get("active") is True,
+        30,
+    )
     outcome.payment = payment_of(http, s, token, created["payment_id"])
-    outcome.notifications = poll("notification", lambda: templates(http, s, outcome.user_id),
-                                 lambda names: "payment_succeeded" in names, 15)
+    outcome.notifications = poll(
+        "notification",
+        lambda: templates(http, s, outcome.user_id),
+        lambda names: "payment_succeeded" in names,
+        15,
+    )
 
 
 def templates(http: httpx.Client, s: Settings, user_id: uuid.UUID) -> list[str]:
-    body = http.get(f"{s.notify_url}/api/v1/notifications",
-                    params={"user_id": str(user_id)}).json()
+    body = http.get(f"{s.notify_url}/api/v1/notifications", params={"user_id": str(user_id)}).json()
     items = body if isinstance(body, list) else body.get("items", [])
     return [str(item.get("template")) for item in items]
 
@@ -121,8 +139,9 @@ def report(outcome: Outcome, error: str | None) -> None:
     table.add_column("what")
     table.add_column("result")
     table.add_row("user", str(outcome.user_id))
-    table.add_row("payment", f"{outcome.payment.get('payment_id', '-')} "
-                             f"{outcome.payment.get('status', '-')}")
+    table.add_row(
+        "payment", f"{outcome.payment.get('payment_id', '-')} {outcome.payment.get('status', '-')}"
+    )
     table.add_row("subscription active", str(outcome.subscription.get("active", False)))
     table.add_row("expires_at", str(outcome.subscription.get("expires_at", "-")))
     table.add_row("notification received", ", ".join(outcome.notifications) or "no")

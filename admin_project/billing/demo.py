@@ -60,8 +60,10 @@ def _moments(rng: random.Random, count: int, now: datetime) -> Iterator[datetime
     """Creation times over 90 days, growing towards today, with a daily rhythm."""
     for _ in range(count):
         days_ago = 90 * (1 - rng.random() ** 0.8)
-        hour = rng.choices(range(24), weights=[1, 1, 1, 1, 1, 1, 2, 3, 4, 5, 5, 5,
-                                               5, 5, 5, 5, 6, 7, 8, 9, 9, 7, 4, 2])[0]  # fmt: skip
+        hour = rng.choices(
+            range(24),
+            weights=[1, 1, 1, 1, 1, 1, 2, 3, 4, 5, 5, 5, 5, 5, 5, 5, 6, 7, 8, 9, 9, 7, 4, 2],
+        )[0]
         day = now - timedelta(days=days_ago)
         yield day.replace(hour=hour, minute=rng.randrange(60), second=rng.randrange(60))
 
@@ -83,11 +85,16 @@ def _event(batch: DemoBatch, payment: Payment, type_: str, at: datetime) -> None
     message_id = ids.message_id(type_, payment.id)
     batch.outbox.append(
         Outbox(
-            message_id=message_id, topic="billing.events.v1", key=str(payment.user_id),
-            type=type_, payload={"type": type_, "payment_id": str(payment.id), "demo": True},
-            payment_id=payment.id, created_at=at, published_at=at + timedelta(milliseconds=40),
+            message_id=message_id,
+            topic="billing.events.v1",
+            key=str(payment.user_id),
+            type=type_,
+            payload={"type": type_, "payment_id": str(payment.id), "demo": True},
+            payment_id=payment.id,
+            created_at=at,
+            published_at=at + timedelta(milliseconds=40),
         )
-    )  # fmt: skip
+    )
 
 
 def _handled(batch: DemoBatch, payment: Payment, type_: str, topic: str, at: datetime) -> None:
@@ -95,11 +102,15 @@ def _handled(batch: DemoBatch, payment: Payment, type_: str, topic: str, at: dat
     batch.inbox.append(
         Inbox(
             consumer=consumer,
-            message_id=ids.message_id(f"demo-{type_}", payment.id), type=type_, topic=topic,
-            partition=payment.user_id.int % 12, offset=len(batch.inbox), payment_id=payment.id,
+            message_id=ids.message_id(f"demo-{type_}", payment.id),
+            type=type_,
+            topic=topic,
+            partition=payment.user_id.int % 12,
+            offset=len(batch.inbox),
+            payment_id=payment.id,
             processed_at=at,
         )
-    )  # fmt: skip
+    )
 
 
 def _payment(rng: random.Random, n: int, user_n: int, plan: Plan, at: datetime) -> Payment:
@@ -107,12 +118,20 @@ def _payment(rng: random.Random, n: int, user_n: int, plan: Plan, at: datetime) 
     key = f"{DEMO_PREFIX}{n}"
     status = rng.choices(list(STATUS_WEIGHTS), weights=list(STATUS_WEIGHTS.values()))[0]
     payment = Payment(
-        id=ids.payment_id(user_id, key), user_id=user_id, plan=plan, amount=plan.amount,
-        currency=plan.currency, status=status, external_id=uuid.UUID(int=rng.getrandbits(128)),
-        system_id=ids.SYSTEM_YOOKASSA, idempotency_key=key, request_fingerprint="demo",
-        return_url="https://cinema.example/return", created_at=at,
+        id=ids.payment_id(user_id, key),
+        user_id=user_id,
+        plan=plan,
+        amount=plan.amount,
+        currency=plan.currency,
+        status=status,
+        external_id=uuid.UUID(int=rng.getrandbits(128)),
+        system_id=ids.SYSTEM_YOOKASSA,
+        idempotency_key=key,
+        request_fingerprint="demo",
+        return_url="https://cinema.example/return",
+        created_at=at,
         updated_at=at + timedelta(seconds=rng.randint(20, 600)),
-    )  # fmt: skip
+    )
     if status == "pending":
         payment.next_check_at = FAR_FUTURE
         payment.updated_at = at
@@ -130,13 +149,20 @@ def _refund(rng: random.Random, batch: DemoBatch, payment: Payment) -> None:
     at = payment.updated_at + timedelta(days=rng.randint(0, 5), hours=rng.randint(0, 12))
     batch.refunds.append(
         Refund(
-            id=ids.refund_id(payment.user_id, key), payment=payment, user_id=payment.user_id,
-            amount=amount, currency=payment.currency, status="succeeded",
-            external_id=uuid.UUID(int=rng.getrandbits(128)), idempotency_key=key,
-            request_fingerprint="demo", requested_by=rng.choice(["api", "admin:finance-demo"]),
-            created_at=at, updated_at=at + timedelta(seconds=3),
+            id=ids.refund_id(payment.user_id, key),
+            payment=payment,
+            user_id=payment.user_id,
+            amount=amount,
+            currency=payment.currency,
+            status="succeeded",
+            external_id=uuid.UUID(int=rng.getrandbits(128)),
+            idempotency_key=key,
+            request_fingerprint="demo",
+            requested_by=rng.choice(["api", "admin:finance-demo"]),
+            created_at=at,
+            updated_at=at + timedelta(seconds=3),
         )
-    )  # fmt: skip
+    )
     payment.refunded_amount = amount
     payment.refunded = full
 
@@ -146,8 +172,11 @@ def _lifecycle(rng: random.Random, batch: DemoBatch, payment: Payment) -> None:
     _handled(batch, payment, "CreatePayment", "billing.commands.v1", at + timedelta(seconds=1))
     if payment.status != "accepted":
         _event(batch, payment, "PaymentPending", at + timedelta(seconds=1))
-    final = {"succeeded": "PaymentSucceeded", "canceled": "PaymentCanceled",
-             "failed": "PaymentFailed"}.get(payment.status)  # fmt: skip
+    final = {
+        "succeeded": "PaymentSucceeded",
+        "canceled": "PaymentCanceled",
+        "failed": "PaymentFailed",
+    }.get(payment.status)
     if final:
         _handled(batch, payment, "ProviderNotification", "billing.webhooks.v1", payment.updated_at)
         _event(batch, payment, final, payment.updated_at)
@@ -161,10 +190,14 @@ def _subscribe(batch: DemoBatch, payment: Payment) -> None:
     expires = payment.updated_at + timedelta(days=payment.plan.period_days)
     active = not payment.refunded and expires > timezone.now()
     batch.subscribers[payment.user_id] = Subscriber(
-        user_id=payment.user_id, subscriber_status=active,
-        date_subscribe=payment.updated_at.date(), expires_at=expires, plan=payment.plan,
-        payment=payment, updated_at=payment.updated_at,
-    )  # fmt: skip
+        user_id=payment.user_id,
+        subscriber_status=active,
+        date_subscribe=payment.updated_at.date(),
+        expires_at=expires,
+        plan=payment.plan,
+        payment=payment,
+        updated_at=payment.updated_at,
+    )
 
 
 def build(count: int, seed: int = 20250101) -> DemoBatch:
@@ -190,12 +223,16 @@ def dead_letters(rng: random.Random) -> list[DeadLetter]:
     return [
         DeadLetter(
             consumer=rng.choice(["consumer-notifications", "consumer-subscriptions"]),
-            message_id=uuid.UUID(int=rng.getrandbits(128)), origin_topic="billing.events.v1",
-            origin_partition=i % 12, origin_offset=10_000_000 + i, key=str(demo_user(i)),
-            payload='{"type": "Demo", "demo": true}', error=errors[i % len(errors)],
+            message_id=uuid.UUID(int=rng.getrandbits(128)),
+            origin_topic="billing.events.v1",
+            origin_partition=i % 12,
+            origin_offset=10_000_000 + i,
+            key=str(demo_user(i)),
+            payload='{"type": "Demo", "demo": true}',
+            error=errors[i % len(errors)],
         )
         for i in range(5)
-    ]  # fmt: skip
+    ]
 
 
 @transaction.atomic

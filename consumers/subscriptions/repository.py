@@ -44,8 +44,13 @@ async def current_subscription(conn: Conn, user_id: UUID) -> Subscription | None
     )
     if row is None:
         return None
-    return Subscription(row["subscriber_status"], row["date_subscribe"], row["expires_at"],
-                        row["plan_id"], row["payment_id"])
+    return Subscription(
+        row["subscriber_status"],
+        row["date_subscribe"],
+        row["expires_at"],
+        row["plan_id"],
+        row["payment_id"],
+    )
 
 
 async def lock_user(conn: asyncpg.Connection, user_id: UUID) -> None:
@@ -71,8 +76,12 @@ async def save(conn: asyncpg.Connection, user_id: UUID, target: Subscription) ->
             payment_id = COALESCE(EXCLUDED.payment_id, s.payment_id),
             updated_at = now()
         """,
-        user_id, target.active, target.date_subscribe, target.expires_at,
-        target.plan_id, target.payment_id,
+        user_id,
+        target.active,
+        target.date_subscribe,
+        target.expires_at,
+        target.plan_id,
+        target.payment_id,
     )
 
 
@@ -86,7 +95,11 @@ async def announce(
         VALUES ($1, $2, $3, $4, $5, $6)
         ON CONFLICT (message_id) DO NOTHING
         """,
-        event.message_id, topic, str(event.user_id), event.type,
-        json.loads(encode(event)), event.payment_id,
+        event.message_id,
+        topic,
+        str(event.user_id),
+        event.type,
+        json.loads(encode(event)),
+        event.payment_id,
     )
     await conn.execute("NOTIFY billing_outbox")

@@ -87,9 +87,14 @@ class YooKassaClient:
         self._slots = asyncio.Semaphore(max_concurrent) if max_concurrent else None
 
     async def create_payment(
-        self, payment_id: UUID, user_id: UUID, amount: Decimal, currency: str,
-        return_url: str, description: str = "",
-    ) -> dict[str, Any]:  # fmt: skip
+        self,
+        payment_id: UUID,
+        user_id: UUID,
+        amount: Decimal,
+        currency: str,
+        return_url: str,
+        description: str = "",
+    ) -> dict[str, Any]:
         body: dict[str, Any] = {
             "amount": money(amount, currency),
             "capture": True,
@@ -161,11 +166,17 @@ def parse(response: httpx.Response) -> dict[str, Any]:
         raise ProviderUnavailable(f"provider answered {status}: {response.text[:200]}")
     body = _json(response)
     if status == 404:
-        raise ProviderNotFound(str(body.get("description", "not found")), status_code=404,
-                               code=str(body.get("code", "not_found")))  # fmt: skip
+        raise ProviderNotFound(
+            str(body.get("description", "not found")),
+            status_code=404,
+            code=str(body.get("code", "not_found")),
+        )
     if status >= 400:
-        raise ProviderRejected(str(body.get("description", response.text[:200])),
-                               status_code=status, code=str(body.get("code", "")))  # fmt: skip
+        raise ProviderRejected(
+            str(body.get("description", response.text[:200])),
+            status_code=status,
+            code=str(body.get("code", "")),
+        )
     return body
 
 
@@ -180,16 +191,23 @@ def _json(response: httpx.Response) -> dict[str, Any]:
 
 
 def make_client(
-    base_url: str, shop_id: str, secret_key: str, policy: RetryPolicy, max_connections: int = 64,
+    base_url: str,
+    shop_id: str,
+    secret_key: str,
+    policy: RetryPolicy,
+    max_connections: int = 64,
     transport: httpx.AsyncBaseTransport | None = None,
-) -> YooKassaClient:  # fmt: skip
+) -> YooKassaClient:
     limits = httpx.Limits(
         max_connections=max_connections, max_keepalive_connections=max_connections
     )
     if transport is None:  # keep-alive HTTP/1.1 on a pool that stays cheap with many connections
         transport = LeanTransport(limits=limits)
     http = httpx.AsyncClient(
-        base_url=base_url.rstrip("/"), auth=httpx.BasicAuth(shop_id, secret_key),
-        limits=limits, transport=transport, timeout=policy.timeout_s,
-    )  # fmt: skip
+        base_url=base_url.rstrip("/"),
+        auth=httpx.BasicAuth(shop_id, secret_key),
+        limits=limits,
+        transport=transport,
+        timeout=policy.timeout_s,
+    )
     return YooKassaClient(http, policy, max_connections)

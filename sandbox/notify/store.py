@@ -44,9 +44,16 @@ async def receive(
         await conn.execute(
             "INSERT INTO notifications(id, user_id, template, payload, dedup_key, duplicate,"
             " received_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (notification_id, user_id, template, json.dumps(payload), dedup_key, duplicate,
-             now_iso()),
-        )  # fmt: skip
+            (
+                notification_id,
+                user_id,
+                template,
+                json.dumps(payload),
+                dedup_key,
+                duplicate,
+                now_iso(),
+            ),
+        )
     return notification_id, duplicate
 
 

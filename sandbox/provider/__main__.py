@@ -18,8 +18,15 @@ def main() -> None:
     # A short graceful shutdown: requests hung by timeout_after_commit must not block a stop.
     # uvloop + httptools (uvicorn[standard]) named explicitly rather than left to "auto", so a
     # missing extra fails loudly instead of silently halving the provider's throughput.
-    uvicorn.run(create_app(settings), host=host, port=port, timeout_graceful_shutdown=2,
-                access_log=False, loop="uvloop", http="httptools")  # fmt: skip
+    uvicorn.run(
+        create_app(settings),
+        host=host,
+        port=port,
+        timeout_graceful_shutdown=2,
+        access_log=False,
+        loop="uvloop",
+        http="httptools",
+    )
 
 
 if __name__ == "__main__":

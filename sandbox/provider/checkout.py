@@ -28,9 +28,11 @@ async def show_checkout(request: Request, payment_id: str, rt: Runtime) -> Respo
 
 @router.post("/checkout/{payment_id}", response_class=HTMLResponse)
 async def submit_checkout(
-    request: Request, payment_id: str, rt: Runtime,
+    request: Request,
+    payment_id: str,
+    rt: Runtime,
     card_number: Annotated[str, Form()] = "",
-) -> Response:  # fmt: skip
+) -> Response:
     payment = await _payment_or_none(rt, payment_id)
     if payment is None:
         return _page(request, None, "Payment not found", status_code=404)

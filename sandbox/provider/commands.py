@@ -113,8 +113,9 @@ def _description(body: dict[str, Any]) -> str | None:
     if description is None:
         return None
     if not isinstance(description, str) or len(description) > 128:
-        raise InvalidRequest("description must be a string of at most 128 characters",
-                             parameter="description")  # fmt: skip
+        raise InvalidRequest(
+            "description must be a string of at most 128 characters", parameter="description"
+        )
     return description
 
 

@@ -109,10 +109,15 @@ class ProviderService:
         payment.take_refund(command.amount, command.currency)
         await store.update_payment(conn, payment)
         refund = Refund(
-            id=str(uuid.uuid4()), payment_id=payment.id, idempotence_key=key,
-            amount=command.amount, currency=command.currency, created_at=now_iso(),
-            description=command.description, metadata=command.metadata,
-        )  # fmt: skip
+            id=str(uuid.uuid4()),
+            payment_id=payment.id,
+            idempotence_key=key,
+            amount=command.amount,
+            currency=command.currency,
+            created_at=now_iso(),
+            description=command.description,
+            metadata=command.metadata,
+        )
         await store.insert_refund(conn, refund)
         return refund
 
@@ -122,11 +127,16 @@ class ProviderService:
 
 def _new_payment(key: str, command: commands.CreatePayment) -> Payment:
     return Payment(
-        id=str(uuid.uuid4()), idempotence_key=key, status=PaymentStatus.PENDING,
-        amount=command.amount, currency=command.currency, created_at=now_iso(),
-        return_url=command.return_url, description=command.description,
+        id=str(uuid.uuid4()),
+        idempotence_key=key,
+        status=PaymentStatus.PENDING,
+        amount=command.amount,
+        currency=command.currency,
+        created_at=now_iso(),
+        return_url=command.return_url,
+        description=command.description,
         metadata=command.metadata,
-    )  # fmt: skip
+    )
 
 
 async def _load_payment(conn: aiosqlite.Connection, payment_id: str) -> Payment:
@@ -145,16 +155,24 @@ async def _load_refund(conn: aiosqlite.Connection, refund_id: str) -> Refund:
 
 def _ledger_payment(p: Payment) -> dict[str, Any]:
     return {
-        "id": p.id, "status": str(p.status), "amount": money(p.amount, p.currency),
-        "refunded_amount": money(p.refunded, p.currency), "metadata": p.metadata,
-        "idempotence_key": p.idempotence_key, "created_at": p.created_at,
+        "id": p.id,
+        "status": str(p.status),
+        "amount": money(p.amount, p.currency),
+        "refunded_amount": money(p.refunded, p.currency),
+        "metadata": p.metadata,
+        "idempotence_key": p.idempotence_key,
+        "created_at": p.created_at,
         "captured_at": p.captured_at,
-    }  # fmt: skip
+    }
 
 
 def _ledger_refund(r: Refund) -> dict[str, Any]:
     return {
-        "id": r.id, "payment_id": r.payment_id, "status": r.status,
-        "amount": money(r.amount, r.currency), "metadata": r.metadata,
-        "idempotence_key": r.idempotence_key, "created_at": r.created_at,
-    }  # fmt: skip
+        "id": r.id,
+        "payment_id": r.payment_id,
+        "status": r.status,
+        "amount": money(r.amount, r.currency),
+        "metadata": r.metadata,
+        "idempotence_key": r.idempotence_key,
+        "created_at": r.created_at,
+    }

@@ -102,20 +102,29 @@ async def insert_payment(conn: aiosqlite.Connection, p: Payment) -> None:
         " description, metadata, return_url, created_at, captured_at, card_last4,"
         " cancellation_reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
-            p.id, p.idempotence_key, str(p.status), str(p.amount), p.currency,
-            str(p.refunded), p.description, json.dumps(p.metadata), p.return_url,
-            p.created_at, p.captured_at, p.card_last4, p.cancellation_reason,
+            p.id,
+            p.idempotence_key,
+            str(p.status),
+            str(p.amount),
+            p.currency,
+            str(p.refunded),
+            p.description,
+            json.dumps(p.metadata),
+            p.return_url,
+            p.created_at,
+            p.captured_at,
+            p.card_last4,
+            p.cancellation_reason,
         ),
-    )  # fmt: skip
+    )
 
 
 async def update_payment(conn: aiosqlite.Connection, p: Payment) -> None:
     await conn.execute(
         "UPDATE payments SET status = ?, refunded = ?, captured_at = ?, card_last4 = ?,"
         " cancellation_reason = ? WHERE id = ?",
-        (str(p.status), str(p.refunded), p.captured_at, p.card_last4,
-         p.cancellation_reason, p.id),
-    )  # fmt: skip
+        (str(p.status), str(p.refunded), p.captured_at, p.card_last4, p.cancellation_reason, p.id),
+    )
 
 
 async def get_payment(conn: aiosqlite.Connection, payment_id: str) -> Payment | None:
@@ -133,9 +142,18 @@ async def insert_refund(conn: aiosqlite.Connection, r: Refund) -> None:
     await conn.execute(
         "INSERT INTO refunds(id, payment_id, idempotence_key, status, amount, currency,"
         " description, metadata, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (r.id, r.payment_id, r.idempotence_key, r.status, str(r.amount), r.currency,
-         r.description, json.dumps(r.metadata), r.created_at),
-    )  # fmt: skip
+        (
+            r.id,
+            r.payment_id,
+            r.idempotence_key,
+            r.status,
+            str(r.amount),
+            r.currency,
+            r.description,
+            json.dumps(r.metadata),
+            r.created_at,
+        ),
+    )
 
 
 async def get_refund(conn: aiosqlite.Connection, refund_id: str) -> Refund | None:
@@ -182,9 +200,13 @@ def _refund(row: aiosqlite.Row) -> Refund:
 
 
 async def insert_delivery(
-    conn: aiosqlite.Connection, event: str, object_id: str, body: dict[str, Any],
-    status: str, due_at: float,
-) -> None:  # fmt: skip
+    conn: aiosqlite.Connection,
+    event: str,
+    object_id: str,
+    body: dict[str, Any],
+    status: str,
+    due_at: float,
+) -> None:
     await conn.execute(
         "INSERT INTO deliveries(event, object_id, body, status, next_attempt_at, created_at)"
         " VALUES (?, ?, ?, ?, ?, ?)",

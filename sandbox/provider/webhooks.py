@@ -83,8 +83,11 @@ class WebhookDispatcher:
     async def _deliver(self, delivery_id: int, body: str, attempts: int) -> None:
         attempted_at = now_iso()
         error = await self._post(body)
-        delay = backoff(attempts + 1, self._settings.webhook_backoff_start_s,
-                        self._settings.webhook_backoff_cap_s)  # fmt: skip
+        delay = backoff(
+            attempts + 1,
+            self._settings.webhook_backoff_start_s,
+            self._settings.webhook_backoff_cap_s,
+        )
         async with self._db.transaction() as conn:
             await store.record_attempt(conn, delivery_id, attempted_at, error, time.time() + delay)
 

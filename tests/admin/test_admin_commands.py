@@ -89,9 +89,14 @@ def test_reinject_sends_the_original_message_once_and_marks_who(
 ) -> None:
     topic = asyncio.run(_make_topic())
     letter = DeadLetter.objects.create(
-        consumer="consumer-notifications", origin_topic=topic, origin_partition=0,
-        origin_offset=7, key="user-1", payload='{"type": "X"}', error="boom",
-    )  # fmt: skip
+        consumer="consumer-notifications",
+        origin_topic=topic,
+        origin_partition=0,
+        origin_offset=7,
+        key="user-1",
+        payload='{"type": "X"}',
+        error="boom",
+    )
     client = make_client("superuser")
     url = reverse("admin:billing_deadletter_changelist")
     form = {"action": "reinject_selected", "_selected_action": [letter.id]}

@@ -56,17 +56,32 @@ def test_payment_page_shows_pretty_provider_json_refunds_and_timeline(
 ) -> None:
     payment = make_payment(external_payment={"id": "ext-1", "status": "succeeded", "paid": True})
     refund = Refund.objects.create(
-        id=uuid.uuid4(), payment=payment, user_id=payment.user_id, amount=Decimal("100.00"),
-        currency="RUB", idempotency_key="k", request_fingerprint="f", requested_by="admin:x",
-    )  # fmt: skip
+        id=uuid.uuid4(),
+        payment=payment,
+        user_id=payment.user_id,
+        amount=Decimal("100.00"),
+        currency="RUB",
+        idempotency_key="k",
+        request_fingerprint="f",
+        requested_by="admin:x",
+    )
     Inbox.objects.create(
-        consumer="processor-commands", message_id=uuid.uuid4(), type="CreatePayment",
-        topic="billing.commands.v1", partition=3, offset=42, payment_id=payment.id,
-    )  # fmt: skip
+        consumer="processor-commands",
+        message_id=uuid.uuid4(),
+        type="CreatePayment",
+        topic="billing.commands.v1",
+        partition=3,
+        offset=42,
+        payment_id=payment.id,
+    )
     Outbox.objects.create(
-        message_id=uuid.uuid4(), topic="billing.events.v1", key=str(payment.user_id),
-        type="PaymentSucceeded", payload={}, payment_id=payment.id,
-    )  # fmt: skip
+        message_id=uuid.uuid4(),
+        topic="billing.events.v1",
+        key=str(payment.user_id),
+        type="PaymentSucceeded",
+        payload={},
+        payment_id=payment.id,
+    )
     response = admin_client_.get(reverse("admin:billing_payment_change", args=[payment.id]))
     html = response.content.decode()
     assert response.status_code == 200

@@ -25,16 +25,26 @@ def clean_world() -> tuple[Truth, list[Outcome]]:
             _ledger(declined_ext, declined, OTHER_USER, "canceled"),
         ],
         ledger_refunds=[
-            {"id": EXTERNAL_REFUND, "payment_id": EXTERNAL, "status": "succeeded",
-             "amount": {"value": "100.00", "currency": "RUB"}}
+            {
+                "id": EXTERNAL_REFUND,
+                "payment_id": EXTERNAL,
+                "status": "succeeded",
+                "amount": {"value": "100.00", "currency": "RUB"},
+            }
         ],
         db_payments=[
             _payment(PAYMENT, USER, "succeeded", "100.00", EXTERNAL),
             _payment(declined, OTHER_USER, "canceled", "0.00", declined_ext),
         ],
         db_refunds=[
-            {"id": REFUND, "payment_id": PAYMENT, "user_id": USER, "status": "succeeded",
-             "amount": "100.00", "external_id": EXTERNAL_REFUND}
+            {
+                "id": REFUND,
+                "payment_id": PAYMENT,
+                "user_id": USER,
+                "status": "succeeded",
+                "amount": "100.00",
+                "external_id": EXTERNAL_REFUND,
+            }
         ],
         subscribers={USER: True, OTHER_USER: False},
         outbox=[
@@ -45,16 +55,22 @@ def clean_world() -> tuple[Truth, list[Outcome]]:
         roles={USER: ["subscriber"], OTHER_USER: []},
         api_status={PAYMENT: "succeeded", declined: "canceled"},
         lag={"billing-processor-commands": 0},
-    )  # fmt: skip
+    )
     truth.notifications = {
         USER: [_note(e) for e in truth.outbox if e["payment_id"] == PAYMENT],
         OTHER_USER: [_note(e) for e in truth.outbox if e["payment_id"] == declined],
     }
     outcomes = [
-        Outcome(uuid.UUID(USER), "k1", PAYMENT, 202, "succeeded",
-                [RefundOutcome("r1", REFUND, 202, "succeeded")]),
+        Outcome(
+            uuid.UUID(USER),
+            "k1",
+            PAYMENT,
+            202,
+            "succeeded",
+            [RefundOutcome("r1", REFUND, 202, "succeeded")],
+        ),
         Outcome(uuid.UUID(OTHER_USER), "k2", declined, 202, "canceled"),
-    ]  # fmt: skip
+    ]
     return truth, outcomes
 
 
@@ -65,13 +81,25 @@ def _ledger(ext: str, ours: str, user: str, status: str) -> dict[str, object]:
 
 
 def _payment(pid: str, user: str, status: str, refunded: str, ext: str) -> dict[str, object]:
-    return {"id": pid, "user_id": user, "status": status, "amount": "499.00",
-            "refunded_amount": refunded, "refunded": False, "external_id": ext}  # fmt: skip
+    return {
+        "id": pid,
+        "user_id": user,
+        "status": status,
+        "amount": "499.00",
+        "refunded_amount": refunded,
+        "refunded": False,
+        "external_id": ext,
+    }
 
 
 def _event(type_: str, payment: str, refund: str | None = None) -> dict[str, object]:
-    return {"message_id": str(uuid.uuid4()), "type": type_, "payment_id": payment,
-            "refund_id": refund, "published": True}  # fmt: skip
+    return {
+        "message_id": str(uuid.uuid4()),
+        "type": type_,
+        "payment_id": payment,
+        "refund_id": refund,
+        "published": True,
+    }
 
 
 def _note(event: dict[str, object]) -> dict[str, object]:
@@ -122,9 +150,13 @@ def test_our_status_must_equal_the_providers() -> None:
 def test_a_provider_refund_missing_from_our_db_is_caught() -> None:
     truth, outcomes = clean_world()
     truth.ledger_refunds.append(
-        {"id": str(uuid.uuid4()), "payment_id": EXTERNAL, "status": "succeeded",
-         "amount": {"value": "50.00", "currency": "RUB"}}
-    )  # fmt: skip
+        {
+            "id": str(uuid.uuid4()),
+            "payment_id": EXTERNAL,
+            "status": "succeeded",
+            "amount": {"value": "50.00", "currency": "RUB"},
+        }
+    )
 
     assert "refunds" in violations(truth, outcomes)
 

@@ -10,13 +10,21 @@ from tests.chaos.report import RunSummary, markdown, render, summary_line
 
 def summary(violations: list[str]) -> RunSummary:
     return RunSummary(
-        seed=42, payments_planned=300, refunds_planned=150, elapsed_s=61.2, requests=4000,
-        accepted=299, retries=120, statuses=Counter({202: 299, 503: 40}),
-        transport_errors=Counter({"ConnectError": 17}), refunds_accepted=140,
-        kills=Counter({"gateway": 2, "kafka": 1}), missed_kills=Counter(),
+        seed=42,
+        payments_planned=300,
+        refunds_planned=150,
+        elapsed_s=61.2,
+        requests=4000,
+        accepted=299,
+        retries=120,
+        statuses=Counter({202: 299, 503: 40}),
+        transport_errors=Counter({"ConnectError": 17}),
+        refunds_accepted=140,
+        kills=Counter({"gateway": 2, "kafka": 1}),
+        missed_kills=Counter(),
         faults={"provider": {"error_rate": 0.08, "seed": 42}},
         checks=[Check("no double charge", 300), Check("grants", 600, violations)],
-    )  # fmt: skip
+    )
 
 
 def test_summary_line_says_pass_and_the_counts() -> None:

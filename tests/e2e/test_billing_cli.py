@@ -60,17 +60,29 @@ def test_reset_command_is_kafkas_own_tool_with_the_target() -> None:
 
     assert command[0].endswith("infra/kafka/bin/kafka-consumer-groups")
     assert command[1:] == [
-        "--bootstrap-server", "k:9092", "--group", "g", "--reset-offsets",
-        "--to-datetime", "2026-01-02T00:04:05.678", "--all-topics", "--execute",
-    ]  # fmt: skip
+        "--bootstrap-server",
+        "k:9092",
+        "--group",
+        "g",
+        "--reset-offsets",
+        "--to-datetime",
+        "2026-01-02T00:04:05.678",
+        "--all-topics",
+        "--execute",
+    ]
 
 
 def test_reset_waits_for_the_group_to_empty_then_gives_up_on_other_errors() -> None:
     answers = [
-        subprocess.CompletedProcess([], 0, "", "Assignments can only be reset if the group "
-                                    "'g' is inactive, but the current state is Stable."),
+        subprocess.CompletedProcess(
+            [],
+            0,
+            "",
+            "Assignments can only be reset if the group "
+            "'g' is inactive, but the current state is Stable.",
+        ),
         subprocess.CompletedProcess([], 0, "GROUP TOPIC PARTITION NEW-OFFSET\ng t 0 0\n", ""),
-    ]  # fmt: skip
+    ]
     calls: list[list[str]] = []
 
     def fake(args: list[str]) -> subprocess.CompletedProcess[str]:
@@ -96,9 +108,11 @@ async def test_replay_rewinds_a_group_to_earliest_with_kafkas_tool(kafka_bootstr
 
         env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap}
         result = await asyncio.to_thread(
-            runner.invoke, app, ["replay", "--group", group, "--to-earliest", "--no-stop",
-                                 "--wait", "0"], env=env,
-        )  # fmt: skip
+            runner.invoke,
+            app,
+            ["replay", "--group", group, "--to-earliest", "--no-stop", "--wait", "0"],
+            env=env,
+        )
 
         assert result.exit_code == 0, result.output
         assert await _committed(admin, group, topic) == 0
@@ -114,9 +128,12 @@ async def _produce_and_consume(bootstrap: str, topic: str, group: str, n: int) -
         await producer.send_and_wait(topic, f"m{i}".encode())
     await producer.stop()
     consumer = AIOKafkaConsumer(
-        topic, bootstrap_servers=bootstrap, group_id=group,
-        enable_auto_commit=False, auto_offset_reset="earliest",
-    )  # fmt: skip
+        topic,
+        bootstrap_servers=bootstrap,
+        group_id=group,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+    )
     await consumer.start()
     seen, deadline = 0, time.monotonic() + 30
     while seen < n and time.monotonic() < deadline:

@@ -136,6 +136,8 @@ async def _lagging(urls: StackUrls) -> dict[str, int]:
 def test_every_groups_program_is_known() -> None:
     """The replay stops the right program: each group maps to a supervisord program name."""
     assert set(CONSUMER_GROUPS.values()) == {
-        "processor-commands", "processor-webhooks", "consumer-subscriptions",
+        "processor-commands",
+        "processor-webhooks",
+        "consumer-subscriptions",
         "consumer-notifications",
-    }  # fmt: skip
+    }

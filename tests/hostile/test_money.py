@@ -39,9 +39,12 @@ async def _refund_raw(
     return await http.post(
         f"{stack.gateway}/api/v1/payments/{payment_id}/refunds",
         content=body,
-        headers={**user.headers, "Idempotency-Key": str(uuid.uuid4()),
-                 "Content-Type": "application/json"},
-    )  # fmt: skip
+        headers={
+            **user.headers,
+            "Idempotency-Key": str(uuid.uuid4()),
+            "Content-Type": "application/json",
+        },
+    )
 
 
 async def test_every_bad_amount_is_422_and_nothing_is_sent_to_the_provider(

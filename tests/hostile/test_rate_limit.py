@@ -25,9 +25,11 @@ async def _burst_until_429(
     headers = {**user.headers, "Idempotency-Key": key}
     for _ in range(0, LIMIT + 2 * BATCH, BATCH):
         batch = await asyncio.gather(
-            *(http.post(f"{stack.gateway}/api/v1/payments", json=body, headers=headers)
-              for _ in range(BATCH))
-        )  # fmt: skip
+            *(
+                http.post(f"{stack.gateway}/api/v1/payments", json=body, headers=headers)
+                for _ in range(BATCH)
+            )
+        )
         limited = [r for r in batch if r.status_code == 429]
         if limited:
             return limited[0]

@@ -52,9 +52,16 @@ async def _pending(http: httpx.AsyncClient, stack: Stack, user: User) -> dict[st
 
 @pytest.mark.parametrize(
     "body",
-    [b"{not json", b"[]", b'"notification"', b"{}", b'{"type": "notification"}',
-     b'{"type": "notification", "event": 7, "object": []}', b"\xff\xfe\x00"],
-)  # fmt: skip
+    [
+        b"{not json",
+        b"[]",
+        b'"notification"',
+        b"{}",
+        b'{"type": "notification"}',
+        b'{"type": "notification", "event": 7, "object": []}',
+        b"\xff\xfe\x00",
+    ],
+)
 async def test_a_body_that_is_not_a_notification_is_400(
     http: httpx.AsyncClient, stack: Stack, body: bytes
 ) -> None:
@@ -70,8 +77,13 @@ async def test_unknown_event_and_unknown_payment_change_nothing(
     http: httpx.AsyncClient, stack: Stack
 ) -> None:
     before = await ledger(http, stack)
-    ghost = {"id": str(uuid.uuid4()), "status": "succeeded", "paid": True,
-             "amount": {"value": "499.00", "currency": "RUB"}, "metadata": {}}  # fmt: skip
+    ghost = {
+        "id": str(uuid.uuid4()),
+        "status": "succeeded",
+        "paid": True,
+        "amount": {"value": "499.00", "currency": "RUB"},
+        "metadata": {},
+    }
 
     answers = [
         await http.post(_url(stack), json=_notification("payment.teleported", ghost)),
@@ -83,8 +95,9 @@ async def test_unknown_event_and_unknown_payment_change_nothing(
     assert all(r.status_code < 500 for r in answers), [r.text for r in answers]
     after = await ledger(http, stack)
     assert (len(after["payments"]), len(after["refunds"])) >= (
-        len(before["payments"]), len(before["refunds"])
-    )  # fmt: skip
+        len(before["payments"]),
+        len(before["refunds"]),
+    )
     assert not any(p["id"] == ghost["id"] for p in after["payments"])
 
 

@@ -31,9 +31,16 @@ REFUND_LABELS = {"accepted": "info", "succeeded": "success", "failed": "danger"}
 @admin.register(Refund)
 class RefundAdmin(ReadOnlyAdmin):
     list_display = [
-        "id", "payment_link", "user_id", "amount", "currency", "status_label",
-        "requested_by", "created_at", "updated_at",
-    ]  # fmt: skip
+        "id",
+        "payment_link",
+        "user_id",
+        "amount",
+        "currency",
+        "status_label",
+        "requested_by",
+        "created_at",
+        "updated_at",
+    ]
     list_filter = ["status", "requested_by"]
     search_fields = ["=id"]
     search_help_text = "Exact refund_id, payment_id or user_id (UUID)"
@@ -154,8 +161,14 @@ class ReinjectedFilter(admin.SimpleListFilter):
 @admin.register(DeadLetter)
 class DeadLetterAdmin(ReadOnlyAdmin):
     list_display = [
-        "id", "consumer", "origin", "short_error", "created_at", "reinjected_at", "reinjected_by",
-    ]  # fmt: skip
+        "id",
+        "consumer",
+        "origin",
+        "short_error",
+        "created_at",
+        "reinjected_at",
+        "reinjected_by",
+    ]
     list_filter = [ReinjectedFilter, "consumer", "origin_topic"]
     ordering = ["-created_at", "-id"]
     actions = ["reinject_selected"]

@@ -43,9 +43,17 @@ RECHECK_PERMISSION = "billing.recheck_payment"
 @admin.register(Payment)
 class PaymentAdmin(ReadOnlyAdmin):
     list_display = [
-        "id", "user_id", "plan_title", "amount", "currency", "status_label",
-        "refunded_amount", "provider", "created_at", "updated_at",
-    ]  # fmt: skip
+        "id",
+        "user_id",
+        "plan_title",
+        "amount",
+        "currency",
+        "status_label",
+        "refunded_amount",
+        "provider",
+        "created_at",
+        "updated_at",
+    ]
     list_select_related = ["plan", "system"]
     list_filter = [
         "status",
@@ -66,19 +74,47 @@ class PaymentAdmin(ReadOnlyAdmin):
     actions = ["recheck_selected"]
     actions_detail = ["refund_detail", "recheck_detail"]
     fieldsets = [
-        ("Payment", {"fields": [
-            "id", "user_id", "plan", "status", "failure_reason", "created_at", "updated_at",
-        ]}),
+        (
+            "Payment",
+            {
+                "fields": [
+                    "id",
+                    "user_id",
+                    "plan",
+                    "status",
+                    "failure_reason",
+                    "created_at",
+                    "updated_at",
+                ]
+            },
+        ),
         ("Money", {"fields": ["amount", "currency", "refunded_amount", "refunded"]}),
-        ("Provider", {"fields": [
-            "system", "external_id", "confirmation_url", "return_url", "external_payment_pretty",
-        ]}),
-        ("Pipeline", {"fields": [
-            "idempotency_key", "request_fingerprint", "check_attempts", "next_check_at",
-        ]}),
+        (
+            "Provider",
+            {
+                "fields": [
+                    "system",
+                    "external_id",
+                    "confirmation_url",
+                    "return_url",
+                    "external_payment_pretty",
+                ]
+            },
+        ),
+        (
+            "Pipeline",
+            {
+                "fields": [
+                    "idempotency_key",
+                    "request_fingerprint",
+                    "check_attempts",
+                    "next_check_at",
+                ]
+            },
+        ),
         ("Refunds", {"fields": ["refunds_table"]}),
         ("Timeline", {"fields": ["timeline_table"]}),
-    ]  # fmt: skip
+    ]
     extra_readonly = ["external_payment_pretty", "refunds_table", "timeline_table"]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Payment | None = None) -> list[str]:
@@ -216,9 +252,11 @@ class PaymentAdmin(ReadOnlyAdmin):
         self, request: HttpRequest, payment: Payment, form: RefundForm
     ) -> HttpResponse | None:
         ask = pipeline.RefundRequest(
-            payment.id, form.cleaned_data["amount"], form.cleaned_data["nonce"],
+            payment.id,
+            form.cleaned_data["amount"],
+            form.cleaned_data["nonce"],
             request.user.get_username(),
-        )  # fmt: skip
+        )
         try:
             refund = pipeline.request_refund(ask)
         except RefundRefused as exc:
@@ -231,9 +269,10 @@ class PaymentAdmin(ReadOnlyAdmin):
                 request, f"Refund {refund.id} of {refund.amount} {refund.currency} sent."
             )
         audit.record(
-            request.user.pk, payment, f"Refund requested: {ask.amount or 'all left'} "
-            f"(key {ask.idempotency_key})",
-        )  # fmt: skip
+            request.user.pk,
+            payment,
+            f"Refund requested: {ask.amount or 'all left'} (key {ask.idempotency_key})",
+        )
         return HttpResponseRedirect(reverse("admin:billing_payment_change", args=[payment.pk]))
 
     def export_view(self, request: HttpRequest) -> HttpResponse:

@@ -37,8 +37,9 @@ async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
 
 @pytest.fixture(scope="session")
 async def producer(kafka_bootstrap: str) -> AsyncIterator[AIOKafkaProducer]:
-    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap, enable_idempotence=True,
-                                acks="all")
+    producer = AIOKafkaProducer(
+        bootstrap_servers=kafka_bootstrap, enable_idempotence=True, acks="all"
+    )
     await producer.start()
     yield producer
     await producer.stop()
@@ -70,5 +71,3 @@ def settings_for(
         return ConsumerSettings(**values)
 
     return make
-
-

@@ -104,11 +104,13 @@ class OutsideWorld:
         return JSONResponse({"duplicate": duplicate}, 200 if duplicate else 201)
 
     def app(self) -> Starlette:
-        return Starlette(routes=[
-            Route("/api/v1/users/{user_id}/roles", self.grant, methods=["POST"]),
-            Route("/api/v1/users/{user_id}/roles/{role}", self.revoke, methods=["DELETE"]),
-            Route("/api/v1/notifications", self.notify, methods=["POST"]),
-        ])
+        return Starlette(
+            routes=[
+                Route("/api/v1/users/{user_id}/roles", self.grant, methods=["POST"]),
+                Route("/api/v1/users/{user_id}/roles/{role}", self.revoke, methods=["DELETE"]),
+                Route("/api/v1/notifications", self.notify, methods=["POST"]),
+            ]
+        )
 
 
 CONSUMERS = {
@@ -142,8 +144,13 @@ def env_for(settings: ConsumerSettings) -> dict[str, str]:
 
 async def spawn(which: str, settings: ConsumerSettings) -> asyncio.subprocess.Process:
     return await asyncio.create_subprocess_exec(
-        sys.executable, "-m", f"consumers.{which}", cwd=ROOT, env=env_for(settings),
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+        sys.executable,
+        "-m",
+        f"consumers.{which}",
+        cwd=ROOT,
+        env=env_for(settings),
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
     )
 
 
@@ -184,8 +191,15 @@ async def add_payment(
         VALUES ($1, $2, $3, $4, 'RUB', 'succeeded', $5, $6, $7, $8, $9, 'f', 'https://x',
                 $10, $10)
         """,
-        payment_id, user_id, plan_id, amount, uuid.uuid4(), refunded_amount == amount,
-        refunded_amount, ids.SYSTEM_YOOKASSA, key,
+        payment_id,
+        user_id,
+        plan_id,
+        amount,
+        uuid.uuid4(),
+        refunded_amount == amount,
+        refunded_amount,
+        ids.SYSTEM_YOOKASSA,
+        key,
         succeeded_at or datetime.now(UTC).replace(microsecond=0),
     )
     return payment_id
@@ -199,14 +213,19 @@ async def refund_in_db(pool: asyncpg.Pool, payment_id: uuid.UUID, amount: Decima
             refunded = (refunded_amount + $2 = amount), updated_at = now()
         WHERE id = $1
         """,
-        payment_id, amount,
+        payment_id,
+        amount,
     )
 
 
 def succeeded(user_id: uuid.UUID, payment_id: uuid.UUID) -> PaymentSucceeded:
     return PaymentSucceeded(
-        message_id=ids.message_id("PaymentSucceeded", payment_id), payment_id=payment_id,
-        user_id=user_id, plan_id="monthly", amount=Decimal("499.00"), currency="RUB",
+        message_id=ids.message_id("PaymentSucceeded", payment_id),
+        payment_id=payment_id,
+        user_id=user_id,
+        plan_id="monthly",
+        amount=Decimal("499.00"),
+        currency="RUB",
         external_id=uuid.uuid4(),
     )
 
@@ -216,9 +235,14 @@ def refund_succeeded(
 ) -> RefundSucceeded:
     refund_id = uuid.uuid4()
     return RefundSucceeded(
-        message_id=ids.message_id("RefundSucceeded", refund_id), refund_id=refund_id,
-        payment_id=payment_id, user_id=user_id, amount=amount, currency="RUB",
-        external_id=uuid.uuid4(), payment_refunded_amount=total,
+        message_id=ids.message_id("RefundSucceeded", refund_id),
+        refund_id=refund_id,
+        payment_id=payment_id,
+        user_id=user_id,
+        amount=amount,
+        currency="RUB",
+        external_id=uuid.uuid4(),
+        payment_refunded_amount=total,
         payment_refunded=total == Decimal("499.00"),
     )
 
@@ -232,8 +256,9 @@ async def publish(
 
 
 async def committed(kafka_bootstrap: str, group: str, topic: str, partition: int) -> int | None:
-    consumer = AIOKafkaConsumer(bootstrap_servers=kafka_bootstrap, group_id=group,
-                                enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=kafka_bootstrap, group_id=group, enable_auto_commit=False
+    )
     await consumer.start()
     try:
         return await consumer.committed(TopicPartition(topic, partition))
@@ -248,9 +273,13 @@ async def subscriber(pool: asyncpg.Pool, user_id: uuid.UUID) -> asyncpg.Record |
 
 
 async def read_all(kafka_bootstrap: str, topic: str, wait: float = 3.0) -> list[Any]:
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=kafka_bootstrap,
-                                auto_offset_reset="earliest", enable_auto_commit=False,
-                                group_id=None)
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=kafka_bootstrap,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        group_id=None,
+    )
     await consumer.start()
     try:
         batches = await consumer.getmany(timeout_ms=int(wait * 1000))

@@ -15,7 +15,10 @@ USERS = 30
 
 
 async def test_consumers_killed_mid_stream_and_restarted_grant_and_notify_each_user_once(
-    pool: asyncpg.Pool, producer: AIOKafkaProducer, topics: Topics, world: OutsideWorld,
+    pool: asyncpg.Pool,
+    producer: AIOKafkaProducer,
+    topics: Topics,
+    world: OutsideWorld,
     settings_for: Callable[..., ConsumerSettings],
 ) -> None:
     users = [uuid.uuid4() for _ in range(USERS)]

@@ -33,8 +33,12 @@ async def dead_letters(pool: asyncpg.Pool, topic: str) -> list[asyncpg.Record]:
 
 
 async def test_auth_down_for_good_dead_letters_the_message_and_moves_on(
-    pool: asyncpg.Pool, producer: AIOKafkaProducer, topics: Topics, world: OutsideWorld,
-    settings_for: Callable[..., ConsumerSettings], kafka_bootstrap: str,
+    pool: asyncpg.Pool,
+    producer: AIOKafkaProducer,
+    topics: Topics,
+    world: OutsideWorld,
+    settings_for: Callable[..., ConsumerSettings],
+    kafka_bootstrap: str,
 ) -> None:
     doomed, next_user = uuid.uuid4(), uuid.uuid4()
     doomed_event = succeeded(doomed, await add_payment(pool, doomed))
@@ -61,7 +65,10 @@ async def test_auth_down_for_good_dead_letters_the_message_and_moves_on(
 
 
 async def test_reinjected_dead_letter_is_processed_once_auth_is_healthy(
-    pool: asyncpg.Pool, producer: AIOKafkaProducer, topics: Topics, world: OutsideWorld,
+    pool: asyncpg.Pool,
+    producer: AIOKafkaProducer,
+    topics: Topics,
+    world: OutsideWorld,
     settings_for: Callable[..., ConsumerSettings],
 ) -> None:
     user = uuid.uuid4()
@@ -85,7 +92,10 @@ async def test_reinjected_dead_letter_is_processed_once_auth_is_healthy(
 
 
 async def test_undecodable_message_is_dead_lettered_without_blocking_the_partition(
-    pool: asyncpg.Pool, producer: AIOKafkaProducer, topics: Topics, world: OutsideWorld,
+    pool: asyncpg.Pool,
+    producer: AIOKafkaProducer,
+    topics: Topics,
+    world: OutsideWorld,
     settings_for: Callable[..., ConsumerSettings],
 ) -> None:
     user = uuid.uuid4()

@@ -23,7 +23,10 @@ from schemas.messages import PaymentPending
 
 
 async def test_each_event_is_notified_once_with_its_message_id_as_dedup_key(
-    pool: asyncpg.Pool, producer: AIOKafkaProducer, topics: Topics, world: OutsideWorld,
+    pool: asyncpg.Pool,
+    producer: AIOKafkaProducer,
+    topics: Topics,
+    world: OutsideWorld,
     settings_for: Callable[..., ConsumerSettings],
 ) -> None:
     user = uuid.uuid4()
@@ -31,8 +34,13 @@ async def test_each_event_is_notified_once_with_its_message_id_as_dedup_key(
     paid = succeeded(user, payment)
     refund = refund_succeeded(user, payment, Decimal("100.00"), Decimal("100.00"))
     pending = PaymentPending(
-        message_id=uuid.uuid4(), payment_id=payment, user_id=user, plan_id="monthly",
-        amount=Decimal("499.00"), currency="RUB", external_id=uuid.uuid4(),
+        message_id=uuid.uuid4(),
+        payment_id=payment,
+        user_id=user,
+        plan_id="monthly",
+        amount=Decimal("499.00"),
+        currency="RUB",
+        external_id=uuid.uuid4(),
         confirmation_url="https://pay.example/checkout/x",
     )
     await publish(producer, topics.events, pending, paid, paid, refund)
@@ -52,7 +60,10 @@ async def test_each_event_is_notified_once_with_its_message_id_as_dedup_key(
 
 
 async def test_notify_failing_transiently_is_retried_into_one_send(
-    pool: asyncpg.Pool, producer: AIOKafkaProducer, topics: Topics, world: OutsideWorld,
+    pool: asyncpg.Pool,
+    producer: AIOKafkaProducer,
+    topics: Topics,
+    world: OutsideWorld,
     settings_for: Callable[..., ConsumerSettings],
 ) -> None:
     user = uuid.uuid4()

@@ -51,8 +51,10 @@ class Cut:
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         up_reader, up_writer = await asyncio.open_connection(*self.target)
-        pipes = [asyncio.create_task(_pump(reader, up_writer)),
-                 asyncio.create_task(_pump(up_reader, writer))]
+        pipes = [
+            asyncio.create_task(_pump(reader, up_writer)),
+            asyncio.create_task(_pump(up_reader, writer)),
+        ]
         self.pipes.update(pipes)
         try:
             await asyncio.gather(*pipes)
@@ -82,8 +84,12 @@ async def cut(database_url: str) -> AsyncIterator[tuple[Cut, str]]:
 
 
 async def test_postgres_outage_pauses_the_consumer_and_it_catches_up_losing_nothing(
-    pool: asyncpg.Pool, producer: AIOKafkaProducer, topics: Topics, world: OutsideWorld,
-    settings_for: Callable[..., ConsumerSettings], cut: tuple[Cut, str],
+    pool: asyncpg.Pool,
+    producer: AIOKafkaProducer,
+    topics: Topics,
+    world: OutsideWorld,
+    settings_for: Callable[..., ConsumerSettings],
+    cut: tuple[Cut, str],
 ) -> None:
     relay, relayed_url = cut
     first, *later = [uuid.uuid4() for _ in range(4)]

@@ -35,7 +35,10 @@ async def outbox_types(pool: asyncpg.Pool, user_id: uuid.UUID) -> list[str]:
 
 
 async def test_payment_succeeded_grants_the_role_once_and_activates_with_the_plan_expiry(
-    pool: asyncpg.Pool, producer: AIOKafkaProducer, topics: Topics, world: OutsideWorld,
+    pool: asyncpg.Pool,
+    producer: AIOKafkaProducer,
+    topics: Topics,
+    world: OutsideWorld,
     settings_for: Callable[..., ConsumerSettings],
 ) -> None:
     user = uuid.uuid4()
@@ -64,7 +67,10 @@ async def test_payment_succeeded_grants_the_role_once_and_activates_with_the_pla
 
 
 async def test_full_refund_revokes_the_role_and_deactivates_the_row(
-    pool: asyncpg.Pool, producer: AIOKafkaProducer, topics: Topics, world: OutsideWorld,
+    pool: asyncpg.Pool,
+    producer: AIOKafkaProducer,
+    topics: Topics,
+    world: OutsideWorld,
     settings_for: Callable[..., ConsumerSettings],
 ) -> None:
     user = uuid.uuid4()
@@ -82,7 +88,10 @@ async def test_full_refund_revokes_the_role_and_deactivates_the_row(
 
 
 async def test_refund_committed_while_auth_grants_ends_revoked_in_auth_and_row(
-    pool: asyncpg.Pool, producer: AIOKafkaProducer, topics: Topics, world: OutsideWorld,
+    pool: asyncpg.Pool,
+    producer: AIOKafkaProducer,
+    topics: Topics,
+    world: OutsideWorld,
     settings_for: Callable[..., ConsumerSettings],
 ) -> None:
     """The chaos run's race: the grant is on its way when the full refund commits."""
@@ -110,7 +119,10 @@ async def _revoked_in_auth(world: OutsideWorld, user: uuid.UUID) -> bool:
 
 
 async def test_partial_refund_keeps_the_subscription_active(
-    pool: asyncpg.Pool, producer: AIOKafkaProducer, topics: Topics, world: OutsideWorld,
+    pool: asyncpg.Pool,
+    producer: AIOKafkaProducer,
+    topics: Topics,
+    world: OutsideWorld,
     settings_for: Callable[..., ConsumerSettings],
 ) -> None:
     user = uuid.uuid4()
@@ -130,7 +142,10 @@ async def test_partial_refund_keeps_the_subscription_active(
 
 
 async def test_one_of_two_payments_fully_refunded_leaves_the_user_subscribed_on_the_other(
-    pool: asyncpg.Pool, producer: AIOKafkaProducer, topics: Topics, world: OutsideWorld,
+    pool: asyncpg.Pool,
+    producer: AIOKafkaProducer,
+    topics: Topics,
+    world: OutsideWorld,
     settings_for: Callable[..., ConsumerSettings],
 ) -> None:
     user = uuid.uuid4()
@@ -153,7 +168,10 @@ async def test_one_of_two_payments_fully_refunded_leaves_the_user_subscribed_on_
 
 
 async def test_replay_from_offset_zero_calls_auth_no_more(
-    pool: asyncpg.Pool, producer: AIOKafkaProducer, topics: Topics, world: OutsideWorld,
+    pool: asyncpg.Pool,
+    producer: AIOKafkaProducer,
+    topics: Topics,
+    world: OutsideWorld,
     settings_for: Callable[..., ConsumerSettings],
 ) -> None:
     user = uuid.uuid4()
@@ -171,7 +189,10 @@ async def test_replay_from_offset_zero_calls_auth_no_more(
 
 
 async def test_auth_answering_503_a_few_times_is_retried_into_one_grant(
-    pool: asyncpg.Pool, producer: AIOKafkaProducer, topics: Topics, world: OutsideWorld,
+    pool: asyncpg.Pool,
+    producer: AIOKafkaProducer,
+    topics: Topics,
+    world: OutsideWorld,
     settings_for: Callable[..., ConsumerSettings],
 ) -> None:
     user = uuid.uuid4()

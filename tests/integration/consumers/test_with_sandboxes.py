@@ -35,11 +35,19 @@ pytestmark = pytest.mark.skipif(
 
 async def start_sandbox(name: str, tmp: Path) -> tuple[asyncio.subprocess.Process, str]:
     url = f"http://127.0.0.1:{free_port()}"
-    env = {**os.environ, f"{name.upper()}_URL": url,
-           f"{name.upper()}_DB_PATH": str(tmp / f"{name}.sqlite3")}
+    env = {
+        **os.environ,
+        f"{name.upper()}_URL": url,
+        f"{name.upper()}_DB_PATH": str(tmp / f"{name}.sqlite3"),
+    }
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", f"sandbox.{name}", cwd=ROOT, env=env,
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+        sys.executable,
+        "-m",
+        f"sandbox.{name}",
+        cwd=ROOT,
+        env=env,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
     )
     async with httpx.AsyncClient() as client:
 
@@ -69,8 +77,11 @@ async def items(url: str, **params: str) -> list[dict[str, Any]]:
 
 
 async def test_sandboxes_see_one_grant_and_one_notification_even_after_a_replay(
-    pool: asyncpg.Pool, producer: AIOKafkaProducer, topics: Topics,
-    settings_for: Callable[..., ConsumerSettings], sandboxes: tuple[str, str],
+    pool: asyncpg.Pool,
+    producer: AIOKafkaProducer,
+    topics: Topics,
+    settings_for: Callable[..., ConsumerSettings],
+    sandboxes: tuple[str, str],
 ) -> None:
     auth_url, notify_url = sandboxes
     user = uuid.uuid4()
@@ -80,12 +91,15 @@ async def test_sandboxes_see_one_grant_and_one_notification_even_after_a_replay(
 
     async def granted_and_notified() -> bool:
         return bool(await items(calls_url, user_id=str(user))) and bool(
-            await items(notes_url, user_id=str(user)))
+            await items(notes_url, user_id=str(user))
+        )
 
     for _ in range(2):  # the second round is a new group: a replay from offset 0
         urls = {"auth_url": auth_url, "notify_url": notify_url}
-        async with running("subscriptions", settings_for(**urls)), \
-                running("notifications", settings_for(**urls)):
+        async with (
+            running("subscriptions", settings_for(**urls)),
+            running("notifications", settings_for(**urls)),
+        ):
             await eventually(granted_and_notified)
             await settle(2)
 

@@ -73,9 +73,12 @@ async def test_reference_data_is_seeded(conn: asyncpg.Connection) -> None:
         "RUB",
         30,
     )
-    assert await conn.fetchval(
-        "SELECT code FROM payments_history.payment_systems WHERE id = $1", SYSTEM_YOOKASSA
-    ) == "yookassa"
+    assert (
+        await conn.fetchval(
+            "SELECT code FROM payments_history.payment_systems WHERE id = $1", SYSTEM_YOOKASSA
+        )
+        == "yookassa"
+    )
 
 
 async def test_new_payment_gets_database_defaults(conn: asyncpg.Connection) -> None:

@@ -45,8 +45,6 @@ async def serve(settings: GatewaySettings) -> AsyncIterator[Client]:
             yield http
 
 
-
-
 @pytest.fixture(scope="session")
 async def private_topics(kafka_bootstrap: str) -> AsyncIterator[None]:
     admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap)

@@ -116,8 +116,9 @@ async def test_redriven_command_sends_the_provider_the_same_body_as_the_first_at
     cmd = await gateway.new_payment(send=False)
     row = await repository.load_payment(ctx.pool, cmd.payment_id)
     assert row is not None
-    first = await ctx.provider.create_payment(row.id, row.user_id, row.amount, row.currency,
-                                              row.return_url, payment_description(row))  # fmt: skip
+    first = await ctx.provider.create_payment(
+        row.id, row.user_id, row.amount, row.currency, row.return_url, payment_description(row)
+    )
     redrive = cmd.model_copy(update={"description": ""})
 
     await gateway.send(ctx.settings.commands_topic, str(cmd.user_id), redrive)

@@ -26,8 +26,10 @@ def test_dead_letter_keeps_the_origin_and_has_a_deterministic_id() -> None:
     origin = Origin("billing.events.v1", 7, 42, key, b'{"type": "x"}')
     letter = dead_letter_for("consumer-subscriptions", origin, "boom")
     again = dead_letter_for("consumer-subscriptions", origin, "boom again")
-    assert letter.message_id == again.message_id == ids.message_id(
-        "DeadLetter", "consumer-subscriptions", "billing.events.v1:7:42"
+    assert (
+        letter.message_id
+        == again.message_id
+        == ids.message_id("DeadLetter", "consumer-subscriptions", "billing.events.v1:7:42")
     )
     assert (letter.original_key, letter.original_value) == (key, '{"type": "x"}')
     assert (letter.original_partition, letter.original_offset) == (7, 42)
