@@ -1,4 +1,6 @@
-"""A Kafka consumer run loop with key-level parallelism and at-least-once commits.
+"""The one Kafka consume loop: key-level parallelism, at-least-once commits, a retry policy.
+
+Every Kafka reader of Billing runs it (the commands and webhooks processors, both consumers).
 
 * One lane per (partition, key): a key's messages are handled strictly in order; different
   keys run concurrently, at most `max_in_flight` messages fetched-but-unfinished at once
@@ -6,9 +8,10 @@
 * Per partition the committed offset only ever reaches the lowest unfinished message (a
   contiguous-done watermark), so a crash redelivers everything not yet finished — handlers
   must be idempotent, which is what the inbox and guarded updates make them.
-* A handler exception is retried with capped exponential backoff in its lane, never skipped,
-  unless its type is listed as permanent (then `on_permanent` decides, and the message counts
-  as done).
+* A failing handler is retried in its lane as the `RetryPolicy` says (common/retry.py):
+  until it works (the processors), or until its attempts run out or its error is permanent,
+  when `give_up` runs (the consumers dead-letter) and the message counts as done. Outages
+  are waited out without counting. `give_up` itself is retried until it works.
 * On partition revocation, queued work of those partitions is dropped (the next owner gets
   it again), running work is awaited for a while then cancelled, and the watermark committed.
 """
@@ -16,7 +19,6 @@
 import asyncio
 import contextlib
 import logging
-import random
 from collections import deque
 from collections.abc import Awaitable, Callable, Hashable, Iterable
 from dataclasses import dataclass, field
@@ -24,6 +26,8 @@ from typing import Any, Generic, TypeVar
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
 from aiokafka.errors import KafkaError
+
+from common.retry import RetryPolicy, pause, until_up
 
 log = logging.getLogger(__name__)
 
@@ -112,9 +116,16 @@ class Lanes(Generic[T]):
             self._queues.pop(lane, None)
 
 
-def backoff(attempt: int, base: float, cap: float) -> float:
-    ceiling = min(cap, base * 2 ** max(0, attempt - 1))
-    return random.uniform(ceiling / 2, ceiling)
+@dataclass(frozen=True)
+class GaveUp:
+    """Why a record was given up: its last error, after how many counted attempts."""
+
+    error: BaseException
+    attempts: int
+    permanent: bool
+
+
+GiveUp = Callable[[ConsumerRecord, GaveUp], Awaitable[None]]
 
 
 @dataclass
@@ -122,10 +133,8 @@ class RunLoopConfig:
     name: str
     max_in_flight: int = 256
     commit_interval_s: float = 0.2
-    retry_base_s: float = 0.2
-    retry_cap_s: float = 30.0
     revoke_timeout_s: float = 10.0
-    permanent: tuple[type[BaseException], ...] = ()
+    policy: RetryPolicy = field(default_factory=lambda: RetryPolicy.until_it_works(0.2, 30.0))
 
 
 class KeyedRunLoop:
@@ -135,13 +144,15 @@ class KeyedRunLoop:
         topics: Iterable[str],
         handler: Handler,
         config: RunLoopConfig,
-        on_permanent: Callable[[ConsumerRecord, BaseException], Awaitable[None]] | None = None,
+        give_up: GiveUp | None = None,
     ) -> None:
+        if config.policy.gives_up and give_up is None:
+            raise ValueError(f"{config.name}: a policy that gives up needs a give_up action")
         self._make_consumer = make_consumer
         self._topics = list(topics)
         self._handler = handler
         self._config = config
-        self._on_permanent = on_permanent
+        self._give_up = give_up
         self._marks: dict[TopicPartition, Watermark] = {}
         self._lanes: Lanes[ConsumerRecord] = Lanes(self._run_one, self._finished)
         self._room = asyncio.Event()
@@ -149,7 +160,7 @@ class KeyedRunLoop:
         self.handled = 0
 
     async def run(self, stop: asyncio.Event) -> None:
-        consumer = await self._start(stop)
+        consumer = await until_up(f"{self._config.name}: Kafka", self._start, stop)
         if consumer is None:
             return
         try:
@@ -160,23 +171,17 @@ class KeyedRunLoop:
             with contextlib.suppress(Exception):
                 await consumer.stop()
 
-    async def _start(self, stop: asyncio.Event) -> AIOKafkaConsumer | None:
-        attempt = 0
-        while not stop.is_set():
-            consumer = self._make_consumer()
-            consumer.subscribe(self._topics, listener=_Rebalance(self))
-            try:
-                await consumer.start()
-            except KafkaError as exc:
-                attempt += 1
-                log.warning("%s: Kafka not reachable (%s); retrying", self._config.name, exc)
-                with contextlib.suppress(Exception):
-                    await consumer.stop()
-                await _sleep_or_stop(stop, backoff(attempt, 0.5, 10.0))
-                continue
-            self._consumer = consumer
-            return consumer
-        return None
+    async def _start(self) -> AIOKafkaConsumer:
+        consumer = self._make_consumer()
+        consumer.subscribe(self._topics, listener=_Rebalance(self))
+        try:
+            await consumer.start()
+        except BaseException:
+            with contextlib.suppress(Exception):
+                await consumer.stop()
+            raise
+        self._consumer = consumer
+        return consumer
 
     async def _fetch_loop(self, consumer: AIOKafkaConsumer, stop: asyncio.Event) -> None:
         interval_ms = int(self._config.commit_interval_s * 1000)
@@ -184,7 +189,7 @@ class KeyedRunLoop:
             room = self._config.max_in_flight - self._lanes.in_flight
             if room <= 0:
                 self._room.clear()
-                await _wait(self._room, self._config.commit_interval_s)
+                await pause(self._room, self._config.commit_interval_s)
             else:
                 await self._fetch(consumer, room, interval_ms)
             await self._commit(consumer)
@@ -203,38 +208,48 @@ class KeyedRunLoop:
                 self._lanes.submit((tp, record.key), record)
 
     async def _run_one(self, record: ConsumerRecord) -> None:
-        attempt = 0
+        failure = await self._attempt(record)
+        if failure is None or self._give_up is None:
+            return
+        tries = 0
+        while True:  # the give-up action (a dead letter) must hold before the offset moves
+            try:
+                await self._give_up(record, failure)
+                return
+            except Exception as exc:
+                tries += 1
+                log.warning("%s: giving up %s failed (%r)", self._config.name, _at(record), exc)
+                await asyncio.sleep(self._config.policy.outage_backoff(tries))
+
+    async def _attempt(self, record: ConsumerRecord) -> GaveUp | None:
+        """None once handled; why it was given up otherwise (never, if the policy never does)."""
+        policy = self._config.policy
+        attempt = outages = 0
         while True:
             try:
                 await self._handler(record)
-                return
-            except asyncio.CancelledError:
-                raise
-            except self._config.permanent as exc:
-                log.error(
-                    "%s: permanent failure at %s-%s@%s: %r",
-                    self._config.name,
-                    record.topic,
-                    record.partition,
-                    record.offset,
-                    exc,
-                )
-                if self._on_permanent is not None:
-                    await self._on_permanent(record, exc)
-                return
-            except Exception:
+                return None
+            except policy.permanent as exc:
+                log.error("%s: permanent failure at %s: %r", self._config.name, _at(record), exc)
+                return GaveUp(exc, attempt + 1, permanent=True)
+            except policy.outages as exc:
+                outages += 1
+                delay = policy.outage_backoff(outages)
+                log.warning("%s: %s waits out an outage (%r)", self._config.name, _at(record), exc)
+                await asyncio.sleep(delay)
+            except Exception as exc:
                 attempt += 1
-                log.exception(
-                    "%s: handler failed at %s-%s@%s (attempt %d); retrying",
+                log.warning(
+                    "%s: handler failed at %s (attempt %d): %r",
                     self._config.name,
-                    record.topic,
-                    record.partition,
-                    record.offset,
+                    _at(record),
                     attempt,
+                    exc,
+                    exc_info=policy.attempts is None,
                 )
-                await asyncio.sleep(
-                    backoff(attempt, self._config.retry_base_s, self._config.retry_cap_s)
-                )
+                if policy.exhausted(attempt):
+                    return GaveUp(exc, attempt, permanent=False)
+                await asyncio.sleep(policy.backoff(attempt))
 
     def _finished(self, record: ConsumerRecord) -> None:
         self.handled += 1
@@ -287,10 +302,5 @@ def _lane_tp(lane: Hashable) -> Any:
     return lane[0] if isinstance(lane, tuple) else None
 
 
-async def _wait(event: asyncio.Event, seconds: float) -> None:
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(event.wait(), seconds)
-
-
-async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
-    await _wait(stop, seconds)
+def _at(record: ConsumerRecord) -> str:
+    return f"{record.topic}-{record.partition}@{record.offset}"

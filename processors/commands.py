@@ -7,7 +7,7 @@ from aiokafka import ConsumerRecord
 
 from common.runloop import KeyedRunLoop
 from processors import handlers
-from processors.inbox import Origin
+from processors.inbox import InboxEntry, Origin
 from processors.runtime import Context, RecordHandler, keyed_loop, main, run_loop
 from processors.settings import ProcessorSettings
 from schemas.codec import UndecodableMessage, decode
@@ -16,15 +16,9 @@ from schemas.messages import CreatePayment, RefundPayment
 log = logging.getLogger(__name__)
 
 
-def origin_of(record: ConsumerRecord, command: CreatePayment | RefundPayment) -> Origin:
-    return Origin(
-        handlers.CONSUMER,
-        command.message_id,
-        command.type,
-        record.topic,
-        record.partition,
-        record.offset,
-        command.payment_id,
+def origin_of(record: ConsumerRecord, command: CreatePayment | RefundPayment) -> InboxEntry:
+    return InboxEntry(
+        handlers.CONSUMER, command.message_id, command.type, Origin.of(record), command.payment_id
     )
 
 

@@ -1,20 +1,18 @@
-"""What every processor process shares: `bootstrap()` builds the pool and the provider client;
-`serve()` runs a coroutine until SIGTERM/SIGINT and then lets it finish gracefully."""
+"""What every processor process shares: `bootstrap()` builds the pool and the provider client,
+`keyed_loop()` the common run loop of a topic, `main()` the process (common/process.py)."""
 
 import asyncio
-import contextlib
 import logging
-import signal
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
 
 import asyncpg
 from aiokafka import ConsumerRecord
 
-from common import logs
+from common import process
 from common.db import create_pool
 from common.kafka import make_consumer
+from common.retry import until_up
 from common.runloop import KeyedRunLoop, RunLoopConfig
 from processors.provider.yookassa import RetryPolicy, YooKassaClient, make_client
 from processors.settings import ProcessorSettings
@@ -52,16 +50,14 @@ async def connect_pool(
     settings: ProcessorSettings, stop: asyncio.Event | None = None
 ) -> asyncpg.Pool:
     """PostgreSQL down at start-up is waited for, not fatal."""
-    attempt = 0
-    while True:
-        try:
-            return await create_pool(settings, max_size=settings.db_pool_size, reset=_release_as_is)
-        except (OSError, asyncpg.PostgresError) as exc:
-            attempt += 1
-            log.warning("PostgreSQL not reachable (%s); retry %d", exc, attempt)
-            if stop is not None and stop.is_set():
-                raise
-            await asyncio.sleep(min(5.0, 0.2 * 2**attempt))
+    pool = await until_up(
+        "PostgreSQL",
+        lambda: create_pool(settings, max_size=settings.db_pool_size, reset=_release_as_is),
+        stop,
+    )
+    if pool is None:
+        raise ConnectionError("stopped before PostgreSQL was reachable")
+    return pool
 
 
 async def _release_as_is(conn: asyncpg.Connection) -> None:
@@ -99,28 +95,4 @@ async def run_loop(
 
 
 def main(name: str, run: Callable[[ProcessorSettings, asyncio.Event], Awaitable[None]]) -> None:
-    settings = ProcessorSettings()
-    logs.configure(settings.log_level, name)
-    _run(_serve(settings, run))
-
-
-def _run(main: Coroutine[Any, Any, None]) -> None:
-    """uvloop (shipped with uvicorn[standard]) when present: the processors are event-loop
-    bound, and its loop costs less CPU per socket operation than asyncio's selector loop."""
-    try:
-        import uvloop
-    except ImportError:
-        asyncio.run(main)
-        return
-    uvloop.run(main)
-
-
-async def _serve(
-    settings: ProcessorSettings, run: Callable[[ProcessorSettings, asyncio.Event], Awaitable[None]]
-) -> None:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(sig, stop.set)
-    await run(settings, stop)
+    process.main(name, ProcessorSettings(), run)
