@@ -5,6 +5,8 @@ Every Kafka reader of Billing runs it (the commands and webhooks processors, bot
 * One lane per (partition, key): a key's messages are handled strictly in order; different
   keys run concurrently, at most `max_in_flight` messages fetched-but-unfinished at once
   (fetching stops while the process is full; `max_in_flight=1` is one at a time).
+  `by_key=False` makes it one lane per partition (the consumers: a record waits for every
+  earlier record of its partition, dead letters included).
 * Per partition the committed offset only ever reaches the lowest unfinished message (a
   contiguous-done watermark), so a crash redelivers everything not yet finished — handlers
   must be idempotent, which is what the inbox and guarded updates make them.
@@ -134,6 +136,7 @@ class RunLoopConfig:
     max_in_flight: int = 256
     commit_interval_s: float = 0.2
     revoke_timeout_s: float = 10.0
+    by_key: bool = True  # False: one lane per partition
     policy: RetryPolicy = field(default_factory=lambda: RetryPolicy.until_it_works(0.2, 30.0))
 
 
@@ -205,7 +208,7 @@ class KeyedRunLoop:
             mark = self._marks.setdefault(tp, Watermark())
             for record in records:
                 mark.add(record.offset)
-                self._lanes.submit((tp, record.key), record)
+                self._lanes.submit((tp, record.key if self._config.by_key else None), record)
 
     async def _run_one(self, record: ConsumerRecord) -> None:
         failure = await self._attempt(record)

@@ -36,7 +36,8 @@ def build_loop(
 ) -> KeyedRunLoop:
     """Retry then dead-letter; at most CONSUMER_MAX_BUFFERED_PER_PARTITION records in flight."""
     limit = settings.consumer_max_buffered_per_partition
-    config = RunLoopConfig(consumer_name, max_in_flight=limit, policy=policy_from(settings))
+    policy = policy_from(settings)
+    config = RunLoopConfig(consumer_name, limit, policy=policy, by_key=False)
     return KeyedRunLoop(
         lambda: make_consumer(settings, group, max_poll_records=limit),
         [settings.consumer_events_topic],
