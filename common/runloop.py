@@ -29,12 +29,27 @@ from typing import Any, Generic, TypeVar
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
 from aiokafka.errors import KafkaError
 
+from common.inbox import Origin
 from common.retry import RetryPolicy, pause, until_up
+from schemas.codec import decode
+from schemas.messages import Envelope
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 Handler = Callable[[ConsumerRecord], Awaitable[None]]
+MessageHandler = Callable[[Envelope, Origin], Awaitable[None]]
+
+
+def decoding(handle: MessageHandler) -> Handler:
+    """A record handler that decodes first: `UndecodableMessage` is for the policy to treat
+    as permanent (the consumers dead-letter it, the processors log and skip it)."""
+
+    async def on_record(record: ConsumerRecord) -> None:
+        origin = Origin.of(record)
+        await handle(decode(origin.value), origin)
+
+    return on_record
 
 
 class Watermark:

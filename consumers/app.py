@@ -17,8 +17,8 @@ from common.db import create_pool
 from common.kafka import make_consumer
 from common.producer import Producer
 from common.retry import until_up
-from common.runloop import KeyedRunLoop, RunLoopConfig
-from consumers.delivery import DeadLetters, Handler, on_records, policy_from
+from common.runloop import KeyedRunLoop, RunLoopConfig, decoding
+from consumers.delivery import DeadLetters, Handler, policy_from
 from consumers.outbound import make_client
 from consumers.settings import ConsumerSettings
 
@@ -41,7 +41,7 @@ def build_loop(
     return KeyedRunLoop(
         lambda: make_consumer(settings, group, max_poll_records=limit),
         [settings.consumer_events_topic],
-        on_records(handle),
+        decoding(handle),
         config,
         give_up=letters.write,
     )

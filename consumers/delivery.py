@@ -15,7 +15,6 @@ the original message is handled as new.
 """
 
 import logging
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from uuid import UUID
 
@@ -25,17 +24,16 @@ from aiokafka import ConsumerRecord
 from common.inbox import Origin
 from common.producer import Producer
 from common.retry import OUTAGES, RetryPolicy
-from common.runloop import GaveUp
+from common.runloop import GaveUp, MessageHandler
 from consumers.errors import PermanentError
 from consumers.settings import ConsumerSettings
 from schemas import ids
 from schemas.codec import UndecodableMessage, decode, encode, encode_key
-from schemas.messages import DeadLetter, Envelope
+from schemas.messages import DeadLetter
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[[Envelope, Origin], Awaitable[None]]
-RecordHandler = Callable[[ConsumerRecord], Awaitable[None]]
+Handler = MessageHandler
 
 
 def policy_from(settings: ConsumerSettings) -> RetryPolicy:
@@ -47,16 +45,6 @@ def policy_from(settings: ConsumerSettings) -> RetryPolicy:
         permanent=(PermanentError, UndecodableMessage),
         outages=OUTAGES,
     )
-
-
-def on_records(handle: Handler) -> RecordHandler:
-    """The run loop's record handler: decode (UndecodableMessage is permanent), then handle."""
-
-    async def on_record(record: ConsumerRecord) -> None:
-        origin = Origin.of(record)
-        await handle(decode(origin.value), origin)
-
-    return on_record
 
 
 @dataclass

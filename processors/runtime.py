@@ -9,13 +9,13 @@ from dataclasses import dataclass
 import asyncpg
 from aiokafka import ConsumerRecord
 
-from common import process
+from common import process, retry
 from common.db import create_pool
 from common.kafka import make_consumer
-from common.retry import until_up
-from common.runloop import KeyedRunLoop, RunLoopConfig
+from common.runloop import GaveUp, KeyedRunLoop, MessageHandler, RunLoopConfig, decoding
 from processors.provider.yookassa import RetryPolicy, YooKassaClient, make_client
 from processors.settings import ProcessorSettings
+from schemas.codec import UndecodableMessage
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +50,7 @@ async def connect_pool(
     settings: ProcessorSettings, stop: asyncio.Event | None = None
 ) -> asyncpg.Pool:
     """PostgreSQL down at start-up is waited for, not fatal."""
-    pool = await until_up(
+    pool = await retry.until_up(
         "PostgreSQL",
         lambda: create_pool(settings, max_size=settings.db_pool_size, reset=_release_as_is),
         stop,
@@ -72,15 +72,31 @@ async def bootstrap(settings: ProcessorSettings) -> Context:
     return Context(settings, await connect_pool(settings), provider_client(settings))
 
 
-RecordHandler = Callable[[ConsumerRecord], Awaitable[None]]
+# Every failure is retried in its lane until it works; only a record that cannot be decoded
+# (it never will be) is logged and skipped.
+POLICY = retry.RetryPolicy(
+    attempts=None, base_seconds=0.2, max_seconds=30.0, permanent=(UndecodableMessage,)
+)
 
 
 def keyed_loop(
-    ctx: Context, name: str, group: str, topic: str, handle: RecordHandler
+    ctx: Context, name: str, group: str, topic: str, handle: MessageHandler
 ) -> KeyedRunLoop:
     """The run loop of a processor that reads `topic` as consumer group `group`."""
-    config = RunLoopConfig(name=name, max_in_flight=ctx.settings.processor_max_in_flight)
-    return KeyedRunLoop(lambda: make_consumer(ctx.settings, group), [topic], handle, config)
+    config = RunLoopConfig(name, ctx.settings.processor_max_in_flight, policy=POLICY)
+    return KeyedRunLoop(
+        lambda: make_consumer(ctx.settings, group), [topic], decoding(handle), config, _skip
+    )
+
+
+async def _skip(record: ConsumerRecord, failure: GaveUp) -> None:
+    log.error(
+        "skipping undecodable record %s-%s@%s: %s",
+        record.topic,
+        record.partition,
+        record.offset,
+        failure.error,
+    )
 
 
 async def run_loop(

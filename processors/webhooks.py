@@ -10,18 +10,15 @@ import asyncio
 import logging
 from typing import Any
 
-from aiokafka import ConsumerRecord
-
 from common.runloop import KeyedRunLoop
 from processors import apply, inbox, repository
 from processors.errors import ProviderNotFound
 from processors.handlers import eventually
 from processors.inbox import InboxEntry, Origin
 from processors.repository import PaymentRow
-from processors.runtime import Context, RecordHandler, keyed_loop, main, run_loop
+from processors.runtime import Context, MessageHandler, keyed_loop, main, run_loop
 from processors.settings import ProcessorSettings
-from schemas.codec import UndecodableMessage, decode
-from schemas.messages import ProviderNotification
+from schemas.messages import Envelope, ProviderNotification
 
 log = logging.getLogger(__name__)
 CONSUMER = "processor-webhooks"
@@ -106,23 +103,12 @@ async def _record(ctx: Context, origin: InboxEntry) -> None:
         await inbox.record(conn, origin)
 
 
-def make_handler(ctx: Context) -> RecordHandler:
-    async def handle(record: ConsumerRecord) -> None:
-        try:
-            note = decode(record.value or b"")
-        except UndecodableMessage as exc:
-            log.error(
-                "skipping undecodable webhook %s-%s@%s: %s",
-                record.topic,
-                record.partition,
-                record.offset,
-                exc,
-            )
-            return
+def make_handler(ctx: Context) -> MessageHandler:
+    async def handle(note: Envelope, where: Origin) -> None:
         if not isinstance(note, ProviderNotification):
             log.warning("ignoring %s on the webhooks topic", note.type)
             return
-        origin = InboxEntry(CONSUMER, note.message_id, note.type, Origin.of(record))
+        origin = InboxEntry(CONSUMER, note.message_id, note.type, where)
         await handle_notification(note, origin, ctx)
 
     return handle

@@ -5,8 +5,8 @@ import asyncio
 import pytest
 from aiokafka import ConsumerRecord
 
-from common.runloop import GaveUp
-from consumers.delivery import on_records, policy_from, reason
+from common.runloop import GaveUp, decoding
+from consumers.delivery import policy_from, reason
 from consumers.errors import PermanentError, TransientError
 from consumers.settings import ConsumerSettings
 from schemas.codec import UndecodableMessage
@@ -39,5 +39,5 @@ async def test_an_undecodable_record_never_reaches_the_handler() -> None:
 
     rec = ConsumerRecord("t", 0, 5, 0, 0, b"k", b"{not json", None, 0, 0, [])
     with pytest.raises(UndecodableMessage):
-        await on_records(handle)(rec)
+        await decoding(handle)(rec)
     assert called == []
