@@ -16,6 +16,7 @@ import httpx
 from common import logs
 from common.db import create_pool
 from common.kafka import make_consumer, make_producer
+from common.metrics import start_metrics_server
 from consumers.delivery import Delivery, Handler, RetryPolicy
 from consumers.outbound import make_client
 from consumers.runner import consume, until_up
@@ -62,7 +63,8 @@ async def run(
             and await until_up("Kafka consumer", consumer.start, stop)
         ):
             return
-        async with make_client(settings.consumer_http_timeout_seconds) as client:
+        services = {settings.auth_url: "auth", settings.notify_url: "notify"}
+        async with make_client(settings.consumer_http_timeout_seconds, services) as client:
             delivery = Delivery(
                 consumer_name, pool, producer, settings.consumer_dlq_topic, policy_from(settings)
             )
@@ -95,6 +97,7 @@ async def _quietly(closing: Awaitable[object], within: float = 10.0) -> bool:
 async def serve(consumer_name: str, default_group: str, factory: HandlerFactory) -> None:
     settings = ConsumerSettings()
     logs.configure(settings.log_level, consumer_name)
+    start_metrics_server(consumer_name)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

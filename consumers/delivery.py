@@ -24,6 +24,7 @@ import asyncpg
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
+from common.metrics import DEAD_LETTERS
 from consumers.errors import PermanentError
 from consumers.inbox import Origin
 from schemas import ids
@@ -114,6 +115,7 @@ class Delivery:
         while True:
             try:
                 await self._publish(letter, origin, message_id)
+                DEAD_LETTERS.labels(self.consumer).inc()
                 log.error("%s dead-lettered: %s", _where(origin), error)
                 return
             except OUTAGES as exc:

@@ -16,8 +16,9 @@ import logging
 from dataclasses import dataclass
 
 import asyncpg
+from prometheus_client import Counter
 
-from processors import apply, repository
+from processors import apply, gauges, repository
 from processors.errors import ProviderError
 from processors.publisher import Publisher
 from processors.runtime import Context, bootstrap, main
@@ -27,6 +28,11 @@ from schemas.codec import encode
 from schemas.messages import CreatePayment, RefundPayment
 
 log = logging.getLogger(__name__)
+WORK = Counter(
+    "billing_reconciler_actions",
+    "Reconciler work: pending payments re-read, accepted payments/refunds re-driven",
+    ["action"],
+)
 
 _NEXT = "now() + make_interval(secs => least($2 * power(2, p.check_attempts), $3))"
 
@@ -69,6 +75,9 @@ async def run_once(ctx: Context, publisher: Publisher) -> Pass:
     result.rechecked = await recheck_pending(ctx)
     result.redriven_payments = await redrive_payments(ctx, publisher)
     result.redriven_refunds = await redrive_refunds(ctx, publisher)
+    WORK.labels("recheck_pending").inc(result.rechecked)
+    WORK.labels("redrive_payment").inc(result.redriven_payments)
+    WORK.labels("redrive_refund").inc(result.redriven_refunds)
     return result
 
 
@@ -155,6 +164,7 @@ async def _send(ctx: Context, publisher: Publisher, messages: list[tuple[str, by
 async def run(settings: ProcessorSettings, stop: asyncio.Event) -> None:
     ctx = await bootstrap(settings)
     publisher = Publisher(settings)
+    collecting = asyncio.create_task(gauges.collect_forever(ctx.pool, settings, stop))
     try:
         while not stop.is_set():
             try:
@@ -166,6 +176,8 @@ async def run(settings: ProcessorSettings, stop: asyncio.Event) -> None:
             except TimeoutError:
                 pass
     finally:
+        collecting.cancel()
+        await asyncio.gather(collecting, return_exceptions=True)
         await publisher.close()
         await ctx.aclose()
 

@@ -14,6 +14,7 @@ import os
 from typing import Any
 
 import asyncpg
+from prometheus_client import Counter
 
 from processors.outbox import CHANNEL
 from processors.publisher import Publisher
@@ -21,6 +22,7 @@ from processors.runtime import connect_pool, main
 from processors.settings import ProcessorSettings
 
 log = logging.getLogger(__name__)
+PUBLISHED = Counter("billing_outbox_published", "Outbox rows published to Kafka by the relay")
 
 _BATCH = """
 SELECT id, topic, key, payload FROM payments_history.outbox
@@ -54,6 +56,7 @@ class Relay:
             [r["id"] for r in rows],
         )
         self.published += len(rows)
+        PUBLISHED.inc(len(rows))
         return len(rows)
 
     async def run(self, stop: asyncio.Event) -> None:

@@ -15,6 +15,7 @@ from aiokafka import ConsumerRecord
 from common import logs
 from common.db import create_pool
 from common.kafka import make_consumer
+from common.metrics import start_metrics_server
 from common.runloop import KeyedRunLoop, RunLoopConfig
 from processors.provider.yookassa import RetryPolicy, YooKassaClient, make_client
 from processors.settings import ProcessorSettings
@@ -101,6 +102,7 @@ async def run_loop(
 def main(name: str, run: Callable[[ProcessorSettings, asyncio.Event], Awaitable[None]]) -> None:
     settings = ProcessorSettings()
     logs.configure(settings.log_level, name)
+    start_metrics_server(name)
     _run(_serve(settings, run))
 
 
