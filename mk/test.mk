@@ -7,7 +7,7 @@ PYTEST_FLAGS := -p no:cacheprovider -ra --strict-markers
 
 .PHONY: test test-stack
 
-test: lint test-stack  ## lint, then the whole test suite (brings the stack up when needed)
+test: lint alerts-test test-stack  ## lint, the alert rules (promtool), then the whole test suite (brings the stack up when needed)
 	@rc=0; cd $(ROOT) && $(PY) -m pytest $(PYTEST_FLAGS) $(PYTEST_ARGS) || rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest: no tests collected"; rc=0; fi; exit $$rc
 

@@ -155,17 +155,24 @@ class LagReader:
             "The group's committed offset",
             ["group", "topic", "partition"],
         )
-        await self._reader.topics()  # refresh metadata: partitions of every topic
+        partitions = await self._partitions(set(self._groups.values()))
         for group, topic in self._groups.items():
-            for tp, done, behind in await self._group(group, topic):
+            for tp, done, behind in await self._group(group, partitions.get(topic, [])):
                 labels = [group, tp.topic, str(tp.partition)]
                 lag.add_metric(labels, behind)
                 committed.add_metric(labels, done)
         return [lag, committed]
 
-    async def _group(self, group: str, topic: str) -> list[tuple[TopicPartition, int, int]]:
-        numbers = sorted(self._reader.partitions_for_topic(topic) or ())
-        tps = [TopicPartition(topic, p) for p in numbers]
+    async def _partitions(self, topics: set[str]) -> dict[str, list[TopicPartition]]:
+        described = await self._admin.describe_topics(sorted(topics))
+        return {
+            t["topic"]: [TopicPartition(t["topic"], p["partition"]) for p in t["partitions"]]
+            for t in described
+        }
+
+    async def _group(
+        self, group: str, tps: list[TopicPartition]
+    ) -> list[tuple[TopicPartition, int, int]]:
         if not tps:
             return []
         offsets = await self._admin.list_consumer_group_offsets(group, partitions=tps)
