@@ -90,6 +90,24 @@ async def test_prometheus_scrapes_every_process_and_each_is_up() -> None:
     assert up, f"not every target up: {values_by('min by (job) (up)', 'job')}"
 
 
+def test_prometheus_accepts_every_dashboard_and_rule_expression(repo_root: Path) -> None:
+    dashboard = json.loads((repo_root / "infra/grafana/dashboards/billing.json").read_text())
+    exprs = [t["expr"] for panel in dashboard["panels"] for t in panel["targets"]]
+    rules = yaml.safe_load((repo_root / "infra/prometheus/alerts.yml").read_text())
+    exprs += [rule["expr"] for group in rules["groups"] for rule in group["rules"]]
+    for expr in exprs:
+        query(expr)  # a parse error is a 400: urlopen raises
+
+
+def test_prometheus_loaded_every_alert_rule(repo_root: Path) -> None:
+    url = f"{PROMETHEUS_URL}/api/v1/rules?type=alert"
+    with urllib.request.urlopen(url, timeout=10) as response:
+        groups = json.load(response)["data"]["groups"]
+    loaded = {rule["name"] for group in groups for rule in group["rules"]}
+    rules = yaml.safe_load((repo_root / "infra/prometheus/alerts.yml").read_text())
+    assert loaded == {rule["alert"] for group in rules["groups"] for rule in group["rules"]}
+
+
 @pytest.mark.disruptive(order=4)
 async def test_stopped_notifications_consumer_makes_the_lag_alert_true(
     repo_root: Path, supervisor: "Supervisor", kafka_bootstrap: str
