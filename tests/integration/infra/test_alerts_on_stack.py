@@ -79,7 +79,7 @@ def pending_event() -> PaymentPending:
     )
 
 
-async def test_prometheus_scrapes_every_process_and_each_is_up() -> None:
+async def test_prometheus_scrapes_every_process_and_each_is_up(supervisor: "Supervisor") -> None:
     expected = {"prometheus", "gateway", *PORTS}
 
     def all_up() -> dict[str, float]:
@@ -90,7 +90,9 @@ async def test_prometheus_scrapes_every_process_and_each_is_up() -> None:
     assert up, f"not every target up: {values_by('min by (job) (up)', 'job')}"
 
 
-def test_prometheus_accepts_every_dashboard_and_rule_expression(repo_root: Path) -> None:
+def test_prometheus_accepts_every_dashboard_and_rule_expression(
+    repo_root: Path, supervisor: "Supervisor"
+) -> None:
     dashboard = json.loads((repo_root / "infra/grafana/dashboards/billing.json").read_text())
     exprs = [t["expr"] for panel in dashboard["panels"] for t in panel["targets"]]
     rules = yaml.safe_load((repo_root / "infra/prometheus/alerts.yml").read_text())
@@ -99,7 +101,7 @@ def test_prometheus_accepts_every_dashboard_and_rule_expression(repo_root: Path)
         query(expr)  # a parse error is a 400: urlopen raises
 
 
-def test_prometheus_loaded_every_alert_rule(repo_root: Path) -> None:
+def test_prometheus_loaded_every_alert_rule(repo_root: Path, supervisor: "Supervisor") -> None:
     url = f"{PROMETHEUS_URL}/api/v1/rules?type=alert"
     with urllib.request.urlopen(url, timeout=10) as response:
         groups = json.load(response)["data"]["groups"]
