@@ -142,9 +142,9 @@ class LagReader:
 
     async def families(self) -> list[Metric]:
         if not self._started:
+            self._started = True  # from here on close() stops whichever of the two started
             await self._admin.start()
             await self._reader.start()
-            self._started = True
         lag = _gauge(
             "billing_consumer_lag",
             "Records in the partition after the group's committed offset",
