@@ -87,7 +87,10 @@ async def test_database_gauges_count_stuck_rows_by_their_rule_backlog_and_dead_l
     database_url: str,
 ) -> None:
     settings = ProcessorSettings(
-        database_url=database_url, reconcile_after_seconds=30, provider_pending_expiry_s=3600
+        database_url=database_url,
+        reconcile_after_seconds=30,
+        provider_pending_expiry_s=3600,
+        relay_topics="billing.events.v1",
     )
     consumer = f"test-gauges-{uuid.uuid4().hex[:8]}"
     conn = await asyncpg.connect(database_url)
@@ -99,12 +102,15 @@ async def test_database_gauges_count_stuck_rows_by_their_rule_backlog_and_dead_l
         await _payment(conn, "accepted", 5)  # just accepted: not stuck
         await _payment(conn, "pending", 7200)  # past the provider's expiry: stuck
         await _payment(conn, "pending", 600)  # a user still on the payment page: not stuck
-        await conn.execute(
-            """INSERT INTO payments_history.outbox (message_id, topic, key, type, payload,
-               created_at)
-               VALUES ($1, 'test.gauges', 'k', 'Test', '{}', now() - interval '2 min')""",
-            uuid.uuid4(),
-        )
+        for topic, age in (("billing.events.v1", 120), ("test.gauges", 3600)):
+            await conn.execute(  # the second is another relay's topic: not this backlog
+                """INSERT INTO payments_history.outbox (message_id, topic, key, type, payload,
+                   created_at)
+                   VALUES ($1, $2, 'k', 'Test', '{}', now() - make_interval(secs => $3))""",
+                uuid.uuid4(),
+                topic,
+                age,
+            )
         await conn.execute(
             """INSERT INTO payments_history.dead_letters (consumer, message_id, origin_topic,
                origin_partition, origin_offset, key, payload, error)
@@ -121,5 +127,5 @@ async def test_database_gauges_count_stuck_rows_by_their_rule_backlog_and_dead_l
         key = ("billing_payments", f"status={status}")
         assert after[key] - before.get(key, 0) == 2
     assert after[("billing_outbox_backlog",)] - before[("billing_outbox_backlog",)] == 1
-    assert after[("billing_outbox_oldest_age_seconds",)] >= 120
+    assert 120 <= after[("billing_outbox_oldest_age_seconds",)] < 3600
     assert after[("billing_dead_letters_pending", f"consumer={consumer}")] == 1
