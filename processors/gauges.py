@@ -33,8 +33,9 @@ log = logging.getLogger(__name__)
 
 # Stuck, not merely unpaid: an `accepted` row older than the re-drive age was never taken by
 # the commands processor (the reconciler should have re-driven it); a `pending` row older than
-# the provider's own expiry should have been canceled by the provider by now, so we lost the
-# news. A user looking at the payment page is `pending` and younger than that: not counted.
+# the provider's own expiry plus one full re-check interval (RECONCILE_BACKOFF_CAP_SECONDS)
+# was canceled by the provider and re-read by the reconciler since, yet is still pending: we
+# lost the news. A user looking at the payment page is `pending` and younger: not counted.
 _PAYMENTS = """
 SELECT status, count(*) AS n,
        count(*) FILTER (WHERE status = 'accepted'
@@ -78,7 +79,8 @@ def _gauge(name: str, doc: str, labels: list[str]) -> GaugeMetricFamily:
 
 
 async def _payments(pool: asyncpg.Pool, settings: ProcessorSettings) -> list[Metric]:
-    after, expiry = settings.reconcile_after_seconds, settings.provider_pending_expiry_s
+    after = settings.reconcile_after_seconds
+    expiry = settings.provider_pending_expiry_s + settings.reconcile_backoff_cap_seconds
     by_status = _gauge("billing_payments", "Payments by status", ["status"])
     refunds = _gauge("billing_refunds", "Refunds by status", ["status"])
     stuck = _gauge(
