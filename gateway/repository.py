@@ -113,6 +113,13 @@ async def user_payment(
     )
 
 
+async def payments_by_ids(conn: asyncpg.Connection, payment_ids: list[uuid.UUID]) -> list[Record]:
+    return await conn.fetch(
+        f"SELECT {PAYMENT_COLUMNS} FROM payments_history.payments WHERE id = ANY($1::uuid[])",
+        payment_ids,
+    )
+
+
 async def user_payments(
     conn: asyncpg.Connection,
     user_id: uuid.UUID,
