@@ -1,8 +1,10 @@
 """Abuse of volume and redirects against the running stack (issue 10 §5).
 
 The stack runs with the defaults: GATEWAY_WAIT_MAX_PER_USER=4, WEBHOOK_MAX_BODY_BYTES=16384,
-WEBHOOK_RATE_PER_SOURCE_PER_MINUTE=600, GATEWAY_RETURN_URL_ORIGINS = the cinema's origin and
-the loopback on any port.
+GATEWAY_RETURN_URL_ORIGINS = the cinema's origin and the loopback on any port. The webhook
+rate limits are proven with small limits on a gateway of the test's own, reached from several
+source addresses (tests/unit/gateway/test_webhook_intake_limits.py): at the stack's 600 a
+minute a flood's outcome would depend on how fast this machine answers.
 """
 
 import asyncio
@@ -19,7 +21,6 @@ from tests.stack.conftest import Stack, User
 
 WAIT_PER_USER = int(os.environ.get("GATEWAY_WAIT_MAX_PER_USER", "4"))
 WEBHOOK_MAX = int(os.environ.get("WEBHOOK_MAX_BODY_BYTES", "16384"))
-WEBHOOK_RATE = int(os.environ.get("WEBHOOK_RATE_PER_SOURCE_PER_MINUTE", "600"))
 
 
 def _pay(stack: Stack, user: User, return_url: str) -> tuple[str, dict[str, object], dict]:
@@ -90,24 +91,6 @@ async def test_a_webhook_over_its_own_size_limit_gets_413(
     )
 
     assert response.status_code == 413, response.text
-
-
-async def test_a_webhook_flood_from_one_source_gets_429_with_retry_after(
-    http: httpx.AsyncClient, stack: Stack
-) -> None:
-    """Not-a-notification bodies (400, nothing reaches Kafka) spend the sender's budget too."""
-    url = f"{stack.gateway}/api/v1/webhooks/yookassa"
-    limited: httpx.Response | None = None
-    for _ in range(0, WEBHOOK_RATE + 100, 50):
-        batch = await asyncio.gather(*(http.post(url, content=b"{}") for _ in range(50)))
-        codes = {r.status_code for r in batch}
-        assert codes <= {400, 429}, codes
-        limited = next((r for r in batch if r.status_code == 429), None)
-        if limited is not None:
-            break
-
-    assert limited is not None, f"no 429 within {WEBHOOK_RATE + 100} notifications"
-    assert int(limited.headers["Retry-After"]) >= 1
 
 
 @pytest.fixture

@@ -100,3 +100,38 @@ async def test_a_webhook_over_its_own_limit_is_413_under_the_apis_limit(
         response = await http.post("/api/v1/webhooks/yookassa", content=raw)
     assert response.status_code == 413
     assert response.json()["error"]["code"] == "payload_too_large"
+
+
+def _sender(app: object, address: str) -> httpx.AsyncClient:
+    transport = httpx.ASGITransport(app=app, client=(address, 40000))  # type: ignore[arg-type]
+    return httpx.AsyncClient(transport=transport, base_url="http://gateway.test")
+
+
+async def test_a_flood_from_one_source_gets_429_and_another_source_still_gets_through(
+    settings: GatewaySettings,
+) -> None:
+    """Not-a-notification bodies (400): the budget is spent before the body is read."""
+    limits = {"webhook_rate_per_source_per_minute": 5, "webhook_rate_total_per_minute": 8}
+    app = create_app(settings.model_copy(update=limits))
+    url = "/api/v1/webhooks/yookassa"
+    async with _sender(app, "203.0.113.7") as noisy, _sender(app, "203.0.113.8") as other:
+        flood = [(await noisy.post(url, content=b"{}")).status_code for _ in range(6)]
+        last = await noisy.post(url, content=b"{}")
+        from_other = [(await other.post(url, content=b"{}")).status_code for _ in range(4)]
+
+    assert flood == [400] * 5 + [429]
+    assert last.status_code == 429 and int(last.headers["Retry-After"]) >= 1
+    assert last.json()["error"]["code"] == "rate_limited"
+    assert from_other == [400, 400, 400, 429]  # three more fit the total of 8, not four
+
+
+async def test_many_sources_together_are_bounded_by_the_total(settings: GatewaySettings) -> None:
+    limits = {"webhook_rate_per_source_per_minute": 5, "webhook_rate_total_per_minute": 8}
+    app = create_app(settings.model_copy(update=limits))
+    codes = []
+    for n in range(1, 6):
+        async with _sender(app, f"198.51.100.{n}") as sender:
+            codes += [(await sender.post("/api/v1/webhooks/yookassa", content=b"{}")).status_code]
+            codes += [(await sender.post("/api/v1/webhooks/yookassa", content=b"{}")).status_code]
+
+    assert codes == [400] * 8 + [429] * 2
