@@ -42,6 +42,11 @@ async def create_payment(request: Request, rt: Runtime, key: Key = None) -> dict
     return payment
 
 
+@router.get("/payments")
+async def list_payments(request: Request, rt: Runtime) -> dict[str, Any]:
+    return await rt.service.list_payments(request.query_params.multi_items())
+
+
 @router.get("/payments/{payment_id}")
 async def get_payment(payment_id: str, rt: Runtime) -> dict[str, Any]:
     return await rt.service.get_payment(payment_id)
@@ -53,6 +58,11 @@ async def create_refund(request: Request, rt: Runtime, key: Key = None) -> dict[
     refund = await rt.service.create_refund(commands.idempotence_key(key), body)
     await _maybe_hang(rt)
     return refund
+
+
+@router.get("/refunds")
+async def list_refunds(request: Request, rt: Runtime) -> dict[str, Any]:
+    return await rt.service.list_refunds(request.query_params.multi_items())
 
 
 @router.get("/refunds/{refund_id}")

@@ -24,8 +24,11 @@ class CreatePayment:
     amount: Decimal
     currency: str
     return_url: str
+    """Empty for an autopayment, which has no confirmation."""
     description: str | None
     metadata: dict[str, Any]
+    save_payment_method: bool = False
+    payment_method_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -71,19 +74,53 @@ def create_payment(body: dict[str, Any]) -> CreatePayment:
         raise InvalidRequest(
             "The sandbox supports only one-stage payments: capture must be true", "capture"
         )
+    method_id = _payment_method_id(body)
+    save = _save_payment_method(body, method_id)
+    return CreatePayment(
+        amount=value,
+        currency=currency,
+        return_url="" if method_id else _return_url(body),
+        description=_description(body),
+        metadata=_metadata(body),
+        save_payment_method=save,
+        payment_method_id=method_id,
+    )
+
+
+def _payment_method_id(body: dict[str, Any]) -> str | None:
+    """An autopayment: a saved card charged with nobody present, so no ``confirmation``."""
+    method_id = body.get("payment_method_id")
+    if method_id is None:
+        return None
+    if not isinstance(method_id, str) or not method_id:
+        raise InvalidRequest("payment_method_id must be a string", "payment_method_id")
+    if body.get("confirmation") is not None:
+        raise InvalidRequest(
+            "The sandbox charges a saved card only without confirmation (an autopayment)",
+            parameter="confirmation",
+        )
+    return method_id
+
+
+def _save_payment_method(body: dict[str, Any], method_id: str | None) -> bool:
+    save = body.get("save_payment_method", False)
+    if not isinstance(save, bool):
+        raise InvalidRequest("save_payment_method must be a boolean", "save_payment_method")
+    if save and method_id:
+        raise InvalidRequest(
+            "save_payment_method cannot be used with payment_method_id", "save_payment_method"
+        )
+    return save
+
+
+def _return_url(body: dict[str, Any]) -> str:
     confirmation = _object(body, "confirmation")
     if confirmation.get("type") != "redirect":
         raise InvalidRequest("Only confirmation.type=redirect is supported", "confirmation.type")
     return_url = confirmation.get("return_url")
     if not isinstance(return_url, str) or not 0 < len(return_url) <= 2048:
         raise InvalidRequest("confirmation.return_url is required", "confirmation.return_url")
-    return CreatePayment(
-        amount=value,
-        currency=currency,
-        return_url=return_url,
-        description=_description(body),
-        metadata=_metadata(body),
-    )
+    return return_url
 
 
 def create_refund(body: dict[str, Any]) -> CreateRefund:

@@ -11,7 +11,8 @@ from enum import StrEnum
 from typing import Any
 
 from sandbox.clock import now_iso
-from sandbox.provider.errors import InvalidRequest, UnknownCard
+from sandbox.provider.cards import SandboxCard, find_card, party
+from sandbox.provider.errors import InvalidRequest
 
 CENT = Decimal("0.01")
 CURRENCIES = frozenset({"RUB", "USD", "EUR", "BYN", "KZT", "UZS", "AMD", "GEL", "KGS", "TRY"})
@@ -28,28 +29,6 @@ ALLOWED: dict[PaymentStatus, frozenset[PaymentStatus]] = {
     PaymentStatus.SUCCEEDED: frozenset(),
     PaymentStatus.CANCELED: frozenset(),
 }
-
-
-@dataclass(frozen=True)
-class CardOutcome:
-    status: PaymentStatus
-    reason: str | None = None
-
-
-SUCCESS_CARD = "4242424242424242"
-DECLINED_CARD = "4000000000000002"
-CARD_OUTCOMES: dict[str, CardOutcome] = {
-    SUCCESS_CARD: CardOutcome(PaymentStatus.SUCCEEDED),
-    DECLINED_CARD: CardOutcome(PaymentStatus.CANCELED, "card_expired"),
-}
-
-
-def card_outcome(card_number: str) -> CardOutcome:
-    digits = "".join(card_number.split())
-    outcome = CARD_OUTCOMES.get(digits)
-    if outcome is None:
-        raise UnknownCard(digits)
-    return outcome
 
 
 def parse_money(value: Any, currency: Any, parameter: str = "amount") -> tuple[Decimal, str]:
@@ -89,6 +68,17 @@ class Payment:
     captured_at: str | None = None
     card_last4: str | None = None
     cancellation_reason: str | None = None
+    save_payment_method: bool = False
+    payment_method_id: str | None = None
+    """The saved card this payment created (``save_payment_method``) or charged (autopayment)."""
+    card: dict[str, str] = field(default_factory=dict)
+    """Snapshot of the card: ``first6``, ``last4``, ``expiry_month``, ``expiry_year``."""
+    cancellation_party: str | None = None
+
+    @property
+    def has_confirmation(self) -> bool:
+        """An autopayment has no ``confirmation``: nobody is there to confirm it."""
+        return bool(self.return_url)
 
     @property
     def refundable_left(self) -> Decimal:
@@ -96,17 +86,35 @@ class Payment:
             return Decimal("0.00")
         return self.amount - self.refunded
 
-    def confirm(self, card_number: str) -> bool:
-        """Apply the card; return False (and change nothing) if already final."""
+    def confirm(self, card_number: str) -> SandboxCard | None:
+        """Apply the card the person typed; ``None`` (and no change) if already final."""
         if not ALLOWED[self.status]:
-            return False
-        outcome = card_outcome(card_number)
-        self.status = outcome.status
-        self.card_last4 = "".join(card_number.split())[-4:]
-        if outcome.status is PaymentStatus.SUCCEEDED:
+            return None
+        card = find_card(card_number)
+        self.charge(card, card.decline)
+        if self.save_payment_method and self.status is PaymentStatus.SUCCEEDED:
+            self.payment_method_id = self.id
+        return card
+
+    def charge(self, card: SandboxCard, decline: str | None) -> None:
+        """Settle the payment on ``card``: succeeded, or canceled with ``decline``."""
+        self.card = {
+            "first6": card.first6,
+            "last4": card.last4,
+            "expiry_month": card.expiry_month,
+            "expiry_year": card.expiry_year,
+        }
+        self.card_last4 = card.last4
+        if decline is None:
+            self.status = PaymentStatus.SUCCEEDED
             self.captured_at = now_iso()
-        self.cancellation_reason = outcome.reason
-        return True
+        else:
+            self.cancel(decline)
+
+    def cancel(self, reason: str) -> None:
+        self.status = PaymentStatus.CANCELED
+        self.cancellation_reason = reason
+        self.cancellation_party = party(reason)
 
     def take_refund(self, amount: Decimal, currency: str) -> None:
         """Refunds are checked against what the provider itself recorded, never the request."""

@@ -1,13 +1,14 @@
-"""``/sandbox/`` — test hooks that real YooKassa does not have: confirm, ledger, faults."""
+"""``/sandbox/`` — test hooks real YooKassa lacks: confirm, saved-card scripts, ledger, faults."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, field_validator
 
 from sandbox.provider import store
+from sandbox.provider.cards import AUTOPAYMENT_RESULTS, SUCCEEDED
 from sandbox.provider.errors import InvalidRequest, UnknownCard
 from sandbox.provider.faults import ProviderFaults
 from sandbox.provider.runtime import ProviderRuntime, runtime
@@ -27,6 +28,36 @@ async def confirm_payment(payment_id: str, body: ConfirmBody, rt: Runtime) -> di
         return await rt.service.confirm_payment(payment_id, body.card_number)
     except UnknownCard as exc:
         raise InvalidRequest("This card is not accepted", parameter="card_number") from exc
+
+
+class ScriptMethodBody(BaseModel):
+    """Either field alone is fine; ``next_results`` replaces the queue of scripted outcomes."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    next_results: list[str] | None = None
+    revoked: bool | None = None
+
+    @field_validator("next_results")
+    @classmethod
+    def _known(cls, results: list[str] | None) -> list[str] | None:
+        allowed = AUTOPAYMENT_RESULTS | {SUCCEEDED}
+        unknown = sorted(set(results or ()) - allowed)
+        if unknown:
+            raise ValueError(f"unknown results {unknown}; use one of {sorted(allowed)}")
+        return results
+
+
+@router.post("/payment_methods/{method_id}")
+async def script_payment_method(
+    method_id: str, body: ScriptMethodBody, rt: Runtime
+) -> dict[str, Any]:
+    return await rt.service.script_method(method_id, body.next_results, body.revoked)
+
+
+@router.get("/payment_methods/{method_id}")
+async def get_payment_method(method_id: str, rt: Runtime) -> dict[str, Any]:
+    return await rt.service.script_method(method_id, None, None)
 
 
 @router.get("/ledger")

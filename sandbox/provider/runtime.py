@@ -11,6 +11,7 @@ import httpx
 from fastapi import Request
 
 from sandbox.faults import FaultInjector
+from sandbox.provider import store
 from sandbox.provider.faults import ProviderFaults
 from sandbox.provider.service import ProviderService
 from sandbox.provider.settings import ProviderSettings
@@ -32,6 +33,8 @@ async def open_runtime(
 ) -> AsyncIterator[ProviderRuntime]:
     """``webhook_transport`` lets unit tests receive webhooks in-process."""
     db = await Database.open(settings.provider_db_path, SCHEMA, settings.provider_db_synchronous)
+    async with db.transaction() as conn:
+        await store.migrate(conn)
     faults = FaultInjector(db, ProviderFaults)
     await faults.load()
     async with httpx.AsyncClient(transport=webhook_transport) as client:

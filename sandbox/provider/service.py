@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -16,10 +17,12 @@ import aiosqlite
 
 from sandbox.clock import now_iso
 from sandbox.faults import FaultInjector
-from sandbox.provider import commands, store, webhooks
+from sandbox.provider import commands, listing, methods, store, webhooks
+from sandbox.provider.cards import SandboxCard
 from sandbox.provider.domain import Payment, PaymentStatus, Refund, money
 from sandbox.provider.errors import IdempotenceKeyReused, InvalidRequest, NotFound
 from sandbox.provider.faults import ProviderFaults
+from sandbox.provider.methods import SavedMethod
 from sandbox.provider.settings import ProviderSettings
 from sandbox.provider.wire import payment_object, refund_object
 from sandbox.sqlite import Database
@@ -42,8 +45,12 @@ class ProviderService:
             if existing is not None:
                 return await self._payment_wire(conn, existing)
             payment = _new_payment(key, command)
+            if command.payment_method_id is not None:
+                await _charge_saved_method(conn, payment, command.payment_method_id)
             await store.insert_payment(conn, payment)
             await store.remember_key(conn, key, fingerprint, "payment", payment.id)
+            await self._announce(conn, payment)
+        self.dispatcher.wake()
         return payment_object(payment, self.settings)
 
     async def get_payment(self, payment_id: str) -> dict[str, Any]:
@@ -54,12 +61,48 @@ class ProviderService:
         """The payment page and ``/sandbox/payments/{id}/confirm`` both land here."""
         async with self.db.transaction() as conn:
             payment = await _load_payment(conn, payment_id)
-            if payment.confirm(card_number):
+            card = payment.confirm(card_number)
+            if card is not None:
                 await store.update_payment(conn, payment)
-                wire = payment_object(payment, self.settings)
-                await webhooks.enqueue(conn, self.faults, EVENTS[payment.status], wire)
+                await _save_method(conn, payment, card)
+                await self._announce(conn, payment)
         self.dispatcher.wake()
         return payment_object(payment, self.settings)
+
+    async def list_payments(self, params: Sequence[tuple[str, str]]) -> dict[str, Any]:
+        query = listing.payments_query(params)
+        async with self.db.reading() as conn:
+            rows, cursor = await listing.page(conn, query)
+        items = [payment_object(store.payment_from_row(row), self.settings) for row in rows]
+        return listing.list_object(items, cursor)
+
+    async def list_refunds(self, params: Sequence[tuple[str, str]]) -> dict[str, Any]:
+        query = listing.refunds_query(params)
+        async with self.db.reading() as conn:
+            rows, cursor = await listing.page(conn, query)
+        return listing.list_object([refund_object(store.refund_from_row(r)) for r in rows], cursor)
+
+    async def script_method(
+        self, method_id: str, next_results: list[str] | None, revoked: bool | None
+    ) -> dict[str, Any]:
+        """``POST /sandbox/payment_methods/{id}``: what the next autopayments with it do."""
+        async with self.db.transaction() as conn:
+            method = await methods.get(conn, method_id)
+            if method is None:
+                raise NotFound("Payment method not found", parameter="payment_method_id")
+            if next_results is not None:
+                method.next_results = list(next_results)
+            if revoked is not None:
+                method.revoked = revoked
+            await methods.update(conn, method)
+        return method.to_wire()
+
+    async def _announce(self, conn: aiosqlite.Connection, payment: Payment) -> None:
+        """Queue the webhook of a payment that has just become final (same transaction)."""
+        event = EVENTS.get(payment.status)
+        if event is not None:
+            wire = payment_object(payment, self.settings)
+            await webhooks.enqueue(conn, self.faults, event, wire)
 
     async def create_refund(self, key: str, body: dict[str, Any]) -> dict[str, Any]:
         command = commands.create_refund(body)
@@ -136,7 +179,28 @@ def _new_payment(key: str, command: commands.CreatePayment) -> Payment:
         return_url=command.return_url,
         description=command.description,
         metadata=command.metadata,
+        save_payment_method=command.save_payment_method,
     )
+
+
+async def _charge_saved_method(
+    conn: aiosqlite.Connection, payment: Payment, method_id: str
+) -> None:
+    """An autopayment settles at once: the saved card (or its script) decides."""
+    method = await methods.get(conn, method_id)
+    if method is None:
+        raise InvalidRequest(
+            f"Payment method {method_id} doesn't exist or can't be used", "payment_method_id"
+        )
+    payment.payment_method_id = method.id
+    payment.charge(method.card, method.next_decline())
+    await methods.update(conn, method)
+
+
+async def _save_method(conn: aiosqlite.Connection, payment: Payment, card: SandboxCard) -> None:
+    if payment.payment_method_id == payment.id:  # saved by this very payment
+        method = SavedMethod(id=payment.id, card_number=card.number, created_at=now_iso())
+        await methods.insert(conn, method)
 
 
 async def _load_payment(conn: aiosqlite.Connection, payment_id: str) -> Payment:
@@ -163,6 +227,9 @@ def _ledger_payment(p: Payment) -> dict[str, Any]:
         "idempotence_key": p.idempotence_key,
         "created_at": p.created_at,
         "captured_at": p.captured_at,
+        "payment_method_id": p.payment_method_id,
+        "autopayment": not p.has_confirmation,
+        "cancellation_reason": p.cancellation_reason,
     }
 
 

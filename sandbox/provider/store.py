@@ -13,6 +13,7 @@ from typing import Any
 
 import aiosqlite
 
+from sandbox.provider import methods
 from sandbox.provider.domain import Payment, PaymentStatus, Refund
 from sandbox.sqlite import KV_SCHEMA
 
@@ -69,7 +70,16 @@ CREATE TABLE IF NOT EXISTS deliveries (
 );
 CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries(status, next_attempt_at);
 """
+    + methods.SCHEMA
 )
+ADDED_COLUMNS: dict[str, dict[str, str]] = {
+    "payments": {
+        "save_payment_method": "INTEGER NOT NULL DEFAULT 0",
+        "payment_method_id": "TEXT",
+        "card": "TEXT NOT NULL DEFAULT '{}'",
+        "cancellation_party": "TEXT",
+    },
+}
 
 
 async def find_key(conn: aiosqlite.Connection, key: str, now: float) -> tuple[str, str, str] | None:
@@ -96,46 +106,61 @@ async def remember_key(
     )
 
 
+async def migrate(conn: aiosqlite.Connection) -> None:
+    """Add the columns a newer sandbox needs to a database an older one created."""
+    for table, columns in ADDED_COLUMNS.items():
+        cur = await conn.execute(f"PRAGMA table_info({table})")
+        present = {row["name"] for row in await cur.fetchall()}
+        for name, decl in columns.items():
+            if name not in present:
+                await conn.execute(f"ALTER TABLE {table} ADD COLUMN {name} {decl}")
+
+
 async def insert_payment(conn: aiosqlite.Connection, p: Payment) -> None:
-    await conn.execute(
-        "INSERT INTO payments(id, idempotence_key, status, amount, currency, refunded,"
-        " description, metadata, return_url, created_at, captured_at, card_last4,"
-        " cancellation_reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (
-            p.id,
-            p.idempotence_key,
-            str(p.status),
-            str(p.amount),
-            p.currency,
-            str(p.refunded),
-            p.description,
-            json.dumps(p.metadata),
-            p.return_url,
-            p.created_at,
-            p.captured_at,
-            p.card_last4,
-            p.cancellation_reason,
-        ),
-    )
+    row = _payment_row(p)
+    names = ", ".join(row)
+    marks = ", ".join("?" for _ in row)
+    await conn.execute(f"INSERT INTO payments({names}) VALUES ({marks})", tuple(row.values()))
 
 
 async def update_payment(conn: aiosqlite.Connection, p: Payment) -> None:
-    await conn.execute(
-        "UPDATE payments SET status = ?, refunded = ?, captured_at = ?, card_last4 = ?,"
-        " cancellation_reason = ? WHERE id = ?",
-        (str(p.status), str(p.refunded), p.captured_at, p.card_last4, p.cancellation_reason, p.id),
-    )
+    row = _payment_row(p)
+    del row["id"]
+    assignments = ", ".join(f"{name} = ?" for name in row)
+    await conn.execute(f"UPDATE payments SET {assignments} WHERE id = ?", (*row.values(), p.id))
+
+
+def _payment_row(p: Payment) -> dict[str, Any]:
+    return {
+        "id": p.id,
+        "idempotence_key": p.idempotence_key,
+        "status": str(p.status),
+        "amount": str(p.amount),
+        "currency": p.currency,
+        "refunded": str(p.refunded),
+        "description": p.description,
+        "metadata": json.dumps(p.metadata),
+        "return_url": p.return_url,
+        "created_at": p.created_at,
+        "captured_at": p.captured_at,
+        "card_last4": p.card_last4,
+        "cancellation_reason": p.cancellation_reason,
+        "save_payment_method": int(p.save_payment_method),
+        "payment_method_id": p.payment_method_id,
+        "card": json.dumps(p.card),
+        "cancellation_party": p.cancellation_party,
+    }
 
 
 async def get_payment(conn: aiosqlite.Connection, payment_id: str) -> Payment | None:
     cur = await conn.execute("SELECT * FROM payments WHERE id = ?", (payment_id,))
     row = await cur.fetchone()
-    return None if row is None else _payment(row)
+    return None if row is None else payment_from_row(row)
 
 
 async def all_payments(conn: aiosqlite.Connection) -> list[Payment]:
     cur = await conn.execute("SELECT * FROM payments ORDER BY rowid")
-    return [_payment(row) for row in await cur.fetchall()]
+    return [payment_from_row(row) for row in await cur.fetchall()]
 
 
 async def insert_refund(conn: aiosqlite.Connection, r: Refund) -> None:
@@ -159,15 +184,15 @@ async def insert_refund(conn: aiosqlite.Connection, r: Refund) -> None:
 async def get_refund(conn: aiosqlite.Connection, refund_id: str) -> Refund | None:
     cur = await conn.execute("SELECT * FROM refunds WHERE id = ?", (refund_id,))
     row = await cur.fetchone()
-    return None if row is None else _refund(row)
+    return None if row is None else refund_from_row(row)
 
 
 async def all_refunds(conn: aiosqlite.Connection) -> list[Refund]:
     cur = await conn.execute("SELECT * FROM refunds ORDER BY rowid")
-    return [_refund(row) for row in await cur.fetchall()]
+    return [refund_from_row(row) for row in await cur.fetchall()]
 
 
-def _payment(row: aiosqlite.Row) -> Payment:
+def payment_from_row(row: aiosqlite.Row) -> Payment:
     return Payment(
         id=row["id"],
         idempotence_key=row["idempotence_key"],
@@ -182,10 +207,14 @@ def _payment(row: aiosqlite.Row) -> Payment:
         captured_at=row["captured_at"],
         card_last4=row["card_last4"],
         cancellation_reason=row["cancellation_reason"],
+        save_payment_method=bool(row["save_payment_method"]),
+        payment_method_id=row["payment_method_id"],
+        card=json.loads(row["card"]),
+        cancellation_party=row["cancellation_party"],
     )
 
 
-def _refund(row: aiosqlite.Row) -> Refund:
+def refund_from_row(row: aiosqlite.Row) -> Refund:
     return Refund(
         id=row["id"],
         payment_id=row["payment_id"],

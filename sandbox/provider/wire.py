@@ -15,17 +15,18 @@ def payment_object(payment: Payment, settings: ProviderSettings) -> dict[str, An
         "status": str(payment.status),
         "paid": payment.status is PaymentStatus.SUCCEEDED,
         "amount": money(payment.amount, payment.currency),
-        "confirmation": {
-            "type": "redirect",
-            "confirmation_url": f"{settings.public_url}/checkout/{payment.id}",
-            "return_url": payment.return_url,
-        },
         "created_at": payment.created_at,
         "metadata": payment.metadata,
         "recipient": {"account_id": settings.provider_shop_id, "gateway_id": "100700"},
         "refundable": payment.refundable_left > 0,
         "test": True,
     }
+    if payment.has_confirmation:
+        body["confirmation"] = {
+            "type": "redirect",
+            "confirmation_url": f"{settings.public_url}/checkout/{payment.id}",
+            "return_url": payment.return_url,
+        }
     if payment.description is not None:
         body["description"] = payment.description
     if payment.card_last4 is not None:
@@ -34,7 +35,7 @@ def payment_object(payment: Payment, settings: ProviderSettings) -> dict[str, An
         body.update(_succeeded_fields(payment, settings))
     if payment.status is PaymentStatus.CANCELED:
         body["cancellation_details"] = {
-            "party": "payment_network",
+            "party": payment.cancellation_party or "payment_network",
             "reason": payment.cancellation_reason or "general_decline",
         }
     return body
@@ -72,17 +73,16 @@ def _succeeded_fields(payment: Payment, settings: ProviderSettings) -> dict[str,
 
 def _card_method(payment: Payment) -> dict[str, Any]:
     last4 = payment.card_last4 or "0000"
+    card = payment.card or {  # a row written before the card snapshot existed
+        "first6": "424242" if last4 == "4242" else "400000",
+        "last4": last4,
+        "expiry_month": "12",
+        "expiry_year": "2030",
+    }
     return {
         "type": "bank_card",
-        "id": payment.id,
-        "saved": False,
+        "id": payment.payment_method_id or payment.id,
+        "saved": payment.payment_method_id is not None,
         "title": f"Bank card *{last4}",
-        "card": {
-            "first6": "424242" if last4 == "4242" else "400000",
-            "last4": last4,
-            "expiry_month": "12",
-            "expiry_year": "2030",
-            "card_type": "Visa",
-            "issuer_country": "RU",
-        },
+        "card": {**card, "card_type": "Visa", "issuer_country": "RU"},
     }
