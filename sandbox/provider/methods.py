@@ -15,6 +15,8 @@ from typing import Any
 import aiosqlite
 
 from sandbox.provider.cards import SUCCEEDED, SandboxCard, find_card
+from sandbox.provider.errors import NotFound
+from sandbox.sqlite import Database
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS payment_methods (
@@ -61,6 +63,22 @@ class SavedMethod:
             "card": {"last4": self.card.last4},
             "created_at": self.created_at,
         }
+
+
+async def script(
+    db: Database, method_id: str, next_results: list[str] | None, revoked: bool | None
+) -> dict[str, Any]:
+    """``POST /sandbox/payment_methods/{id}``: what the next autopayments with it do."""
+    async with db.transaction() as conn:
+        method = await get(conn, method_id)
+        if method is None:
+            raise NotFound("Payment method not found", parameter="payment_method_id")
+        if next_results is not None:
+            method.next_results = list(next_results)
+        if revoked is not None:
+            method.revoked = revoked
+        await update(conn, method)
+    return method.to_wire()
 
 
 async def insert(conn: aiosqlite.Connection, method: SavedMethod) -> None:

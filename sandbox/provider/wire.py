@@ -2,18 +2,35 @@
 
 from __future__ import annotations
 
+import time
+from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sandbox.provider.domain import CENT, Payment, PaymentStatus, Refund, money
+from sandbox.provider.domain import (
+    CENT,
+    Payment,
+    PaymentStatus,
+    Refund,
+    RefundStatus,
+    money,
+    receipt_registration,
+)
 from sandbox.provider.settings import ProviderSettings
+
+PAID = frozenset({PaymentStatus.WAITING_FOR_CAPTURE, PaymentStatus.SUCCEEDED})
+
+
+def iso(epoch: float) -> str:
+    moment = datetime.fromtimestamp(epoch, UTC)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def payment_object(payment: Payment, settings: ProviderSettings) -> dict[str, Any]:
     body: dict[str, Any] = {
         "id": payment.id,
         "status": str(payment.status),
-        "paid": payment.status is PaymentStatus.SUCCEEDED,
+        "paid": payment.status in PAID,
         "amount": money(payment.amount, payment.currency),
         "created_at": payment.created_at,
         "metadata": payment.metadata,
@@ -33,6 +50,16 @@ def payment_object(payment: Payment, settings: ProviderSettings) -> dict[str, An
         body["payment_method"] = _card_method(payment)
     if payment.status is PaymentStatus.SUCCEEDED:
         body.update(_succeeded_fields(payment, settings))
+    if payment.status is PaymentStatus.WAITING_FOR_CAPTURE and payment.expires_at is not None:
+        body["expires_at"] = iso(payment.expires_at)
+    registration = receipt_registration(
+        payment.receipt,
+        payment.receipt_registered_at,
+        payment.status is PaymentStatus.CANCELED,
+        time.time(),
+    )
+    if registration is not None:
+        body["receipt_registration"] = registration
     if payment.status is PaymentStatus.CANCELED:
         body["cancellation_details"] = {
             "party": payment.cancellation_party or "payment_network",
@@ -45,10 +72,19 @@ def refund_object(refund: Refund) -> dict[str, Any]:
     body: dict[str, Any] = {
         "id": refund.id,
         "payment_id": refund.payment_id,
-        "status": refund.status,
+        "status": str(refund.status),
         "amount": money(refund.amount, refund.currency),
         "created_at": refund.created_at,
     }
+    canceled = refund.status is RefundStatus.CANCELED
+    if canceled:
+        reason = refund.cancellation_reason or "general_decline"
+        body["cancellation_details"] = {"party": "refund_network", "reason": reason}
+    registration = receipt_registration(
+        refund.receipt, refund.receipt_registered_at, canceled, time.time()
+    )
+    if registration is not None:
+        body["receipt_registration"] = registration
     if refund.description is not None:
         body["description"] = refund.description
     if refund.metadata:
