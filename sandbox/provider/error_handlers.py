@@ -1,8 +1,8 @@
 """Every error the provider can answer, rendered as YooKassa's error object.
 
-FastAPI's own answers (``{"detail": …}`` for an unknown route, a wrong method, a body that
-fails validation, an unhandled exception) are replaced here, so that a client such as the
-official SDK always gets ``{"type": "error", "id", "code", "description", "parameter"}``.
+FastAPI's own error bodies (one ``detail`` member: an unknown route, a wrong method, a body
+that fails validation, an unhandled exception) are replaced here, so that a client such as
+the official SDK always gets ``{"type": "error", "id", "code", "description", "parameter"}``.
 """
 
 from __future__ import annotations
