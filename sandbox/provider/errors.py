@@ -69,7 +69,12 @@ class TooManyRequests(ProviderError):
 
     def __init__(self, description: str, retry_after_s: int) -> None:
         super().__init__(description)
+        self.retry_after_s = retry_after_s
         self.headers = {"Retry-After": str(retry_after_s)}
+
+    def to_wire(self) -> dict[str, Any]:
+        """YooKassa also puts the pause in the body, in milliseconds (``retry_after``)."""
+        return {**super().to_wire(), "retry_after": self.retry_after_s * 1000}
 
 
 class InjectedFailure(ProviderError):
