@@ -185,6 +185,7 @@ class Payment:
 
     def cancel(self, reason: str) -> None:
         self.status = PaymentStatus.CANCELED
+        self.expires_at = None
         self.cancellation_reason = reason
         self.cancellation_party = party(reason)
 

@@ -31,6 +31,12 @@ async def confirm_payment(payment_id: str, body: ConfirmBody, rt: Runtime) -> di
         raise InvalidRequest("This card is not accepted", parameter="card_number") from exc
 
 
+@router.post("/payments/{payment_id}/expire")
+async def expire_payment(payment_id: str, rt: Runtime) -> dict[str, Any]:
+    """Run out the clock of a pending (or uncaptured) payment now, through the sweeper."""
+    return await rt.sweeper.expire_now(payment_id)
+
+
 class ScriptMethodBody(BaseModel):
     """Either field alone is fine; ``next_results`` replaces the queue of scripted outcomes."""
 

@@ -17,7 +17,7 @@ import aiosqlite
 
 from sandbox.provider import records
 from sandbox.provider.domain import Refund, RefundStatus
-from sandbox.provider.errors import InvalidRequest
+from sandbox.provider.errors import InvalidRequest, NotFound
 from sandbox.provider.service import ProviderService, load_refund
 from sandbox.provider.wire import refund_object
 
@@ -57,6 +57,19 @@ class Sweeper:
         if payments or refunds:
             service.dispatcher.wake()
         return len(payments) == BATCH or len(refunds) == BATCH
+
+    async def expire_now(self, payment_id: str) -> dict[str, Any]:
+        """``POST /sandbox/payments/{id}/expire``: its deadline is now; the sweep does the rest."""
+        async with self._service.db.transaction() as conn:
+            payment = await records.get_payment(conn, payment_id)
+            if payment is None:
+                raise NotFound("Payment not found", parameter="payment_id")
+            if payment.expires_at is None:
+                raise InvalidRequest(f"Payment {payment_id} is {payment.status}", "payment_id")
+            payment.expires_at = time.time()
+            await records.update_payment(conn, payment)
+        await self.sweep_once()
+        return await self._service.get_payment(payment_id)
 
     async def settle_refund(
         self, refund_id: str, status: RefundStatus, reason: str | None

@@ -105,3 +105,16 @@ async def test_default_provider_never_expires_a_fresh_payment(
     payment = await create_payment(provider)
     await asyncio.sleep(0.3)
     assert (await provider.get(f"/v3/payments/{payment['id']}")).json()["status"] == "pending"
+
+
+async def test_expire_hook_runs_out_the_clock_now(
+    provider: httpx.AsyncClient, webhook_inbox: WebhookInbox
+) -> None:
+    payment = await create_payment(provider)
+    expired = await provider.post(f"/sandbox/payments/{payment['id']}/expire")
+    assert expired.json()["status"] == "canceled"
+    assert expired.json()["cancellation_details"]["reason"] == "expired_on_confirmation"
+    await webhook_inbox.wait_for(1)
+    assert webhook_inbox.events(payment["id"]) == ["payment.canceled"]
+    again = await provider.post(f"/sandbox/payments/{payment['id']}/expire")
+    assert again.status_code == 400
