@@ -44,6 +44,17 @@ async def due_payments(conn: aiosqlite.Connection, now: float, limit: int) -> li
     return [payment_from_row(row) for row in await cur.fetchall()]
 
 
+async def anything_due(conn: aiosqlite.Connection, now: float) -> bool:
+    cur = await conn.execute(
+        "SELECT EXISTS (SELECT 1 FROM payments WHERE status IN ('pending', 'waiting_for_capture')"
+        " AND expires_at <= ?) OR EXISTS (SELECT 1 FROM refunds WHERE status = 'pending'"
+        " AND settle_at <= ?) AS due",
+        (now, now),
+    )
+    row = await cur.fetchone()
+    return bool(row is not None and row["due"])
+
+
 async def insert_refund(conn: aiosqlite.Connection, r: Refund) -> None:
     await _insert(conn, "refunds", _refund_row(r))
 

@@ -45,6 +45,9 @@ class Sweeper:
     async def sweep_once(self) -> bool:
         """Expire and settle one batch of what is due; True if there was anything."""
         service, now = self._service, time.time()
+        async with service.db.reading() as conn:  # an idle sweep takes no write transaction
+            if not await records.anything_due(conn, now):
+                return False
         async with service.db.transaction() as conn:
             payments = await records.due_payments(conn, now, BATCH)
             for payment in payments:
