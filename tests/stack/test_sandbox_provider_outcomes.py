@@ -84,3 +84,37 @@ async def test_payment_goes_through_a_throttling_provider(
     payment = await paid(http, stack, user)
     assert payment["status"] == "succeeded"
     assert len((await ledger_for(http, stack, user))["payments"]) == 1
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="gateway bug: POST /api/v1/webhooks/yookassa answers 400 to refund.canceled, a"
+    " provider notification under CONTRACT §4 (gateway/notifications.py lists the events it"
+    " takes), so the provider re-sends it forever. Owned by gateway/ (core/api).",
+)
+async def test_gateway_takes_refund_canceled_notifications(
+    http: httpx.AsyncClient, stack: Stack, user: User, faults: str
+) -> None:
+    payment = await paid(http, stack, user)
+    await http.post(faults, json={"refund_pending_rate": 1.0})
+    response = await refund(http, stack, user, payment["payment_id"])
+    assert response.status_code == 202, response.text
+    rows = await eventually(
+        lambda: ledger_for(http, stack, user), lambda book: bool(book["refunds"]), within=30
+    )
+    [provider_refund] = rows["refunds"]
+    body = {"status": "canceled", "reason": "rejected_by_payee"}
+    await http.post(f"{stack.provider}/sandbox/refunds/{provider_refund['id']}/settle", json=body)
+
+    async def deliveries() -> list[dict[str, object]]:
+        got = await http.get(
+            f"{stack.provider}/sandbox/deliveries", params={"object_id": provider_refund["id"]}
+        )
+        return list(got.json()["items"])
+
+    def delivered(items: list[dict[str, object]]) -> bool:
+        return any(d["event"] == "refund.canceled" and d["status"] == "delivered" for d in items)
+
+    sent = await eventually(deliveries, delivered, within=15)
+    [canceled] = [d for d in sent if d["event"] == "refund.canceled"]
+    assert canceled["status"] == "delivered", canceled
