@@ -216,7 +216,7 @@ class ProviderService:
             receipt=command.receipt,
         )
         if payment.has_confirmation:
-            payment.expires_at = time.time() + self.settings.provider_payment_expiry_s
+            payment.expires_at = time.time() + self.settings.provider_pending_expiry_s
         return payment
 
     async def _charge_saved_method(

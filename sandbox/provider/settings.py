@@ -25,7 +25,7 @@ class ProviderSettings(SimulatorSettings):
     webhook_timeout_s: float = 5.0
     provider_receipts_required: bool = False
     """The shop's 54-FZ receipts switch: a payment or refund without a valid receipt → 400."""
-    provider_payment_expiry_s: float = 3600.0
+    provider_pending_expiry_s: float = 3600.0
     """An unpaid payment is canceled ``expired_on_confirmation`` this long after creation."""
     provider_capture_expiry_s: float = 7 * 24 * 3600.0
     """A ``waiting_for_capture`` payment is canceled ``expired_on_capture`` after this."""

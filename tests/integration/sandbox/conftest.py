@@ -195,7 +195,7 @@ def timers(
 ) -> Iterator[SimulatorProcess]:
     """Short clocks: unpaid payments expire after 1 s, pending refunds settle after 0.3 s."""
     env = {
-        "PROVIDER_PAYMENT_EXPIRY_S": "1",
+        "PROVIDER_PENDING_EXPIRY_S": "1",
         "PROVIDER_REFUND_SETTLE_S": "0.3",
         "PROVIDER_SWEEP_INTERVAL_S": "0.1",
     }

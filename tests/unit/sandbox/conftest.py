@@ -94,7 +94,7 @@ async def tuned_provider(
     settings = provider_settings.model_copy(
         update={
             "provider_receipts_required": True,
-            "provider_payment_expiry_s": 0.3,
+            "provider_pending_expiry_s": 0.3,
             "provider_refund_settle_s": 0.2,
             "provider_receipt_delay_s": 0.2,
             "provider_sweep_interval_s": 0.05,
