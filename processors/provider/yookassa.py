@@ -24,6 +24,7 @@ from common.metrics import MeteredTransport
 from processors.domain import PaymentStatus, RefundStatus
 from processors.errors import ProviderNotFound, ProviderRejected, ProviderUnavailable
 from processors.provider.pool import LeanTransport
+from processors.provider.throttling import pause_before_retry, throttled
 from schemas.ids import provider_idempotence_key
 
 PAYMENT_STATUS: dict[str, PaymentStatus] = {
@@ -155,7 +156,7 @@ async def with_retries(
         except ProviderUnavailable as exc:
             last = exc
         if attempt < policy.attempts:
-            await asyncio.sleep(policy.delay(attempt))
+            await asyncio.sleep(pause_before_retry(last, policy.delay(attempt)))
     if last is None:  # attempts >= 1, so a failure was recorded
         raise ProviderUnavailable(f"{what}: no attempt made")
     raise last
@@ -163,6 +164,8 @@ async def with_retries(
 
 def parse(response: httpx.Response) -> dict[str, Any]:
     status = response.status_code
+    if status == 429:
+        raise throttled(response)
     if status >= 500 or status in TRANSIENT_STATUS:
         raise ProviderUnavailable(f"provider answered {status}: {response.text[:200]}")
     body = _json(response)

@@ -1,5 +1,5 @@
 """HS256 access tokens: ``sub`` = user id, ``iss``/``aud`` (JWT_ISSUER, JWT_AUDIENCE),
-``iat``/``nbf``/``exp``."""
+``iat``/``nbf``/``exp``, ``roles`` and (unless asked for none) ``email``."""
 
 from __future__ import annotations
 
@@ -11,9 +11,11 @@ import jwt
 from sandbox.auth.settings import AuthSettings
 
 
-def issue(settings: AuthSettings, user_id: uuid.UUID, roles: list[str]) -> dict[str, object]:
+def issue(
+    settings: AuthSettings, user_id: uuid.UUID, roles: list[str], email: str | None = None
+) -> dict[str, object]:
     now = int(time.time())
-    claims = {
+    claims: dict[str, object] = {
         "sub": str(user_id),
         "iss": settings.jwt_issuer,
         "aud": settings.jwt_audience,
@@ -23,5 +25,7 @@ def issue(settings: AuthSettings, user_id: uuid.UUID, roles: list[str]) -> dict[
         "jti": str(uuid.uuid4()),
         "roles": roles,
     }
+    if email is not None:
+        claims["email"] = email
     token = jwt.encode(claims, settings.jwt_secret.get_secret_value(), algorithm="HS256")
     return {"access_token": token, "token_type": "bearer", "expires_in": settings.jwt_ttl_seconds}
