@@ -10,6 +10,8 @@ import asyncio
 import time
 import uuid
 
+from domain import commands, payments
+from domain.payments import PaymentStatus
 from gateway.deps import Services
 from gateway.errors import DatabaseUnavailable, IdempotencyKeyReused, UnknownPlan
 from gateway.models import CreatePaymentBody, fingerprint
@@ -24,7 +26,6 @@ from gateway.repository import (
 from schemas import ids
 from schemas.messages import CreatePayment
 
-FINAL = frozenset({"succeeded", "canceled", "failed"})
 MAX_WAIT_S = 10
 
 
@@ -35,7 +36,7 @@ async def accept_payment(
     row = await _stored_payment(svc, user_id, key, body, fp)
     if row["request_fingerprint"] != fp:
         raise IdempotencyKeyReused()
-    if row["status"] == "accepted":
+    if row["status"] == PaymentStatus.ACCEPTED:
         await svc.publisher.publish(svc.settings.commands_topic, user_id, create_command(row))
         svc.metrics.produced.labels(svc.settings.commands_topic, "CreatePayment").inc()
     return row
@@ -57,7 +58,7 @@ async def _stored_payment(
             user_id=user_id,
             plan_id=plan["id"],
             amount=plan["amount"],
-            currency=plan["currency"].strip(),
+            currency=plan["currency"],
             idempotency_key=key,
             fingerprint=fp,
             return_url=body.return_url,
@@ -70,15 +71,13 @@ async def _stored_payment(
 
 
 def create_command(row: Record) -> CreatePayment:
-    return CreatePayment(
-        message_id=ids.message_id("CreatePayment", row["payment_id"]),
+    return commands.create_payment(
         payment_id=row["payment_id"],
         user_id=row["user_id"],
         plan_id=row["plan_id"],
         amount=row["amount"],
-        currency=row["currency"].strip(),
+        currency=row["currency"],
         return_url=row["return_url"],
-        description=f"Subscription {row['plan_id']}",
     )
 
 
@@ -92,7 +91,7 @@ def requested_wait(prefer: str | None) -> int:
 
 
 def is_settled(row: Record) -> bool:
-    return row["confirmation_url"] is not None or row["status"] in FINAL
+    return row["confirmation_url"] is not None or payments.is_final(row["status"])
 
 
 async def wait_for_payment(svc: Services, row: Record, seconds: int) -> Record:

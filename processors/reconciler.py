@@ -14,17 +14,17 @@ transaction; the provider is called outside it. An operator's "Re-check with pro
 import asyncio
 import logging
 from dataclasses import dataclass
+from uuid import UUID
 
-import asyncpg
-
-from processors import apply, repository
+from domain import commands, payments
+from domain.refunds import RefundStatus
+from processors import apply
 from processors.errors import ProviderError
+from processors.ports import Deps
 from processors.publisher import Publisher
 from processors.runtime import Context, bootstrap, main
 from processors.settings import ProcessorSettings
-from schemas import ids
 from schemas.codec import encode
-from schemas.messages import CreatePayment, RefundPayment
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +34,7 @@ _CLAIM_PENDING = f"""
 UPDATE payments_history.payments p
 SET check_attempts = p.check_attempts + 1, next_check_at = {_NEXT}
 WHERE p.id IN (SELECT id FROM payments_history.payments
-               WHERE status = 'pending' AND next_check_at <= now()
+               WHERE status = $4::text AND next_check_at <= now()
                ORDER BY next_check_at LIMIT $1 FOR UPDATE SKIP LOCKED)
 RETURNING p.id
 """
@@ -42,7 +42,7 @@ _CLAIM_ACCEPTED = f"""
 UPDATE payments_history.payments p
 SET check_attempts = p.check_attempts + 1, next_check_at = {_NEXT}
 WHERE p.id IN (SELECT id FROM payments_history.payments
-               WHERE status = 'accepted'
+               WHERE status = $4::text
                  AND COALESCE(next_check_at, created_at + make_interval(secs => $2)) <= now()
                ORDER BY created_at LIMIT $1 FOR UPDATE SKIP LOCKED)
 RETURNING p.id, p.user_id, p.plan_id, p.amount, p.currency, p.return_url
@@ -50,7 +50,7 @@ RETURNING p.id, p.user_id, p.plan_id, p.amount, p.currency, p.return_url
 _CLAIM_REFUNDS = """
 UPDATE payments_history.refunds r SET updated_at = now()
 WHERE r.id IN (SELECT id FROM payments_history.refunds
-               WHERE status = 'accepted' AND updated_at <= now() - make_interval(secs => $2)
+               WHERE status = $3::text AND updated_at <= now() - make_interval(secs => $2)
                ORDER BY updated_at LIMIT $1 FOR UPDATE SKIP LOCKED)
 RETURNING r.id, r.payment_id, r.user_id, r.amount, r.currency, r.requested_by
 """
@@ -72,13 +72,15 @@ async def run_once(ctx: Context, publisher: Publisher) -> Pass:
     return result
 
 
-def _claim_args(ctx: Context) -> tuple[int, float, float]:
+def _claim_args(ctx: Context, status: str) -> tuple[int, float, float, str]:
     s = ctx.settings
-    return s.reconcile_batch, s.reconcile_after_seconds, s.reconcile_backoff_cap_seconds
+    return s.reconcile_batch, s.reconcile_after_seconds, s.reconcile_backoff_cap_seconds, status
 
 
 async def recheck_pending(ctx: Context) -> int:
-    ids_ = [r["id"] for r in await ctx.pool.fetch(_CLAIM_PENDING, *_claim_args(ctx))]
+    due = _claim_args(ctx, str(payments.AWAITING_PROVIDER))
+    claimed = await ctx.pool.fetch(_CLAIM_PENDING, *due)
+    ids_ = [r["id"] for r in claimed]
     semaphore = asyncio.Semaphore(32)
 
     async def one(payment_id: object) -> None:
@@ -89,8 +91,9 @@ async def recheck_pending(ctx: Context) -> int:
     return len(ids_)
 
 
-async def recheck(ctx: Context, payment_id: "asyncpg.pgproto.pgproto.UUID") -> None:
-    row = await repository.load_payment(ctx.pool, payment_id)
+async def recheck(ctx: Deps, payment_id: UUID) -> None:
+    """Re-read one payment from the provider and apply it (the webhook that never came)."""
+    row = await ctx.uow.reads.payment(payment_id)
     if row is None or row.external_id is None:
         return
     try:
@@ -98,9 +101,9 @@ async def recheck(ctx: Context, payment_id: "asyncpg.pgproto.pgproto.UUID") -> N
     except ProviderError as exc:
         log.warning("payment %s: provider re-read failed (%s); next check later", row.id, exc)
         return
-    async with ctx.pool.acquire() as conn, conn.transaction():
+    async with ctx.uow.transaction() as tx:
         await apply.apply_payment(
-            conn,
+            tx,
             row,
             obj,
             topic=ctx.settings.events_topic,
@@ -109,10 +112,9 @@ async def recheck(ctx: Context, payment_id: "asyncpg.pgproto.pgproto.UUID") -> N
 
 
 async def redrive_payments(ctx: Context, publisher: Publisher) -> int:
-    rows = await ctx.pool.fetch(_CLAIM_ACCEPTED, *_claim_args(ctx))
-    commands = [
-        CreatePayment(
-            message_id=ids.message_id("CreatePayment", r["id"]),
+    rows = await ctx.pool.fetch(_CLAIM_ACCEPTED, *_claim_args(ctx, str(payments.NOT_SENT)))
+    sent = [
+        commands.create_payment(
             payment_id=r["id"],
             user_id=r["user_id"],
             plan_id=r["plan_id"],
@@ -122,17 +124,20 @@ async def redrive_payments(ctx: Context, publisher: Publisher) -> int:
         )
         for r in rows
     ]
-    await _send(ctx, publisher, [(str(c.user_id), encode(c)) for c in commands])
-    return len(commands)
+    await _send(ctx, publisher, [(str(c.user_id), encode(c)) for c in sent])
+    return len(sent)
 
 
 async def redrive_refunds(ctx: Context, publisher: Publisher) -> int:
+    settings = ctx.settings
     rows = await ctx.pool.fetch(
-        _CLAIM_REFUNDS, ctx.settings.reconcile_batch, ctx.settings.reconcile_after_seconds
+        _CLAIM_REFUNDS,
+        settings.reconcile_batch,
+        settings.reconcile_after_seconds,
+        str(RefundStatus.ACCEPTED),
     )
-    commands = [
-        RefundPayment(
-            message_id=ids.message_id("RefundPayment", r["id"]),
+    sent = [
+        commands.refund_payment(
             refund_id=r["id"],
             payment_id=r["payment_id"],
             user_id=r["user_id"],
@@ -142,8 +147,8 @@ async def redrive_refunds(ctx: Context, publisher: Publisher) -> int:
         )
         for r in rows
     ]
-    await _send(ctx, publisher, [(str(c.user_id), encode(c)) for c in commands])
-    return len(commands)
+    await _send(ctx, publisher, [(str(c.user_id), encode(c)) for c in sent])
+    return len(sent)
 
 
 async def _send(ctx: Context, publisher: Publisher, messages: list[tuple[str, bytes]]) -> None:

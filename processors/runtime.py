@@ -6,7 +6,7 @@ import contextlib
 import logging
 import signal
 from collections.abc import Awaitable, Callable, Coroutine
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import asyncpg
@@ -18,15 +18,22 @@ from common.kafka import make_consumer
 from common.runloop import KeyedRunLoop, RunLoopConfig
 from processors.provider.yookassa import RetryPolicy, YooKassaClient, make_client
 from processors.settings import ProcessorSettings
+from processors.uow import PgUnitOfWork
 
 log = logging.getLogger(__name__)
 
 
 @dataclass
 class Context:
+    """`ports.Deps` in production: the settings, the YooKassa client, PostgreSQL."""
+
     settings: ProcessorSettings
     pool: asyncpg.Pool
     provider: YooKassaClient
+    uow: PgUnitOfWork = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.uow = PgUnitOfWork(self.pool)
 
     async def aclose(self) -> None:
         await self.provider.aclose()

@@ -21,11 +21,16 @@ from admin_project.billing.models import (
     PaymentSystem,
     Plan,
     Refund,
+    RefundStatus,
     Subscriber,
 )
 from admin_project.billing.paginator import EstimatedCountPaginator
 
-REFUND_LABELS = {"accepted": "info", "succeeded": "success", "failed": "danger"}
+REFUND_LABELS = {
+    RefundStatus.ACCEPTED: "info",
+    RefundStatus.SUCCEEDED: "success",
+    RefundStatus.FAILED: "danger",
+}
 
 
 @admin.register(Refund)
