@@ -1,14 +1,15 @@
 """What a business rule can refuse: one tree, raised by `domain` only.
 
 DomainError
- ├── InvalidTransition          a status change the kind's ALLOWED table forbids
  └── NotRefundable              this refund cannot be granted
       ├── PaymentNotSucceeded   only a succeeded payment gives money back
       ├── RefundAmountInvalid   not positive, or finer than a kopeck
       └── RefundExceedsAvailable more than what is left (refunded + held subtracted)
            └── NothingLeftToRefund  nothing at all is left
 
-Callers translate them at their edge: the gateway into HTTP errors, the admin into a
+A status move the ALLOWED tables forbid is not an error: it is what a duplicate or a late
+message looks like, so `can_move` answers False and the SQL guard matches nothing.
+Callers translate these refusals at their edge: the gateway into HTTP errors, the admin into a
 message for the operator, the processors into a failed refund with `str(error)` as reason.
 """
 
@@ -17,10 +18,6 @@ from decimal import Decimal
 
 class DomainError(Exception):
     """Root of every refusal a business rule makes."""
-
-
-class InvalidTransition(DomainError):
-    pass
 
 
 class NotRefundable(DomainError):

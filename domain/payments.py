@@ -7,8 +7,6 @@ only ever moves forward; `can_move` is the same table asked before the SQL.
 
 from enum import StrEnum
 
-from domain.errors import InvalidTransition
-
 
 class PaymentStatus(StrEnum):
     ACCEPTED = "accepted"  # our row exists, the provider has not been asked (or not answered)
@@ -36,11 +34,6 @@ AWAITING_PROVIDER = PaymentStatus.PENDING
 
 def can_move(current: PaymentStatus, target: PaymentStatus) -> bool:
     return target in ALLOWED[current]
-
-
-def check_move(current: PaymentStatus, target: PaymentStatus) -> None:
-    if not can_move(current, target):
-        raise InvalidTransition(f"payment cannot move {current} → {target}")
 
 
 def predecessors(target: PaymentStatus) -> list[str]:

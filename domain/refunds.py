@@ -12,7 +12,6 @@ from decimal import Decimal
 from enum import StrEnum
 
 from domain.errors import (
-    InvalidTransition,
     NothingLeftToRefund,
     PaymentNotSucceeded,
     RefundAmountInvalid,
@@ -42,11 +41,6 @@ REFUNDABLE_PAYMENT = PaymentStatus.SUCCEEDED
 
 def can_move(current: RefundStatus, target: RefundStatus) -> bool:
     return target in ALLOWED[current]
-
-
-def check_move(current: RefundStatus, target: RefundStatus) -> None:
-    if not can_move(current, target):
-        raise InvalidTransition(f"refund cannot move {current} → {target}")
 
 
 def predecessors(target: RefundStatus) -> list[str]:

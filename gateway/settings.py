@@ -17,7 +17,7 @@ class GatewaySettings(Settings):
     gateway_db_timeout_s: float = Field(default=3.0, gt=0)
     gateway_db_pool_size: int = Field(default=10, gt=0)
     gateway_wait_poll_s: float = Field(default=0.1, gt=0)
-    # Where commands and notifications go (tests point these at private topics).
+    # Where commands and provider webhooks go (tests point these at private topics).
     commands_topic: str = topics.COMMANDS
     webhooks_topic: str = topics.WEBHOOKS
     # Comma-separated CIDRs (YooKassa publishes its own); empty = accept every source.

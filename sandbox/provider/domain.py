@@ -17,30 +17,32 @@ CENT = Decimal("0.01")
 CURRENCIES = frozenset({"RUB", "USD", "EUR", "BYN", "KZT", "UZS", "AMD", "GEL", "KGS", "TRY"})
 
 
-class PaymentStatus(StrEnum):
+class YooKassaStatus(StrEnum):
+    """YooKassa's own payment statuses on the wire (ours are `domain.payments.PaymentStatus`)."""
+
     PENDING = "pending"
     SUCCEEDED = "succeeded"
     CANCELED = "canceled"
 
 
-ALLOWED: dict[PaymentStatus, frozenset[PaymentStatus]] = {
-    PaymentStatus.PENDING: frozenset({PaymentStatus.SUCCEEDED, PaymentStatus.CANCELED}),
-    PaymentStatus.SUCCEEDED: frozenset(),
-    PaymentStatus.CANCELED: frozenset(),
+ALLOWED: dict[YooKassaStatus, frozenset[YooKassaStatus]] = {
+    YooKassaStatus.PENDING: frozenset({YooKassaStatus.SUCCEEDED, YooKassaStatus.CANCELED}),
+    YooKassaStatus.SUCCEEDED: frozenset(),
+    YooKassaStatus.CANCELED: frozenset(),
 }
 
 
 @dataclass(frozen=True)
 class CardOutcome:
-    status: PaymentStatus
+    status: YooKassaStatus
     reason: str | None = None
 
 
 SUCCESS_CARD = "4242424242424242"
 DECLINED_CARD = "4000000000000002"
 CARD_OUTCOMES: dict[str, CardOutcome] = {
-    SUCCESS_CARD: CardOutcome(PaymentStatus.SUCCEEDED),
-    DECLINED_CARD: CardOutcome(PaymentStatus.CANCELED, "card_expired"),
+    SUCCESS_CARD: CardOutcome(YooKassaStatus.SUCCEEDED),
+    DECLINED_CARD: CardOutcome(YooKassaStatus.CANCELED, "card_expired"),
 }
 
 
@@ -78,7 +80,7 @@ def money(value: Decimal, currency: str) -> dict[str, str]:
 class Payment:
     id: str
     idempotence_key: str
-    status: PaymentStatus
+    status: YooKassaStatus
     amount: Decimal
     currency: str
     created_at: str
@@ -92,7 +94,7 @@ class Payment:
 
     @property
     def refundable_left(self) -> Decimal:
-        if self.status is not PaymentStatus.SUCCEEDED:
+        if self.status is not YooKassaStatus.SUCCEEDED:
             return Decimal("0.00")
         return self.amount - self.refunded
 
@@ -103,14 +105,14 @@ class Payment:
         outcome = card_outcome(card_number)
         self.status = outcome.status
         self.card_last4 = "".join(card_number.split())[-4:]
-        if outcome.status is PaymentStatus.SUCCEEDED:
+        if outcome.status is YooKassaStatus.SUCCEEDED:
             self.captured_at = now_iso()
         self.cancellation_reason = outcome.reason
         return True
 
     def take_refund(self, amount: Decimal, currency: str) -> None:
         """Refunds are checked against what the provider itself recorded, never the request."""
-        if self.status is not PaymentStatus.SUCCEEDED:
+        if self.status is not YooKassaStatus.SUCCEEDED:
             raise InvalidRequest(
                 f"Payment {self.id} is {self.status}; only succeeded payments can be refunded",
                 parameter="payment_id",

@@ -17,14 +17,14 @@ import aiosqlite
 from sandbox.clock import now_iso
 from sandbox.faults import FaultInjector
 from sandbox.provider import commands, store, webhooks
-from sandbox.provider.domain import Payment, PaymentStatus, Refund, money
+from sandbox.provider.domain import Payment, YooKassaStatus, Refund, money
 from sandbox.provider.errors import IdempotenceKeyReused, InvalidRequest, NotFound
 from sandbox.provider.faults import ProviderFaults
 from sandbox.provider.settings import ProviderSettings
 from sandbox.provider.wire import payment_object, refund_object
 from sandbox.sqlite import Database
 
-EVENTS = {PaymentStatus.SUCCEEDED: "payment.succeeded", PaymentStatus.CANCELED: "payment.canceled"}
+EVENTS = {YooKassaStatus.SUCCEEDED: "payment.succeeded", YooKassaStatus.CANCELED: "payment.canceled"}
 
 
 @dataclass
@@ -82,7 +82,7 @@ class ProviderService:
         async with self.db.reading() as conn:
             payments = await store.all_payments(conn)
             refunds = await store.all_refunds(conn)
-        captured = [p.amount for p in payments if p.status is PaymentStatus.SUCCEEDED]
+        captured = [p.amount for p in payments if p.status is YooKassaStatus.SUCCEEDED]
         return {
             "payments": [_ledger_payment(p) for p in payments],
             "refunds": [_ledger_refund(r) for r in refunds],
@@ -129,7 +129,7 @@ def _new_payment(key: str, command: commands.CreatePayment) -> Payment:
     return Payment(
         id=str(uuid.uuid4()),
         idempotence_key=key,
-        status=PaymentStatus.PENDING,
+        status=YooKassaStatus.PENDING,
         amount=command.amount,
         currency=command.currency,
         created_at=now_iso(),

@@ -13,7 +13,7 @@ from typing import Any
 
 import aiosqlite
 
-from sandbox.provider.domain import Payment, PaymentStatus, Refund
+from sandbox.provider.domain import Payment, YooKassaStatus, Refund
 from sandbox.sqlite import KV_SCHEMA
 
 IDEMPOTENCE_TTL_S = 24 * 3600
@@ -171,7 +171,7 @@ def _payment(row: aiosqlite.Row) -> Payment:
     return Payment(
         id=row["id"],
         idempotence_key=row["idempotence_key"],
-        status=PaymentStatus(row["status"]),
+        status=YooKassaStatus(row["status"]),
         amount=Decimal(row["amount"]),
         currency=row["currency"],
         created_at=row["created_at"],

@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sandbox.provider.domain import CENT, Payment, PaymentStatus, Refund, money
+from sandbox.provider.domain import CENT, Payment, YooKassaStatus, Refund, money
 from sandbox.provider.settings import ProviderSettings
 
 
@@ -13,7 +13,7 @@ def payment_object(payment: Payment, settings: ProviderSettings) -> dict[str, An
     body: dict[str, Any] = {
         "id": payment.id,
         "status": str(payment.status),
-        "paid": payment.status is PaymentStatus.SUCCEEDED,
+        "paid": payment.status is YooKassaStatus.SUCCEEDED,
         "amount": money(payment.amount, payment.currency),
         "confirmation": {
             "type": "redirect",
@@ -30,9 +30,9 @@ def payment_object(payment: Payment, settings: ProviderSettings) -> dict[str, An
         body["description"] = payment.description
     if payment.card_last4 is not None:
         body["payment_method"] = _card_method(payment)
-    if payment.status is PaymentStatus.SUCCEEDED:
+    if payment.status is YooKassaStatus.SUCCEEDED:
         body.update(_succeeded_fields(payment, settings))
-    if payment.status is PaymentStatus.CANCELED:
+    if payment.status is YooKassaStatus.CANCELED:
         body["cancellation_details"] = {
             "party": "payment_network",
             "reason": payment.cancellation_reason or "general_decline",
