@@ -17,14 +17,17 @@ import aiosqlite
 from sandbox.clock import now_iso
 from sandbox.faults import FaultInjector
 from sandbox.provider import commands, store, webhooks
-from sandbox.provider.domain import Payment, YooKassaStatus, Refund, money
+from sandbox.provider.domain import Payment, Refund, YooKassaStatus, money
 from sandbox.provider.errors import IdempotenceKeyReused, InvalidRequest, NotFound
 from sandbox.provider.faults import ProviderFaults
 from sandbox.provider.settings import ProviderSettings
 from sandbox.provider.wire import payment_object, refund_object
 from sandbox.sqlite import Database
 
-EVENTS = {YooKassaStatus.SUCCEEDED: "payment.succeeded", YooKassaStatus.CANCELED: "payment.canceled"}
+EVENTS = {
+    YooKassaStatus.SUCCEEDED: "payment.succeeded",
+    YooKassaStatus.CANCELED: "payment.canceled",
+}
 
 
 @dataclass

@@ -13,7 +13,7 @@ from typing import Any
 
 import aiosqlite
 
-from sandbox.provider.domain import Payment, YooKassaStatus, Refund
+from sandbox.provider.domain import Payment, Refund, YooKassaStatus
 from sandbox.sqlite import KV_SCHEMA
 
 IDEMPOTENCE_TTL_S = 24 * 3600

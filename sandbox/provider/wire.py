@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sandbox.provider.domain import CENT, Payment, YooKassaStatus, Refund, money
+from sandbox.provider.domain import CENT, Payment, Refund, YooKassaStatus, money
 from sandbox.provider.settings import ProviderSettings
 
 
