@@ -13,7 +13,8 @@ from domain import payments, refunds
 from domain.payments import PaymentStatus
 from domain.refunds import RefundStatus
 from processors import events
-from processors.ports import Store
+from processors.inbox import Origin
+from processors.ports import Deps, Store
 from processors.provider.objects import ProviderPayment, ProviderRefund
 from processors.repository import PaymentChange, PaymentRow, RefundRow
 
@@ -55,6 +56,23 @@ async def apply_payment(
     moved = await store.move_payment(row.id, change_for(obj), recheck_after_s)
     if moved is not None:
         await publish_payment(store, moved, topic)
+    return moved
+
+
+async def apply_payment_in_transaction(
+    ctx: Deps, row: PaymentRow, obj: ProviderPayment, origin: Origin | None
+) -> PaymentRow | None:
+    """`apply_payment` in a transaction of its own, with the message's inbox row if any."""
+    async with ctx.uow.transaction() as tx:
+        moved = await apply_payment(
+            tx,
+            row,
+            obj,
+            topic=ctx.settings.events_topic,
+            recheck_after_s=ctx.settings.reconcile_after_seconds,
+        )
+        if origin is not None:
+            await tx.record(origin)
     return moved
 
 

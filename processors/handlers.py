@@ -22,7 +22,6 @@ from processors import apply
 from processors.errors import ProviderRejected, ProviderUnavailable
 from processors.inbox import Origin
 from processors.ports import Deps
-from processors.provider.objects import ProviderPayment
 from processors.repository import PaymentRow, RefundRow
 from schemas.messages import CreatePayment, RefundPayment
 
@@ -76,22 +75,7 @@ async def create_payment(cmd: CreatePayment, origin: Origin, ctx: Deps) -> None:
             "payment %s: provider unavailable (%s); the reconciler re-drives it", row.id, exc
         )
         return
-    await _payment_created(ctx, row, obj, origin)
-
-
-async def _payment_created(
-    ctx: Deps, row: PaymentRow, obj: ProviderPayment, origin: Origin
-) -> None:
-    settings = ctx.settings
-    async with ctx.uow.transaction() as tx:
-        await apply.apply_payment(
-            tx,
-            row,
-            obj,
-            topic=settings.events_topic,
-            recheck_after_s=settings.reconcile_after_seconds,
-        )
-        await tx.record(origin)
+    await apply.apply_payment_in_transaction(ctx, row, obj, origin)
 
 
 async def _fail_payment(ctx: Deps, row: PaymentRow, origin: Origin, reason: str) -> None:

@@ -101,14 +101,7 @@ async def recheck(ctx: Deps, payment_id: UUID) -> None:
     except ProviderError as exc:
         log.warning("payment %s: provider re-read failed (%s); next check later", row.id, exc)
         return
-    async with ctx.uow.transaction() as tx:
-        await apply.apply_payment(
-            tx,
-            row,
-            obj,
-            topic=ctx.settings.events_topic,
-            recheck_after_s=ctx.settings.reconcile_after_seconds,
-        )
+    await apply.apply_payment_in_transaction(ctx, row, obj, None)
 
 
 async def redrive_payments(ctx: Context, publisher: Publisher) -> int:

@@ -17,7 +17,7 @@ from processors.errors import ProviderNotFound
 from processors.handlers import eventually
 from processors.inbox import Origin
 from processors.ports import Deps
-from processors.provider.objects import ProviderPayment, ProviderRefund
+from processors.provider.objects import ProviderRefund
 from processors.repository import PaymentRow
 from processors.runtime import Context, RecordHandler, keyed_loop, main, run_loop
 from processors.settings import ProcessorSettings
@@ -48,7 +48,7 @@ async def handle_notification(note: ProviderNotification, origin: Origin, ctx: D
         log.warning("payment %s not recorded yet; left to the reconciler", payment_id)
         return
     if refund_obj is None:
-        await _apply_payment(ctx, row, obj, origin)
+        await apply.apply_payment_in_transaction(ctx, row, obj, origin)
     else:
         await _apply_refund(ctx, row, refund_obj, origin)
 
@@ -60,18 +60,6 @@ async def _refund_of(note: ProviderNotification, ctx: Deps) -> ProviderRefund | 
     if refund.payment_id != note.payment_external_id:
         raise ProviderNotFound("refund does not belong to the notified payment")
     return refund
-
-
-async def _apply_payment(ctx: Deps, row: PaymentRow, obj: ProviderPayment, origin: Origin) -> None:
-    async with ctx.uow.transaction() as tx:
-        await apply.apply_payment(
-            tx,
-            row,
-            obj,
-            topic=ctx.settings.events_topic,
-            recheck_after_s=ctx.settings.reconcile_after_seconds,
-        )
-        await tx.record(origin)
 
 
 async def _apply_refund(ctx: Deps, row: PaymentRow, obj: ProviderRefund, origin: Origin) -> None:
