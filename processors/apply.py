@@ -13,7 +13,7 @@ from domain import payments, refunds
 from domain.payments import PaymentStatus
 from domain.refunds import RefundStatus
 from processors import events
-from processors.inbox import Origin
+from processors.inbox import InboxEntry
 from processors.ports import Deps, Store
 from processors.provider.objects import ProviderPayment, ProviderRefund
 from processors.repository import PaymentChange, PaymentRow, RefundRow
@@ -60,7 +60,7 @@ async def apply_payment(
 
 
 async def apply_payment_in_transaction(
-    ctx: Deps, row: PaymentRow, obj: ProviderPayment, origin: Origin | None
+    ctx: Deps, row: PaymentRow, obj: ProviderPayment, origin: InboxEntry | None
 ) -> PaymentRow | None:
     """`apply_payment` in a transaction of its own, with the message's inbox row if any."""
     async with ctx.uow.transaction() as tx:

@@ -20,7 +20,7 @@ from domain.payments import PaymentStatus
 from domain.refunds import RefundStatus
 from processors import apply
 from processors.errors import ProviderRejected, ProviderUnavailable
-from processors.inbox import Origin
+from processors.inbox import InboxEntry
 from processors.ports import Deps
 from processors.repository import PaymentRow, RefundRow
 from schemas.messages import CreatePayment, RefundPayment
@@ -51,7 +51,7 @@ def payment_description(row: PaymentRow) -> str:
     return payments.description(row.plan_id)
 
 
-async def create_payment(cmd: CreatePayment, origin: Origin, ctx: Deps) -> None:
+async def create_payment(cmd: CreatePayment, origin: InboxEntry, ctx: Deps) -> None:
     seen, row = await ctx.uow.reads.payment_unless_seen(cmd.payment_id, CONSUMER, cmd.message_id)
     if seen:
         return
@@ -78,13 +78,13 @@ async def create_payment(cmd: CreatePayment, origin: Origin, ctx: Deps) -> None:
     await apply.apply_payment_in_transaction(ctx, row, obj, origin)
 
 
-async def _fail_payment(ctx: Deps, row: PaymentRow, origin: Origin, reason: str) -> None:
+async def _fail_payment(ctx: Deps, row: PaymentRow, origin: InboxEntry, reason: str) -> None:
     async with ctx.uow.transaction() as tx:
         await apply.fail_payment(tx, row, reason, topic=ctx.settings.events_topic)
         await tx.record(origin)
 
 
-async def refund_payment(cmd: RefundPayment, origin: Origin, ctx: Deps) -> None:
+async def refund_payment(cmd: RefundPayment, origin: InboxEntry, ctx: Deps) -> None:
     if await ctx.uow.reads.seen(CONSUMER, cmd.message_id):
         return
     reserved = await _reserve(cmd, origin, ctx)
@@ -112,7 +112,7 @@ async def refund_payment(cmd: RefundPayment, origin: Origin, ctx: Deps) -> None:
 
 
 async def _reserve(
-    cmd: RefundPayment, origin: Origin, ctx: Deps
+    cmd: RefundPayment, origin: InboxEntry, ctx: Deps
 ) -> tuple[RefundRow, PaymentRow] | None:
     """T1: under the payment's row lock, reserve the money or fail the refund for good."""
     async with ctx.uow.transaction() as tx:
@@ -138,7 +138,7 @@ async def _reserve(
         return refund, payment
 
 
-async def _fail_refund(ctx: Deps, refund: RefundRow, origin: Origin, reason: str) -> None:
+async def _fail_refund(ctx: Deps, refund: RefundRow, origin: InboxEntry, reason: str) -> None:
     async with ctx.uow.transaction() as tx:
         await apply.fail_refund(tx, refund, reason, topic=ctx.settings.events_topic)
         await tx.record(origin)

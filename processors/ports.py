@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Protocol
 from uuid import UUID
 
-from processors.inbox import Origin
+from processors.inbox import InboxEntry
 from processors.provider.objects import ProviderPayment, ProviderRefund
 from processors.repository import PaymentChange, PaymentRow, RefundRow
 from processors.settings import ProcessorSettings
@@ -76,7 +76,7 @@ class Store(Protocol):
         refund_id: UUID | None = None,
     ) -> bool: ...
 
-    async def record(self, origin: Origin) -> None: ...
+    async def record(self, origin: InboxEntry) -> None: ...
 
 
 class UnitOfWork(Protocol):

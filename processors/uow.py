@@ -8,8 +8,9 @@ from uuid import UUID
 
 import asyncpg
 
-from processors import inbox, outbox, repository
-from processors.inbox import Origin
+from common import outbox
+from processors import inbox, repository
+from processors.inbox import InboxEntry
 from processors.repository import Conn, PaymentChange, PaymentRow, RefundRow
 from schemas.messages import Envelope
 
@@ -72,7 +73,7 @@ class PgStore:
             self._conn, event, topic=topic, key=key, payment_id=payment_id, refund_id=refund_id
         )
 
-    async def record(self, origin: Origin) -> None:
+    async def record(self, origin: InboxEntry) -> None:
         await inbox.record(self._conn, origin)
 
 

@@ -9,26 +9,23 @@ the last try it is left to the reconciler, with nothing recorded.
 import asyncio
 import logging
 
-from aiokafka import ConsumerRecord
-
 from common.runloop import KeyedRunLoop
 from processors import apply
 from processors.errors import ProviderNotFound
 from processors.handlers import eventually
-from processors.inbox import Origin
+from processors.inbox import InboxEntry, Origin
 from processors.ports import Deps
 from processors.provider.objects import ProviderRefund
 from processors.repository import PaymentRow
-from processors.runtime import Context, RecordHandler, keyed_loop, main, run_loop
+from processors.runtime import Context, MessageHandler, keyed_loop, main, run_loop
 from processors.settings import ProcessorSettings
-from schemas.codec import UndecodableMessage, decode
-from schemas.messages import ProviderNotification
+from schemas.messages import Envelope, ProviderNotification
 
 log = logging.getLogger(__name__)
 CONSUMER = "processor-webhooks"
 
 
-async def handle_notification(note: ProviderNotification, origin: Origin, ctx: Deps) -> None:
+async def handle_notification(note: ProviderNotification, origin: InboxEntry, ctx: Deps) -> None:
     if await ctx.uow.reads.seen(CONSUMER, note.message_id):
         return
     try:
@@ -62,7 +59,9 @@ async def _refund_of(note: ProviderNotification, ctx: Deps) -> ProviderRefund | 
     return refund
 
 
-async def _apply_refund(ctx: Deps, row: PaymentRow, obj: ProviderRefund, origin: Origin) -> None:
+async def _apply_refund(
+    ctx: Deps, row: PaymentRow, obj: ProviderRefund, origin: InboxEntry
+) -> None:
     external_id = obj.external_id
     if external_id is None or row.external_id is None or str(row.external_id) != obj.payment_id:
         log.error("refund notification %s does not match payment %s", obj.id, row.id)
@@ -80,25 +79,12 @@ async def _apply_refund(ctx: Deps, row: PaymentRow, obj: ProviderRefund, origin:
         await tx.record(origin)
 
 
-def make_handler(ctx: Context) -> RecordHandler:
-    async def handle(record: ConsumerRecord) -> None:
-        try:
-            note = decode(record.value or b"")
-        except UndecodableMessage as exc:
-            log.error(
-                "skipping undecodable webhook %s-%s@%s: %s",
-                record.topic,
-                record.partition,
-                record.offset,
-                exc,
-            )
-            return
+def make_handler(ctx: Context) -> MessageHandler:
+    async def handle(note: Envelope, where: Origin) -> None:
         if not isinstance(note, ProviderNotification):
             log.warning("ignoring %s on the webhooks topic", note.type)
             return
-        origin = Origin(
-            CONSUMER, note.message_id, note.type, record.topic, record.partition, record.offset
-        )
+        origin = InboxEntry(CONSUMER, note.message_id, note.type, where)
         await handle_notification(note, origin, ctx)
 
     return handle

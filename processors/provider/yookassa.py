@@ -24,6 +24,7 @@ from uuid import UUID
 
 import httpx
 
+from common.metrics import MeteredTransport
 from domain.payments import PaymentStatus
 from domain.refunds import RefundStatus
 from processors.errors import (
@@ -256,6 +257,7 @@ def make_client(
     )
     if transport is None:  # keep-alive HTTP/1.1 on a pool that stays cheap with many connections
         transport = LeanTransport(limits=limits)
+    transport = MeteredTransport(transport, "provider")
     http = httpx.AsyncClient(
         base_url=base_url.rstrip("/"),
         auth=httpx.BasicAuth(shop_id, secret_key),

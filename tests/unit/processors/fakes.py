@@ -20,7 +20,7 @@ from domain import payments, refunds
 from domain.payments import PaymentStatus
 from domain.refunds import RefundStatus
 from processors.errors import ProviderNotFound, ProviderRejected, ProviderUnavailable
-from processors.inbox import Origin
+from processors.inbox import InboxEntry
 from processors.provider.objects import ProviderPayment, ProviderRefund
 from processors.repository import PaymentChange, PaymentRow, RefundRow
 from processors.settings import ProcessorSettings
@@ -161,7 +161,7 @@ class FakeStore:
         self.rows.outbox[event.message_id] = event
         return True
 
-    async def record(self, origin: Origin) -> None:
+    async def record(self, origin: InboxEntry) -> None:
         self._call("record")
         self.rows.inbox.add((origin.consumer, origin.message_id))
 

@@ -11,7 +11,7 @@ from domain import commands
 from domain.payments import PaymentStatus
 from domain.refunds import RefundStatus
 from processors import handlers, webhooks
-from processors.inbox import Origin
+from processors.inbox import InboxEntry, Origin
 from processors.repository import PaymentRow, RefundRow
 from schemas import ids
 from schemas.messages import CreatePayment, ProviderNotification, RefundPayment
@@ -19,9 +19,12 @@ from schemas.messages import CreatePayment, ProviderNotification, RefundPayment
 _offsets = count()
 
 
-def origin(consumer: str, message: CreatePayment | RefundPayment | ProviderNotification) -> Origin:
+def origin(
+    consumer: str, message: CreatePayment | RefundPayment | ProviderNotification
+) -> InboxEntry:
     payment_id = getattr(message, "payment_id", None)
-    return Origin(consumer, message.message_id, message.type, "t", 0, next(_offsets), payment_id)
+    where = Origin("t", 0, next(_offsets))
+    return InboxEntry(consumer, message.message_id, message.type, where, payment_id)
 
 
 def new_payment(deps: FakeDeps, amount: str = "499.00") -> CreatePayment:
