@@ -52,6 +52,10 @@ class MetricsSettings(BaseSettings):
     consumer_notifications_metrics_port: int = Field(default=PORTS["consumer-notifications"], ge=0)
 
     def base_port(self, program: str) -> int:
+        """The program's base port; 0 (no endpoint) for a program not in `PORTS`, such as a
+        test's crash-injecting copy of the relay."""
+        if program not in PORTS:
+            return 0
         port: int = getattr(self, f"{program.replace('-', '_')}_metrics_port")
         return port
 

@@ -34,6 +34,12 @@ def test_program_port_is_overridable_and_zero_disables_the_endpoint() -> None:
     assert start_metrics_server("outbox-relay", settings) == 0
 
 
+def test_a_program_without_a_port_serves_no_endpoint_and_still_starts() -> None:
+    """A test's crash-injecting copy of the relay runs under its own name: it must start."""
+    assert MetricsSettings().port("outbox-relay-crash") == 0
+    assert start_metrics_server("outbox-relay-crash") == 0
+
+
 def test_instance_beyond_the_port_spacing_is_refused() -> None:
     with pytest.raises(ValueError):
         MetricsSettings(billing_instance=10)
