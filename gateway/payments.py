@@ -8,6 +8,8 @@ moved on, nothing is produced: the provider was already asked.
 
 import uuid
 
+from domain import commands, payments
+from domain.payments import PaymentStatus
 from gateway.deps import Services
 from gateway.errors import (
     DatabaseUnavailable,
@@ -27,7 +29,6 @@ from gateway.repository import (
 from schemas import ids
 from schemas.messages import CreatePayment
 
-FINAL = frozenset({"succeeded", "canceled", "failed"})
 MAX_WAIT_S = 10
 
 
@@ -40,7 +41,7 @@ async def accept_payment(
     row = await _stored_payment(svc, user_id, key, body, fp)
     if row["request_fingerprint"] != fp:
         raise IdempotencyKeyReused()
-    if row["status"] == "accepted":
+    if row["status"] == PaymentStatus.ACCEPTED:
         await svc.publisher.publish(svc.settings.commands_topic, user_id, create_command(row))
         svc.metrics.produced.labels(svc.settings.commands_topic, "CreatePayment").inc()
     return row
@@ -62,7 +63,7 @@ async def _stored_payment(
             user_id=user_id,
             plan_id=plan["id"],
             amount=plan["amount"],
-            currency=plan["currency"].strip(),
+            currency=plan["currency"],
             idempotency_key=key,
             fingerprint=fp,
             return_url=body.return_url,
@@ -75,15 +76,13 @@ async def _stored_payment(
 
 
 def create_command(row: Record) -> CreatePayment:
-    return CreatePayment(
-        message_id=ids.message_id("CreatePayment", row["payment_id"]),
+    return commands.create_payment(
         payment_id=row["payment_id"],
         user_id=row["user_id"],
         plan_id=row["plan_id"],
         amount=row["amount"],
-        currency=row["currency"].strip(),
+        currency=row["currency"],
         return_url=row["return_url"],
-        description=f"Subscription {row['plan_id']}",
     )
 
 
@@ -97,4 +96,4 @@ def requested_wait(prefer: str | None) -> int:
 
 
 def is_settled(row: Record) -> bool:
-    return row["confirmation_url"] is not None or row["status"] in FINAL
+    return row["confirmation_url"] is not None or payments.is_final(row["status"])

@@ -13,6 +13,9 @@ from decimal import Decimal
 
 import asyncpg
 
+from domain import commands, refunds
+from domain.errors import NothingLeftToRefund, PaymentNotSucceeded, RefundExceedsAvailable
+from domain.refunds import RefundStatus
 from gateway.deps import Services
 from gateway.errors import (
     DatabaseUnavailable,
@@ -48,7 +51,7 @@ async def accept_refund(
     row = await _stored_refund(svc, user_id, key, payment_id, amount, fp)
     if row["request_fingerprint"] != fp:
         raise IdempotencyKeyReused()
-    if row["status"] == "accepted":
+    if row["status"] == RefundStatus.ACCEPTED:
         await svc.publisher.publish(svc.settings.commands_topic, user_id, refund_command(row))
         svc.metrics.produced.labels(svc.settings.commands_topic, "RefundPayment").inc()
     return row
@@ -86,17 +89,16 @@ async def _refundable(
     """The amount to refund: the one asked for, or all that is left; raises if impossible."""
     if payment is None:
         raise NotFound("no such payment")
-    if payment["status"] != "succeeded":
-        raise PaymentNotRefundable()
-    reserved = await reserved_by_accepted_refunds(conn, payment["payment_id"])
-    available = payment["amount"] - payment["refunded_amount"] - reserved
-    if available <= 0:
-        raise NothingToRefund()
-    if amount is None:
-        return available
-    if amount > available:
-        raise RefundExceedsPayment(f"at most {available:.2f} is left to refund")
-    return amount
+    held = await reserved_by_accepted_refunds(conn, payment["payment_id"])
+    left = refunds.available(payment["amount"], payment["refunded_amount"], [held])
+    try:
+        return refunds.grant(payment["status"], amount, left)
+    except PaymentNotSucceeded as exc:
+        raise PaymentNotRefundable() from exc
+    except NothingLeftToRefund as exc:
+        raise NothingToRefund() from exc
+    except RefundExceedsAvailable as exc:
+        raise RefundExceedsPayment(f"at most {left:.2f} is left to refund") from exc
 
 
 def _new_refund(
@@ -107,19 +109,18 @@ def _new_refund(
         payment_id=payment["payment_id"],
         user_id=user_id,
         amount=amount,
-        currency=payment["currency"].strip(),
+        currency=payment["currency"],
         idempotency_key=key,
         fingerprint=fp,
     )
 
 
 def refund_command(row: Record) -> RefundPayment:
-    return RefundPayment(
-        message_id=ids.message_id("RefundPayment", row["refund_id"]),
+    return commands.refund_payment(
         refund_id=row["refund_id"],
         payment_id=row["payment_id"],
         user_id=row["user_id"],
         amount=row["amount"],
-        currency=row["currency"].strip(),
+        currency=row["currency"],
         requested_by=row["requested_by"],
     )

@@ -5,7 +5,8 @@ refunds, rows are inserted `ON CONFLICT DO NOTHING` and read back, so concurrent
 duplicates from any number of gateway instances converge on one row. The conflict target
 is left out on purpose: the primary key is derived from the same (user, key) pair, and a
 twin whose primary-key entry is in place before its `(user_id, idempotency_key)` entry
-must be a conflict too, not a unique violation (issue 10 §3b).
+must be a conflict too, not a unique violation (issue 10 §3b). Currencies are CHAR(3)
+columns: every query returns them trimmed (`rtrim`), so callers get clean values.
 """
 
 import uuid
@@ -16,18 +17,26 @@ from decimal import Decimal
 import asyncpg
 from asyncpg import Record
 
+from domain import refunds
+from domain.payments import PaymentStatus
+from domain.refunds import RefundStatus
 from schemas.ids import SYSTEM_YOOKASSA
 
 __all__ = ["Record"]
 
 PAYMENT_COLUMNS = """
-    id AS payment_id, user_id, plan_id, amount, currency, status, confirmation_url,
+    id AS payment_id, user_id, plan_id, amount, rtrim(currency) AS currency, status,
+    confirmation_url,
     refunded_amount, refunded, return_url, request_fingerprint, created_at, updated_at
 """
 REFUND_COLUMNS = """
-    id AS refund_id, payment_id, user_id, amount, currency, status, request_fingerprint,
+    id AS refund_id, payment_id, user_id, amount, rtrim(currency) AS currency, status,
+    request_fingerprint,
     requested_by, created_at
 """
+
+
+PLAN_COLUMNS = "id, title, amount, rtrim(currency) AS currency, period_days"
 
 
 @dataclass(frozen=True)
@@ -56,15 +65,13 @@ class NewRefund:
 
 async def active_plans(conn: asyncpg.Connection) -> list[Record]:
     return await conn.fetch(
-        "SELECT id, title, amount, currency, period_days FROM payments_history.plans"
-        " WHERE active ORDER BY amount, id"
+        f"SELECT {PLAN_COLUMNS} FROM payments_history.plans WHERE active ORDER BY amount, id"
     )
 
 
 async def active_plan(conn: asyncpg.Connection, plan_id: str) -> Record | None:
     return await conn.fetchrow(
-        "SELECT id, title, amount, currency, period_days FROM payments_history.plans"
-        " WHERE id = $1 AND active",
+        f"SELECT {PLAN_COLUMNS} FROM payments_history.plans WHERE id = $1 AND active",
         plan_id,
     )
 
@@ -75,7 +82,7 @@ async def insert_payment(conn: asyncpg.Connection, new: NewPayment) -> None:
         INSERT INTO payments_history.payments
             (id, user_id, plan_id, amount, currency, status, system_id, idempotency_key,
              request_fingerprint, return_url)
-        VALUES ($1, $2, $3, $4, $5, 'accepted', $6, $7, $8, $9)
+        VALUES ($1, $2, $3, $4, $5, $10::text, $6, $7, $8, $9)
         ON CONFLICT DO NOTHING
         """,
         new.payment_id,
@@ -87,6 +94,7 @@ async def insert_payment(conn: asyncpg.Connection, new: NewPayment) -> None:
         new.idempotency_key,
         new.fingerprint,
         new.return_url,
+        str(PaymentStatus.ACCEPTED),
     )
 
 
@@ -148,8 +156,9 @@ async def user_payments(
 async def reserved_by_accepted_refunds(conn: asyncpg.Connection, payment_id: uuid.UUID) -> Decimal:
     total = await conn.fetchval(
         "SELECT COALESCE(SUM(amount), 0) FROM payments_history.refunds"
-        " WHERE payment_id = $1 AND status = 'accepted'",
+        " WHERE payment_id = $1 AND status = ANY($2::text[])",
         payment_id,
+        refunds.holding(),
     )
     return Decimal(total)
 
@@ -160,7 +169,7 @@ async def insert_refund(conn: asyncpg.Connection, new: NewRefund) -> None:
         INSERT INTO payments_history.refunds
             (id, payment_id, user_id, amount, currency, status, idempotency_key,
              request_fingerprint, requested_by)
-        VALUES ($1, $2, $3, $4, $5, 'accepted', $6, $7, $8)
+        VALUES ($1, $2, $3, $4, $5, $9::text, $6, $7, $8)
         ON CONFLICT DO NOTHING
         """,
         new.refund_id,
@@ -171,6 +180,7 @@ async def insert_refund(conn: asyncpg.Connection, new: NewRefund) -> None:
         new.idempotency_key,
         new.fingerprint,
         new.requested_by,
+        str(RefundStatus.ACCEPTED),
     )
 
 

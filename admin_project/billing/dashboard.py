@@ -22,11 +22,11 @@ from admin_project.billing.models import DeadLetter, Payment, PaymentStatus, Pla
 WINDOW_DAYS = 30
 PALETTE = ["var(--color-primary-500)", "var(--color-primary-300)", "#0ea5e9", "#f59e0b", "#10b981"]
 STATUS_COLORS = {
-    "accepted": "#94a3b8",
-    "pending": "#f59e0b",
-    "succeeded": "#10b981",
-    "canceled": "#64748b",
-    "failed": "#ef4444",
+    PaymentStatus.ACCEPTED: "#94a3b8",
+    PaymentStatus.PENDING: "#f59e0b",
+    PaymentStatus.SUCCEEDED: "#10b981",
+    PaymentStatus.CANCELED: "#64748b",
+    PaymentStatus.FAILED: "#ef4444",
 }
 
 
@@ -71,9 +71,9 @@ def status_chart(since: date) -> dict[str, Any]:
         .annotate(n=Count("id"))
         .values_list("status", "n")
     )
-    statuses = list(PaymentStatus.values)
+    statuses = list(PaymentStatus)
     return {
-        "labels": statuses,
+        "labels": [str(status) for status in statuses],
         "datasets": [
             {
                 "label": "payments",
@@ -92,7 +92,7 @@ def kpis(since: date) -> list[Kpi]:
     window = Payment.objects.filter(created_at__date__gte=since)
     agg = window.aggregate(
         reached=Count("id", filter=~Q(status=PaymentStatus.ACCEPTED)),
-        succeeded=Count("id", filter=Q(status=PaymentStatus.SUCCEEDED)),
+        paid=Count("id", filter=Q(status=PaymentStatus.SUCCEEDED)),
         revenue=Sum("amount", filter=Q(status=PaymentStatus.SUCCEEDED)),
         refunded=Sum("refunded_amount"),
         with_refund=Count("id", filter=Q(refunded_amount__gt=0)),
@@ -110,8 +110,8 @@ def kpis(since: date) -> list[Kpi]:
         Kpi("Revenue, 30 days", f"{revenue:,.2f} ₽", f"net of refunds {revenue - refunded:,.2f} ₽"),
         Kpi(
             "Conversion pending → succeeded",
-            _percent(agg["succeeded"], agg["reached"]),
-            f"{agg['succeeded']} of {agg['reached']} payments that reached the provider",
+            _percent(agg["paid"], agg["reached"]),
+            f"{agg['paid']} of {agg['reached']} payments that reached the provider",
         ),
         Kpi(
             "Refund rate",

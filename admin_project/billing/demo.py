@@ -21,9 +21,11 @@ from admin_project.billing.models import (
     Inbox,
     Outbox,
     Payment,
+    PaymentStatus,
     PaymentSystem,
     Plan,
     Refund,
+    RefundStatus,
     Subscriber,
 )
 from schemas import ids
@@ -31,7 +33,8 @@ from schemas import ids
 DEMO_PREFIX = "demo-"
 DEMO_USER_NS = uuid.UUID("0d3e7c1a-5b8e-4e0f-9a55-6d3c8f1b2a01")
 FAR_FUTURE = datetime(2099, 1, 1, tzinfo=UTC)
-STATUS_WEIGHTS = {"succeeded": 82, "canceled": 9, "failed": 5, "pending": 4}
+P = PaymentStatus
+STATUS_WEIGHTS = {P.SUCCEEDED: 82, P.CANCELED: 9, P.FAILED: 5, P.PENDING: 4}
 
 
 @dataclass
@@ -71,8 +74,8 @@ def _moments(rng: random.Random, count: int, now: datetime) -> Iterator[datetime
 def _external(payment: Payment, status: str) -> dict[str, object]:
     return {
         "id": str(payment.external_id),
-        "status": status,
-        "paid": status == "succeeded",
+        "status": str(status),
+        "paid": status == P.SUCCEEDED,
         "amount": {"value": f"{payment.amount:.2f}", "currency": payment.currency},
         "created_at": payment.created_at.isoformat(),
         "metadata": {"payment_id": str(payment.id), "user_id": str(payment.user_id)},
@@ -132,10 +135,10 @@ def _payment(rng: random.Random, n: int, user_n: int, plan: Plan, at: datetime) 
         created_at=at,
         updated_at=at + timedelta(seconds=rng.randint(20, 600)),
     )
-    if status == "pending":
+    if status == P.PENDING:
         payment.next_check_at = FAR_FUTURE
         payment.updated_at = at
-    if status in ("failed", "canceled"):
+    if status in (P.FAILED, P.CANCELED):
         payment.failure_reason = rng.choice(["card_declined", "expired_on_confirmation"])
     payment.confirmation_url = f"https://provider.example/checkout/{payment.external_id}"
     payment.external_payment = _external(payment, status)
@@ -154,7 +157,7 @@ def _refund(rng: random.Random, batch: DemoBatch, payment: Payment) -> None:
             user_id=payment.user_id,
             amount=amount,
             currency=payment.currency,
-            status="succeeded",
+            status=RefundStatus.SUCCEEDED,
             external_id=uuid.UUID(int=rng.getrandbits(128)),
             idempotency_key=key,
             request_fingerprint="demo",
@@ -170,17 +173,17 @@ def _refund(rng: random.Random, batch: DemoBatch, payment: Payment) -> None:
 def _lifecycle(rng: random.Random, batch: DemoBatch, payment: Payment) -> None:
     at = payment.created_at
     _handled(batch, payment, "CreatePayment", "billing.commands.v1", at + timedelta(seconds=1))
-    if payment.status != "accepted":
+    if payment.status != P.ACCEPTED:
         _event(batch, payment, "PaymentPending", at + timedelta(seconds=1))
     final = {
-        "succeeded": "PaymentSucceeded",
-        "canceled": "PaymentCanceled",
-        "failed": "PaymentFailed",
+        P.SUCCEEDED: "PaymentSucceeded",
+        P.CANCELED: "PaymentCanceled",
+        P.FAILED: "PaymentFailed",
     }.get(payment.status)
     if final:
         _handled(batch, payment, "ProviderNotification", "billing.webhooks.v1", payment.updated_at)
         _event(batch, payment, final, payment.updated_at)
-    if payment.status == "succeeded":
+    if payment.status == P.SUCCEEDED:
         if rng.random() < 0.07:
             _refund(rng, batch, payment)
         _subscribe(batch, payment)

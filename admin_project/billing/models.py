@@ -7,9 +7,16 @@ pipeline needs. Defaults live in the database (`db_default`) because the async s
 insert with plain SQL; constraints, not code, guard the money.
 """
 
+from enum import StrEnum
+
 from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Now
+
+from domain.payments import AWAITING_PROVIDER, NOT_SENT, PaymentStatus
+from domain.refunds import RefundStatus
+
+__all__ = ["PaymentStatus", "RefundStatus"]  # the domain's, re-exported for the admin
 
 SCHEMA = "payments_history"
 
@@ -18,18 +25,15 @@ def table(name: str) -> str:
     return f'"{SCHEMA}"."{name}"'
 
 
-class PaymentStatus(models.TextChoices):
-    ACCEPTED = "accepted"
-    PENDING = "pending"
-    SUCCEEDED = "succeeded"
-    CANCELED = "canceled"
-    FAILED = "failed"
+def choices_of(statuses: type[StrEnum]) -> type[models.TextChoices]:
+    """Django choices generated from a domain enum (same names, values and order)."""
+    return models.TextChoices(
+        f"{statuses.__name__}Choices", [(status.name, status.value) for status in statuses]
+    )
 
 
-class RefundStatus(models.TextChoices):
-    ACCEPTED = "accepted"
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"
+PaymentStatusChoices = choices_of(PaymentStatus)
+RefundStatusChoices = choices_of(RefundStatus)
 
 
 class Plan(models.Model):
@@ -74,7 +78,9 @@ class Payment(models.Model):
     amount = models.DecimalField(max_digits=12, decimal_places=2)
     currency = models.CharField(max_length=3)
     status = models.CharField(
-        max_length=16, choices=PaymentStatus.choices, db_default=PaymentStatus.ACCEPTED
+        max_length=16,
+        choices=PaymentStatusChoices.choices,
+        db_default=PaymentStatusChoices.ACCEPTED,
     )
     external_id = models.UUIDField(null=True, blank=True, unique=True)
     external_payment = models.JSONField(null=True, blank=True)
@@ -106,7 +112,7 @@ class Payment(models.Model):
                 name="payments_refunded_within_amount",
             ),
             models.CheckConstraint(
-                condition=Q(status__in=PaymentStatus.values), name="payments_status_known"
+                condition=Q(status__in=PaymentStatusChoices.values), name="payments_status_known"
             ),
             models.CheckConstraint(
                 condition=Q(refunded=False) | Q(refunded_amount=F("amount")),
@@ -120,7 +126,7 @@ class Payment(models.Model):
             models.Index(
                 fields=["next_check_at"],
                 name="payments_reconcile_due",
-                condition=Q(status__in=["accepted", "pending"]),
+                condition=Q(status__in=[str(NOT_SENT), str(AWAITING_PROVIDER)]),
             ),
             # The admin's list filters (plan, provider, refunded) keep the newest-first order.
             models.Index(fields=["-created_at", "-id"], name="payments_created_id"),
@@ -150,7 +156,7 @@ class Refund(models.Model):
     amount = models.DecimalField(max_digits=12, decimal_places=2)
     currency = models.CharField(max_length=3)
     status = models.CharField(
-        max_length=16, choices=RefundStatus.choices, db_default=RefundStatus.ACCEPTED
+        max_length=16, choices=RefundStatusChoices.choices, db_default=RefundStatusChoices.ACCEPTED
     )
     external_id = models.UUIDField(null=True, blank=True, unique=True)
     external_refund = models.JSONField(null=True, blank=True)
@@ -171,7 +177,7 @@ class Refund(models.Model):
             ),
             models.CheckConstraint(condition=Q(amount__gt=0), name="refunds_amount_positive"),
             models.CheckConstraint(
-                condition=Q(status__in=RefundStatus.values), name="refunds_status_known"
+                condition=Q(status__in=RefundStatusChoices.values), name="refunds_status_known"
             ),
         ]
         indexes = [

@@ -7,6 +7,7 @@ import asyncpg
 
 from common import outbox
 from consumers.subscriptions.state import ActivePayment, Subscription
+from domain.payments import PaymentStatus
 from schemas.messages import SubscriptionActivated, SubscriptionRevoked
 
 Conn: TypeAlias = asyncpg.Connection | asyncpg.Pool
@@ -22,11 +23,12 @@ async def newest_active_payment(conn: Conn, user_id: UUID) -> ActivePayment | No
                    AS succeeded_at
         FROM payments_history.payments p
         JOIN payments_history.plans pl ON pl.id = p.plan_id
-        WHERE p.user_id = $1 AND p.status = 'succeeded' AND NOT p.refunded
+        WHERE p.user_id = $1 AND p.status = $2::text AND NOT p.refunded
         ORDER BY succeeded_at DESC, p.id DESC
         LIMIT 1
         """,
         user_id,
+        str(PaymentStatus.SUCCEEDED),
     )
     if row is None:
         return None

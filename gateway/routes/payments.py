@@ -20,7 +20,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 
 
 def payment_out(row: Record) -> PaymentOut:
-    return PaymentOut(**{**dict(row), "currency": row["currency"].strip()})
+    return PaymentOut(**dict(row))
 
 
 @router.post(

@@ -24,7 +24,7 @@ BODY_DOC = {
 
 
 def refund_out(row: Record) -> RefundOut:
-    return RefundOut(**{**dict(row), "currency": row["currency"].strip()})
+    return RefundOut(**dict(row))
 
 
 @router.post(

@@ -7,6 +7,10 @@ survived by timing out and asking again with the same key. Transient failures (5
 timeouts, connection errors) are retried here a bounded number of times with exponential
 backoff and jitter; what is still failing is raised as `ProviderUnavailable` for the caller
 to leave to the reconciler. 4xx answers are `ProviderRejected`, never retried.
+
+What comes back is a typed `ProviderPayment` / `ProviderRefund` (`objects.py`), built here:
+YooKassa's field names and wire statuses stop at this file. `PAYMENT_STATUS` and
+`REFUND_STATUS` translate YooKassa's own status strings into ours.
 """
 
 import asyncio
@@ -14,15 +18,22 @@ import contextlib
 import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any
 from uuid import UUID
 
 import httpx
 
 from common.metrics import MeteredTransport
-from processors.domain import PaymentStatus, RefundStatus
-from processors.errors import ProviderNotFound, ProviderRejected, ProviderUnavailable
+from domain.payments import PaymentStatus
+from domain.refunds import RefundStatus
+from processors.errors import (
+    ProviderAnswerInvalid,
+    ProviderNotFound,
+    ProviderRejected,
+    ProviderUnavailable,
+)
+from processors.provider.objects import ProviderPayment, ProviderRefund, as_uuid
 from processors.provider.pool import LeanTransport
 from processors.provider.throttling import pause_before_retry, throttled
 from schemas.ids import provider_idempotence_key
@@ -62,19 +73,62 @@ def payment_status(obj: dict[str, Any]) -> PaymentStatus:
     try:
         return PAYMENT_STATUS[str(obj.get("status"))]
     except KeyError as exc:
-        raise ProviderRejected(f"unknown provider payment status {obj.get('status')!r}") from exc
+        unknown = f"unknown provider payment status {obj.get('status')!r}"
+        raise ProviderAnswerInvalid(unknown) from exc
 
 
 def refund_status(obj: dict[str, Any]) -> RefundStatus:
     try:
         return REFUND_STATUS[str(obj.get("status"))]
     except KeyError as exc:
-        raise ProviderRejected(f"unknown provider refund status {obj.get('status')!r}") from exc
+        unknown = f"unknown provider refund status {obj.get('status')!r}"
+        raise ProviderAnswerInvalid(unknown) from exc
 
 
 def cancellation_reason(obj: dict[str, Any]) -> str:
     details = obj.get("cancellation_details") or {}
     return str(details.get("reason") or "canceled")
+
+
+def _amount(obj: dict[str, Any]) -> tuple[Decimal | None, str]:
+    amount = obj.get("amount") or {}
+    try:
+        value: Decimal | None = Decimal(str(amount.get("value")))
+    except InvalidOperation:
+        value = None
+    if value is not None and not value.is_finite():
+        value = None
+    return value, str(amount.get("currency") or "")
+
+
+def payment_of(obj: dict[str, Any]) -> ProviderPayment:
+    """A YooKassa payment object in our terms; the JSON is kept only to be stored."""
+    amount, currency = _amount(obj)
+    confirmation = obj.get("confirmation") or {}
+    url = confirmation.get("confirmation_url")
+    return ProviderPayment(
+        id=str(obj.get("id")),
+        status=payment_status(obj),
+        amount=amount,
+        currency=currency,
+        our_payment_id=as_uuid((obj.get("metadata") or {}).get("payment_id")),
+        confirmation_url=None if url is None else str(url),
+        cancellation_reason=cancellation_reason(obj),
+        raw=obj,
+    )
+
+
+def refund_of(obj: dict[str, Any]) -> ProviderRefund:
+    amount, currency = _amount(obj)
+    return ProviderRefund(
+        id=str(obj.get("id")),
+        payment_id=str(obj.get("payment_id")),
+        status=refund_status(obj),
+        amount=amount,
+        currency=currency,
+        cancellation_reason=cancellation_reason(obj),
+        raw=obj,
+    )
 
 
 class YooKassaClient:
@@ -96,7 +150,7 @@ class YooKassaClient:
         currency: str,
         return_url: str,
         description: str = "",
-    ) -> dict[str, Any]:
+    ) -> ProviderPayment:
         body: dict[str, Any] = {
             "amount": money(amount, currency),
             "capture": True,
@@ -106,25 +160,24 @@ class YooKassaClient:
         if description:
             body["description"] = description[:128]
         key = provider_idempotence_key("payment", payment_id)
-        return await self._call("POST", "/v3/payments", body, key)
+        return payment_of(await self._call("POST", "/v3/payments", body, key))
 
     async def create_refund(
         self, refund_id: UUID, payment_external_id: str, amount: Decimal, currency: str
-    ) -> dict[str, Any]:
+    ) -> ProviderRefund:
         body = {
             "payment_id": payment_external_id,
             "amount": money(amount, currency),
             "description": f"Refund {refund_id}",
         }
-        return await self._call(
-            "POST", "/v3/refunds", body, provider_idempotence_key("refund", refund_id)
-        )
+        key = provider_idempotence_key("refund", refund_id)
+        return refund_of(await self._call("POST", "/v3/refunds", body, key))
 
-    async def get_payment(self, external_id: str) -> dict[str, Any]:
-        return await self._call("GET", f"/v3/payments/{external_id}")
+    async def get_payment(self, external_id: str) -> ProviderPayment:
+        return payment_of(await self._call("GET", f"/v3/payments/{external_id}"))
 
-    async def get_refund(self, external_id: str) -> dict[str, Any]:
-        return await self._call("GET", f"/v3/refunds/{external_id}")
+    async def get_refund(self, external_id: str) -> ProviderRefund:
+        return refund_of(await self._call("GET", f"/v3/refunds/{external_id}"))
 
     async def aclose(self) -> None:
         await self._client.aclose()

@@ -25,16 +25,16 @@ from admin_project.billing.admin.forms import RefundForm
 from admin_project.billing.admin.search import uuid_search
 from admin_project.billing.admin.tables import admin_link, html_table
 from admin_project.billing.errors import PipelineUnavailable, RefundRefused
-from admin_project.billing.models import Payment
+from admin_project.billing.models import Payment, PaymentStatus
 from admin_project.billing.paginator import EstimatedCountPaginator
 from admin_project.billing.timeline import payment_timeline
 
 STATUS_LABELS = {
-    "accepted": "info",
-    "pending": "warning",
-    "succeeded": "success",
-    "canceled": "default",
-    "failed": "danger",
+    PaymentStatus.ACCEPTED: "info",
+    PaymentStatus.PENDING: "warning",
+    PaymentStatus.SUCCEEDED: "success",
+    PaymentStatus.CANCELED: "default",
+    PaymentStatus.FAILED: "danger",
 }
 REFUND_PERMISSION = "billing.refund_payment"
 RECHECK_PERMISSION = "billing.recheck_payment"

@@ -14,11 +14,11 @@ from gateway.errors import (
     RateLimited,
     ValidationFailed,
 )
-from gateway.notifications import check_source, parse_notification
 from gateway.payments import requested_wait
 from gateway.ratelimit import RateLimiter
 from gateway.routes.payments import decode_cursor, encode_cursor
 from gateway.settings import GatewaySettings
+from gateway.webhooks import check_source, parse_notification
 from schemas import ids
 
 
