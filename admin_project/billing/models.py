@@ -40,7 +40,7 @@ class Plan(models.Model):
     currency = models.CharField(max_length=3, db_default="RUB", default="RUB")
     period_days = models.PositiveIntegerField(help_text="whole days of the period (0: under a day)")
     # The schedule of CONTRACT §2a, in seconds: period, renew_before, retry (a list), grace.
-    period_seconds = models.PositiveIntegerField(default=30 * 86400)
+    period_seconds = models.PositiveIntegerField(db_default=30 * 86400, default=30 * 86400)
     renew_before_seconds = models.PositiveIntegerField(db_default=0, default=0)
     retry_seconds = ArrayField(models.PositiveIntegerField(), db_default=[], default=list, blank=True)
     grace_seconds = models.PositiveIntegerField(db_default=0, default=0)

@@ -116,7 +116,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='plan',
             name='period_seconds',
-            field=models.PositiveIntegerField(default=2592000),
+            field=models.PositiveIntegerField(db_default=2592000, default=2592000),
         ),
         migrations.AddField(
             model_name='plan',
