@@ -18,6 +18,7 @@ from processors import events, outbox, repository
 from processors.domain import PaymentStatus, RefundStatus
 from processors.provider.yookassa import cancellation_reason, payment_status, refund_status
 from processors.repository import PaymentChange, PaymentRow, RefundRow
+from processors.subscriptions import lifecycle
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +75,9 @@ async def apply_payment(
     topic: str,
     recheck_after_s: float,
 ) -> PaymentRow | None:
-    """Move `row` to the provider's status (guarded) and queue its event; None if no change."""
+    """Move `row` to the provider's status (guarded) and queue its event; None if no change.
+
+    The subscription follows in the same transaction (`subscriptions.lifecycle`)."""
     problem = anomaly(row, obj)
     if problem is not None:
         log.error("payment %s: provider object not applied: %s", row.id, problem)
@@ -85,6 +88,7 @@ async def apply_payment(
     moved = await repository.move_payment(conn, row.id, change, recheck_after_s)
     if moved is not None:
         await publish_payment(conn, moved, topic)
+        await lifecycle.on_payment_moved(conn, moved.id, obj, topic=topic)
     return moved
 
 
@@ -95,6 +99,7 @@ async def fail_payment(
     moved = await repository.move_payment(conn, row.id, change, 0)
     if moved is not None:
         await publish_payment(conn, moved, topic)
+        await lifecycle.on_payment_moved(conn, moved.id, None, topic=topic)
     return moved
 
 
@@ -127,6 +132,7 @@ async def apply_refund(
         payment_id=moved.payment_id,
         refund_id=moved.id,
     )
+    await lifecycle.on_refund_succeeded(conn, moved.id, topic=topic)
     return True
 
 

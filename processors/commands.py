@@ -1,4 +1,5 @@
-"""`python -m processors.commands`: CreatePayment / RefundPayment → provider → DB + outbox."""
+"""`python -m processors.commands`: CreatePayment / RefundPayment → provider → DB + outbox;
+the subscription commands (RenewSubscription, ExpireSubscription, …) → processors.subscriptions."""
 
 import asyncio
 import logging
@@ -10,8 +11,9 @@ from processors import handlers
 from processors.inbox import Origin
 from processors.runtime import Context, RecordHandler, keyed_loop, main, run_loop
 from processors.settings import ProcessorSettings
+from processors.subscriptions import handlers as subscriptions
 from schemas.codec import UndecodableMessage, decode
-from schemas.messages import CreatePayment, RefundPayment
+from schemas.messages import CreatePayment, Envelope, RefundPayment
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +27,17 @@ def origin_of(record: ConsumerRecord, command: CreatePayment | RefundPayment) ->
         record.partition,
         record.offset,
         command.payment_id,
+    )
+
+
+def subscription_origin(record: ConsumerRecord, command: Envelope) -> Origin:
+    return Origin(
+        handlers.CONSUMER,
+        command.message_id,
+        command.type,
+        record.topic,
+        record.partition,
+        record.offset,
     )
 
 
@@ -45,6 +58,8 @@ def make_handler(ctx: Context) -> RecordHandler:
             await handlers.create_payment(message, origin_of(record, message), ctx)
         elif isinstance(message, RefundPayment):
             await handlers.refund_payment(message, origin_of(record, message), ctx)
+        elif isinstance(message, subscriptions.COMMANDS):
+            await subscriptions.handle(message, subscription_origin(record, message), ctx)
         else:
             log.warning("ignoring %s on the commands topic", message.type)
 

@@ -61,7 +61,13 @@ async def create_payment(cmd: CreatePayment, origin: Origin, ctx: Context) -> No
         return
     try:
         obj = await ctx.provider.create_payment(
-            row.id, row.user_id, row.amount, row.currency, row.return_url, payment_description(row)
+            row.id,
+            row.user_id,
+            row.amount,
+            row.currency,
+            row.return_url,
+            payment_description(row),
+            save_payment_method=row.auto_renew,
         )
     except ProviderRejected as exc:
         await _fail_payment(ctx, row, origin, f"provider_rejected: {exc}")

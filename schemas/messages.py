@@ -241,7 +241,7 @@ class SubscriptionActivated(Envelope):
 class SubscriptionRevoked(Envelope):
     type: Literal["SubscriptionRevoked"] = "SubscriptionRevoked"
     user_id: UUID
-    payment_id: UUID
+    payment_id: UUID | None = None
     reason: str = ""
 
 

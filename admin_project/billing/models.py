@@ -103,6 +103,7 @@ class Payment(models.Model):
     auto_renew = models.BooleanField(db_default=False, default=False)
     subscription_id = models.UUIDField(null=True, blank=True)
     period_number = models.IntegerField(null=True, blank=True)
+    payment_method_id = models.CharField(max_length=64, null=True, blank=True)
     created_at = models.DateTimeField(db_default=Now())
     updated_at = models.DateTimeField(db_default=Now())
 

@@ -14,8 +14,10 @@ import contextlib
 import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
+from urllib.parse import urlencode
 from uuid import UUID
 
 import httpx
@@ -37,6 +39,19 @@ REFUND_STATUS: dict[str, RefundStatus] = {
     "canceled": RefundStatus.FAILED,
 }
 TRANSIENT_STATUS = frozenset({401, 429})  # 401: our credentials, an operator fixes them
+
+
+@dataclass(frozen=True)
+class Autopayment:
+    """A charge of a saved card for one period of a subscription."""
+
+    user_id: UUID
+    subscription_id: UUID
+    period: int
+    amount: Decimal
+    currency: str
+    payment_method_id: str
+    description: str
 
 
 @dataclass(frozen=True)
@@ -94,6 +109,8 @@ class YooKassaClient:
         currency: str,
         return_url: str,
         description: str = "",
+        *,
+        save_payment_method: bool = False,
     ) -> dict[str, Any]:
         body: dict[str, Any] = {
             "amount": money(amount, currency),
@@ -101,6 +118,8 @@ class YooKassaClient:
             "confirmation": {"type": "redirect", "return_url": return_url},
             "metadata": {"payment_id": str(payment_id), "user_id": str(user_id)},
         }
+        if save_payment_method:  # the user's consent to renew (CONTRACT §2a)
+            body["save_payment_method"] = True
         if description:
             body["description"] = description[:128]
         key = provider_idempotence_key("payment", payment_id)
@@ -117,6 +136,36 @@ class YooKassaClient:
         return await self._call(
             "POST", "/v3/refunds", body, provider_idempotence_key("refund", refund_id)
         )
+
+    async def create_autopayment(self, payment_id: UUID, charge: "Autopayment") -> dict[str, Any]:
+        """Charge a saved card with nobody present: no `confirmation`, a final status at once."""
+        body: dict[str, Any] = {
+            "amount": money(charge.amount, charge.currency),
+            "capture": True,
+            "payment_method_id": charge.payment_method_id,
+            "description": charge.description[:128],
+            "metadata": {
+                "payment_id": str(payment_id),
+                "user_id": str(charge.user_id),
+                "subscription_id": str(charge.subscription_id),
+                "period": str(charge.period),
+            },
+        }
+        key = provider_idempotence_key("payment", payment_id)
+        return await self._call("POST", "/v3/payments", body, key)
+
+    async def list_payments(
+        self, created_gte: datetime, created_lt: datetime, cursor: str | None = None
+    ) -> dict[str, Any]:
+        """One page of YooKassa's list call (`items`, `next_cursor`) for a time range."""
+        params = {
+            "created_at.gte": created_gte.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+            "created_at.lt": created_lt.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+            "limit": "100",
+        }
+        if cursor:
+            params["cursor"] = cursor
+        return await self._call("GET", f"/v3/payments?{urlencode(params)}")
 
     async def get_payment(self, external_id: str) -> dict[str, Any]:
         return await self._call("GET", f"/v3/payments/{external_id}")

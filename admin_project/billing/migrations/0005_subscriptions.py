@@ -100,6 +100,11 @@ class Migration(migrations.Migration):
         ),
         migrations.AddField(
             model_name='payment',
+            name='payment_method_id',
+            field=models.CharField(blank=True, max_length=64, null=True),
+        ),
+        migrations.AddField(
+            model_name='payment',
             name='period_number',
             field=models.IntegerField(blank=True, null=True),
         ),
