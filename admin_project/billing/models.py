@@ -42,7 +42,9 @@ class Plan(models.Model):
     # The schedule of CONTRACT §2a, in seconds: period, renew_before, retry (a list), grace.
     period_seconds = models.PositiveIntegerField(db_default=30 * 86400, default=30 * 86400)
     renew_before_seconds = models.PositiveIntegerField(db_default=0, default=0)
-    retry_seconds = ArrayField(models.PositiveIntegerField(), db_default=[], default=list, blank=True)
+    retry_seconds = ArrayField(
+        models.PositiveIntegerField(), db_default=[], default=list, blank=True
+    )
     grace_seconds = models.PositiveIntegerField(db_default=0, default=0)
     active = models.BooleanField(db_default=True, default=True)
     created_at = models.DateTimeField(db_default=Now())
@@ -400,6 +402,8 @@ class SubscriptionDue(models.Model):
         ]
         indexes = [
             models.Index(
-                fields=["due_at"], name="subscription_due_pending", condition=Q(done_at__isnull=True)
+                fields=["due_at"],
+                name="subscription_due_pending",
+                condition=Q(done_at__isnull=True),
             ),
         ]
