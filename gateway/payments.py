@@ -31,7 +31,7 @@ MAX_WAIT_S = 10
 async def accept_payment(
     svc: Services, user_id: uuid.UUID, key: str, body: CreatePaymentBody
 ) -> Record:
-    fp = fingerprint(body.model_dump(mode="json"))
+    fp = fingerprint(body.fingerprint_fields())
     row = await _stored_payment(svc, user_id, key, body, fp)
     if row["request_fingerprint"] != fp:
         raise IdempotencyKeyReused()
@@ -61,6 +61,7 @@ async def _stored_payment(
             idempotency_key=key,
             fingerprint=fp,
             return_url=body.return_url,
+            auto_renew=body.auto_renew,
         )
         await insert_payment(conn, new)
         row = await payment_by_key(conn, user_id, key)

@@ -1,4 +1,7 @@
-"""Accepting a refund: advisory checks under the payment's row lock, then the command.
+"""Accepting a user's refund: the policy's amount under the payment's row lock, then the command.
+
+The amount is `domain.refund_policy` applied to the period that payment bought (CONTRACT §2);
+the refund ends that period when it succeeds (`processors.subscriptions.lifecycle`).
 
 The checks are what the gateway can see (the payment's refunded_amount and the refunds
 still `accepted`); the processor re-checks authoritatively under its own row lock before
@@ -11,6 +14,7 @@ from decimal import Decimal
 
 import asyncpg
 
+from domain.refund_policy import PaidPeriod, RefundPolicy, refund_amount
 from gateway.deps import Services
 from gateway.errors import (
     DatabaseUnavailable,
@@ -18,13 +22,13 @@ from gateway.errors import (
     NotFound,
     NothingToRefund,
     PaymentNotRefundable,
-    RefundExceedsPayment,
 )
 from gateway.models import fingerprint
 from gateway.repository import (
     NewRefund,
     Record,
     insert_refund,
+    paid_period,
     refund_by_key,
     reserved_by_accepted_refunds,
     user_payment,
@@ -40,10 +44,11 @@ def refund_fingerprint(payment_id: uuid.UUID, amount: Decimal | None) -> str:
 
 
 async def accept_refund(
-    svc: Services, user_id: uuid.UUID, key: str, payment_id: uuid.UUID, amount: Decimal | None
+    svc: Services, user_id: uuid.UUID, key: str, payment_id: uuid.UUID
 ) -> Record:
-    fp = refund_fingerprint(payment_id, amount)
-    row = await _stored_refund(svc, user_id, key, payment_id, amount, fp)
+    """The user's refund: the amount is the refund policy's, and it ends the paid time."""
+    fp = refund_fingerprint(payment_id, None)
+    row = await _stored_refund(svc, user_id, key, payment_id, fp)
     if row["request_fingerprint"] != fp:
         raise IdempotencyKeyReused()
     if row["status"] == "accepted":
@@ -57,7 +62,6 @@ async def _stored_refund(
     user_id: uuid.UUID,
     key: str,
     payment_id: uuid.UUID,
-    amount: Decimal | None,
     fp: str,
 ) -> Record:
     async with svc.db.connection() as conn:
@@ -66,7 +70,7 @@ async def _stored_refund(
             return row
         async with conn.transaction():
             payment = await user_payment(conn, user_id, payment_id, lock=True)
-            granted = await _refundable(conn, payment, amount)
+            granted = await _refundable(conn, payment, svc.settings.refund_policy())
             await insert_refund(conn, _new_refund(user_id, key, payment, granted, fp))
             row = await refund_by_key(conn, user_id, key)
     if row is None:
@@ -75,22 +79,24 @@ async def _stored_refund(
 
 
 async def _refundable(
-    conn: asyncpg.Connection, payment: Record | None, amount: Decimal | None
+    conn: asyncpg.Connection, payment: Record | None, policy: RefundPolicy
 ) -> Decimal:
-    """The amount to refund: the one asked for, or all that is left; raises if impossible."""
+    """What the refund policy gives back for this payment now; raises if nothing."""
     if payment is None:
         raise NotFound("no such payment")
     if payment["status"] != "succeeded":
         raise PaymentNotRefundable()
     reserved = await reserved_by_accepted_refunds(conn, payment["payment_id"])
-    available = payment["amount"] - payment["refunded_amount"] - reserved
-    if available <= 0:
+    taken = payment["refunded_amount"] + reserved
+    if payment["amount"] - taken <= 0:
         raise NothingToRefund()
-    if amount is None:
-        return available
-    if amount > available:
-        raise RefundExceedsPayment(f"at most {available:.2f} is left to refund")
-    return amount
+    period = await paid_period(conn, payment["payment_id"])
+    now = await conn.fetchval("SELECT now()")
+    start, end = period if period is not None else (now, now)  # no period: all that is left
+    due = refund_amount(policy, PaidPeriod(payment["amount"], taken, start, end), now)
+    if due <= 0:
+        raise NothingToRefund("the refund policy gives nothing back for this payment now")
+    return due
 
 
 def _new_refund(

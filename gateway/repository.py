@@ -37,6 +37,7 @@ class NewPayment:
     idempotency_key: str
     fingerprint: str
     return_url: str
+    auto_renew: bool = False
 
 
 @dataclass(frozen=True)
@@ -53,8 +54,8 @@ class NewRefund:
 
 async def active_plans(conn: asyncpg.Connection) -> list[Record]:
     return await conn.fetch(
-        "SELECT id, title, amount, currency, period_days FROM payments_history.plans"
-        " WHERE active ORDER BY amount, id"
+        "SELECT id, title, amount, currency, period_days, period_seconds"
+        " FROM payments_history.plans WHERE active ORDER BY amount, id"
     )
 
 
@@ -71,8 +72,8 @@ async def insert_payment(conn: asyncpg.Connection, new: NewPayment) -> None:
         """
         INSERT INTO payments_history.payments
             (id, user_id, plan_id, amount, currency, status, system_id, idempotency_key,
-             request_fingerprint, return_url)
-        VALUES ($1, $2, $3, $4, $5, 'accepted', $6, $7, $8, $9)
+             request_fingerprint, return_url, auto_renew)
+        VALUES ($1, $2, $3, $4, $5, 'accepted', $6, $7, $8, $9, $10)
         ON CONFLICT (user_id, idempotency_key) DO NOTHING
         """,
         new.payment_id,
@@ -84,6 +85,7 @@ async def insert_payment(conn: asyncpg.Connection, new: NewPayment) -> None:
         new.idempotency_key,
         new.fingerprint,
         new.return_url,
+        new.auto_renew,
     )
 
 
@@ -185,10 +187,13 @@ async def user_refund(
     )
 
 
-async def subscriber(conn: asyncpg.Connection, user_id: uuid.UUID) -> Record | None:
-    return await conn.fetchrow(
-        "SELECT user_id, plan_id, expires_at,"
-        " subscriber_status AND (expires_at IS NULL OR expires_at > now()) AS active"
-        " FROM payments_history.subscribers WHERE user_id = $1",
-        user_id,
+async def paid_period(
+    conn: asyncpg.Connection, payment_id: uuid.UUID
+) -> tuple[datetime, datetime] | None:
+    """The period a payment bought (subscriptions' history), if it bought one."""
+    row = await conn.fetchrow(
+        "SELECT starts_at, ends_at FROM payments_history.subscription_periods"
+        " WHERE payment_id = $1",
+        payment_id,
     )
+    return None if row is None else (row["starts_at"], row["ends_at"])

@@ -5,6 +5,7 @@ import ipaddress
 from pydantic import Field
 
 from common.settings import Settings
+from domain.refund_policy import RefundPolicy
 from schemas import topics
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -22,6 +23,13 @@ class GatewaySettings(Settings):
     webhooks_topic: str = topics.WEBHOOKS
     # Comma-separated CIDRs (YooKassa publishes its own); empty = accept every source.
     webhook_allowed_networks: str = ""
+
+    # The refund policy (CONTRACT §2, docs/subscriptions.md): full refund this many days
+    # after the paid period starts, then unused whole days pro rata.
+    refund_full_window_days: float = Field(default=14.0, ge=0)
+
+    def refund_policy(self) -> RefundPolicy:
+        return RefundPolicy.of_days(self.refund_full_window_days)
 
     def webhook_networks(self) -> list[Network]:
         parts = [part.strip() for part in self.webhook_allowed_networks.split(",")]

@@ -103,11 +103,19 @@ async def remind(
 
 
 async def change(
-    conn: asyncpg.Connection, sub: SubscriptionRow, cmd: ChangeSubscription, topic: str
+    conn: asyncpg.Connection,
+    sub: SubscriptionRow,
+    cmd: ChangeSubscription,
+    topic: str,
+    *,
+    strict: bool = False,
 ) -> None:
+    """Apply an operator's or user's change; `strict` raises a refused one to the caller."""
     try:
         state = apply_change(sub.state, cmd, await repo.now(conn))
     except InvalidSubscriptionChange as exc:
+        if strict:
+            raise
         log.warning("subscription %s: %s refused: %s", sub.id, cmd.action, exc)
         return
     if state == sub.state:
