@@ -16,6 +16,7 @@ See docs/subscriptions.md for the failure analysis.
 import asyncio
 import logging
 from dataclasses import dataclass
+from uuid import UUID
 
 import asyncpg
 
@@ -32,6 +33,7 @@ SELECT id, subscription_id, user_id, kind, due_at, period_number, attempt
 FROM payments_history.subscription_due
 WHERE done_at IS NULL AND due_at <= now() + make_interval(secs => $2)
   AND (kind = 'remind' OR due_at <= now())
+  AND ($3::uuid[] IS NULL OR subscription_id = ANY($3::uuid[]))
 ORDER BY due_at
 LIMIT $1
 FOR UPDATE SKIP LOCKED
@@ -67,9 +69,13 @@ def command_for(row: asyncpg.Record) -> Envelope:
     raise ValueError(f"unknown due kind {kind!r}")
 
 
-async def produce_due(pool: asyncpg.Pool, publisher: Publisher, s: ProcessorSettings) -> int:
+async def produce_due(
+    pool: asyncpg.Pool, publisher: Publisher, s: ProcessorSettings, only: list[UUID] | None = None
+) -> int:
+    """One batch: claim, produce (acked), mark done, commit. `only` limits it to some
+    subscriptions (an operator re-driving one; tests that share a database)."""
     async with pool.acquire() as conn, conn.transaction():
-        rows = await conn.fetch(_CLAIM_DUE, s.scheduler_batch, s.renewal_reminder_lead_s)
+        rows = await conn.fetch(_CLAIM_DUE, s.scheduler_batch, s.renewal_reminder_lead_s, only)
         if not rows:
             return 0
         wanted = [r for r in rows if r["kind"] != "remind" or s.renewal_reminder_lead_s > 0]
@@ -106,13 +112,16 @@ async def _send(publisher: Publisher, topic: str, commands: list[Envelope]) -> N
         await publisher.send_all(messages)
 
 
-async def tick(pool: asyncpg.Pool, publisher: Publisher, s: ProcessorSettings) -> Tick:
+async def tick(
+    pool: asyncpg.Pool, publisher: Publisher, s: ProcessorSettings, only: list[UUID] | None = None
+) -> Tick:
     result = Tick()
-    while (produced := await produce_due(pool, publisher, s)) > 0:
+    while (produced := await produce_due(pool, publisher, s, only)) > 0:
         result.produced += produced
         if produced < s.scheduler_batch:
             break
-    result.redriven = await redrive_stuck(pool, publisher, s)
+    if only is None:
+        result.redriven = await redrive_stuck(pool, publisher, s)
     return result
 
 
