@@ -96,6 +96,12 @@ class OutsideWorld:
         self.roles.setdefault(user, set()).discard(request.path_params["role"])
         return JSONResponse({"roles": sorted(self.roles[user])})
 
+    async def list_roles(self, request: Request) -> Response:
+        if (fault := await self._fault()) is not None:
+            return fault
+        user = request.path_params["user_id"]
+        return JSONResponse({"user_id": user, "roles": sorted(self.roles.get(user, set()))})
+
     async def notify(self, request: Request) -> Response:
         if (fault := await self._fault()) is not None:
             return fault
@@ -108,6 +114,7 @@ class OutsideWorld:
         return Starlette(
             routes=[
                 Route("/api/v1/users/{user_id}/roles", self.grant, methods=["POST"]),
+                Route("/api/v1/users/{user_id}/roles", self.list_roles, methods=["GET"]),
                 Route("/api/v1/users/{user_id}/roles/{role}", self.revoke, methods=["DELETE"]),
                 Route("/api/v1/notifications", self.notify, methods=["POST"]),
             ]
