@@ -119,6 +119,7 @@ async def serve() -> None:
 
     settings = ReconcilerSettings()
     logs.configure(settings.log_level, "access-reconciler")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per user per pass otherwise
     if settings.access_reconcile_metrics_port:
         start_http_server(settings.access_reconcile_metrics_port, addr="127.0.0.1")
     stop = asyncio.Event()
