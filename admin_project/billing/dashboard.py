@@ -132,13 +132,13 @@ def kpis(since: date) -> list[Kpi]:
             f"accepted/pending, untouched for over {age} s",
             f"{payments_url}?stuck=1",
         ),
+        *(Kpi(*tile) for tile in subscription_tiles(timezone.now())),
         Kpi(
             "Dead letters",
             str(dlq),
             "not re-injected yet",
             reverse("admin:billing_deadletter_changelist") + "?reinjected=no",
         ),
-        *(Kpi(*tile) for tile in subscription_tiles(timezone.now())),
     ]
 
 
