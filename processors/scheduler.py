@@ -20,11 +20,11 @@ from uuid import UUID
 
 import asyncpg
 
-from processors.publisher import Publisher
+from common.producer import Message, Producer
 from processors.runtime import connect_pool, main
 from processors.settings import ProcessorSettings
 from schemas.codec import encode
-from schemas.messages import Envelope, ExpireSubscription, RemindRenewal, RenewSubscription
+from schemas.messages import ExpireSubscription, RemindRenewal, RenewSubscription
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +55,7 @@ class Tick:
     redriven: int = 0
 
 
-def command_for(row: asyncpg.Record) -> Envelope:
+def command_for(row: asyncpg.Record) -> "Planned":
     """The command a due row asks for; its message_id follows from the fields (schemas)."""
     fields = {"subscription_id": row["subscription_id"], "user_id": row["user_id"]}
     kind = row["kind"]
@@ -70,7 +70,7 @@ def command_for(row: asyncpg.Record) -> Envelope:
 
 
 async def produce_due(
-    pool: asyncpg.Pool, publisher: Publisher, s: ProcessorSettings, only: list[UUID] | None = None
+    pool: asyncpg.Pool, publisher: Producer, s: ProcessorSettings, only: list[UUID] | None = None
 ) -> int:
     """One batch: claim, produce (acked), mark done, commit. `only` limits it to some
     subscriptions (an operator re-driving one; tests that share a database)."""
@@ -89,9 +89,9 @@ def attempt_of(idempotency_key: str) -> int:
     return int(idempotency_key.rsplit(":", 1)[1])
 
 
-async def redrive_stuck(pool: asyncpg.Pool, publisher: Publisher, s: ProcessorSettings) -> int:
+async def redrive_stuck(pool: asyncpg.Pool, publisher: Producer, s: ProcessorSettings) -> int:
     rows = await pool.fetch(_CLAIM_STUCK, s.scheduler_batch, s.reconcile_after_seconds)
-    commands: list[Envelope] = [
+    commands: list[Planned] = [
         RenewSubscription.model_validate(
             {
                 "subscription_id": r["subscription_id"],
@@ -106,14 +106,19 @@ async def redrive_stuck(pool: asyncpg.Pool, publisher: Publisher, s: ProcessorSe
     return len(commands)
 
 
-async def _send(publisher: Publisher, topic: str, commands: list[Envelope]) -> None:
+Planned = RenewSubscription | RemindRenewal | ExpireSubscription
+
+
+async def _send(publisher: Producer, topic: str, commands: list[Planned]) -> None:
+    """Keyed by the user: a user's commands stay in order on one partition."""
     if commands:
-        messages = [(topic, str(getattr(c, "user_id")).encode(), encode(c)) for c in commands]  # noqa: B009
-        await publisher.send_all(messages)
+        await publisher.send_all(
+            [Message(topic, str(c.user_id).encode(), encode(c)) for c in commands]
+        )
 
 
 async def tick(
-    pool: asyncpg.Pool, publisher: Publisher, s: ProcessorSettings, only: list[UUID] | None = None
+    pool: asyncpg.Pool, publisher: Producer, s: ProcessorSettings, only: list[UUID] | None = None
 ) -> Tick:
     result = Tick()
     while (produced := await produce_due(pool, publisher, s, only)) > 0:
@@ -127,7 +132,7 @@ async def tick(
 
 async def run(settings: ProcessorSettings, stop: asyncio.Event) -> None:
     pool = await connect_pool(settings, stop)
-    publisher = Publisher(settings)
+    publisher = Producer(settings)
     try:
         while not stop.is_set():
             try:

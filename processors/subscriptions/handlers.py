@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 
 import asyncpg
 
+from common import outbox
 from domain.subscriptions import (
     InvalidSubscriptionChange,
     Subscription,
@@ -21,8 +22,8 @@ from domain.subscriptions import (
     renewal_due_at,
     resume,
 )
-from processors import inbox, outbox
-from processors.inbox import Origin
+from processors import inbox
+from processors.inbox import InboxEntry
 from processors.runtime import Context
 from processors.subscriptions import events
 from processors.subscriptions import repository as repo
@@ -42,7 +43,7 @@ COMMANDS = (RenewSubscription, ExpireSubscription, RemindRenewal, ChangeSubscrip
 SubscriptionCommand = RenewSubscription | ExpireSubscription | RemindRenewal | ChangeSubscription
 
 
-async def handle(cmd: SubscriptionCommand, origin: Origin, ctx: Context) -> None:
+async def handle(cmd: SubscriptionCommand, origin: InboxEntry, ctx: Context) -> None:
     if isinstance(cmd, RenewSubscription):
         await renew(cmd, origin, ctx)
         return

@@ -13,13 +13,13 @@ from uuid import UUID
 
 import asyncpg
 
+from common import outbox
 from domain.subscriptions import (
     Period,
     add_paid_period,
     remove_paid_time,
     renewal_failed,
 )
-from processors import outbox
 from processors.subscriptions import events
 from processors.subscriptions import repository as repo
 from processors.subscriptions.schedule import plan_next

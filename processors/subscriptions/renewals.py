@@ -24,7 +24,7 @@ from processors import apply, inbox
 from processors import repository as payments
 from processors.domain import PaymentStatus
 from processors.errors import ProviderRejected
-from processors.inbox import Origin
+from processors.inbox import InboxEntry
 from processors.provider.yookassa import Autopayment
 from processors.repository import PaymentRow
 from processors.runtime import Context
@@ -49,7 +49,7 @@ def still_wanted(sub: SubscriptionRow | None, cmd: RenewSubscription) -> bool:
     return s.status is SubscriptionStatus.PAST_DUE and s.dunning_attempt == cmd.attempt
 
 
-async def renew(cmd: RenewSubscription, origin: Origin, ctx: Context) -> None:
+async def renew(cmd: RenewSubscription, origin: InboxEntry, ctx: Context) -> None:
     if await inbox.seen(ctx.pool, origin.consumer, cmd.message_id):
         return
     prepared = await _prepare(cmd, origin, ctx)
@@ -78,7 +78,7 @@ def _topic(ctx: Context) -> str:
 
 
 async def _prepare(
-    cmd: RenewSubscription, origin: Origin, ctx: Context
+    cmd: RenewSubscription, origin: InboxEntry, ctx: Context
 ) -> tuple[PaymentRow, datetime, str] | None:
     """T1: the attempt's payment row (made now if the attempt is still wanted), or None."""
     payment_id = ids.renewal_payment_id(cmd.subscription_id, cmd.period_number, cmd.attempt)
@@ -174,6 +174,6 @@ async def find_by_listing(
             return None
 
 
-async def _record(ctx: Context, origin: Origin) -> None:
+async def _record(ctx: Context, origin: InboxEntry) -> None:
     async with ctx.pool.acquire() as conn:
         await inbox.record(conn, origin)

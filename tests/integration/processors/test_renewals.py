@@ -9,9 +9,9 @@ from decimal import Decimal
 import httpx
 from processors_harness import Gateway, Running, eventually, read_topic
 
+from common.producer import Producer
 from domain.subscriptions import Subscription, SubscriptionStatus
 from processors import scheduler
-from processors.publisher import Publisher
 from processors.runtime import Context
 from processors.subscriptions import repository as repo
 from processors.subscriptions.repository import Card
@@ -120,7 +120,7 @@ async def test_two_schedulers_produce_each_due_row_once(ctx: Context) -> None:
     async with ctx.pool.acquire() as conn:
         for sub in subs:
             await repo.plan_due(conn, sub, "expire", sub.state.period_end - timedelta(hours=2), 1)
-    publisher = Publisher(ctx.settings)
+    publisher = Producer(ctx.settings)
     try:
         settings = ctx.settings.model_copy(update={"scheduler_batch": 7})
         ticks = await asyncio.gather(
