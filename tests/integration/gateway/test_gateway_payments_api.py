@@ -322,8 +322,10 @@ async def test_cancel_resume_and_forgetting_the_card_change_the_subscription(
     assert forgot["payment_method"] is None and forgot["next_charge_at"] is None
     assert forgot["active"] is True
     events = await db.fetch(
-        "SELECT type FROM payments_history.outbox WHERE key = $1 ORDER BY id", str(user)
-    )
+        "SELECT type FROM payments_history.outbox WHERE key = $1 AND type = ANY($2) ORDER BY id",
+        str(user),
+        ["SubscriptionCanceled", "SubscriptionResumed", "SubscriptionChanged"],
+    )  # the stack's consumer may announce the role too: only the gateway's events count here
     assert [e["type"] for e in events] == [
         "SubscriptionCanceled",
         "SubscriptionResumed",
