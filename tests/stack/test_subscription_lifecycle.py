@@ -6,9 +6,11 @@ whole lifecycle fits in well under a minute.
 
 import asyncio
 import uuid
+from collections.abc import AsyncIterator
 from datetime import datetime
 
 import httpx
+import pytest
 
 from common.settings import Settings
 from tests.stack.conftest import Stack, User
@@ -23,6 +25,15 @@ from tests.stack.subscription_flows import (
     succeeded_per_period,
     until,
 )
+
+
+@pytest.fixture(autouse=True)
+async def _stop_renewing(http: httpx.AsyncClient, stack: Stack, user: User) -> AsyncIterator[None]:
+    """A test's subscription must not go on charging after it: later tests (the replay of
+    every topic) compare the whole provider ledger before and after."""
+    yield
+    key = {"Idempotency-Key": f"cleanup-{user.id}"}
+    await http.post(f"{stack.gateway}/api/v1/subscription/cancel", headers=user.headers | key)
 
 
 def templates(notes: list[dict[str, object]]) -> set[object]:
