@@ -1,4 +1,4 @@
-"""The `billing` command: replay, dlq list|reinject, reconcile, token.
+"""The `billing` command: replay, dlq list|reinject, reconcile, token, plans set|list.
 
 Every command talks to the same stack as the services, through the same settings
 (`DATABASE_URL`, `KAFKA_BOOTSTRAP_SERVERS`, `AUTH_URL`, `JWT_SECRET`, ...).
@@ -18,8 +18,8 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from billing_cli import plans, tokens
 from billing_cli import replay as replays
-from billing_cli import tokens
 from billing_cli.lag import group_lag
 from common.settings import Settings
 
@@ -29,6 +29,7 @@ if TYPE_CHECKING:  # imported lazily at run time: the CLI starts fast without th
 app = typer.Typer(help="Operate the billing service.", no_args_is_help=True)
 dlq_app = typer.Typer(help="Dead letters: list them, put one back.", no_args_is_help=True)
 app.add_typer(dlq_app, name="dlq")
+app.add_typer(plans.app, name="plans")
 console = Console()
 
 

@@ -37,6 +37,13 @@ class CreatePaymentBody(BaseModel):
 
     plan_id: Annotated[str, Field(min_length=1, max_length=64)]
     return_url: HttpUrlStr
+    auto_renew: bool = Field(
+        default=False, description="consent to save the card and renew automatically"
+    )
+
+    def fingerprint_fields(self) -> dict[str, Any]:
+        """What "the same request" means; without auto_renew when it is off, as before."""
+        return self.model_dump(mode="json", exclude=None if self.auto_renew else {"auto_renew"})
 
 
 class PlanOut(BaseModel):
@@ -45,6 +52,7 @@ class PlanOut(BaseModel):
     amount: MoneyStr
     currency: str
     period_days: int
+    period_seconds: int
 
 
 class PaymentOut(BaseModel):
@@ -75,11 +83,34 @@ class RefundOut(BaseModel):
     created_at: datetime
 
 
+class PaymentMethodOut(BaseModel):
+    type: str
+    card_last4: str | None
+    expiry: str | None
+
+
+class DunningOut(BaseModel):
+    attempt: int
+    next_retry_at: datetime | None
+    last_error: str | None
+
+
 class SubscriptionOut(BaseModel):
+    """CONTRACT §2a: `active` is true while `status` is `active` or `past_due`."""
+
     user_id: uuid.UUID
+    status: str = Field(description="none, active, past_due, canceled or expired")
     active: bool
     plan_id: str | None
+    current_period_start: datetime | None
+    current_period_end: datetime | None
     expires_at: datetime | None
+    auto_renew: bool
+    cancel_at_period_end: bool
+    payment_method: PaymentMethodOut | None
+    next_charge_at: datetime | None
+    next_charge_amount: str | None
+    dunning: DunningOut | None
 
 
 class ErrorDetail(BaseModel):
@@ -94,14 +125,7 @@ class ErrorOut(BaseModel):
 REFUND_BODY_SCHEMA: dict[str, Any] = {
     "type": "object",
     "additionalProperties": False,
-    "properties": {
-        "amount": {
-            "description": "decimal string (or exact JSON number), > 0, at most 2 decimals; "
-            "default: all that is left unrefunded",
-            "oneOf": [
-                {"type": "string", "pattern": r"^[0-9]+(\.[0-9]{1,2})?$"},
-                {"type": "number"},
-            ],
-        }
-    },
+    "description": "The amount is the refund policy's; a body with `amount` gets 422 "
+    "amount_not_allowed.",
+    "properties": {"reason": {"type": "string", "maxLength": 500}},
 }

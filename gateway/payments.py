@@ -37,7 +37,7 @@ async def accept_payment(
 ) -> Record:
     if not return_url_allowed(body.return_url, svc.settings.return_url_origins()):
         raise ReturnUrlNotAllowed()
-    fp = fingerprint(body.model_dump(mode="json"))
+    fp = fingerprint(body.fingerprint_fields())
     row = await _stored_payment(svc, user_id, key, body, fp)
     if row["request_fingerprint"] != fp:
         raise IdempotencyKeyReused()
@@ -67,6 +67,7 @@ async def _stored_payment(
             idempotency_key=key,
             fingerprint=fp,
             return_url=body.return_url,
+            auto_renew=body.auto_renew,
         )
         await insert_payment(conn, new)
         row = await payment_by_key(conn, user_id, key)

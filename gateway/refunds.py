@@ -1,4 +1,7 @@
-"""Accepting a refund: advisory checks under the payment's row lock, then the command.
+"""Accepting a user's refund: the policy's amount under the payment's row lock, then the command.
+
+The amount is `domain.refund_policy` applied to the period that payment bought (CONTRACT §2);
+the refund ends that period when it succeeds (`processors.subscriptions.lifecycle`).
 
 The checks are what the gateway can see (the payment's refunded_amount and the refunds
 still `accepted`); the processor re-checks authoritatively under its own row lock before
@@ -15,6 +18,7 @@ import asyncpg
 
 from domain import commands, refunds
 from domain.errors import NothingLeftToRefund, PaymentNotSucceeded, RefundExceedsAvailable
+from domain.refund_policy import PaidPeriod, RefundPolicy, refund_amount
 from domain.refunds import RefundStatus
 from gateway.deps import Services
 from gateway.errors import (
@@ -30,6 +34,7 @@ from gateway.repository import (
     NewRefund,
     Record,
     insert_refund,
+    paid_period,
     refund_by_key,
     reserved_by_accepted_refunds,
     user_payment,
@@ -45,10 +50,11 @@ def refund_fingerprint(payment_id: uuid.UUID, amount: Decimal | None) -> str:
 
 
 async def accept_refund(
-    svc: Services, user_id: uuid.UUID, key: str, payment_id: uuid.UUID, amount: Decimal | None
+    svc: Services, user_id: uuid.UUID, key: str, payment_id: uuid.UUID
 ) -> Record:
-    fp = refund_fingerprint(payment_id, amount)
-    row = await _stored_refund(svc, user_id, key, payment_id, amount, fp)
+    """The user's refund: the amount is the refund policy's, and it ends the paid time."""
+    fp = refund_fingerprint(payment_id, None)
+    row = await _stored_refund(svc, user_id, key, payment_id, fp)
     if row["request_fingerprint"] != fp:
         raise IdempotencyKeyReused()
     if row["status"] == RefundStatus.ACCEPTED:
@@ -62,7 +68,6 @@ async def _stored_refund(
     user_id: uuid.UUID,
     key: str,
     payment_id: uuid.UUID,
-    amount: Decimal | None,
     fp: str,
 ) -> Record:
     async with svc.db.connection() as conn:
@@ -75,7 +80,7 @@ async def _stored_refund(
             # refund is ours, and its reservation must not be counted against us.
             row = await refund_by_key(conn, user_id, key)
             if row is None:
-                granted = await _refundable(conn, payment, amount)
+                granted = await _refundable(conn, payment, svc.settings.refund_policy())
                 await insert_refund(conn, _new_refund(user_id, key, payment, granted, fp))
                 row = await refund_by_key(conn, user_id, key)
     if row is None:
@@ -84,15 +89,23 @@ async def _stored_refund(
 
 
 async def _refundable(
-    conn: asyncpg.Connection, payment: Record | None, amount: Decimal | None
+    conn: asyncpg.Connection, payment: Record | None, policy: RefundPolicy
 ) -> Decimal:
-    """The amount to refund: the one asked for, or all that is left; raises if impossible."""
+    """What the refund policy gives back for this payment now; raises if nothing."""
     if payment is None:
         raise NotFound("no such payment")
     held = await reserved_by_accepted_refunds(conn, payment["payment_id"])
     left = refunds.available(payment["amount"], payment["refunded_amount"], [held])
     try:
-        return refunds.grant(payment["status"], amount, left)
+        refunds.grant(payment["status"], None, left)  # succeeded, and something is left
+        period = await paid_period(conn, payment["payment_id"])
+        now = await conn.fetchval("SELECT now()")
+        start, end = period if period is not None else (now, now)  # no period: all that is left
+        paid = PaidPeriod(payment["amount"], payment["amount"] - left, start, end)
+        due = refund_amount(policy, paid, now)
+        if due <= 0:
+            raise NothingToRefund("the refund policy gives nothing back for this payment now")
+        return refunds.grant(payment["status"], due, left)
     except PaymentNotSucceeded as exc:
         raise PaymentNotRefundable() from exc
     except NothingLeftToRefund as exc:

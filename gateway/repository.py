@@ -36,7 +36,7 @@ REFUND_COLUMNS = """
 """
 
 
-PLAN_COLUMNS = "id, title, amount, rtrim(currency) AS currency, period_days"
+PLAN_COLUMNS = "id, title, amount, rtrim(currency) AS currency, period_days, period_seconds"
 
 
 @dataclass(frozen=True)
@@ -49,6 +49,7 @@ class NewPayment:
     idempotency_key: str
     fingerprint: str
     return_url: str
+    auto_renew: bool = False
 
 
 @dataclass(frozen=True)
@@ -81,8 +82,8 @@ async def insert_payment(conn: asyncpg.Connection, new: NewPayment) -> None:
         """
         INSERT INTO payments_history.payments
             (id, user_id, plan_id, amount, currency, status, system_id, idempotency_key,
-             request_fingerprint, return_url)
-        VALUES ($1, $2, $3, $4, $5, $10::text, $6, $7, $8, $9)
+             request_fingerprint, return_url, auto_renew)
+        VALUES ($1, $2, $3, $4, $5, $10::text, $6, $7, $8, $9, $11)
         ON CONFLICT DO NOTHING
         """,
         new.payment_id,
@@ -95,6 +96,7 @@ async def insert_payment(conn: asyncpg.Connection, new: NewPayment) -> None:
         new.fingerprint,
         new.return_url,
         str(PaymentStatus.ACCEPTED),
+        new.auto_renew,
     )
 
 
@@ -205,10 +207,13 @@ async def user_refund(
     )
 
 
-async def subscriber(conn: asyncpg.Connection, user_id: uuid.UUID) -> Record | None:
-    return await conn.fetchrow(
-        "SELECT user_id, plan_id, expires_at,"
-        " subscriber_status AND (expires_at IS NULL OR expires_at > now()) AS active"
-        " FROM payments_history.subscribers WHERE user_id = $1",
-        user_id,
+async def paid_period(
+    conn: asyncpg.Connection, payment_id: uuid.UUID
+) -> tuple[datetime, datetime] | None:
+    """The period a payment bought (subscriptions' history), if it bought one."""
+    row = await conn.fetchrow(
+        "SELECT starts_at, ends_at FROM payments_history.subscription_periods"
+        " WHERE payment_id = $1",
+        payment_id,
     )
+    return None if row is None else (row["starts_at"], row["ends_at"])

@@ -46,7 +46,9 @@ def change_for(obj: ProviderPayment) -> PaymentChange:
 async def apply_payment(
     store: Store, row: PaymentRow, obj: ProviderPayment, *, topic: str, recheck_after_s: float
 ) -> PaymentRow | None:
-    """Move `row` to the provider's status (guarded) and queue its event; None if no change."""
+    """Move `row` to the provider's status (guarded) and queue its event; None if no change.
+
+    The subscription follows in the same transaction (`subscriptions.lifecycle`)."""
     problem = anomaly(row, obj)
     if problem is not None:
         log.error("payment %s: provider object not applied: %s", row.id, problem)
@@ -56,6 +58,7 @@ async def apply_payment(
     moved = await store.move_payment(row.id, change_for(obj), recheck_after_s)
     if moved is not None:
         await publish_payment(store, moved, topic)
+        await store.on_payment_moved(moved.id, obj.saved_card, topic=topic)
     return moved
 
 
@@ -83,6 +86,7 @@ async def fail_payment(
     moved = await store.move_payment(row.id, change, 0)
     if moved is not None:
         await publish_payment(store, moved, topic)
+        await store.on_payment_moved(moved.id, None, topic=topic)
     return moved
 
 
@@ -111,6 +115,7 @@ async def apply_refund(store: Store, refund: RefundRow, obj: ProviderRefund, *, 
         payment_id=moved.payment_id,
         refund_id=moved.id,
     )
+    await store.on_refund_succeeded(moved.id, topic=topic)
     return True
 
 

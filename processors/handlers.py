@@ -65,7 +65,13 @@ async def create_payment(cmd: CreatePayment, origin: InboxEntry, ctx: Deps) -> N
         return
     try:
         obj = await ctx.provider.create_payment(
-            row.id, row.user_id, row.amount, row.currency, row.return_url, payment_description(row)
+            row.id,
+            row.user_id,
+            row.amount,
+            row.currency,
+            row.return_url,
+            payment_description(row),
+            save_payment_method=row.auto_renew,
         )
     except ProviderRejected as exc:
         await _fail_payment(ctx, row, origin, f"provider_rejected: {exc}")

@@ -9,7 +9,7 @@ from typing import Protocol
 from uuid import UUID
 
 from processors.inbox import InboxEntry
-from processors.provider.objects import ProviderPayment, ProviderRefund
+from processors.provider.objects import ProviderPayment, ProviderRefund, SavedCard
 from processors.repository import PaymentChange, PaymentRow, RefundRow
 from processors.settings import ProcessorSettings
 from schemas.messages import Envelope
@@ -26,6 +26,8 @@ class Provider(Protocol):
         currency: str,
         return_url: str,
         description: str = "",
+        *,
+        save_payment_method: bool = False,
     ) -> ProviderPayment: ...
 
     async def create_refund(
@@ -77,6 +79,14 @@ class Store(Protocol):
     ) -> bool: ...
 
     async def record(self, origin: InboxEntry) -> None: ...
+
+    async def on_payment_moved(
+        self, payment_id: UUID, saved_card: SavedCard | None, *, topic: str
+    ) -> None:
+        """The subscription follows its payment, in the same transaction."""
+
+    async def on_refund_succeeded(self, refund_id: UUID, *, topic: str) -> None:
+        """A refund that ends access takes its payment's period back, in the same transaction."""
 
 
 class UnitOfWork(Protocol):

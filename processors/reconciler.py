@@ -5,6 +5,8 @@
   Each check pushes `next_check_at` out by min(base · 2^attempts, cap).
 * `accepted` payments and refunds older than RECONCILE_AFTER_SECONDS: their command never
   arrived or the provider was down; re-produce it with the same deterministic message_id.
+  Renewal payments are not among them: their RenewSubscription retries in its own lane
+  and the scheduler re-drives it (docs/subscriptions.md).
 
 Rows are claimed with `FOR UPDATE SKIP LOCKED` by moving their next check forward in a short
 transaction; the provider is called outside it. An operator's "Re-check with provider" sets
@@ -50,7 +52,7 @@ _CLAIM_ACCEPTED = f"""
 UPDATE payments_history.payments p
 SET check_attempts = p.check_attempts + 1, next_check_at = {_NEXT}
 WHERE p.id IN (SELECT id FROM payments_history.payments
-               WHERE status = $4::text
+               WHERE status = $4::text AND subscription_id IS NULL
                  AND COALESCE(next_check_at, created_at + make_interval(secs => $2)) <= now()
                ORDER BY created_at LIMIT $1 FOR UPDATE SKIP LOCKED)
 RETURNING p.id, p.user_id, p.plan_id, p.amount, p.currency, p.return_url

@@ -20,7 +20,7 @@ from schemas.ids import SYSTEM_YOOKASSA
 Conn: TypeAlias = asyncpg.Connection | asyncpg.Pool
 
 _PAYMENT_COLUMNS = """id, user_id, plan_id, amount, currency, status, external_id,
-    return_url, confirmation_url, refunded_amount, refunded, failure_reason"""
+    return_url, confirmation_url, refunded_amount, refunded, failure_reason, auto_renew"""
 
 
 @dataclass(frozen=True)
@@ -37,6 +37,7 @@ class PaymentRow:
     refunded_amount: Decimal
     refunded: bool
     failure_reason: str | None
+    auto_renew: bool = False  # the user's consent to save the card (CONTRACT §2a)
 
     @classmethod
     def of(cls, record: asyncpg.Record) -> "PaymentRow":

@@ -11,7 +11,9 @@ import asyncpg
 from common import outbox
 from processors import inbox, repository
 from processors.inbox import InboxEntry
+from processors.provider.objects import SavedCard
 from processors.repository import Conn, PaymentChange, PaymentRow, RefundRow
+from processors.subscriptions import lifecycle
 from schemas.messages import Envelope
 
 
@@ -75,6 +77,20 @@ class PgStore:
 
     async def record(self, origin: InboxEntry) -> None:
         await inbox.record(self._conn, origin)
+
+    async def on_payment_moved(
+        self, payment_id: UUID, saved_card: SavedCard | None, *, topic: str
+    ) -> None:
+        await lifecycle.on_payment_moved(self._connection(), payment_id, saved_card, topic=topic)
+
+    async def on_refund_succeeded(self, refund_id: UUID, *, topic: str) -> None:
+        await lifecycle.on_refund_succeeded(self._connection(), refund_id, topic=topic)
+
+    def _connection(self) -> asyncpg.Connection:
+        """The subscription hooks write several rows: only ever inside a transaction."""
+        if isinstance(self._conn, asyncpg.Pool):
+            raise TypeError("subscription hooks run inside a transaction, not on the pool")
+        return self._conn
 
 
 class PgUnitOfWork:

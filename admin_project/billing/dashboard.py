@@ -18,6 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from admin_project.billing.models import DeadLetter, Payment, PaymentStatus, Plan, Subscriber
+from admin_project.billing.subscription_kpis import subscription_tiles
 
 WINDOW_DAYS = 30
 PALETTE = ["var(--color-primary-500)", "var(--color-primary-300)", "#0ea5e9", "#f59e0b", "#10b981"]
@@ -131,6 +132,7 @@ def kpis(since: date) -> list[Kpi]:
             f"accepted/pending, untouched for over {age} s",
             f"{payments_url}?stuck=1",
         ),
+        *(Kpi(*tile) for tile in subscription_tiles(timezone.now())),
         Kpi(
             "Dead letters",
             str(dlq),

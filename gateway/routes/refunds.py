@@ -33,14 +33,14 @@ def refund_out(row: Record) -> RefundOut:
     response_model=RefundOut,
     responses=ERRORS,
     openapi_extra=BODY_DOC,
-    summary="Refund a succeeded payment, all that is left by default",
+    summary="Refund a payment as the refund policy allows; it ends the time it bought",
 )
 async def create_refund(
     payment_id: uuid.UUID, request: Request, svc: Svc, user_id: PostingUser, key: IdempotencyKey
 ) -> RefundOut:
-    """The body is parsed by hand so a JSON number is read exactly (Decimal), never as float."""
-    amount = parse_refund_body(await request.body())
-    return refund_out(await accept_refund(svc, user_id, key, payment_id, amount))
+    """The amount is the refund policy's (CONTRACT §2); a body with `amount` is a 422."""
+    parse_refund_body(await request.body())
+    return refund_out(await accept_refund(svc, user_id, key, payment_id))
 
 
 @router.get("/refunds/{refund_id}", response_model=RefundOut, responses=ERRORS)

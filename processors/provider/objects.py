@@ -22,6 +22,16 @@ def as_uuid(value: object) -> UUID | None:
 
 
 @dataclass(frozen=True)
+class SavedCard:
+    """A card the provider saved for later charges (`save_payment_method`), as YooKassa's
+    `payment_method` describes it: its id is what an autopayment charges."""
+
+    payment_method_id: str
+    last4: str | None
+    expiry: str | None  # "MM/YYYY"
+
+
+@dataclass(frozen=True)
 class ProviderPayment:
     id: str  # the provider's id, as it gave it
     status: PaymentStatus
@@ -30,6 +40,7 @@ class ProviderPayment:
     our_payment_id: UUID | None  # the payment_id we put in its metadata
     confirmation_url: str | None = None
     cancellation_reason: str = ""
+    saved_card: SavedCard | None = None
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property

@@ -18,8 +18,10 @@ import contextlib
 import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
+from urllib.parse import urlencode
 from uuid import UUID
 
 import httpx
@@ -33,7 +35,7 @@ from processors.errors import (
     ProviderRejected,
     ProviderUnavailable,
 )
-from processors.provider.objects import ProviderPayment, ProviderRefund, as_uuid
+from processors.provider.objects import ProviderPayment, ProviderRefund, SavedCard, as_uuid
 from processors.provider.pool import LeanTransport
 from processors.provider.throttling import pause_before_retry, throttled
 from schemas.ids import provider_idempotence_key
@@ -50,6 +52,19 @@ REFUND_STATUS: dict[str, RefundStatus] = {
     "canceled": RefundStatus.FAILED,
 }
 TRANSIENT_STATUS = frozenset({401, 429})  # 401: our credentials, an operator fixes them
+
+
+@dataclass(frozen=True)
+class Autopayment:
+    """A charge of a saved card for one period of a subscription."""
+
+    user_id: UUID
+    subscription_id: UUID
+    period: int
+    amount: Decimal
+    currency: str
+    payment_method_id: str
+    description: str
 
 
 @dataclass(frozen=True)
@@ -114,8 +129,21 @@ def payment_of(obj: dict[str, Any]) -> ProviderPayment:
         our_payment_id=as_uuid((obj.get("metadata") or {}).get("payment_id")),
         confirmation_url=None if url is None else str(url),
         cancellation_reason=cancellation_reason(obj),
+        saved_card=saved_card_of(obj),
         raw=obj,
     )
+
+
+def saved_card_of(obj: dict[str, Any]) -> SavedCard | None:
+    """The saved card a payment carries once `save_payment_method` succeeded, if any."""
+    method = obj.get("payment_method") or {}
+    if not method.get("saved") or not method.get("id"):
+        return None
+    card = method.get("card") or {}
+    month, year = card.get("expiry_month"), card.get("expiry_year")
+    expiry = f"{month}/{year}" if month and year else None
+    last4 = card.get("last4")
+    return SavedCard(str(method["id"]), None if last4 is None else str(last4), expiry)
 
 
 def refund_of(obj: dict[str, Any]) -> ProviderRefund:
@@ -150,6 +178,8 @@ class YooKassaClient:
         currency: str,
         return_url: str,
         description: str = "",
+        *,
+        save_payment_method: bool = False,
     ) -> ProviderPayment:
         body: dict[str, Any] = {
             "amount": money(amount, currency),
@@ -157,6 +187,8 @@ class YooKassaClient:
             "confirmation": {"type": "redirect", "return_url": return_url},
             "metadata": {"payment_id": str(payment_id), "user_id": str(user_id)},
         }
+        if save_payment_method:  # the user's consent to renew (CONTRACT §2a)
+            body["save_payment_method"] = True
         if description:
             body["description"] = description[:128]
         key = provider_idempotence_key("payment", payment_id)
@@ -172,6 +204,38 @@ class YooKassaClient:
         }
         key = provider_idempotence_key("refund", refund_id)
         return refund_of(await self._call("POST", "/v3/refunds", body, key))
+
+    async def create_autopayment(self, payment_id: UUID, charge: "Autopayment") -> ProviderPayment:
+        """Charge a saved card with nobody present: no `confirmation`, a final status at once."""
+        body: dict[str, Any] = {
+            "amount": money(charge.amount, charge.currency),
+            "capture": True,
+            "payment_method_id": charge.payment_method_id,
+            "description": charge.description[:128],
+            "metadata": {
+                "payment_id": str(payment_id),
+                "user_id": str(charge.user_id),
+                "subscription_id": str(charge.subscription_id),
+                "period": str(charge.period),
+            },
+        }
+        key = provider_idempotence_key("payment", payment_id)
+        return payment_of(await self._call("POST", "/v3/payments", body, key))
+
+    async def list_payments(
+        self, created_gte: datetime, created_lt: datetime, cursor: str | None = None
+    ) -> tuple[list[ProviderPayment], str | None]:
+        """One page of YooKassa's list call for a time range: the payments and the next cursor."""
+        params = {
+            "created_at.gte": created_gte.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+            "created_at.lt": created_lt.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+            "limit": "100",
+        }
+        if cursor:
+            params["cursor"] = cursor
+        page = await self._call("GET", f"/v3/payments?{urlencode(params)}")
+        items = [payment_of(item) for item in page.get("items") or []]
+        return items, page.get("next_cursor") or None
 
     async def get_payment(self, external_id: str) -> ProviderPayment:
         return payment_of(await self._call("GET", f"/v3/payments/{external_id}"))

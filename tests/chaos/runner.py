@@ -18,7 +18,7 @@ import asyncpg
 import httpx
 
 from billing_cli.lag import group_lag
-from tests.chaos import faults, killer, truth
+from tests.chaos import faults, killer, renewals, truth
 from tests.chaos.client import Client
 from tests.chaos.invariants import check_all
 from tests.chaos.plan import UserPlan, make_plan, refund_count
@@ -75,6 +75,9 @@ async def run_chaos(config: ChaosConfig, urls: StackUrls) -> RunSummary:
         outcomes, the_killer, fault_plan = await _chaos_phase(run, client, started)
         pool = await asyncpg.create_pool(urls.database, min_size=1, max_size=4)
         try:
+            renewers = [o for o, u in zip(outcomes, _plan(config), strict=True) if u.renews]
+            left = await renewals.bring_to_rest(client, pool, renewers)
+            run.notes.append(f"{len(renewers)} renewing users; {left} still live after cancel")
             await _quiesce(run, client, pool, outcomes, since)
             found = await truth.collect(client, pool, outcomes, since)
         finally:
@@ -106,11 +109,12 @@ async def _chaos_phase(
     config = run.config
     await faults.turn_off(client)
     price = await load_price(client)
+    renewing = await renewals.short_plan(client.urls.database)
     the_killer = killer.Killer(_schedule(config))
     fault_plan = faults.make_fault_plan(config.seed, config.fault_intensity)
     run.notes += [f"faults refused by {r}" for r in await faults.turn_on(client, fault_plan)]
     kill_task = asyncio.create_task(the_killer.run(started))
-    flows = asyncio.gather(*_flows(client, config, price))
+    flows = asyncio.gather(*_flows(client, config, price, renewing))
     try:
         await asyncio.sleep(max(0.0, started + config.duration - client.now()))
         await kill_task
@@ -133,16 +137,21 @@ def _schedule(config: ChaosConfig) -> list[killer.Kill]:
     return killer.make_schedule(config.seed, kinds, kills, config.duration, config.every_kind)
 
 
-def _flows(client: Client, config: ChaosConfig, price: Price) -> list[asyncio.Task[Outcome]]:
+def _plan(config: ChaosConfig) -> list[UserPlan]:
+    return make_plan(config.seed, config.payments, config.duration, run_id=config.run_id)
+
+
+def _flows(
+    client: Client, config: ChaosConfig, price: Price, renewing: Price
+) -> list[asyncio.Task[Outcome]]:
     gate = asyncio.Semaphore(config.concurrency)
 
     async def flow(user: UserPlan) -> Outcome:
         await asyncio.sleep(user.start_at)
         async with gate:
-            return await run_user(client, user, price)
+            return await run_user(client, user, price, renewing)
 
-    plan = make_plan(config.seed, config.payments, config.duration, run_id=config.run_id)
-    return [asyncio.create_task(flow(user)) for user in plan]
+    return [asyncio.create_task(flow(user)) for user in _plan(config)]
 
 
 async def _quiesce(

@@ -1,5 +1,12 @@
 """The admin: one module per area, registered on import (Django's autodiscover)."""
 
-from admin_project.billing.admin import catalog, dead_letters, payments, refunds, subscribers
+from admin_project.billing.admin import (
+    catalog,
+    dead_letters,
+    payments,
+    refunds,
+    subscribers,
+    subscriptions,
+)
 
-__all__ = ["catalog", "dead_letters", "payments", "refunds", "subscribers"]
+__all__ = ["catalog", "dead_letters", "payments", "refunds", "subscribers", "subscriptions"]

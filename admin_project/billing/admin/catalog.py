@@ -16,9 +16,30 @@ class PlanAdmin(ModelAdmin):
     """Plans are edited here; payments copy the amount when accepted, so edits apply to new
     payments only. Plans are never deleted: payments refer to them (deactivate instead)."""
 
-    list_display = ["id", "title", "amount", "currency", "period_days", "active", "updated_at"]
+    list_display = [
+        "id",
+        "title",
+        "amount",
+        "currency",
+        "period_days",
+        "period_seconds",
+        "active",
+        "updated_at",
+    ]
     list_editable = ["active"]
-    fields = ["id", "title", "amount", "currency", "period_days", "active"]
+    # The schedule of CONTRACT §2a in seconds (`billing plans set` takes 60s/20m/1h/30d).
+    fields = [
+        "id",
+        "title",
+        "amount",
+        "currency",
+        "period_days",
+        "period_seconds",
+        "renew_before_seconds",
+        "retry_seconds",
+        "grace_seconds",
+        "active",
+    ]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Model | None = None) -> list[str]:
         return ["id", "currency"] if obj is not None else []

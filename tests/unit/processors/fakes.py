@@ -21,7 +21,7 @@ from domain.payments import PaymentStatus
 from domain.refunds import RefundStatus
 from processors.errors import ProviderNotFound, ProviderRejected, ProviderUnavailable
 from processors.inbox import InboxEntry
-from processors.provider.objects import ProviderPayment, ProviderRefund
+from processors.provider.objects import ProviderPayment, ProviderRefund, SavedCard
 from processors.repository import PaymentChange, PaymentRow, RefundRow
 from processors.settings import ProcessorSettings
 from schemas.ids import provider_idempotence_key
@@ -49,6 +49,8 @@ class FakeStore:
     def __init__(self) -> None:
         self.rows = Rows()
         self.calls: list[str] = []  # every store operation, in order
+        # the subscription hooks called (processors/subscriptions/lifecycle.py in production)
+        self.subscription_hooks: list[tuple[str, UUID]] = []
         self.faults: dict[str, Exception] = {}  # operation name → raised on its next call
 
     def _call(self, name: str) -> None:
@@ -165,6 +167,14 @@ class FakeStore:
         self._call("record")
         self.rows.inbox.add((origin.consumer, origin.message_id))
 
+    async def on_payment_moved(
+        self, payment_id: UUID, saved_card: SavedCard | None, *, topic: str
+    ) -> None:
+        self.subscription_hooks.append(("payment_moved", payment_id))
+
+    async def on_refund_succeeded(self, refund_id: UUID, *, topic: str) -> None:
+        self.subscription_hooks.append(("refund_succeeded", refund_id))
+
     # --- what the tests look at
     def events(self, subject: UUID | None = None) -> list[str]:
         return [
@@ -247,6 +257,8 @@ class FakeProvider:
         currency: str,
         return_url: str,
         description: str = "",
+        *,
+        save_payment_method: bool = False,
     ) -> ProviderPayment:
         fault = self._before("create_payment")
         key = provider_idempotence_key("payment", payment_id)
