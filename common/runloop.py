@@ -25,6 +25,8 @@ from typing import Any, Generic, TypeVar
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
 from aiokafka.errors import KafkaError
 
+from common import logs
+
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
@@ -206,7 +208,10 @@ class KeyedRunLoop:
         attempt = 0
         while True:
             try:
-                await self._handler(record)
+                with logs.record_context(
+                    record.topic, record.partition, record.offset, record.headers
+                ):
+                    await self._handler(record)
                 return
             except asyncio.CancelledError:
                 raise

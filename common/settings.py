@@ -39,6 +39,8 @@ class Settings(BaseSettings):
     provider_secret_key: SecretStr = SecretStr(DEV_PROVIDER_SECRET)
 
     log_level: str = "INFO"
+    # json: one JSON object per line (what log shippers read); console: for humans.
+    log_format: Literal["json", "console"] = "json"
 
     @model_validator(mode="after")
     def _refuse_dev_secrets_in_production(self) -> Self:

@@ -94,7 +94,7 @@ async def _quietly(closing: Awaitable[object], within: float = 10.0) -> bool:
 
 async def serve(consumer_name: str, default_group: str, factory: HandlerFactory) -> None:
     settings = ConsumerSettings()
-    logs.configure(settings.log_level, consumer_name)
+    logs.configure(settings.log_level, consumer_name, settings.log_format)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

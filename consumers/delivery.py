@@ -24,6 +24,7 @@ import asyncpg
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
+from common import logs
 from consumers.errors import PermanentError
 from consumers.inbox import Origin
 from schemas import ids
@@ -78,6 +79,7 @@ class Delivery:
         except UndecodableMessage as exc:
             await self.dead_letter(origin, None, f"undecodable: {exc}")
             return
+        logs.bind_message(event)
         error = await self._attempt(event, origin, handle)
         if error is not None:
             await self.dead_letter(origin, event.message_id, error)

@@ -19,6 +19,7 @@ import asyncpg
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
 from aiokafka.errors import KafkaError
 
+from common import logs
 from consumers.delivery import OUTAGES, Delivery, Handler
 from consumers.inbox import Origin
 
@@ -56,7 +57,10 @@ class Lane:
         """`deliver` handles every foreseen failure; a bug must not drop the record either."""
         while True:
             try:
-                await self.delivery.deliver(origin_of(record), self.handle)
+                with logs.record_context(
+                    record.topic, record.partition, record.offset, record.headers
+                ):
+                    await self.delivery.deliver(origin_of(record), self.handle)
                 return
             except Exception:
                 log.exception("%s: delivery crashed; retrying the same record", self.tp)

@@ -10,13 +10,14 @@ from gateway.settings import GatewaySettings
 
 def main() -> None:
     settings = GatewaySettings()
-    configure(settings.log_level, "gateway")
+    configure(settings.log_level, "gateway", settings.log_format)
     host, port = host_port(settings.gateway_url, 8000)
     uvicorn.run(
         create_app(settings),
         host=host,
         port=port,
         log_level=settings.log_level.lower(),
+        log_config=None,  # uvicorn's loggers propagate to common.logs' JSON handler
         proxy_headers=False,
         timeout_graceful_shutdown=10,
     )

@@ -10,8 +10,13 @@ from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer
 
+from gateway import examples
+from processors.domain import PaymentStatus, RefundStatus
+
 MoneyStr = Annotated[Decimal, PlainSerializer(lambda d: f"{d:.2f}", return_type=str)]
 MAX_URL_LENGTH = 2048
+# Stripe's header: this answer replays the request that first used the Idempotency-Key.
+REPLAYED_HEADER = "Idempotent-Replayed"
 
 
 def _http_url(value: str) -> str:
@@ -32,14 +37,25 @@ def fingerprint(body: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+def _documented(example: dict[str, Any]) -> ConfigDict:
+    return ConfigDict(json_schema_extra={"examples": [example]})
+
+
+def _one_of(values: type[PaymentStatus] | type[RefundStatus]) -> Any:
+    """Documents the enum without refusing to answer with a status a newer processor wrote."""
+    return Field(json_schema_extra={"enum": [status.value for status in values]})
+
+
 class CreatePaymentBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [examples.CREATE]})
 
     plan_id: Annotated[str, Field(min_length=1, max_length=64)]
     return_url: HttpUrlStr
 
 
 class PlanOut(BaseModel):
+    model_config = _documented(examples.PLAN)
+
     id: str
     title: str
     amount: MoneyStr
@@ -48,12 +64,14 @@ class PlanOut(BaseModel):
 
 
 class PaymentOut(BaseModel):
+    model_config = _documented(examples.PAYMENT)
+
     payment_id: uuid.UUID
     user_id: uuid.UUID
     plan_id: str
     amount: MoneyStr
     currency: str
-    status: str
+    status: Annotated[str, _one_of(PaymentStatus)]
     confirmation_url: str | None
     refunded_amount: MoneyStr
     refunded: bool
@@ -62,20 +80,26 @@ class PaymentOut(BaseModel):
 
 
 class PaymentPage(BaseModel):
+    model_config = _documented({"items": [examples.PAYMENT], "next": examples.CURSOR})
+
     items: list[PaymentOut]
     next: str | None = Field(description="opaque cursor for the next page, null on the last")
 
 
 class RefundOut(BaseModel):
+    model_config = _documented(examples.REFUND)
+
     refund_id: uuid.UUID
     payment_id: uuid.UUID
-    status: str
+    status: Annotated[str, _one_of(RefundStatus)]
     amount: MoneyStr
     currency: str
     created_at: datetime
 
 
 class SubscriptionOut(BaseModel):
+    model_config = _documented(examples.SUBSCRIPTION)
+
     user_id: uuid.UUID
     active: bool
     plan_id: str | None
@@ -88,11 +112,14 @@ class ErrorDetail(BaseModel):
 
 
 class ErrorOut(BaseModel):
+    model_config = _documented(examples.ERROR)
+
     error: ErrorDetail
 
 
 REFUND_BODY_SCHEMA: dict[str, Any] = {
     "type": "object",
+    "examples": [examples.REFUND_BODY],
     "additionalProperties": False,
     "properties": {
         "amount": {

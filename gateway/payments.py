@@ -10,6 +10,7 @@ import asyncio
 import time
 import uuid
 
+from common import logs
 from gateway.deps import Services
 from gateway.errors import DatabaseUnavailable, IdempotencyKeyReused, UnknownPlan
 from gateway.models import CreatePaymentBody, fingerprint
@@ -30,25 +31,33 @@ MAX_WAIT_S = 10
 
 async def accept_payment(
     svc: Services, user_id: uuid.UUID, key: str, body: CreatePaymentBody
-) -> Record:
+) -> tuple[Record, bool]:
+    """The payment row and whether it is a replay (the key named an existing payment)."""
     fp = fingerprint(body.model_dump(mode="json"))
-    row = await _stored_payment(svc, user_id, key, body, fp)
+    row, replayed = await _stored_payment(svc, user_id, key, body, fp)
     if row["request_fingerprint"] != fp:
         raise IdempotencyKeyReused()
     if row["status"] == "accepted":
-        await svc.publisher.publish(svc.settings.commands_topic, user_id, create_command(row))
+        await svc.publisher.publish(
+            svc.settings.commands_topic, user_id, create_command(row), logs.kafka_headers()
+        )
         svc.metrics.produced.labels(svc.settings.commands_topic, "CreatePayment").inc()
-    return row
+    return row, replayed
 
 
 async def _stored_payment(
     svc: Services, user_id: uuid.UUID, key: str, body: CreatePaymentBody, fp: str
-) -> Record:
-    """The row for (user, key): the existing one, or a new `accepted` one priced now."""
+) -> tuple[Record, bool]:
+    """The row for (user, key): the existing one, or a new `accepted` one priced now.
+
+    The payment id is derived from (user, key), so a key whose text the retention clean-up
+    dropped still finds its payment by id: a late replay never creates a second one.
+    """
     async with svc.db.connection() as conn:
         row = await payment_by_key(conn, user_id, key)
+        row = row or await user_payment(conn, user_id, ids.payment_id(user_id, key))
         if row is not None:
-            return row
+            return row, True
         plan = await active_plan(conn, body.plan_id)
         if plan is None:
             raise UnknownPlan()
@@ -61,12 +70,13 @@ async def _stored_payment(
             idempotency_key=key,
             fingerprint=fp,
             return_url=body.return_url,
+            request_id=logs.current_request_id(),
         )
-        await insert_payment(conn, new)
-        row = await payment_by_key(conn, user_id, key)
+        created = await insert_payment(conn, new)
+        row = await user_payment(conn, user_id, new.payment_id)
     if row is None:  # the unique key guarantees a row unless someone deleted it meanwhile
         raise DatabaseUnavailable("the payment row vanished; retry")
-    return row
+    return row, not created
 
 
 def create_command(row: Record) -> CreatePayment:

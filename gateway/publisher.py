@@ -55,12 +55,17 @@ class Publisher:
         except BrokerUnavailable:
             log.warning("Kafka unavailable at start-up; will connect on demand")
 
-    async def publish(self, topic: str, key: object, message: Envelope) -> None:
+    async def publish(
+        self,
+        topic: str,
+        key: object,
+        message: Envelope,
+        headers: list[tuple[str, bytes]] | None = None,
+    ) -> None:
         producer = await self.connect()
+        send = producer.send_and_wait(topic, encode(message), key=encode_key(key), headers=headers)
         try:
-            await asyncio.wait_for(
-                producer.send_and_wait(topic, encode(message), key=encode_key(key)), self.timeout
-            )
+            await asyncio.wait_for(send, self.timeout)
         except (KafkaError, OSError, TimeoutError) as exc:
             log.warning("produce to %s failed: %r", topic, exc)
             if isinstance(exc, KafkaError) and not exc.retriable:

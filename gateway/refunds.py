@@ -11,6 +11,7 @@ from decimal import Decimal
 
 import asyncpg
 
+from common import logs
 from gateway.deps import Services
 from gateway.errors import (
     DatabaseUnavailable,
@@ -28,6 +29,7 @@ from gateway.repository import (
     refund_by_key,
     reserved_by_accepted_refunds,
     user_payment,
+    user_refund,
 )
 from schemas import ids
 from schemas.messages import RefundPayment
@@ -41,15 +43,18 @@ def refund_fingerprint(payment_id: uuid.UUID, amount: Decimal | None) -> str:
 
 async def accept_refund(
     svc: Services, user_id: uuid.UUID, key: str, payment_id: uuid.UUID, amount: Decimal | None
-) -> Record:
+) -> tuple[Record, bool]:
+    """The refund row and whether it is a replay (the key named an existing refund)."""
     fp = refund_fingerprint(payment_id, amount)
-    row = await _stored_refund(svc, user_id, key, payment_id, amount, fp)
+    row, replayed = await _stored_refund(svc, user_id, key, payment_id, amount, fp)
     if row["request_fingerprint"] != fp:
         raise IdempotencyKeyReused()
     if row["status"] == "accepted":
-        await svc.publisher.publish(svc.settings.commands_topic, user_id, refund_command(row))
+        await svc.publisher.publish(
+            svc.settings.commands_topic, user_id, refund_command(row), logs.kafka_headers()
+        )
         svc.metrics.produced.labels(svc.settings.commands_topic, "RefundPayment").inc()
-    return row
+    return row, replayed
 
 
 async def _stored_refund(
@@ -59,19 +64,22 @@ async def _stored_refund(
     payment_id: uuid.UUID,
     amount: Decimal | None,
     fp: str,
-) -> Record:
+) -> tuple[Record, bool]:
+    """Like payments: by key, else by the id the key derives (its text may have expired)."""
     async with svc.db.connection() as conn:
         row = await refund_by_key(conn, user_id, key)
+        row = row or await user_refund(conn, user_id, ids.refund_id(user_id, key))
         if row is not None:
-            return row
+            return row, True
         async with conn.transaction():
             payment = await user_payment(conn, user_id, payment_id, lock=True)
             granted = await _refundable(conn, payment, amount)
-            await insert_refund(conn, _new_refund(user_id, key, payment, granted, fp))
-            row = await refund_by_key(conn, user_id, key)
+            new = _new_refund(user_id, key, payment, granted, fp)
+            created = await insert_refund(conn, new)
+            row = await user_refund(conn, user_id, new.refund_id)
     if row is None:
         raise DatabaseUnavailable("the refund row vanished; retry")
-    return row
+    return row, not created
 
 
 async def _refundable(
@@ -104,6 +112,7 @@ def _new_refund(
         currency=payment["currency"].strip(),
         idempotency_key=key,
         fingerprint=fp,
+        request_id=logs.current_request_id(),
     )
 
 

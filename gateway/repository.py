@@ -37,6 +37,7 @@ class NewPayment:
     idempotency_key: str
     fingerprint: str
     return_url: str
+    request_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,7 @@ class NewRefund:
     idempotency_key: str
     fingerprint: str
     requested_by: str = "api"
+    request_id: str | None = None
 
 
 async def active_plans(conn: asyncpg.Connection) -> list[Record]:
@@ -66,14 +68,15 @@ async def active_plan(conn: asyncpg.Connection, plan_id: str) -> Record | None:
     )
 
 
-async def insert_payment(conn: asyncpg.Connection, new: NewPayment) -> None:
-    await conn.execute(
+async def insert_payment(conn: asyncpg.Connection, new: NewPayment) -> bool:
+    """True if this call inserted the row; False if (user, key) or its id already existed."""
+    status = await conn.execute(
         """
         INSERT INTO payments_history.payments
             (id, user_id, plan_id, amount, currency, status, system_id, idempotency_key,
-             request_fingerprint, return_url)
-        VALUES ($1, $2, $3, $4, $5, 'accepted', $6, $7, $8, $9)
-        ON CONFLICT (user_id, idempotency_key) DO NOTHING
+             request_fingerprint, return_url, request_id)
+        VALUES ($1, $2, $3, $4, $5, 'accepted', $6, $7, $8, $9, $10)
+        ON CONFLICT DO NOTHING
         """,
         new.payment_id,
         new.user_id,
@@ -84,7 +87,9 @@ async def insert_payment(conn: asyncpg.Connection, new: NewPayment) -> None:
         new.idempotency_key,
         new.fingerprint,
         new.return_url,
+        new.request_id,
     )
+    return bool(status == "INSERT 0 1")
 
 
 async def payment_by_key(
@@ -144,14 +149,14 @@ async def reserved_by_accepted_refunds(conn: asyncpg.Connection, payment_id: uui
     return Decimal(total)
 
 
-async def insert_refund(conn: asyncpg.Connection, new: NewRefund) -> None:
-    await conn.execute(
+async def insert_refund(conn: asyncpg.Connection, new: NewRefund) -> bool:
+    status = await conn.execute(
         """
         INSERT INTO payments_history.refunds
             (id, payment_id, user_id, amount, currency, status, idempotency_key,
-             request_fingerprint, requested_by)
-        VALUES ($1, $2, $3, $4, $5, 'accepted', $6, $7, $8)
-        ON CONFLICT (user_id, idempotency_key) DO NOTHING
+             request_fingerprint, requested_by, request_id)
+        VALUES ($1, $2, $3, $4, $5, 'accepted', $6, $7, $8, $9)
+        ON CONFLICT DO NOTHING
         """,
         new.refund_id,
         new.payment_id,
@@ -161,7 +166,9 @@ async def insert_refund(conn: asyncpg.Connection, new: NewRefund) -> None:
         new.idempotency_key,
         new.fingerprint,
         new.requested_by,
+        new.request_id,
     )
+    return bool(status == "INSERT 0 1")
 
 
 async def refund_by_key(

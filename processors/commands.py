@@ -5,6 +5,7 @@ import logging
 
 from aiokafka import ConsumerRecord
 
+from common import logs
 from common.runloop import KeyedRunLoop
 from processors import handlers
 from processors.inbox import Origin
@@ -41,6 +42,7 @@ def make_handler(ctx: Context) -> RecordHandler:
                 exc,
             )
             return
+        logs.bind_message(message)
         if isinstance(message, CreatePayment):
             await handlers.create_payment(message, origin_of(record, message), ctx)
         elif isinstance(message, RefundPayment):

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import asyncpg
 
+from common import logs
 from processors import apply, repository
 from processors.errors import ProviderError
 from processors.publisher import Publisher
@@ -83,6 +84,7 @@ async def recheck_pending(ctx: Context) -> int:
 
     async def one(payment_id: object) -> None:
         async with semaphore:
+            logs.bind(payment_id=payment_id)  # this task's lines are about this payment
             await recheck(ctx, payment_id)  # type: ignore[arg-type]
 
     await asyncio.gather(*(one(i) for i in ids_))

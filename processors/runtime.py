@@ -100,7 +100,7 @@ async def run_loop(
 
 def main(name: str, run: Callable[[ProcessorSettings, asyncio.Event], Awaitable[None]]) -> None:
     settings = ProcessorSettings()
-    logs.configure(settings.log_level, name)
+    logs.configure(settings.log_level, name, settings.log_format)
     _run(_serve(settings, run))
 
 

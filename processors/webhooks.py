@@ -12,6 +12,7 @@ from typing import Any
 
 from aiokafka import ConsumerRecord
 
+from common import logs
 from common.runloop import KeyedRunLoop
 from processors import apply, inbox, repository
 from processors.errors import ProviderNotFound
@@ -42,6 +43,7 @@ async def handle_notification(note: ProviderNotification, origin: Origin, ctx: C
         log.warning("provider payment %s is not one of ours: ignored", obj.get("id"))
         await _record(ctx, origin)
         return
+    logs.bind(payment_id=payment_id)
     row = await eventually(lambda: repository.load_payment(ctx.pool, payment_id), ctx)
     if row is None:
         log.warning("payment %s not recorded yet; left to the reconciler", payment_id)
@@ -120,6 +122,7 @@ def make_handler(ctx: Context) -> RecordHandler:
         if not isinstance(note, ProviderNotification):
             log.warning("ignoring %s on the webhooks topic", note.type)
             return
+        logs.bind(message_id=note.message_id, external_id=note.payment_external_id)
         origin = Origin(
             CONSUMER, note.message_id, note.type, record.topic, record.partition, record.offset
         )
