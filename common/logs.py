@@ -75,7 +75,11 @@ def bind_message(message: object) -> None:
 
 def bind(**values: object) -> None:
     """Bind non-None values for the rest of the current task (or `record_context`)."""
-    bind_contextvars(**{key: str(value) for key, value in values.items() if value is not None})
+    bind_contextvars(**{key: _plain(value) for key, value in values.items() if value is not None})
+
+
+def _plain(value: object) -> str | int:
+    return value if isinstance(value, int | str) and not isinstance(value, bool) else str(value)
 
 
 @contextmanager

@@ -6,7 +6,7 @@ Each deployable subclasses `Settings` with what only it needs. A production prof
 
 from typing import Literal, Self
 
-from pydantic import SecretStr, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_JWT_SECRET = "dev-only-jwt-secret-change-me"
@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     jwt_secret: SecretStr = SecretStr(DEV_JWT_SECRET)
     provider_shop_id: str = "100500"
     provider_secret_key: SecretStr = SecretStr(DEV_PROVIDER_SECRET)
+
+    # How long an Idempotency-Key is honoured as a replay at least (`billing keys expire`).
+    idempotency_key_retention_hours: int = Field(default=24, ge=24)
 
     log_level: str = "INFO"
     # json: one JSON object per line (what log shippers read); console: for humans.
