@@ -46,3 +46,47 @@ SUBSCRIPTION: dict[str, Any] = {
 ERROR: dict[str, Any] = {
     "error": {"code": "not_found", "message": "no such payment"},
 }
+
+NOTIFICATION: dict[str, Any] = {
+    "type": "notification",
+    "event": "payment.succeeded",
+    "object": {
+        "id": "2f8e0c2a-000f-5000-9000-1b2d3e4f5a6b",
+        "status": "succeeded",
+        "paid": True,
+        "amount": {"value": "499.00", "currency": "RUB"},
+        "metadata": {"payment_id": PAYMENT_ID, "user_id": USER},
+    },
+}
+
+
+def _json_example(example: Any, description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"example": example}}}
+
+
+# What FastAPI cannot see in the routes: raw bodies and the untyped answers, by operation id.
+OPERATIONS: dict[str, dict[str, Any]] = {
+    "yookassaNotification": {
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": {"type": "object", "required": ["type", "event", "object"]},
+                    "example": NOTIFICATION,
+                }
+            },
+        },
+        "responses": {"200": _json_example({}, "Durably in Kafka")},
+    },
+    "healthz": {"responses": {"200": _json_example({"status": "ok"}, "Alive")}},
+    "readyz": {
+        "responses": {
+            "200": _json_example(
+                {"status": "ready", "kafka": True, "postgres": True}, "Kafka and PostgreSQL answer"
+            ),
+            "503": _json_example(
+                {"status": "unavailable", "kafka": False, "postgres": True}, "Not ready"
+            ),
+        }
+    },
+}

@@ -21,7 +21,7 @@ from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from starlette.routing import BaseRoute
 
-from gateway import errors
+from gateway import errors, examples
 from gateway.auth import current_user
 
 ASSETS = Path(drf_spectacular_sidecar.__file__).parent / "static" / "drf_spectacular_sidecar"
@@ -152,7 +152,12 @@ def _document(app: FastAPI, routes: list[BaseRoute]) -> dict[str, Any]:
 
 
 def _complete(operation: dict[str, Any], route: APIRoute, schemas: dict[str, Any]) -> None:
+    extra = examples.OPERATIONS.get(operation["operationId"], {})
+    if "requestBody" in extra:
+        operation.setdefault("requestBody", extra["requestBody"])
     responses: dict[str, Any] = operation.setdefault("responses", {})
+    for code, documented in extra.get("responses", {}).items():
+        responses.setdefault(code, {}).update(documented)
     if _needs_token(route):
         operation["security"] = [{SECURITY: []}]
         responses.setdefault("401", {})
@@ -172,6 +177,7 @@ def _complete(operation: dict[str, Any], route: APIRoute, schemas: dict[str, Any
             response.setdefault("headers", {}).update(SUCCESS_HEADERS)
         _example_from_schema(response, schemas)
     _example_from_schema(operation.get("requestBody", {}), schemas)
+    operation["responses"] = dict(sorted(responses.items()))
 
 
 def _needs_token(route: APIRoute) -> bool:

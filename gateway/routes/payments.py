@@ -15,7 +15,7 @@ from gateway.repository import Record, user_payment, user_payments
 
 router = APIRouter(prefix="/api/v1", tags=["payments"])
 ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"model": ErrorOut} for code in (400, 401, 404, 409, 422, 429, 503)
+    code: {"model": ErrorOut} for code in (400, 401, 422, 429, 503)
 }
 READ_ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorOut} for code in (401, 404, 422, 503)
@@ -47,7 +47,7 @@ async def create_payment(
     svc: Svc,
     user_id: PostingUser,
     key: IdempotencyKey,
-    prefer: Annotated[str | None, Header(description="wait=N, N <= 10 seconds")] = None,
+    prefer: Annotated[str | None, Header(alias="Prefer", description="wait=N, N <= 10 seconds (RFC 7240)")] = None,
 ) -> PaymentOut:
     row, replayed = await accept_payment(svc, user_id, key, body)
     if replayed:
