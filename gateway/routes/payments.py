@@ -47,7 +47,9 @@ async def create_payment(
     svc: Svc,
     user_id: PostingUser,
     key: IdempotencyKey,
-    prefer: Annotated[str | None, Header(alias="Prefer", description="wait=N, N <= 10 seconds (RFC 7240)")] = None,
+    prefer: Annotated[
+        str | None, Header(alias="Prefer", description="wait=N, N <= 10 seconds (RFC 7240)")
+    ] = None,
 ) -> PaymentOut:
     row, replayed = await accept_payment(svc, user_id, key, body)
     if replayed:
