@@ -11,6 +11,7 @@ Context is per asyncio task: a task starts with a copy of its parent's bindings,
 `record_context` puts back what it found, so one message's ids never leak into the next.
 """
 
+import contextvars
 import logging
 import sys
 import uuid
@@ -19,12 +20,18 @@ from contextlib import contextmanager
 from typing import Any, Literal
 
 import structlog
-from structlog.contextvars import bind_contextvars, clear_contextvars, get_contextvars
+from structlog.contextvars import (
+    bind_contextvars,
+    clear_contextvars,
+    get_contextvars,
+    unbind_contextvars,
+)
 from structlog.typing import Processor
 
 LogFormat = Literal["json", "console"]
 REQUEST_ID_HEADER = "x-request-id"
 MESSAGE_FIELDS = ("message_id", "payment_id", "refund_id", "user_id")
+SCOPED_FIELDS = ("request_id", "topic", "partition", "offset", "external_id", *MESSAGE_FIELDS)
 MAX_REQUEST_ID = 64
 
 
@@ -105,6 +112,14 @@ def request_context(request_id: str) -> Iterator[None]:
     finally:
         clear_contextvars()
         bind_contextvars(**saved)
+
+
+def without_request() -> contextvars.Context:
+    """A copy of the current context minus what one request or record is about: for tasks
+    started while handling one (a lazily started producer's own tasks) that serve them all."""
+    context = contextvars.copy_context()
+    context.run(unbind_contextvars, *SCOPED_FIELDS)
+    return context
 
 
 def current_request_id() -> str | None:

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
+from common import logs
 from common.kafka import make_producer
 from gateway.errors import BrokerUnavailable
 from gateway.settings import GatewaySettings
@@ -41,8 +42,10 @@ class Publisher:
             if self.producer is not None:
                 return self.producer
             producer = self.factory(self.settings)
+            # Its background tasks outlive this request: they must not log under its id.
+            start = asyncio.create_task(producer.start(), context=logs.without_request())
             try:
-                await asyncio.wait_for(producer.start(), self.timeout)
+                await asyncio.wait_for(start, self.timeout)
             except (KafkaError, OSError, TimeoutError) as exc:
                 await self._discard(producer)
                 raise BrokerUnavailable() from exc

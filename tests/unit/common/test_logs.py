@@ -130,3 +130,19 @@ async def test_the_provider_call_carries_the_request_id() -> None:
     await client.get_payment("p1")
     assert seen[0].headers["X-Request-ID"] == "from-gateway"
     assert "X-Request-ID" not in seen[1].headers
+
+
+async def test_a_task_started_for_everyone_during_a_request_does_not_log_under_its_id(
+    capsys,  # type: ignore[no-untyped-def]
+) -> None:
+    log = logs.configure("INFO", "gateway")
+
+    async def background() -> None:
+        log.warning("metadata refresh failed")
+
+    with logs.request_context("req-1"):
+        logs.bind(payment_id=uuid.uuid4())
+        await asyncio.create_task(background(), context=logs.without_request())
+    entry = json.loads(lines(capsys)[0])
+    assert entry["process"] == "gateway"
+    assert "request_id" not in entry and "payment_id" not in entry
