@@ -113,17 +113,17 @@ def reconcile() -> None:
 
 
 async def _reconcile_once() -> Pass:
-    from processors.publisher import Publisher
+    from common.producer import Producer
     from processors.reconciler import bootstrap, run_once
     from processors.settings import ProcessorSettings
 
     settings = ProcessorSettings()
     ctx = await bootstrap(settings)
-    publisher = Publisher(settings)
+    producer = Producer(settings)
     try:
-        return await run_once(ctx, publisher)
+        return await run_once(ctx, producer)
     finally:
-        await publisher.close()
+        await producer.close()
         await ctx.aclose()
 
 

@@ -18,9 +18,10 @@ from dataclasses import dataclass
 import asyncpg
 
 from common import logs
+from common.producer import Message, Producer
+from common.retry import pause
 from processors import apply, repository
 from processors.errors import ProviderError
-from processors.publisher import Publisher
 from processors.runtime import Context, bootstrap, main
 from processors.settings import ProcessorSettings
 from schemas import ids
@@ -64,12 +65,12 @@ class Pass:
     redriven_refunds: int = 0
 
 
-async def run_once(ctx: Context, publisher: Publisher) -> Pass:
+async def run_once(ctx: Context, producer: Producer) -> Pass:
     """One janitor pass (also what an operator's CLI calls)."""
     result = Pass()
     result.rechecked = await recheck_pending(ctx)
-    result.redriven_payments = await redrive_payments(ctx, publisher)
-    result.redriven_refunds = await redrive_refunds(ctx, publisher)
+    result.redriven_payments = await redrive_payments(ctx, producer)
+    result.redriven_refunds = await redrive_refunds(ctx, producer)
     return result
 
 
@@ -110,7 +111,7 @@ async def recheck(ctx: Context, payment_id: "asyncpg.pgproto.pgproto.UUID") -> N
         )
 
 
-async def redrive_payments(ctx: Context, publisher: Publisher) -> int:
+async def redrive_payments(ctx: Context, producer: Producer) -> int:
     rows = await ctx.pool.fetch(_CLAIM_ACCEPTED, *_claim_args(ctx))
     commands = [
         CreatePayment(
@@ -124,11 +125,11 @@ async def redrive_payments(ctx: Context, publisher: Publisher) -> int:
         )
         for r in rows
     ]
-    await _send(ctx, publisher, [(str(c.user_id), encode(c)) for c in commands])
+    await _send(ctx, producer, [(str(c.user_id), encode(c)) for c in commands])
     return len(commands)
 
 
-async def redrive_refunds(ctx: Context, publisher: Publisher) -> int:
+async def redrive_refunds(ctx: Context, producer: Producer) -> int:
     rows = await ctx.pool.fetch(
         _CLAIM_REFUNDS, ctx.settings.reconcile_batch, ctx.settings.reconcile_after_seconds
     )
@@ -144,31 +145,28 @@ async def redrive_refunds(ctx: Context, publisher: Publisher) -> int:
         )
         for r in rows
     ]
-    await _send(ctx, publisher, [(str(c.user_id), encode(c)) for c in commands])
+    await _send(ctx, producer, [(str(c.user_id), encode(c)) for c in commands])
     return len(commands)
 
 
-async def _send(ctx: Context, publisher: Publisher, messages: list[tuple[str, bytes]]) -> None:
+async def _send(ctx: Context, producer: Producer, messages: list[tuple[str, bytes]]) -> None:
     if messages:
         topic = ctx.settings.commands_topic
-        await publisher.send_all([(topic, key.encode(), value) for key, value in messages])
+        await producer.send_all([Message(topic, key.encode(), value) for key, value in messages])
 
 
 async def run(settings: ProcessorSettings, stop: asyncio.Event) -> None:
     ctx = await bootstrap(settings)
-    publisher = Publisher(settings)
+    producer = Producer(settings)
     try:
         while not stop.is_set():
             try:
-                await run_once(ctx, publisher)
+                await run_once(ctx, producer)
             except Exception:  # PostgreSQL or Kafka away: the claimed rows come due again
                 log.exception("reconciler pass failed; retrying")
-            try:
-                await asyncio.wait_for(stop.wait(), settings.reconcile_interval_s)
-            except TimeoutError:
-                pass
+            await pause(stop, settings.reconcile_interval_s)
     finally:
-        await publisher.close()
+        await producer.close()
         await ctx.aclose()
 
 
