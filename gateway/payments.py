@@ -6,14 +6,18 @@ command's message_id is deterministic so processors see one command). Once the r
 moved on, nothing is produced: the provider was already asked.
 """
 
-import asyncio
-import time
 import uuid
 
 from common import logs
 from gateway.deps import Services
-from gateway.errors import DatabaseUnavailable, IdempotencyKeyReused, UnknownPlan
+from gateway.errors import (
+    DatabaseUnavailable,
+    IdempotencyKeyReused,
+    ReturnUrlNotAllowed,
+    UnknownPlan,
+)
 from gateway.models import CreatePaymentBody, fingerprint
+from gateway.origins import return_url_allowed
 from gateway.repository import (
     NewPayment,
     Record,
@@ -33,6 +37,8 @@ async def accept_payment(
     svc: Services, user_id: uuid.UUID, key: str, body: CreatePaymentBody
 ) -> tuple[Record, bool]:
     """The payment row and whether it is a replay (the key named an existing payment)."""
+    if not return_url_allowed(body.return_url, svc.settings.return_url_origins()):
+        raise ReturnUrlNotAllowed()
     fp = fingerprint(body.model_dump(mode="json"))
     row, replayed = await _stored_payment(svc, user_id, key, body, fp)
     if row["request_fingerprint"] != fp:
@@ -103,21 +109,3 @@ def requested_wait(prefer: str | None) -> int:
 
 def is_settled(row: Record) -> bool:
     return row["confirmation_url"] is not None or row["status"] in FINAL
-
-
-async def wait_for_payment(svc: Services, row: Record, seconds: int) -> Record:
-    """The row once it has a confirmation_url or a final status, or as it is at the deadline.
-
-    The command is already durable, so a database hiccup here ends the wait (202) rather
-    than turning an accepted payment into an error.
-    """
-    deadline = time.monotonic() + seconds
-    while not is_settled(row) and time.monotonic() < deadline:
-        await asyncio.sleep(svc.settings.gateway_wait_poll_s)
-        try:
-            async with svc.db.connection() as conn:
-                fresh = await user_payment(conn, row["user_id"], row["payment_id"])
-        except DatabaseUnavailable:
-            return row
-        row = fresh or row
-    return row

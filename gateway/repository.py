@@ -2,7 +2,10 @@
 
 Idempotency lives in the database: `(user_id, idempotency_key)` is unique on payments and
 refunds, rows are inserted `ON CONFLICT DO NOTHING` and read back, so concurrent
-duplicates from any number of gateway instances converge on one row.
+duplicates from any number of gateway instances converge on one row. The conflict target
+is left out on purpose: the primary key is derived from the same (user, key) pair, and a
+twin whose primary-key entry is in place before its `(user_id, idempotency_key)` entry
+must be a conflict too, not a unique violation (issue 10 §3b).
 """
 
 import uuid
@@ -112,6 +115,13 @@ async def user_payment(
         f" WHERE id = $1 AND user_id = $2{suffix}",
         payment_id,
         user_id,
+    )
+
+
+async def payments_by_ids(conn: asyncpg.Connection, payment_ids: list[uuid.UUID]) -> list[Record]:
+    return await conn.fetch(
+        f"SELECT {PAYMENT_COLUMNS} FROM payments_history.payments WHERE id = ANY($1::uuid[])",
+        payment_ids,
     )
 
 

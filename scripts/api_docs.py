@@ -24,7 +24,7 @@ same document at `/openapi.json`, Swagger UI at `/docs` and ReDoc at `/redoc`.
 
 
 def openapi() -> dict[str, Any]:
-    settings = GatewaySettings(_env_file=None)  # type: ignore[call-arg]
+    settings = GatewaySettings(_env_file=None, billing_env="dev")  # type: ignore[call-arg]
     return create_app(settings).openapi()
 
 

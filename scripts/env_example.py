@@ -78,6 +78,11 @@ POSTGRES_USER=billing
 POSTGRES_PASSWORD=billing
 POSTGRES_DB=billing
 
+# --- Prometheus (infra/prometheus/render.py, `make up`) ---------------------------------
+# PROMETHEUS_URL=http://127.0.0.1:9090
+# instances per program to scrape (`make prometheus-config SCALE=N`)
+# SCALE=1
+
 # --- test hooks (never set in production) ----------------------------------------------
 # outbox-relay exits right after producing this many rows, before marking them (chaos tests).
 # RELAY_FAULT_EXIT_AFTER_PRODUCE=
