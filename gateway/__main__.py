@@ -15,13 +15,14 @@ def main() -> None:
         settings = GatewaySettings()
     except InsecureConfiguration as refused:
         sys.exit(str(refused))  # one line per problem on stderr, exit status 1
-    configure(settings.log_level, "gateway")
+    configure(settings.log_level, "gateway", settings.log_format)
     host, port = host_port(settings.gateway_url, 8000)
     uvicorn.run(
         create_app(settings),
         host=host,
         port=port,
         log_level=settings.log_level.lower(),
+        log_config=None,  # uvicorn's loggers propagate to common.logs' JSON handler
         proxy_headers=False,
         timeout_graceful_shutdown=10,
     )

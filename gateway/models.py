@@ -10,8 +10,14 @@ from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer
 
+from domain.payments import PaymentStatus
+from domain.refunds import RefundStatus
+from gateway import examples
+
 MoneyStr = Annotated[Decimal, PlainSerializer(lambda d: f"{d:.2f}", return_type=str)]
 MAX_URL_LENGTH = 2048
+# Stripe's header: this answer replays the request that first used the Idempotency-Key.
+REPLAYED_HEADER = "Idempotent-Replayed"
 
 
 def _http_url(value: str) -> str:
@@ -32,8 +38,17 @@ def fingerprint(body: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+def _documented(example: dict[str, Any]) -> ConfigDict:
+    return ConfigDict(json_schema_extra={"examples": [example]})
+
+
+def _one_of(values: type[PaymentStatus] | type[RefundStatus]) -> Any:
+    """Documents the enum without refusing to answer with a status a newer processor wrote."""
+    return Field(json_schema_extra={"enum": [status.value for status in values]})
+
+
 class CreatePaymentBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [examples.CREATE]})
 
     plan_id: Annotated[str, Field(min_length=1, max_length=64)]
     return_url: HttpUrlStr
@@ -47,6 +62,8 @@ class CreatePaymentBody(BaseModel):
 
 
 class PlanOut(BaseModel):
+    model_config = _documented(examples.PLAN)
+
     id: str
     title: str
     amount: MoneyStr
@@ -56,12 +73,14 @@ class PlanOut(BaseModel):
 
 
 class PaymentOut(BaseModel):
+    model_config = _documented(examples.PAYMENT)
+
     payment_id: uuid.UUID
     user_id: uuid.UUID
     plan_id: str
     amount: MoneyStr
     currency: str
-    status: str
+    status: Annotated[str, _one_of(PaymentStatus)]
     confirmation_url: str | None
     refunded_amount: MoneyStr
     refunded: bool
@@ -70,14 +89,18 @@ class PaymentOut(BaseModel):
 
 
 class PaymentPage(BaseModel):
+    model_config = _documented({"items": [examples.PAYMENT], "next": examples.CURSOR})
+
     items: list[PaymentOut]
     next: str | None = Field(description="opaque cursor for the next page, null on the last")
 
 
 class RefundOut(BaseModel):
+    model_config = _documented(examples.REFUND)
+
     refund_id: uuid.UUID
     payment_id: uuid.UUID
-    status: str
+    status: Annotated[str, _one_of(RefundStatus)]
     amount: MoneyStr
     currency: str
     created_at: datetime
@@ -97,6 +120,8 @@ class DunningOut(BaseModel):
 
 class SubscriptionOut(BaseModel):
     """CONTRACT §2a: `active` is true while `status` is `active` or `past_due`."""
+
+    model_config = _documented(examples.SUBSCRIPTION)
 
     user_id: uuid.UUID
     status: str = Field(description="none, active, past_due, canceled or expired")
@@ -119,11 +144,14 @@ class ErrorDetail(BaseModel):
 
 
 class ErrorOut(BaseModel):
+    model_config = _documented(examples.ERROR)
+
     error: ErrorDetail
 
 
 REFUND_BODY_SCHEMA: dict[str, Any] = {
     "type": "object",
+    "examples": [examples.REFUND_BODY],
     "additionalProperties": False,
     "description": "The amount is the refund policy's; a body with `amount` gets 422 "
     "amount_not_allowed.",

@@ -8,6 +8,7 @@ moved on, nothing is produced: the provider was already asked.
 
 import uuid
 
+from common import logs
 from domain import commands, payments
 from domain.payments import PaymentStatus
 from gateway.deps import Services
@@ -25,6 +26,7 @@ from gateway.repository import (
     active_plan,
     insert_payment,
     payment_by_key,
+    user_payment,
 )
 from schemas import ids
 from schemas.messages import CreatePayment
@@ -34,27 +36,35 @@ MAX_WAIT_S = 10
 
 async def accept_payment(
     svc: Services, user_id: uuid.UUID, key: str, body: CreatePaymentBody
-) -> Record:
+) -> tuple[Record, bool]:
+    """The payment row and whether it is a replay (the key named an existing payment)."""
     if not return_url_allowed(body.return_url, svc.settings.return_url_origins()):
         raise ReturnUrlNotAllowed()
     fp = fingerprint(body.fingerprint_fields())
-    row = await _stored_payment(svc, user_id, key, body, fp)
+    row, replayed = await _stored_payment(svc, user_id, key, body, fp)
     if row["request_fingerprint"] != fp:
         raise IdempotencyKeyReused()
     if row["status"] == PaymentStatus.ACCEPTED:
-        await svc.publisher.publish(svc.settings.commands_topic, user_id, create_command(row))
+        await svc.publisher.publish(
+            svc.settings.commands_topic, user_id, create_command(row), logs.kafka_headers()
+        )
         svc.metrics.produced.labels(svc.settings.commands_topic, "CreatePayment").inc()
-    return row
+    return row, replayed
 
 
 async def _stored_payment(
     svc: Services, user_id: uuid.UUID, key: str, body: CreatePaymentBody, fp: str
-) -> Record:
-    """The row for (user, key): the existing one, or a new `accepted` one priced now."""
+) -> tuple[Record, bool]:
+    """The row for (user, key): the existing one, or a new `accepted` one priced now.
+
+    The payment id is derived from (user, key), so a key whose text the retention clean-up
+    dropped still finds its payment by id: a late replay never creates a second one.
+    """
     async with svc.db.connection() as conn:
         row = await payment_by_key(conn, user_id, key)
+        row = row or await user_payment(conn, user_id, ids.payment_id(user_id, key))
         if row is not None:
-            return row
+            return row, True
         plan = await active_plan(conn, body.plan_id)
         if plan is None:
             raise UnknownPlan()
@@ -68,12 +78,13 @@ async def _stored_payment(
             fingerprint=fp,
             return_url=body.return_url,
             auto_renew=body.auto_renew,
+            request_id=logs.current_request_id(),
         )
-        await insert_payment(conn, new)
-        row = await payment_by_key(conn, user_id, key)
+        created = await insert_payment(conn, new)
+        row = await user_payment(conn, user_id, new.payment_id)
     if row is None:  # the unique key guarantees a row unless someone deleted it meanwhile
         raise DatabaseUnavailable("the payment row vanished; retry")
-    return row
+    return row, not created
 
 
 def create_command(row: Record) -> CreatePayment:

@@ -16,6 +16,7 @@ from decimal import Decimal
 
 import asyncpg
 
+from common import logs
 from domain import commands, refunds
 from domain.errors import NothingLeftToRefund, PaymentNotSucceeded, RefundExceedsAvailable
 from domain.refund_policy import PaidPeriod, RefundPolicy, refund_amount
@@ -38,6 +39,7 @@ from gateway.repository import (
     refund_by_key,
     reserved_by_accepted_refunds,
     user_payment,
+    user_refund,
 )
 from schemas import ids
 from schemas.messages import RefundPayment
@@ -51,16 +53,19 @@ def refund_fingerprint(payment_id: uuid.UUID, amount: Decimal | None) -> str:
 
 async def accept_refund(
     svc: Services, user_id: uuid.UUID, key: str, payment_id: uuid.UUID
-) -> Record:
-    """The user's refund: the amount is the refund policy's, and it ends the paid time."""
+) -> tuple[Record, bool]:
+    """The user's refund: the amount is the refund policy's, and it ends the paid time.
+    Returns the refund row and whether it is a replay (the key named an existing refund)."""
     fp = refund_fingerprint(payment_id, None)
-    row = await _stored_refund(svc, user_id, key, payment_id, fp)
+    row, replayed = await _stored_refund(svc, user_id, key, payment_id, fp)
     if row["request_fingerprint"] != fp:
         raise IdempotencyKeyReused()
     if row["status"] == RefundStatus.ACCEPTED:
-        await svc.publisher.publish(svc.settings.commands_topic, user_id, refund_command(row))
+        await svc.publisher.publish(
+            svc.settings.commands_topic, user_id, refund_command(row), logs.kafka_headers()
+        )
         svc.metrics.produced.labels(svc.settings.commands_topic, "RefundPayment").inc()
-    return row
+    return row, replayed
 
 
 async def _stored_refund(
@@ -69,23 +74,27 @@ async def _stored_refund(
     key: str,
     payment_id: uuid.UUID,
     fp: str,
-) -> Record:
+) -> tuple[Record, bool]:
+    """Like payments: by key, else by the id the key derives (its text may have expired)."""
     async with svc.db.connection() as conn:
         row = await refund_by_key(conn, user_id, key)
+        row = row or await user_refund(conn, user_id, ids.refund_id(user_id, key))
         if row is not None:
-            return row
+            return row, True
         async with conn.transaction():
             payment = await user_payment(conn, user_id, payment_id, lock=True)
             # A twin with this key may have committed while we waited for the lock: its
             # refund is ours, and its reservation must not be counted against us.
             row = await refund_by_key(conn, user_id, key)
+            created = False
             if row is None:
                 granted = await _refundable(conn, payment, svc.settings.refund_policy())
-                await insert_refund(conn, _new_refund(user_id, key, payment, granted, fp))
-                row = await refund_by_key(conn, user_id, key)
+                new = _new_refund(user_id, key, payment, granted, fp)
+                created = await insert_refund(conn, new)
+                row = await user_refund(conn, user_id, new.refund_id)
     if row is None:
         raise DatabaseUnavailable("the refund row vanished; retry")
-    return row
+    return row, not created
 
 
 async def _refundable(
@@ -125,6 +134,7 @@ def _new_refund(
         currency=payment["currency"],
         idempotency_key=key,
         fingerprint=fp,
+        request_id=logs.current_request_id(),
     )
 
 

@@ -50,6 +50,7 @@ class NewPayment:
     fingerprint: str
     return_url: str
     auto_renew: bool = False
+    request_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,7 @@ class NewRefund:
     idempotency_key: str
     fingerprint: str
     requested_by: str = "api"
+    request_id: str | None = None
 
 
 async def active_plans(conn: asyncpg.Connection) -> list[Record]:
@@ -77,13 +79,14 @@ async def active_plan(conn: asyncpg.Connection, plan_id: str) -> Record | None:
     )
 
 
-async def insert_payment(conn: asyncpg.Connection, new: NewPayment) -> None:
-    await conn.execute(
+async def insert_payment(conn: asyncpg.Connection, new: NewPayment) -> bool:
+    """True if this call inserted the row; False if (user, key) or its id already existed."""
+    status = await conn.execute(
         """
         INSERT INTO payments_history.payments
             (id, user_id, plan_id, amount, currency, status, system_id, idempotency_key,
-             request_fingerprint, return_url, auto_renew)
-        VALUES ($1, $2, $3, $4, $5, $10::text, $6, $7, $8, $9, $11)
+             request_fingerprint, return_url, auto_renew, request_id)
+        VALUES ($1, $2, $3, $4, $5, $10::text, $6, $7, $8, $9, $11, $12)
         ON CONFLICT DO NOTHING
         """,
         new.payment_id,
@@ -97,7 +100,9 @@ async def insert_payment(conn: asyncpg.Connection, new: NewPayment) -> None:
         new.return_url,
         str(PaymentStatus.ACCEPTED),
         new.auto_renew,
+        new.request_id,
     )
+    return bool(status == "INSERT 0 1")
 
 
 async def payment_by_key(
@@ -165,13 +170,13 @@ async def reserved_by_accepted_refunds(conn: asyncpg.Connection, payment_id: uui
     return Decimal(total)
 
 
-async def insert_refund(conn: asyncpg.Connection, new: NewRefund) -> None:
-    await conn.execute(
+async def insert_refund(conn: asyncpg.Connection, new: NewRefund) -> bool:
+    status = await conn.execute(
         """
         INSERT INTO payments_history.refunds
             (id, payment_id, user_id, amount, currency, status, idempotency_key,
-             request_fingerprint, requested_by)
-        VALUES ($1, $2, $3, $4, $5, $9::text, $6, $7, $8)
+             request_fingerprint, requested_by, request_id)
+        VALUES ($1, $2, $3, $4, $5, $9::text, $6, $7, $8, $10)
         ON CONFLICT DO NOTHING
         """,
         new.refund_id,
@@ -183,7 +188,9 @@ async def insert_refund(conn: asyncpg.Connection, new: NewRefund) -> None:
         new.fingerprint,
         new.requested_by,
         str(RefundStatus.ACCEPTED),
+        new.request_id,
     )
+    return bool(status == "INSERT 0 1")
 
 
 async def refund_by_key(

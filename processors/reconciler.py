@@ -20,6 +20,7 @@ from uuid import UUID
 
 from prometheus_client import Counter
 
+from common import logs
 from common.producer import Message, Producer
 from common.retry import pause
 from domain import commands, payments
@@ -98,6 +99,7 @@ async def recheck_pending(ctx: Context) -> int:
 
     async def one(payment_id: object) -> None:
         async with semaphore:
+            logs.bind(payment_id=payment_id)  # this task's lines are about this payment
             await recheck(ctx, payment_id)  # type: ignore[arg-type]
 
     await asyncio.gather(*(one(i) for i in ids_))

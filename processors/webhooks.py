@@ -9,6 +9,7 @@ the last try it is left to the reconciler, with nothing recorded.
 import asyncio
 import logging
 
+from common import logs
 from common.runloop import KeyedRunLoop
 from processors import apply
 from processors.errors import ProviderNotFound
@@ -40,6 +41,7 @@ async def handle_notification(note: ProviderNotification, origin: InboxEntry, ct
         log.warning("provider payment %s is not one of ours: ignored", obj.id)
         await ctx.uow.reads.record(origin)
         return
+    logs.bind(payment_id=payment_id, external_id=note.payment_external_id)
     row = await eventually(lambda: ctx.uow.reads.payment(payment_id), ctx)
     if row is None:
         log.warning("payment %s not recorded yet; left to the reconciler", payment_id)

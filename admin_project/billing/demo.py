@@ -39,6 +39,8 @@ STATUS_WEIGHTS = {P.SUCCEEDED: 82, P.CANCELED: 9, P.FAILED: 5, P.PENDING: 4}
 
 @dataclass
 class DemoBatch:
+    # Nothing in the demo happens after this moment (refunds and events included).
+    now: datetime = field(default_factory=timezone.now)
     payments: list[Payment] = field(default_factory=list)
     refunds: list[Refund] = field(default_factory=list)
     subscribers: dict[uuid.UUID, Subscriber] = field(default_factory=dict)
@@ -68,7 +70,9 @@ def _moments(rng: random.Random, count: int, now: datetime) -> Iterator[datetime
             weights=[1, 1, 1, 1, 1, 1, 2, 3, 4, 5, 5, 5, 5, 5, 5, 5, 6, 7, 8, 9, 9, 7, 4, 2],
         )[0]
         day = now - timedelta(days=days_ago)
-        yield day.replace(hour=hour, minute=rng.randrange(60), second=rng.randrange(60))
+        at = day.replace(hour=hour, minute=rng.randrange(60), second=rng.randrange(60))
+        # Today's late hours have not happened yet: move those into the last hour instead.
+        yield at if at <= now else now - timedelta(seconds=rng.randrange(60, 3600))
 
 
 def _external(payment: Payment, status: str) -> dict[str, object]:
@@ -150,6 +154,7 @@ def _refund(rng: random.Random, batch: DemoBatch, payment: Payment) -> None:
     amount = payment.amount if full else (payment.amount * Decimal("0.5")).quantize(Decimal("0.01"))
     key = f"{DEMO_PREFIX}refund-{payment.id}"
     at = payment.updated_at + timedelta(days=rng.randint(0, 5), hours=rng.randint(0, 12))
+    at = max(payment.updated_at, min(at, batch.now - timedelta(minutes=1)))
     batch.refunds.append(
         Refund(
             id=ids.refund_id(payment.user_id, key),
@@ -207,8 +212,9 @@ def build(count: int, seed: int = 20250101) -> DemoBatch:
     rng = random.Random(seed)
     plans = list(Plan.objects.filter(active=True).order_by("amount"))
     weights = [5 if plan.period_days <= 31 else 1 for plan in plans]
-    batch = DemoBatch()
-    moments = sorted(_moments(rng, count, timezone.now() - timedelta(minutes=10)))
+    batch = DemoBatch(now=timezone.now())
+    # 15 minutes back: a payment's updated_at is at most 10 minutes after its creation.
+    moments = sorted(_moments(rng, count, batch.now - timedelta(minutes=15)))
     for n, at in enumerate(moments):
         plan = rng.choices(plans, weights=weights)[0]
         payment = _payment(rng, n, 0 if n == 0 else rng.randrange(1, count // 2 + 2), plan, at)

@@ -101,6 +101,8 @@ class Payment(models.Model):
     )
     idempotency_key = models.CharField(max_length=255)
     request_fingerprint = models.CharField(max_length=64)
+    # The gateway's request id of the call that created the row (X-Request-ID).
+    request_id = models.CharField(max_length=64, null=True, blank=True)
     return_url = models.TextField()
     confirmation_url = models.TextField(null=True, blank=True)
     failure_reason = models.TextField(null=True, blank=True)
@@ -148,6 +150,12 @@ class Payment(models.Model):
             models.Index(fields=["-created_at", "-id"], name="payments_created_id"),
             models.Index(fields=["plan", "-created_at"], name="payments_plan_created"),
             models.Index(fields=["system", "-created_at"], name="payments_system_created"),
+            # The admin's search by an Idempotency-Key prefix (LIKE 'key%').
+            models.Index(
+                fields=["idempotency_key"],
+                name="payments_idempotency_prefix",
+                opclasses=["varchar_pattern_ops"],
+            ),
             models.Index(
                 fields=["-created_at"],
                 name="payments_refunded_created",
@@ -178,6 +186,7 @@ class Refund(models.Model):
     external_refund = models.JSONField(null=True, blank=True)
     idempotency_key = models.CharField(max_length=255)
     request_fingerprint = models.CharField(max_length=64)
+    request_id = models.CharField(max_length=64, null=True, blank=True)
     requested_by = models.CharField(max_length=200, db_default="api", default="api")
     # Whether the refund ends the time its payment bought (always for users; an operator
     # may keep access as goodwill).

@@ -26,6 +26,7 @@ from uuid import UUID
 
 import httpx
 
+from common import logs
 from common.metrics import MeteredTransport
 from domain.payments import PaymentStatus
 from domain.refunds import RefundStatus
@@ -249,7 +250,8 @@ class YooKassaClient:
     async def _call(
         self, method: str, path: str, body: dict[str, Any] | None = None, key: str | None = None
     ) -> dict[str, Any]:
-        headers = {"Idempotence-Key": key} if key else {}
+        # The request id of the API call that started this (from the Kafka header), if any.
+        headers = {**logs.http_headers(), **({"Idempotence-Key": key} if key else {})}
 
         async def once() -> httpx.Response:
             async with self._slots or contextlib.nullcontext():

@@ -151,3 +151,20 @@ def test_plan_edit_changes_new_payments_only(
 
     plan = Plan.objects.get(id="monthly")
     assert plan.amount == Decimal("599.00") and plan.retry_seconds == [86400, 259200]
+
+
+def test_the_dashboard_shows_each_currency_with_its_own_sign(
+    admin_client_: Client, make_payment: Callable[..., Payment]
+) -> None:
+    make_payment(amount=Decimal("10.00"), currency="USD")
+    make_payment(amount=Decimal("499.00"))
+    revenue = admin_client_.get("/admin/").context["kpis"][0]
+    assert revenue.value == "499.00 ₽ · 10.00 $"
+
+
+def test_the_timeline_shows_the_gateway_request_id(
+    admin_client_: Client, make_payment: Callable[..., Payment]
+) -> None:
+    payment = make_payment(request_id="req-4f1c2b")
+    page = admin_client_.get(reverse("admin:billing_payment_change", args=[payment.id]))
+    assert "request req-4f1c2b" in page.content.decode()
