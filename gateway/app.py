@@ -31,12 +31,13 @@ def create_app(
     settings: GatewaySettings | None = None, producer_factory: ProducerFactory = default_producer
 ) -> FastAPI:
     settings = settings or GatewaySettings()
+    db = Database(settings)
     svc = Services(
         settings=settings,
-        db=Database(settings),
+        db=db,
         publisher=Publisher(settings, producer_factory),
         metrics=Metrics(),
-        limiter=RateLimiter(settings.gateway_rate_limit_per_minute),
+        limiter=RateLimiter(settings.gateway_rate_limit_per_minute, db),
     )
     app = FastAPI(title="Billing gateway", version="1", lifespan=_lifespan)
     app.state.services = svc
