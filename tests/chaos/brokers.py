@@ -109,7 +109,9 @@ class BrokerProof:
         for role in ("controller leader", "leader of billing.commands.v1", "the third"):
             node = await self._target(role, killed)
             killed.add(node)
-            self.results.append(await self._kill(f"kafka-{node}", role))
+            result = await self._kill(f"kafka-{node}", role)
+            self.results.append(result)
+            print(*broker_notes([result], None), flush=True)  # progress: the run is long
 
     async def _target(self, role: str, killed: set[int]) -> int:
         found: int | None = None
@@ -140,6 +142,7 @@ class BrokerProof:
 async def two_brokers_down(client: Client, attempts: int = 6) -> Outage:
     """Stop kafka-2 and kafka-3: POSTs must get 503, never 202; then start them again."""
     outage = Outage()
+    client.deadline = max(client.deadline, client.now() + 2 * BACK_TIMEOUT_S)
     names = [supervisor_name("kafka-2"), supervisor_name("kafka-3")]
     await asyncio.to_thread(supervisorctl, "stop", *names)
     try:

@@ -40,6 +40,10 @@ WHERE d.created_at >= $1 AND d.reinjected_at IS NULL AND NOT EXISTS (
   WHERE i.consumer = d.consumer AND i.message_id = d.message_id)"""
 
 
+Proof = takeover.TakeoverProof | brokers.BrokerProof
+PROOF_ALLOWANCE_S = 180.0  # more time for the clients and the quiet phase, per scale proof
+
+
 @dataclass(frozen=True)
 class ChaosConfig:
     payments: int = 300
@@ -84,11 +88,12 @@ async def run_chaos(config: ChaosConfig, urls: StackUrls) -> RunSummary:
     since = datetime.now(UTC)
     loop = asyncio.get_running_loop()
     started = loop.time()
-    deadline = started + config.duration + config.quiesce_timeout
+    proofs = _proofs(run)
+    deadline = started + config.duration + config.quiesce_timeout + PROOF_ALLOWANCE_S * len(proofs)
     limits = httpx.Limits(max_connections=config.concurrency * 2)
     async with httpx.AsyncClient(timeout=10.0, limits=limits) as http:
         client = Client(http, urls, deadline, random.Random(config.seed))
-        outcomes, the_killer, fault_plan = await _chaos_phase(run, client, started)
+        outcomes, the_killer, fault_plan = await _chaos_phase(run, client, started, proofs)
         pool = await asyncpg.create_pool(urls.database, min_size=1, max_size=4)
         try:
             await _quiesce(run, client, pool, outcomes, since)
@@ -119,12 +124,11 @@ async def run_chaos(config: ChaosConfig, urls: StackUrls) -> RunSummary:
 
 
 async def _chaos_phase(
-    run: Run, client: Client, started: float
+    run: Run, client: Client, started: float, proofs: list[Proof]
 ) -> tuple[list[Outcome], killer.Killer, faults.FaultPlan]:
     config = run.config
     await faults.turn_off(client)
     price = await load_price(client)
-    proofs = _proofs(run)
     spare = ("kafka",) if run.broker_proof is not None else ()
     the_killer = killer.Killer(_schedule(config, spare))
     if run.takeover_proof is not None:
@@ -151,7 +155,7 @@ async def _chaos_phase(
     return outcomes, the_killer, fault_plan
 
 
-def _proofs(run: Run) -> list[takeover.TakeoverProof | brokers.BrokerProof]:
+def _proofs(run: Run) -> list[Proof]:
     """The scale proofs this stack's shape allows (and the config wants)."""
     if run.config.takeover and takeover.TakeoverProof(run.urls).kinds():
         run.takeover_proof = takeover.TakeoverProof(run.urls)

@@ -69,7 +69,9 @@ class TakeoverProof:
         for kind in self.kinds():
             self.paused.add(kind)
             try:
-                self.results.append(await self.prove(kind))
+                result = await self.prove(kind)
+                self.results.append(result)
+                print(*takeover_notes([result]), flush=True)  # progress: the run is long
             finally:
                 self.paused.discard(kind)
 
