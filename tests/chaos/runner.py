@@ -136,7 +136,8 @@ async def _chaos_phase(
     fault_plan = faults.make_fault_plan(config.seed, config.fault_intensity)
     run.notes += [f"faults refused by {r}" for r in await faults.turn_on(client, fault_plan)]
     tasks = [asyncio.create_task(the_killer.run(started))]
-    tasks += [asyncio.create_task(proof.run(config.duration * 0.1)) for proof in proofs]
+    if proofs:  # one after the other: each one's figures are about its own failure
+        tasks.append(asyncio.create_task(_run_in_turn(proofs, config.duration * 0.1)))
     flows = asyncio.gather(*_flows(client, config, price))
     try:
         await asyncio.sleep(max(0.0, started + config.duration - client.now()))
@@ -153,6 +154,12 @@ async def _chaos_phase(
         run.notes.append(f"{unfinished} clients gave up waiting for a final status")
     run.notes += the_killer.log if len(the_killer.log) <= 20 else the_killer.log[:20] + ["..."]
     return outcomes, the_killer, fault_plan
+
+
+async def _run_in_turn(proofs: list[Proof], start_after: float) -> None:
+    await asyncio.sleep(start_after)
+    for proof in proofs:
+        await proof.run(0.0)
 
 
 def _proofs(run: Run) -> list[Proof]:

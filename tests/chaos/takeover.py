@@ -39,7 +39,7 @@ from tests.chaos.stack import (
 )
 
 SINGLETONS = ("reconciler", "scheduler")
-TAKEOVER_TIMEOUT_S = 60.0
+TAKEOVER_TIMEOUT_S = 120.0
 _RELAY_HOLDER_SQL = """
 SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
 WHERE l.locktype = 'advisory' AND l.granted AND a.application_name LIKE 'outbox-relay-%'"""

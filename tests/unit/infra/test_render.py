@@ -68,7 +68,7 @@ def test_a_scheduler_added_later_is_scaled_like_the_reconciler(tmp_path: Path) -
     templates = tmp_path / "templates"
     templates.mkdir()
     (templates / "scheduler.conf").write_text(
-        "; renewals\n[program:scheduler]\ncommand=python -m x\nenvironment=A=\"1\"\n"
+        '; renewals\n[program:scheduler]\ncommand=python -m x\nenvironment=A="1"\n'
         "stdout_logfile=%(ENV_BILLING_ROOT)s/.run/logs/scheduler.log\n"
     )
     out = tmp_path / "out"
