@@ -9,13 +9,15 @@ CHAOS_SEED ?= 1
 CHAOS_DURATION ?= 600
 CHAOS_KILLS ?= 60
 CHAOS_ARGS ?=
+# A run with SCALE or KAFKA_BROKERS keeps its own report; docs/chaos-report.md links to it.
+CHAOS_REPORT ?= $(if $(SCALE)$(KAFKA_BROKERS),docs/chaos-report-scale.md,docs/chaos-report.md)
 
 .PHONY: chaos
 
 chaos: up  ## the long chaos run against the stack (≥5,000 payments, ≥50 kills, ≈10 min)
 	cd $(ROOT) && $(PY) -m tests.chaos --payments $(CHAOS_PAYMENTS) --seed $(CHAOS_SEED) \
 	  --duration $(CHAOS_DURATION) --kills $(CHAOS_KILLS) --concurrency 200 \
-	  --report $(ROOT)/docs/chaos-report.md $(CHAOS_ARGS)
+	  --report $(ROOT)/$(CHAOS_REPORT) $(CHAOS_ARGS)
 
 # The scale proofs (issue 14): the stack as SCALE=2 KAFKA_BROKERS=3, then one chaos run that
 # also kills one instance of each worker (kept down until its work is taken over), each
