@@ -10,7 +10,8 @@ from typing import Any
 
 import httpx
 import psycopg
-import pytest
+
+from tests.chaos.stack import stack_missing
 
 
 @dataclass(frozen=True)
@@ -44,9 +45,9 @@ def stack_or_skip() -> Stack:
         except httpx.HTTPError:
             ok = False
         if not ok:
-            pytest.skip(f"needs the running stack (`make up`): {name} does not answer {url}")
+            stack_missing(f"needs the running stack (`make up`): {name} does not answer {url}")
     if not _ready(f"{stack.gateway}/readyz"):
-        pytest.skip(
+        stack_missing(
             "needs the running stack: the gateway's /readyz says Kafka or PostgreSQL is down"
         )
     return stack

@@ -13,7 +13,13 @@ from pathlib import Path
 import pytest
 
 from tests.chaos.runner import ChaosConfig, run_chaos
-from tests.chaos.stack import StackNotRunning, StackUrls, instances, running_processes
+from tests.chaos.stack import (
+    StackNotRunning,
+    StackUrls,
+    instances,
+    running_processes,
+    stack_missing,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.disruptive(order=4)]
 
@@ -26,7 +32,7 @@ async def test_rebalances_and_broker_failures_keep_every_invariant() -> None:
     try:
         processes = running_processes(Path.cwd())
     except StackNotRunning as exc:
-        pytest.skip(f"no supervised stack: {exc}")
+        stack_missing(f"no supervised stack: {exc}")
     if len(instances("kafka", processes)) < 3 or len(instances("gateway", processes)) < 2:
         pytest.skip("needs `make up SCALE=2 KAFKA_BROKERS=3` (make test-scale)")
     config = ChaosConfig(payments=PAYMENTS, seed=SEED, duration=150, quiesce_timeout=240)

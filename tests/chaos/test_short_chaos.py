@@ -6,7 +6,13 @@ from pathlib import Path
 import pytest
 
 from tests.chaos.runner import ChaosConfig, run_chaos
-from tests.chaos.stack import StackNotRunning, StackUrls, process_kind, running_processes
+from tests.chaos.stack import (
+    StackNotRunning,
+    StackUrls,
+    process_kind,
+    running_processes,
+    stack_missing,
+)
 from tests.e2e.fixtures import urls  # noqa: F401
 
 pytestmark = [pytest.mark.e2e, pytest.mark.disruptive(order=3)]
@@ -20,7 +26,7 @@ async def test_short_chaos_run_keeps_every_invariant(urls: StackUrls) -> None:  
     try:
         kinds = {process_kind(name) for name in running_processes(Path.cwd())}
     except StackNotRunning as exc:
-        pytest.skip(f"no supervised stack to kill processes in: {exc}")
+        stack_missing(f"no supervised stack to kill processes in: {exc}")
     config = ChaosConfig(payments=PAYMENTS, seed=SEED, duration=60, quiesce_timeout=150)
 
     run = await run_chaos(config, urls)

@@ -15,7 +15,7 @@ import asyncpg
 import httpx
 import pytest
 
-from tests.chaos.stack import StackUrls, unhealthy
+from tests.chaos.stack import StackUrls, stack_missing, unhealthy
 from tests.stack.conftest import Stack, User
 from tests.stack.flows import paid
 
@@ -31,9 +31,9 @@ def mark_e2e(items: list[pytest.Item], here: Path) -> None:
 @pytest.fixture(scope="session")
 def urls() -> StackUrls:
     urls = StackUrls.from_env()
-    down = unhealthy(urls)
+    down = unhealthy(urls, wait=60)
     if down:
-        pytest.skip(f"the stack of `make up` is not running: {', '.join(down)}")
+        stack_missing(f"the stack of `make up` is not running: {', '.join(down)}")
     return urls
 
 

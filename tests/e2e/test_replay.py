@@ -16,7 +16,7 @@ import pytest
 
 from billing_cli import replay
 from billing_cli.lag import group_lag, wait_for_zero_lag
-from tests.chaos.stack import CONSUMER_GROUPS, StackUrls, supervisorctl
+from tests.chaos.stack import CONSUMER_GROUPS, StackUrls, stack_missing, supervisorctl
 from tests.e2e.fixtures import ledger, new_user
 from tests.stack.conftest import Stack, User
 from tests.stack.flows import DECLINED_CARD, confirm, eventually, paid, pay, refund, wait_for_status
@@ -115,7 +115,7 @@ async def test_replaying_every_topic_from_zero_changes_nothing(
     http: httpx.AsyncClient, stack: Stack, db: asyncpg.Pool, urls: StackUrls
 ) -> None:
     if supervisorctl("pid").returncode != 0:
-        pytest.skip("the stack's supervisord is not running here (make up)")
+        stack_missing("the stack's supervisord is not running here (make up)")
     users = await _workload(http, stack)
     await eventually(lambda: _lagging(urls), lambda lag: not any(lag.values()), within=120)
     before = await _quiet(http, stack, db, users)

@@ -16,6 +16,8 @@ from pathlib import Path
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
+from tests.chaos.stack import stack_missing
+
 HERE = Path(__file__).resolve().parent
 
 
@@ -89,5 +91,5 @@ class Supervisor:
 def supervisor(repo_root: Path) -> Supervisor:
     sup = Supervisor(repo_root)
     if sup.ctl("pid").returncode != 0:
-        pytest.skip("the stack's supervisord is not running here (make up)")
+        stack_missing("the stack's supervisord is not running here (make up)")
     return sup

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 import httpx
 import pytest
 
+from tests.chaos.stack import StackUrls, stack_missing, unhealthy
+
 
 @dataclass(frozen=True)
 class Stack:
@@ -29,11 +31,9 @@ def _stack() -> Stack:
 @pytest.fixture(scope="session")
 def stack() -> Stack:
     stack = _stack()
-    for url in (stack.gateway, stack.provider, stack.auth, stack.notify):
-        try:
-            httpx.get(f"{url}/healthz", timeout=2).raise_for_status()
-        except httpx.HTTPError as exc:
-            pytest.skip(f"the stack of `make up` is not running ({url}: {exc})")
+    down = unhealthy(StackUrls.from_env(), wait=60)
+    if down:
+        stack_missing(f"the stack of `make up` is not running: {', '.join(down)}")
     return stack
 
 
