@@ -14,6 +14,7 @@ again (the seconds until the first 202 are the recovery time).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 import uuid
@@ -70,10 +71,12 @@ def controller_leader(root: Path = ROOT) -> int | None:
 
 
 async def describe(bootstrap: str) -> list[dict[str, object]]:
+    """The billing topics' partitions; bounded: an admin client can hang on a failing node."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=5_000)
-    await admin.start()
     try:
-        return list(await admin.describe_topics(list(BILLING_TOPICS)))
+        async with asyncio.timeout(15):
+            await admin.start()
+            return list(await admin.describe_topics(list(BILLING_TOPICS)))
     finally:
         await admin.close()
 
@@ -118,7 +121,8 @@ class BrokerProof:
         if role == "controller leader":
             found = controller_leader()
         elif role.startswith("leader of"):
-            found = await commands_leader(self.bootstrap)
+            with contextlib.suppress(Exception):  # no answer: take the next node instead
+                found = await commands_leader(self.bootstrap)
         if found is None or found in killed:
             found = min({1, 2, 3} - killed)
         return found

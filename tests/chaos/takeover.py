@@ -139,9 +139,10 @@ class TakeoverProof:
 async def group_members(bootstrap: str, group: str) -> tuple[int, int]:
     """(members, partitions they own) of a consumer group, as its coordinator says."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=5_000)
-    await admin.start()
     try:
-        described = (await admin.describe_consumer_groups([group]))[0].to_object()
+        async with asyncio.timeout(15):  # an admin client can hang on a failing node
+            await admin.start()
+            described = (await admin.describe_consumer_groups([group]))[0].to_object()
     finally:
         await admin.close()
     members = described["groups"][0]["members"]
