@@ -110,17 +110,17 @@ def reconcile() -> None:
 
 
 async def _reconcile_once() -> Pass:
-    from processors.publisher import Publisher
+    from common.producer import Producer
     from processors.reconciler import bootstrap, run_once
     from processors.settings import ProcessorSettings
 
     settings = ProcessorSettings()
     ctx = await bootstrap(settings)
-    publisher = Publisher(settings)
+    producer = Producer(settings)
     try:
-        return await run_once(ctx, publisher)
+        return await run_once(ctx, producer)
     finally:
-        await publisher.close()
+        await producer.close()
         await ctx.aclose()
 
 
@@ -133,7 +133,9 @@ def token(
     """Print a dev JWT for USER_ID: from the Auth sandbox, or signed locally."""
     settings = Settings()
     if local:
-        typer.echo(tokens.local_token(user_id, settings.jwt_secret.get_secret_value(), ttl))
+        secret = settings.jwt_secret.get_secret_value()
+        issuer, audience = settings.jwt_issuer, settings.jwt_audience
+        typer.echo(tokens.local_token(user_id, secret, issuer, audience, ttl))
     else:
         typer.echo(tokens.auth_token(user_id, settings.auth_url))
 

@@ -1,14 +1,19 @@
-"""A Kafka consumer run loop with key-level parallelism and at-least-once commits.
+"""The one Kafka consume loop: key-level parallelism, at-least-once commits, a retry policy.
+
+Every Kafka reader of Billing runs it (the commands and webhooks processors, both consumers).
 
 * One lane per (partition, key): a key's messages are handled strictly in order; different
   keys run concurrently, at most `max_in_flight` messages fetched-but-unfinished at once
   (fetching stops while the process is full; `max_in_flight=1` is one at a time).
+  `by_key=False` makes it one lane per partition (the consumers: a record waits for every
+  earlier record of its partition, dead letters included).
 * Per partition the committed offset only ever reaches the lowest unfinished message (a
   contiguous-done watermark), so a crash redelivers everything not yet finished — handlers
   must be idempotent, which is what the inbox and guarded updates make them.
-* A handler exception is retried with capped exponential backoff in its lane, never skipped,
-  unless its type is listed as permanent (then `on_permanent` decides, and the message counts
-  as done).
+* A failing handler is retried in its lane as the `RetryPolicy` says (common/retry.py):
+  until it works (the processors), or until its attempts run out or its error is permanent,
+  when `give_up` runs (the consumers dead-letter) and the message counts as done. Outages
+  are waited out without counting. `give_up` itself is retried until it works.
 * On partition revocation, queued work of those partitions is dropped (the next owner gets
   it again), running work is awaited for a while then cancelled, and the watermark committed.
 """
@@ -16,105 +21,46 @@
 import asyncio
 import contextlib
 import logging
-import random
-from collections import deque
 from collections.abc import Awaitable, Callable, Hashable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
 from aiokafka.errors import KafkaError
 
+from common.inbox import Origin
+from common.lanes import Lanes, Watermark
+from common.retry import RetryPolicy, pause, until_up
+from schemas.codec import decode
+from schemas.messages import Envelope
+
 log = logging.getLogger(__name__)
 
-T = TypeVar("T")
 Handler = Callable[[ConsumerRecord], Awaitable[None]]
+MessageHandler = Callable[[Envelope, Origin], Awaitable[None]]
 
 
-class Watermark:
-    """Offsets of one partition in fetch order; what is safe to commit is contiguous-done."""
+def decoding(handle: MessageHandler) -> Handler:
+    """A record handler that decodes first: `UndecodableMessage` is for the policy to treat
+    as permanent (the consumers dead-letter it, the processors log and skip it)."""
 
-    def __init__(self) -> None:
-        self._pending: deque[int] = deque()
-        self._done: set[int] = set()
-        self._next: int | None = None
-        self.committed: int | None = None
+    async def on_record(record: ConsumerRecord) -> None:
+        origin = Origin.of(record)
+        await handle(decode(origin.value), origin)
 
-    def add(self, offset: int) -> None:
-        if self._next is not None and offset < self._next:
-            raise ValueError(f"offset {offset} fetched after {self._next - 1}")
-        self._pending.append(offset)
-        self._next = offset + 1
-
-    def finish(self, offset: int) -> None:
-        self._done.add(offset)
-        while self._pending and self._pending[0] in self._done:
-            self._done.discard(self._pending.popleft())
-
-    def committable(self) -> int | None:
-        """The offset to commit (the next one to read), or None when nothing changed."""
-        position = self._pending[0] if self._pending else self._next
-        if position is None or position == self.committed:
-            return None
-        return position
-
-    @property
-    def unfinished(self) -> int:
-        return len(self._pending)
+    return on_record
 
 
-@dataclass
-class Lanes(Generic[T]):
-    """Sequential lanes keyed by any hashable; lanes run concurrently."""
+@dataclass(frozen=True)
+class GaveUp:
+    """Why a record was given up: its last error, after how many counted attempts."""
 
-    run_one: Callable[[T], Awaitable[None]]
-    on_finished: Callable[[T], None]
-    _queues: dict[Hashable, deque[T]] = field(default_factory=dict)
-    _tasks: dict[Hashable, asyncio.Task[None]] = field(default_factory=dict)
-
-    @property
-    def in_flight(self) -> int:
-        return sum(len(q) for q in self._queues.values())
-
-    def submit(self, lane: Hashable, item: T) -> None:
-        self._queues.setdefault(lane, deque()).append(item)
-        if lane not in self._tasks:
-            self._tasks[lane] = asyncio.create_task(self._drain(lane))
-
-    async def _drain(self, lane: Hashable) -> None:
-        queue = self._queues[lane]
-        try:
-            while queue:
-                item = queue[0]
-                await self.run_one(item)
-                if queue and queue[0] is item:
-                    queue.popleft()
-                    self.on_finished(item)
-        finally:
-            self._tasks.pop(lane, None)
-            if not queue:
-                self._queues.pop(lane, None)
-
-    async def close(self, lanes: Callable[[Hashable], bool], grace_s: float) -> None:
-        """Drop queued items of the chosen lanes, wait for running ones, cancel the stragglers."""
-        chosen = [lane for lane in list(self._queues) if lanes(lane)]
-        for lane in chosen:
-            queue = self._queues[lane]
-            while len(queue) > 1:
-                queue.pop()
-        tasks = [self._tasks[lane] for lane in chosen if lane in self._tasks]
-        if tasks:
-            _, late = await asyncio.wait(tasks, timeout=grace_s)
-            for task in late:
-                task.cancel()
-            await asyncio.gather(*late, return_exceptions=True)
-        for lane in chosen:
-            self._queues.pop(lane, None)
+    error: BaseException
+    attempts: int
+    permanent: bool
 
 
-def backoff(attempt: int, base: float, cap: float) -> float:
-    ceiling = min(cap, base * 2 ** max(0, attempt - 1))
-    return random.uniform(ceiling / 2, ceiling)
+GiveUp = Callable[[ConsumerRecord, GaveUp], Awaitable[None]]
 
 
 @dataclass
@@ -122,10 +68,9 @@ class RunLoopConfig:
     name: str
     max_in_flight: int = 256
     commit_interval_s: float = 0.2
-    retry_base_s: float = 0.2
-    retry_cap_s: float = 30.0
     revoke_timeout_s: float = 10.0
-    permanent: tuple[type[BaseException], ...] = ()
+    by_key: bool = True  # False: one lane per partition
+    policy: RetryPolicy = field(default_factory=lambda: RetryPolicy.until_it_works(0.2, 30.0))
 
 
 class KeyedRunLoop:
@@ -135,13 +80,15 @@ class KeyedRunLoop:
         topics: Iterable[str],
         handler: Handler,
         config: RunLoopConfig,
-        on_permanent: Callable[[ConsumerRecord, BaseException], Awaitable[None]] | None = None,
+        give_up: GiveUp | None = None,
     ) -> None:
+        if config.policy.gives_up and give_up is None:
+            raise ValueError(f"{config.name}: a policy that gives up needs a give_up action")
         self._make_consumer = make_consumer
         self._topics = list(topics)
         self._handler = handler
         self._config = config
-        self._on_permanent = on_permanent
+        self._give_up = give_up
         self._marks: dict[TopicPartition, Watermark] = {}
         self._lanes: Lanes[ConsumerRecord] = Lanes(self._run_one, self._finished)
         self._room = asyncio.Event()
@@ -149,7 +96,7 @@ class KeyedRunLoop:
         self.handled = 0
 
     async def run(self, stop: asyncio.Event) -> None:
-        consumer = await self._start(stop)
+        consumer = await until_up(f"{self._config.name}: Kafka", self._start, stop)
         if consumer is None:
             return
         try:
@@ -160,23 +107,17 @@ class KeyedRunLoop:
             with contextlib.suppress(Exception):
                 await consumer.stop()
 
-    async def _start(self, stop: asyncio.Event) -> AIOKafkaConsumer | None:
-        attempt = 0
-        while not stop.is_set():
-            consumer = self._make_consumer()
-            consumer.subscribe(self._topics, listener=_Rebalance(self))
-            try:
-                await consumer.start()
-            except KafkaError as exc:
-                attempt += 1
-                log.warning("%s: Kafka not reachable (%s); retrying", self._config.name, exc)
-                with contextlib.suppress(Exception):
-                    await consumer.stop()
-                await _sleep_or_stop(stop, backoff(attempt, 0.5, 10.0))
-                continue
-            self._consumer = consumer
-            return consumer
-        return None
+    async def _start(self) -> AIOKafkaConsumer:
+        consumer = self._make_consumer()
+        consumer.subscribe(self._topics, listener=_Rebalance(self))
+        try:
+            await consumer.start()
+        except BaseException:
+            with contextlib.suppress(Exception):
+                await consumer.stop()
+            raise
+        self._consumer = consumer
+        return consumer
 
     async def _fetch_loop(self, consumer: AIOKafkaConsumer, stop: asyncio.Event) -> None:
         interval_ms = int(self._config.commit_interval_s * 1000)
@@ -184,7 +125,7 @@ class KeyedRunLoop:
             room = self._config.max_in_flight - self._lanes.in_flight
             if room <= 0:
                 self._room.clear()
-                await _wait(self._room, self._config.commit_interval_s)
+                await pause(self._room, self._config.commit_interval_s)
             else:
                 await self._fetch(consumer, room, interval_ms)
             await self._commit(consumer)
@@ -200,41 +141,51 @@ class KeyedRunLoop:
             mark = self._marks.setdefault(tp, Watermark())
             for record in records:
                 mark.add(record.offset)
-                self._lanes.submit((tp, record.key), record)
+                self._lanes.submit((tp, record.key if self._config.by_key else None), record)
 
     async def _run_one(self, record: ConsumerRecord) -> None:
-        attempt = 0
+        failure = await self._attempt(record)
+        if failure is None or self._give_up is None:
+            return
+        tries = 0
+        while True:  # the give-up action (a dead letter) must hold before the offset moves
+            try:
+                await self._give_up(record, failure)
+                return
+            except Exception as exc:
+                tries += 1
+                log.warning("%s: giving up %s failed (%r)", self._config.name, _at(record), exc)
+                await asyncio.sleep(self._config.policy.outage_backoff(tries))
+
+    async def _attempt(self, record: ConsumerRecord) -> GaveUp | None:
+        """None once handled; why it was given up otherwise (never, if the policy never does)."""
+        policy = self._config.policy
+        attempt = outages = 0
         while True:
             try:
                 await self._handler(record)
-                return
-            except asyncio.CancelledError:
-                raise
-            except self._config.permanent as exc:
-                log.error(
-                    "%s: permanent failure at %s-%s@%s: %r",
-                    self._config.name,
-                    record.topic,
-                    record.partition,
-                    record.offset,
-                    exc,
-                )
-                if self._on_permanent is not None:
-                    await self._on_permanent(record, exc)
-                return
-            except Exception:
+                return None
+            except policy.permanent as exc:
+                log.error("%s: permanent failure at %s: %r", self._config.name, _at(record), exc)
+                return GaveUp(exc, attempt + 1, permanent=True)
+            except policy.outages as exc:
+                outages += 1
+                delay = policy.outage_backoff(outages)
+                log.warning("%s: %s waits out an outage (%r)", self._config.name, _at(record), exc)
+                await asyncio.sleep(delay)
+            except Exception as exc:
                 attempt += 1
-                log.exception(
-                    "%s: handler failed at %s-%s@%s (attempt %d); retrying",
+                log.warning(
+                    "%s: handler failed at %s (attempt %d): %r",
                     self._config.name,
-                    record.topic,
-                    record.partition,
-                    record.offset,
+                    _at(record),
                     attempt,
+                    exc,
+                    exc_info=policy.attempts is None,
                 )
-                await asyncio.sleep(
-                    backoff(attempt, self._config.retry_base_s, self._config.retry_cap_s)
-                )
+                if policy.exhausted(attempt):
+                    return GaveUp(exc, attempt, permanent=False)
+                await asyncio.sleep(policy.backoff(attempt))
 
     def _finished(self, record: ConsumerRecord) -> None:
         self.handled += 1
@@ -287,10 +238,5 @@ def _lane_tp(lane: Hashable) -> Any:
     return lane[0] if isinstance(lane, tuple) else None
 
 
-async def _wait(event: asyncio.Event, seconds: float) -> None:
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(event.wait(), seconds)
-
-
-async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
-    await _wait(stop, seconds)
+def _at(record: ConsumerRecord) -> str:
+    return f"{record.topic}-{record.partition}@{record.offset}"

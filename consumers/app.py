@@ -1,24 +1,25 @@
-"""Process wiring shared by both consumers: settings → pool, producer, consumer → run loop.
+"""Process wiring shared by both consumers: settings → pool, producer, run loop.
 
 Nothing happens at import time; `main` builds everything, `run` can also be driven by
 tests with their own settings and stop event. PostgreSQL or Kafka unreachable at start →
-wait and retry; SIGTERM/SIGINT → stop polling, finish the record in flight, commit, exit.
+wait and retry; SIGTERM/SIGINT → stop polling, finish the records in flight, commit, exit.
 """
 
 import asyncio
 import logging
-import signal
 from collections.abc import Awaitable, Callable
 
 import asyncpg
 import httpx
 
-from common import logs
+from common import process
 from common.db import create_pool
-from common.kafka import make_consumer, make_producer
-from consumers.delivery import Delivery, Handler, RetryPolicy
+from common.kafka import make_consumer
+from common.producer import Producer
+from common.retry import until_up
+from common.runloop import KeyedRunLoop, RunLoopConfig, decoding
+from consumers.delivery import DeadLetters, Handler, policy_from
 from consumers.outbound import make_client
-from consumers.runner import consume, until_up
 from consumers.settings import ConsumerSettings
 
 HandlerFactory = Callable[[ConsumerSettings, asyncpg.Pool, httpx.AsyncClient], Handler]
@@ -26,12 +27,23 @@ HandlerFactory = Callable[[ConsumerSettings, asyncpg.Pool, httpx.AsyncClient], H
 log = logging.getLogger(__name__)
 
 
-def policy_from(settings: ConsumerSettings) -> RetryPolicy:
-    return RetryPolicy(
-        attempts=settings.consumer_retry_attempts,
-        base_seconds=settings.consumer_retry_base_seconds,
-        max_seconds=settings.consumer_retry_max_seconds,
-        outage_max_seconds=settings.consumer_outage_max_seconds,
+def build_loop(
+    settings: ConsumerSettings,
+    consumer_name: str,
+    group: str,
+    handle: Handler,
+    letters: DeadLetters,
+) -> KeyedRunLoop:
+    """Retry then dead-letter; at most CONSUMER_MAX_BUFFERED_PER_PARTITION records in flight."""
+    limit = settings.consumer_max_buffered_per_partition
+    policy = policy_from(settings)
+    config = RunLoopConfig(consumer_name, limit, policy=policy, by_key=False)
+    return KeyedRunLoop(
+        lambda: make_consumer(settings, group, max_poll_records=limit),
+        [settings.consumer_events_topic],
+        decoding(handle),
+        config,
+        give_up=letters.write,
     )
 
 
@@ -42,42 +54,20 @@ async def run(
     factory: HandlerFactory,
     stop: asyncio.Event,
 ) -> None:
-    pools: list[asyncpg.Pool] = []
-
-    async def connect_pool() -> None:
-        pools.append(await create_pool(settings))
-
-    if not await until_up("PostgreSQL", connect_pool, stop):
+    pool = await until_up("PostgreSQL", lambda: create_pool(settings), stop)
+    if pool is None:
         return
-    pool = pools[0]
-    producer = make_producer(settings)
-    consumer = make_consumer(
-        settings,
-        settings.consumer_group_id or default_group,
-        max_poll_records=settings.consumer_max_buffered_per_partition,
-    )
+    producer = Producer(settings)
+    group = settings.consumer_group_id or default_group
     try:
-        if not (
-            await until_up("Kafka producer", producer.start, stop)
-            and await until_up("Kafka consumer", consumer.start, stop)
-        ):
-            return
-        async with make_client(settings.consumer_http_timeout_seconds) as client:
-            delivery = Delivery(
-                consumer_name, pool, producer, settings.consumer_dlq_topic, policy_from(settings)
-            )
+        services = {settings.auth_url: "auth", settings.notify_url: "notify"}
+        async with make_client(settings.consumer_http_timeout_seconds, services) as client:
+            letters = DeadLetters(consumer_name, pool, producer, settings.consumer_dlq_topic)
+            handle = factory(settings, pool, client)
             log.info("%s consuming %s", consumer_name, settings.consumer_events_topic)
-            await consume(
-                consumer,
-                settings.consumer_events_topic,
-                delivery,
-                factory(settings, pool, client),
-                stop,
-                settings.consumer_max_buffered_per_partition,
-            )
+            await build_loop(settings, consumer_name, group, handle, letters).run(stop)
     finally:
-        await _quietly(consumer.stop())
-        await _quietly(producer.stop())
+        await _quietly(producer.close())
         if not await _quietly(pool.close()):
             pool.terminate()  # a connection left broken by an outage must not hang the exit
 
@@ -92,16 +82,8 @@ async def _quietly(closing: Awaitable[object], within: float = 10.0) -> bool:
         return False
 
 
-async def serve(consumer_name: str, default_group: str, factory: HandlerFactory) -> None:
-    settings = ConsumerSettings()
-    logs.configure(settings.log_level, consumer_name)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    await run(settings, consumer_name, default_group, factory, stop)
-    log.info("%s stopped", consumer_name)
-
-
 def main(consumer_name: str, default_group: str, factory: HandlerFactory) -> None:
-    asyncio.run(serve(consumer_name, default_group, factory))
+    async def run_consumer(settings: ConsumerSettings, stop: asyncio.Event) -> None:
+        await run(settings, consumer_name, default_group, factory, stop)
+
+    process.main(consumer_name, ConsumerSettings(), run_consumer)

@@ -1,128 +1,68 @@
-"""One delivery policy for both consumers: retry, then dead-letter, never block forever.
+"""The consumers' delivery policy on the common run loop: retry, then dead-letter.
 
-For each record: decode it (undecodable → dead letter), run the handler. A
-`PermanentError` dead-letters at once; a `TransientError` or an unexpected exception is
-retried with exponential backoff and jitter, then dead-lettered once attempts run out.
-An outage of PostgreSQL or Kafka is different: the message is fine, the world is not,
-so the loop waits (capped backoff) without counting attempts and without moving the
-offset — nothing is lost and nothing is dead-lettered for an outage.
+For each record: decode it and run the handler (common/runloop.py does the lanes, the
+commits and the retries). An undecodable record or a `PermanentError` is dead-lettered at
+once; a `TransientError` or an unexpected exception is retried with exponential backoff and
+jitter, then dead-lettered once attempts run out. An outage of PostgreSQL or Kafka is
+different: the message is fine, the world is not, so the loop waits (capped backoff) without
+counting attempts and without moving the offset — nothing is lost and nothing is
+dead-lettered for an outage.
 
 A dead letter is produced to billing.dlq.v1 (keyed by the original key) and inserted into
-`payments_history.dead_letters` (once per consumer + origin); only then does `deliver`
-return and the runner commit the offset. No inbox row is written for it, so a
-reinjected copy of the original message is handled as new.
+`payments_history.dead_letters` (once per consumer + origin); only then does the record
+count as done and its offset move. No inbox row is written for it, so a reinjected copy of
+the original message is handled as new.
 """
 
-import asyncio
 import logging
-import random
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from uuid import UUID
 
 import asyncpg
-from aiokafka import AIOKafkaProducer
-from aiokafka.errors import KafkaError
+from aiokafka import ConsumerRecord
 
+from common.inbox import Origin
+from common.metrics import DEAD_LETTERS
+from common.producer import Producer
+from common.retry import OUTAGES, RetryPolicy
+from common.runloop import GaveUp, MessageHandler
 from consumers.errors import PermanentError
-from consumers.inbox import Origin
+from consumers.settings import ConsumerSettings
 from schemas import ids
 from schemas.codec import UndecodableMessage, decode, encode, encode_key
-from schemas.messages import DeadLetter, Envelope
+from schemas.messages import DeadLetter
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[[Envelope, Origin], Awaitable[None]]
-
-# Infrastructure being down: wait, do not count an attempt.
-OUTAGES: tuple[type[BaseException], ...] = (
-    OSError,  # ConnectionRefusedError and friends while (re)connecting to PostgreSQL
-    asyncio.TimeoutError,
-    asyncpg.PostgresConnectionError,
-    asyncpg.CannotConnectNowError,
-    asyncpg.AdminShutdownError,
-    asyncpg.TooManyConnectionsError,
-    KafkaError,
-)
+Handler = MessageHandler
 
 
-@dataclass(frozen=True)
-class RetryPolicy:
-    attempts: int = 6
-    base_seconds: float = 0.3
-    max_seconds: float = 4.0
-    outage_max_seconds: float = 5.0
-
-    def backoff(self, attempt: int) -> float:
-        """Sleep after failed attempt `attempt` (1-based): exponential, half of it jittered."""
-        ceiling = min(self.max_seconds, self.base_seconds * 2 ** (attempt - 1))
-        return ceiling / 2 + random.uniform(0, ceiling / 2)
-
-    def outage_backoff(self, tries: int) -> float:
-        ceiling = min(self.outage_max_seconds, 0.2 * 2 ** min(tries, 10))
-        return ceiling / 2 + random.uniform(0, ceiling / 2)
+def policy_from(settings: ConsumerSettings) -> RetryPolicy:
+    return RetryPolicy(
+        attempts=settings.consumer_retry_attempts,
+        base_seconds=settings.consumer_retry_base_seconds,
+        max_seconds=settings.consumer_retry_max_seconds,
+        outage_max_seconds=settings.consumer_outage_max_seconds,
+        permanent=(PermanentError, UndecodableMessage),
+        outages=OUTAGES,
+    )
 
 
 @dataclass
-class Delivery:
+class DeadLetters:
+    """The give-up action: produce the dead letter, then insert its row (both idempotent)."""
+
     consumer: str
     pool: asyncpg.Pool
-    producer: AIOKafkaProducer
-    dlq_topic: str
-    policy: RetryPolicy
+    producer: Producer
+    topic: str
 
-    async def deliver(self, origin: Origin, handle: Handler) -> None:
-        """Return once the record is handled or dead-lettered; only then may its offset move."""
-        try:
-            event = decode(origin.value)
-        except UndecodableMessage as exc:
-            await self.dead_letter(origin, None, f"undecodable: {exc}")
-            return
-        error = await self._attempt(event, origin, handle)
-        if error is not None:
-            await self.dead_letter(origin, event.message_id, error)
-
-    async def _attempt(self, event: Envelope, origin: Origin, handle: Handler) -> str | None:
-        """None once handled; otherwise the error to dead-letter with."""
-        attempt = outages = 0
-        while True:
-            try:
-                await handle(event, origin)
-                return None
-            except PermanentError as exc:
-                return f"permanent: {exc}"
-            except OUTAGES as exc:
-                outages += 1
-                await self._wait_outage(origin, exc, outages)
-            except Exception as exc:  # TransientError, and anything we did not foresee
-                attempt += 1
-                log.warning(
-                    "%s attempt %d/%d failed: %r",
-                    _where(origin),
-                    attempt,
-                    self.policy.attempts,
-                    exc,
-                )
-                if attempt >= self.policy.attempts:
-                    return f"gave up after {attempt} attempts: {type(exc).__name__}: {exc}"
-                await asyncio.sleep(self.policy.backoff(attempt))
-
-    async def dead_letter(self, origin: Origin, message_id: UUID | None, error: str) -> None:
-        """Produce to the DLQ and insert the row, retrying through outages until both hold."""
+    async def write(self, record: ConsumerRecord, failure: GaveUp) -> None:
+        origin = Origin.of(record)
+        error = reason(failure)
         letter = dead_letter_for(self.consumer, origin, error)
-        outages = 0
-        while True:
-            try:
-                await self._publish(letter, origin, message_id)
-                log.error("%s dead-lettered: %s", _where(origin), error)
-                return
-            except OUTAGES as exc:
-                outages += 1
-                await self._wait_outage(origin, exc, outages)
-
-    async def _publish(self, letter: DeadLetter, origin: Origin, message_id: UUID | None) -> None:
         key = encode_key(origin.key) if origin.key is not None else None
-        await self.producer.send_and_wait(self.dlq_topic, encode(letter), key=key)
+        await self.producer.send(self.topic, encode(letter), key=key)
         await self.pool.execute(
             """
             INSERT INTO payments_history.dead_letters
@@ -132,7 +72,7 @@ class Delivery:
             ON CONFLICT (consumer, origin_topic, origin_partition, origin_offset) DO NOTHING
             """,
             self.consumer,
-            message_id,
+            _message_id(origin),
             origin.topic,
             origin.partition,
             origin.offset,
@@ -140,13 +80,26 @@ class Delivery:
             letter.original_value,
             letter.error,
         )
-
-    async def _wait_outage(self, origin: Origin, exc: BaseException, tries: int) -> None:
-        delay = self.policy.outage_backoff(tries)
-        log.warning(
-            "%s infrastructure unavailable (%r); retrying in %.1fs", _where(origin), exc, delay
+        DEAD_LETTERS.labels(self.consumer).inc()
+        log.error(
+            "%s[%s]@%s dead-lettered: %s", origin.topic, origin.partition, origin.offset, error
         )
-        await asyncio.sleep(delay)
+
+
+def reason(failure: GaveUp) -> str:
+    exc = failure.error
+    if isinstance(exc, UndecodableMessage):
+        return f"undecodable: {exc}"
+    if failure.permanent:
+        return f"permanent: {exc}"
+    return f"gave up after {failure.attempts} attempts: {type(exc).__name__}: {exc}"
+
+
+def _message_id(origin: Origin) -> UUID | None:
+    try:
+        return decode(origin.value).message_id
+    except UndecodableMessage:
+        return None
 
 
 def dead_letter_for(consumer: str, origin: Origin, error: str) -> DeadLetter:
@@ -162,7 +115,3 @@ def dead_letter_for(consumer: str, origin: Origin, error: str) -> DeadLetter:
         original_value=origin.value.decode("utf-8", errors="replace"),
         error=error[:4000],
     )
-
-
-def _where(origin: Origin) -> str:
-    return f"{origin.topic}[{origin.partition}]@{origin.offset}"

@@ -4,26 +4,13 @@ A consumer checks it before any side effect and writes it in the same transactio
 its own state change, so a redelivery or a replay from offset 0 repeats nothing.
 """
 
-from dataclasses import dataclass
-
 import asyncpg
 
 from common import inbox
-from common.inbox import seen
+from common.inbox import Origin, seen
 from schemas.messages import Envelope
 
 __all__ = ["Origin", "record", "seen"]
-
-
-@dataclass(frozen=True)
-class Origin:
-    """Where a record came from: enough to dead-letter or reinject it."""
-
-    topic: str
-    partition: int
-    offset: int
-    key: str | None
-    value: bytes
 
 
 async def record(
@@ -35,6 +22,6 @@ async def record(
         consumer,
         event.message_id,
         getattr(event, "type", type(event).__name__),
-        (origin.topic, origin.partition, origin.offset),
+        origin,
         getattr(event, "payment_id", None),
     )

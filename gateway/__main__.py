@@ -6,11 +6,12 @@ keep accepting. Their shared state (the rate limit, idempotency) lives in Postgr
 """
 
 import socket
+import sys
 
 import uvicorn
 
 from common.logs import configure
-from common.settings import host_port
+from common.settings import InsecureConfiguration, host_port
 from gateway.app import create_app
 from gateway.settings import GatewaySettings
 
@@ -27,7 +28,10 @@ def listening_socket(host: str, port: int) -> socket.socket:
 
 
 def main() -> None:
-    settings = GatewaySettings()
+    try:
+        settings = GatewaySettings()
+    except InsecureConfiguration as refused:
+        sys.exit(str(refused))  # one line per problem on stderr, exit status 1
     configure(settings.log_level, "gateway")
     host, port = host_port(settings.gateway_url, 8000)
     config = uvicorn.Config(

@@ -1,11 +1,10 @@
-"""The Kafka side: one idempotent producer (acks=all), started lazily and restarted on demand.
+"""The gateway's side of Kafka: the common self-healing producer, its failures as 503.
 
-`publish` returns only once the broker acked the record; a timeout or a KafkaError is a
+`publish` returns only once the broker acked the record; a timeout or a Kafka failure is a
 `BrokerUnavailable` (503), never a 202. A record that was in fact written despite the
 timeout is harmless: its message_id is deterministic and every consumer dedupes on it.
 """
 
-import asyncio
 import logging
 from collections.abc import Callable
 
@@ -13,6 +12,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
 from common.kafka import make_producer
+from common.producer import Headers, Producer
 from gateway.errors import BrokerUnavailable
 from gateway.settings import GatewaySettings
 from schemas.codec import encode, encode_key
@@ -20,6 +20,7 @@ from schemas.messages import Envelope
 
 log = logging.getLogger("gateway.publisher")
 ProducerFactory = Callable[[GatewaySettings], AIOKafkaProducer]
+UNAVAILABLE = (KafkaError, OSError, TimeoutError)
 
 
 def default_producer(settings: GatewaySettings) -> AIOKafkaProducer:
@@ -29,61 +30,29 @@ def default_producer(settings: GatewaySettings) -> AIOKafkaProducer:
 
 class Publisher:
     def __init__(self, settings: GatewaySettings, factory: ProducerFactory = default_producer):
-        self.settings = settings
-        self.factory = factory
-        self.timeout = settings.gateway_produce_timeout_s
-        self.producer: AIOKafkaProducer | None = None
-        self.lock = asyncio.Lock()
-
-    async def connect(self) -> AIOKafkaProducer:
-        """The running producer, starting a fresh one if there is none (bounded in time)."""
-        async with self.lock:
-            if self.producer is not None:
-                return self.producer
-            producer = self.factory(self.settings)
-            try:
-                await asyncio.wait_for(producer.start(), self.timeout)
-            except (KafkaError, OSError, TimeoutError) as exc:
-                await self._discard(producer)
-                raise BrokerUnavailable() from exc
-            self.producer = producer
-            return producer
+        self.producer = Producer(
+            settings,
+            timeout_s=settings.gateway_produce_timeout_s,
+            factory=lambda: factory(settings),
+        )
 
     async def try_connect(self) -> None:
         try:
-            await self.connect()
-        except BrokerUnavailable:
-            log.warning("Kafka unavailable at start-up; will connect on demand")
+            await self.producer.start()
+        except UNAVAILABLE as exc:
+            log.warning("Kafka unavailable at start-up (%r); will connect on demand", exc)
 
-    async def publish(self, topic: str, key: object, message: Envelope) -> None:
-        producer = await self.connect()
+    async def publish(
+        self, topic: str, key: object, message: Envelope, headers: Headers | None = None
+    ) -> None:
         try:
-            await asyncio.wait_for(
-                producer.send_and_wait(topic, encode(message), key=encode_key(key)), self.timeout
-            )
-        except (KafkaError, OSError, TimeoutError) as exc:
+            await self.producer.send(topic, encode(message), key=encode_key(key), headers=headers)
+        except UNAVAILABLE as exc:  # the producer was dropped: the next call starts afresh
             log.warning("produce to %s failed: %r", topic, exc)
-            if isinstance(exc, KafkaError) and not exc.retriable:
-                await self.close()  # a fatal producer state: the next call starts afresh
             raise BrokerUnavailable() from exc
 
     async def ping(self) -> bool:
-        try:
-            producer = await self.connect()
-            await asyncio.wait_for(producer.client.fetch_all_metadata(), self.timeout)
-        except (BrokerUnavailable, KafkaError, OSError, TimeoutError):
-            return False
-        return True
+        return await self.producer.ping()
 
     async def close(self) -> None:
-        async with self.lock:
-            if self.producer is not None:
-                await self._discard(self.producer)
-                self.producer = None
-
-    @staticmethod
-    async def _discard(producer: AIOKafkaProducer) -> None:
-        try:
-            await producer.stop()
-        except (KafkaError, OSError) as exc:
-            log.warning("stopping the producer: %r", exc)
+        await self.producer.close()

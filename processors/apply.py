@@ -14,7 +14,8 @@ from uuid import UUID
 
 import asyncpg
 
-from processors import events, outbox, repository
+from common import outbox
+from processors import events, repository
 from processors.domain import PaymentStatus, RefundStatus
 from processors.provider.yookassa import cancellation_reason, payment_status, refund_status
 from processors.repository import PaymentChange, PaymentRow, RefundRow

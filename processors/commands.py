@@ -3,48 +3,28 @@
 import asyncio
 import logging
 
-from aiokafka import ConsumerRecord
-
 from common.runloop import KeyedRunLoop
 from processors import handlers
-from processors.inbox import Origin
-from processors.runtime import Context, RecordHandler, keyed_loop, main, run_loop
+from processors.inbox import InboxEntry, Origin
+from processors.runtime import Context, MessageHandler, keyed_loop, main, run_loop
 from processors.settings import ProcessorSettings
-from schemas.codec import UndecodableMessage, decode
-from schemas.messages import CreatePayment, RefundPayment
+from schemas.messages import CreatePayment, Envelope, RefundPayment
 
 log = logging.getLogger(__name__)
 
 
-def origin_of(record: ConsumerRecord, command: CreatePayment | RefundPayment) -> Origin:
-    return Origin(
-        handlers.CONSUMER,
-        command.message_id,
-        command.type,
-        record.topic,
-        record.partition,
-        record.offset,
-        command.payment_id,
+def entry(where: Origin, command: CreatePayment | RefundPayment) -> InboxEntry:
+    return InboxEntry(
+        handlers.CONSUMER, command.message_id, command.type, where, command.payment_id
     )
 
 
-def make_handler(ctx: Context) -> RecordHandler:
-    async def handle(record: ConsumerRecord) -> None:
-        try:
-            message = decode(record.value or b"")
-        except UndecodableMessage as exc:
-            log.error(
-                "skipping undecodable record %s-%s@%s: %s",
-                record.topic,
-                record.partition,
-                record.offset,
-                exc,
-            )
-            return
+def make_handler(ctx: Context) -> MessageHandler:
+    async def handle(message: Envelope, where: Origin) -> None:
         if isinstance(message, CreatePayment):
-            await handlers.create_payment(message, origin_of(record, message), ctx)
+            await handlers.create_payment(message, entry(where, message), ctx)
         elif isinstance(message, RefundPayment):
-            await handlers.refund_payment(message, origin_of(record, message), ctx)
+            await handlers.refund_payment(message, entry(where, message), ctx)
         else:
             log.warning("ignoring %s on the commands topic", message.type)
 

@@ -14,7 +14,7 @@ from typing import TypeVar
 from processors import apply, inbox, repository
 from processors.domain import PaymentStatus, RefundStatus, refund_available, require_refundable
 from processors.errors import ProviderRejected, ProviderUnavailable, RefundExceedsPayment
-from processors.inbox import Origin
+from processors.inbox import InboxEntry
 from processors.repository import PaymentRow, RefundRow
 from processors.runtime import Context
 from schemas.messages import CreatePayment, RefundPayment
@@ -45,7 +45,7 @@ def payment_description(row: PaymentRow) -> str:
     return f"Subscription {row.plan_id}"
 
 
-async def create_payment(cmd: CreatePayment, origin: Origin, ctx: Context) -> None:
+async def create_payment(cmd: CreatePayment, origin: InboxEntry, ctx: Context) -> None:
     seen, row = await repository.load_payment_unless_seen(
         ctx.pool, cmd.payment_id, CONSUMER, cmd.message_id
     )
@@ -74,7 +74,7 @@ async def create_payment(cmd: CreatePayment, origin: Origin, ctx: Context) -> No
     await _payment_created(ctx, row, obj, origin)
 
 
-async def _payment_created(ctx: Context, row: PaymentRow, obj: dict, origin: Origin) -> None:
+async def _payment_created(ctx: Context, row: PaymentRow, obj: dict, origin: InboxEntry) -> None:
     settings = ctx.settings
     async with ctx.pool.acquire() as conn, conn.transaction():
         await apply.apply_payment(
@@ -87,18 +87,18 @@ async def _payment_created(ctx: Context, row: PaymentRow, obj: dict, origin: Ori
         await inbox.record(conn, origin)
 
 
-async def _fail_payment(ctx: Context, row: PaymentRow, origin: Origin, reason: str) -> None:
+async def _fail_payment(ctx: Context, row: PaymentRow, origin: InboxEntry, reason: str) -> None:
     async with ctx.pool.acquire() as conn, conn.transaction():
         await apply.fail_payment(conn, row, reason, topic=ctx.settings.events_topic)
         await inbox.record(conn, origin)
 
 
-async def _record_only(ctx: Context, origin: Origin) -> None:
+async def _record_only(ctx: Context, origin: InboxEntry) -> None:
     async with ctx.pool.acquire() as conn:
         await inbox.record(conn, origin)
 
 
-async def refund_payment(cmd: RefundPayment, origin: Origin, ctx: Context) -> None:
+async def refund_payment(cmd: RefundPayment, origin: InboxEntry, ctx: Context) -> None:
     if await inbox.seen(ctx.pool, CONSUMER, cmd.message_id):
         return
     reserved = await _reserve(cmd, origin, ctx)
@@ -126,7 +126,7 @@ async def refund_payment(cmd: RefundPayment, origin: Origin, ctx: Context) -> No
 
 
 async def _reserve(
-    cmd: RefundPayment, origin: Origin, ctx: Context
+    cmd: RefundPayment, origin: InboxEntry, ctx: Context
 ) -> tuple[RefundRow, PaymentRow] | None:
     """T1: under the payment's row lock, reserve the money or fail the refund for good."""
     async with ctx.pool.acquire() as conn, conn.transaction():
@@ -152,7 +152,7 @@ async def _reserve(
         return refund, payment
 
 
-async def _fail_refund(ctx: Context, refund: RefundRow, origin: Origin, reason: str) -> None:
+async def _fail_refund(ctx: Context, refund: RefundRow, origin: InboxEntry, reason: str) -> None:
     async with ctx.pool.acquire() as conn, conn.transaction():
         await apply.fail_refund(conn, refund, reason, topic=ctx.settings.events_topic)
         await inbox.record(conn, origin)

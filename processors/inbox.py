@@ -6,30 +6,23 @@ from uuid import UUID
 import asyncpg
 
 from common import inbox
-from common.inbox import seen
+from common.inbox import Origin, seen
 
-__all__ = ["Origin", "record", "seen"]
+__all__ = ["InboxEntry", "Origin", "record", "seen"]
 
 
 @dataclass(frozen=True)
-class Origin:
-    """Where a message came from: what the inbox row records next to its id."""
+class InboxEntry:
+    """The inbox row of one message: who handled it, which message, where it was read."""
 
     consumer: str
     message_id: UUID
     type: str
-    topic: str
-    partition: int
-    offset: int
+    origin: Origin
     payment_id: UUID | None = None
 
 
-async def record(conn: asyncpg.Connection, origin: Origin) -> None:
+async def record(conn: asyncpg.Connection, entry: InboxEntry) -> None:
     await inbox.record(
-        conn,
-        origin.consumer,
-        origin.message_id,
-        origin.type,
-        (origin.topic, origin.partition, origin.offset),
-        origin.payment_id,
+        conn, entry.consumer, entry.message_id, entry.type, entry.origin, entry.payment_id
     )

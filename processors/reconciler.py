@@ -16,10 +16,12 @@ import logging
 from dataclasses import dataclass
 
 import asyncpg
+from prometheus_client import Counter
 
-from processors import apply, repository
+from common.producer import Message, Producer
+from common.retry import pause
+from processors import apply, gauges, repository
 from processors.errors import ProviderError
-from processors.publisher import Publisher
 from processors.runtime import Context, bootstrap, main
 from processors.settings import ProcessorSettings
 from schemas import ids
@@ -27,6 +29,11 @@ from schemas.codec import encode
 from schemas.messages import CreatePayment, RefundPayment
 
 log = logging.getLogger(__name__)
+WORK = Counter(
+    "billing_reconciler_actions",
+    "Reconciler work: pending payments re-read, accepted payments/refunds re-driven",
+    ["action"],
+)
 
 _NEXT = "now() + make_interval(secs => least($2 * power(2, p.check_attempts), $3))"
 
@@ -63,12 +70,15 @@ class Pass:
     redriven_refunds: int = 0
 
 
-async def run_once(ctx: Context, publisher: Publisher) -> Pass:
+async def run_once(ctx: Context, producer: Producer) -> Pass:
     """One janitor pass (also what an operator's CLI calls)."""
     result = Pass()
     result.rechecked = await recheck_pending(ctx)
-    result.redriven_payments = await redrive_payments(ctx, publisher)
-    result.redriven_refunds = await redrive_refunds(ctx, publisher)
+    result.redriven_payments = await redrive_payments(ctx, producer)
+    result.redriven_refunds = await redrive_refunds(ctx, producer)
+    WORK.labels("recheck_pending").inc(result.rechecked)
+    WORK.labels("redrive_payment").inc(result.redriven_payments)
+    WORK.labels("redrive_refund").inc(result.redriven_refunds)
     return result
 
 
@@ -108,7 +118,7 @@ async def recheck(ctx: Context, payment_id: "asyncpg.pgproto.pgproto.UUID") -> N
         )
 
 
-async def redrive_payments(ctx: Context, publisher: Publisher) -> int:
+async def redrive_payments(ctx: Context, producer: Producer) -> int:
     rows = await ctx.pool.fetch(_CLAIM_ACCEPTED, *_claim_args(ctx))
     commands = [
         CreatePayment(
@@ -122,11 +132,11 @@ async def redrive_payments(ctx: Context, publisher: Publisher) -> int:
         )
         for r in rows
     ]
-    await _send(ctx, publisher, [(str(c.user_id), encode(c)) for c in commands])
+    await _send(ctx, producer, [(str(c.user_id), encode(c)) for c in commands])
     return len(commands)
 
 
-async def redrive_refunds(ctx: Context, publisher: Publisher) -> int:
+async def redrive_refunds(ctx: Context, producer: Producer) -> int:
     rows = await ctx.pool.fetch(
         _CLAIM_REFUNDS, ctx.settings.reconcile_batch, ctx.settings.reconcile_after_seconds
     )
@@ -142,31 +152,31 @@ async def redrive_refunds(ctx: Context, publisher: Publisher) -> int:
         )
         for r in rows
     ]
-    await _send(ctx, publisher, [(str(c.user_id), encode(c)) for c in commands])
+    await _send(ctx, producer, [(str(c.user_id), encode(c)) for c in commands])
     return len(commands)
 
 
-async def _send(ctx: Context, publisher: Publisher, messages: list[tuple[str, bytes]]) -> None:
+async def _send(ctx: Context, producer: Producer, messages: list[tuple[str, bytes]]) -> None:
     if messages:
         topic = ctx.settings.commands_topic
-        await publisher.send_all([(topic, key.encode(), value) for key, value in messages])
+        await producer.send_all([Message(topic, key.encode(), value) for key, value in messages])
 
 
 async def run(settings: ProcessorSettings, stop: asyncio.Event) -> None:
     ctx = await bootstrap(settings)
-    publisher = Publisher(settings)
+    producer = Producer(settings)
+    collecting = asyncio.create_task(gauges.collect_forever(ctx.pool, settings, stop))
     try:
         while not stop.is_set():
             try:
-                await run_once(ctx, publisher)
+                await run_once(ctx, producer)
             except Exception:  # PostgreSQL or Kafka away: the claimed rows come due again
                 log.exception("reconciler pass failed; retrying")
-            try:
-                await asyncio.wait_for(stop.wait(), settings.reconcile_interval_s)
-            except TimeoutError:
-                pass
+            await pause(stop, settings.reconcile_interval_s)
     finally:
-        await publisher.close()
+        collecting.cancel()
+        await asyncio.gather(collecting, return_exceptions=True)
+        await producer.close()
         await ctx.aclose()
 
 

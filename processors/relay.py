@@ -3,7 +3,8 @@
 One active relay at a time (a PostgreSQL session advisory lock; a second instance waits for
 it). It wakes on `NOTIFY billing_outbox` and polls every `RELAY_POLL_S` anyway. A crash
 between the broker's ack and the `published_at` update republishes the same rows with the
-same message_id; consumers dedupe on it.
+same message_id; consumers dedupe on it. `after_produce` is a seam for the crash-window test
+(tests/integration/processors/relay_crash.py dies there); production passes nothing.
 """
 
 import asyncio
@@ -11,16 +12,20 @@ import contextlib
 import json
 import logging
 import os
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import asyncpg
+from prometheus_client import Counter
 
-from processors.outbox import CHANNEL
-from processors.publisher import Publisher
+from common.outbox import CHANNEL
+from common.producer import Message, Producer
+from common.retry import pause
 from processors.runtime import connect_pool, main
 from processors.settings import ProcessorSettings
 
 log = logging.getLogger(__name__)
+PUBLISHED = Counter("billing_outbox_published", "Outbox rows published to Kafka by the relay")
 
 _BATCH = """
 SELECT id, topic, key, payload FROM payments_history.outbox
@@ -29,13 +34,21 @@ ORDER BY id LIMIT $1
 """
 
 
+Hook = Callable[[], Awaitable[None]]
+
+
 class Relay:
     def __init__(
-        self, settings: ProcessorSettings, pool: asyncpg.Pool, publisher: Publisher
+        self,
+        settings: ProcessorSettings,
+        pool: asyncpg.Pool,
+        producer: Producer,
+        after_produce: Hook | None = None,
     ) -> None:
         self._settings = settings
         self._pool = pool
-        self._publisher = publisher
+        self._producer = producer
+        self._after_produce = after_produce
         self._wake = asyncio.Event()
         topics = settings.relay_topic_list
         self._topics: list[str] | None = topics or None
@@ -46,14 +59,15 @@ class Relay:
         rows = await self._pool.fetch(_BATCH, self._settings.relay_batch, self._topics)
         if not rows:
             return 0
-        await self._publisher.send_all([_message(r) for r in rows])
-        if os.environ.get("RELAY_FAULT_EXIT_AFTER_PRODUCE") == "1":  # the crash-window test
-            os._exit(3)
+        await self._producer.send_all([_message(r) for r in rows])
+        if self._after_produce is not None:
+            await self._after_produce()
         await self._pool.execute(
             "UPDATE payments_history.outbox SET published_at = now() WHERE id = ANY($1::bigint[])",
             [r["id"] for r in rows],
         )
         self.published += len(rows)
+        PUBLISHED.inc(len(rows))
         return len(rows)
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -62,7 +76,7 @@ class Relay:
                 await self._hold_lock_and_publish(stop)
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
                 log.warning("relay lost PostgreSQL (%s); reconnecting", exc)
-                await _pause(stop, 1.0)
+                await pause(stop, 1.0)
 
     async def _hold_lock_and_publish(self, stop: asyncio.Event) -> None:
         conn = await asyncpg.connect(
@@ -88,9 +102,9 @@ class Relay:
                 return
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
             raise
-        except Exception as exc:  # Kafka: the publisher was reset; try again shortly
+        except Exception as exc:  # Kafka: the producer was reset; try again shortly
             log.warning("relay could not publish (%s); retrying", exc)
-            await _pause(stop, 1.0)
+            await pause(stop, 1.0)
             return
         await _pause_or(self._wake, stop, self._settings.relay_poll_s)
 
@@ -100,7 +114,7 @@ class Relay:
                 "SELECT pg_try_advisory_lock($1)", self._settings.relay_lock_key
             ):
                 return True
-            await _pause(stop, 1.0)
+            await pause(stop, 1.0)
         return False
 
     def _notified(self, *_: Any) -> None:
@@ -112,15 +126,10 @@ def holder_name() -> str:
     return f"outbox-relay-{os.environ.get('BILLING_INSTANCE', '1')}"
 
 
-def _message(row: asyncpg.Record) -> tuple[str, bytes, bytes]:
+def _message(row: asyncpg.Record) -> Message:
     payload = row["payload"]
     value = payload if isinstance(payload, str) else json.dumps(payload, separators=(",", ":"))
-    return row["topic"], row["key"].encode(), value.encode()
-
-
-async def _pause(stop: asyncio.Event, seconds: float) -> None:
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(stop.wait(), seconds)
+    return Message(row["topic"], row["key"].encode(), value.encode())
 
 
 async def _pause_or(wake: asyncio.Event, stop: asyncio.Event, seconds: float) -> None:
@@ -132,13 +141,15 @@ async def _pause_or(wake: asyncio.Event, stop: asyncio.Event, seconds: float) ->
             waiter.cancel()
 
 
-async def run(settings: ProcessorSettings, stop: asyncio.Event) -> None:
+async def run(
+    settings: ProcessorSettings, stop: asyncio.Event, after_produce: Hook | None = None
+) -> None:
     pool = await connect_pool(settings)
-    publisher = Publisher(settings)
+    producer = Producer(settings)
     try:
-        await Relay(settings, pool, publisher).run(stop)
+        await Relay(settings, pool, producer, after_produce).run(stop)
     finally:
-        await publisher.close()
+        await producer.close()
         await pool.close()
 
 

@@ -1,23 +1,21 @@
-"""What every processor process shares: `bootstrap()` builds the pool and the provider client;
-`serve()` runs a coroutine until SIGTERM/SIGINT and then lets it finish gracefully."""
+"""What every processor process shares: `bootstrap()` builds the pool and the provider client,
+`keyed_loop()` the common run loop of a topic, `main()` the process (common/process.py)."""
 
 import asyncio
-import contextlib
 import logging
-import signal
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
 
 import asyncpg
 from aiokafka import ConsumerRecord
 
-from common import logs
+from common import process, retry
 from common.db import create_pool
 from common.kafka import make_consumer
-from common.runloop import KeyedRunLoop, RunLoopConfig
+from common.runloop import GaveUp, KeyedRunLoop, MessageHandler, RunLoopConfig, decoding
 from processors.provider.yookassa import RetryPolicy, YooKassaClient, make_client
 from processors.settings import ProcessorSettings
+from schemas.codec import UndecodableMessage
 
 log = logging.getLogger(__name__)
 
@@ -52,16 +50,14 @@ async def connect_pool(
     settings: ProcessorSettings, stop: asyncio.Event | None = None
 ) -> asyncpg.Pool:
     """PostgreSQL down at start-up is waited for, not fatal."""
-    attempt = 0
-    while True:
-        try:
-            return await create_pool(settings, max_size=settings.db_pool_size, reset=_release_as_is)
-        except (OSError, asyncpg.PostgresError) as exc:
-            attempt += 1
-            log.warning("PostgreSQL not reachable (%s); retry %d", exc, attempt)
-            if stop is not None and stop.is_set():
-                raise
-            await asyncio.sleep(min(5.0, 0.2 * 2**attempt))
+    pool = await retry.until_up(
+        "PostgreSQL",
+        lambda: create_pool(settings, max_size=settings.db_pool_size, reset=_release_as_is),
+        stop,
+    )
+    if pool is None:
+        raise ConnectionError("stopped before PostgreSQL was reachable")
+    return pool
 
 
 async def _release_as_is(conn: asyncpg.Connection) -> None:
@@ -76,15 +72,31 @@ async def bootstrap(settings: ProcessorSettings) -> Context:
     return Context(settings, await connect_pool(settings), provider_client(settings))
 
 
-RecordHandler = Callable[[ConsumerRecord], Awaitable[None]]
+# Every failure is retried in its lane until it works; only a record that cannot be decoded
+# (it never will be) is logged and skipped.
+POLICY = retry.RetryPolicy(
+    attempts=None, base_seconds=0.2, max_seconds=30.0, permanent=(UndecodableMessage,)
+)
 
 
 def keyed_loop(
-    ctx: Context, name: str, group: str, topic: str, handle: RecordHandler
+    ctx: Context, name: str, group: str, topic: str, handle: MessageHandler
 ) -> KeyedRunLoop:
     """The run loop of a processor that reads `topic` as consumer group `group`."""
-    config = RunLoopConfig(name=name, max_in_flight=ctx.settings.processor_max_in_flight)
-    return KeyedRunLoop(lambda: make_consumer(ctx.settings, group), [topic], handle, config)
+    config = RunLoopConfig(name, ctx.settings.processor_max_in_flight, policy=POLICY)
+    return KeyedRunLoop(
+        lambda: make_consumer(ctx.settings, group), [topic], decoding(handle), config, _skip
+    )
+
+
+async def _skip(record: ConsumerRecord, failure: GaveUp) -> None:
+    log.error(
+        "skipping undecodable record %s-%s@%s: %s",
+        record.topic,
+        record.partition,
+        record.offset,
+        failure.error,
+    )
 
 
 async def run_loop(
@@ -99,28 +111,4 @@ async def run_loop(
 
 
 def main(name: str, run: Callable[[ProcessorSettings, asyncio.Event], Awaitable[None]]) -> None:
-    settings = ProcessorSettings()
-    logs.configure(settings.log_level, name)
-    _run(_serve(settings, run))
-
-
-def _run(main: Coroutine[Any, Any, None]) -> None:
-    """uvloop (shipped with uvicorn[standard]) when present: the processors are event-loop
-    bound, and its loop costs less CPU per socket operation than asyncio's selector loop."""
-    try:
-        import uvloop
-    except ImportError:
-        asyncio.run(main)
-        return
-    uvloop.run(main)
-
-
-async def _serve(
-    settings: ProcessorSettings, run: Callable[[ProcessorSettings, asyncio.Event], Awaitable[None]]
-) -> None:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(sig, stop.set)
-    await run(settings, stop)
+    process.main(name, ProcessorSettings(), run)

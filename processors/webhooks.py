@@ -10,24 +10,21 @@ import asyncio
 import logging
 from typing import Any
 
-from aiokafka import ConsumerRecord
-
 from common.runloop import KeyedRunLoop
 from processors import apply, inbox, repository
 from processors.errors import ProviderNotFound
 from processors.handlers import eventually
-from processors.inbox import Origin
+from processors.inbox import InboxEntry, Origin
 from processors.repository import PaymentRow
-from processors.runtime import Context, RecordHandler, keyed_loop, main, run_loop
+from processors.runtime import Context, MessageHandler, keyed_loop, main, run_loop
 from processors.settings import ProcessorSettings
-from schemas.codec import UndecodableMessage, decode
-from schemas.messages import ProviderNotification
+from schemas.messages import Envelope, ProviderNotification
 
 log = logging.getLogger(__name__)
 CONSUMER = "processor-webhooks"
 
 
-async def handle_notification(note: ProviderNotification, origin: Origin, ctx: Context) -> None:
+async def handle_notification(note: ProviderNotification, origin: InboxEntry, ctx: Context) -> None:
     if await inbox.seen(ctx.pool, CONSUMER, note.message_id):
         return
     try:
@@ -62,7 +59,7 @@ async def _refund_of(note: ProviderNotification, ctx: Context) -> dict[str, Any]
 
 
 async def _apply_payment(
-    ctx: Context, row: PaymentRow, obj: dict[str, Any], origin: Origin
+    ctx: Context, row: PaymentRow, obj: dict[str, Any], origin: InboxEntry
 ) -> None:
     async with ctx.pool.acquire() as conn, conn.transaction():
         await apply.apply_payment(
@@ -75,7 +72,9 @@ async def _apply_payment(
         await inbox.record(conn, origin)
 
 
-async def _apply_refund(ctx: Context, row: PaymentRow, obj: dict[str, Any], origin: Origin) -> None:
+async def _apply_refund(
+    ctx: Context, row: PaymentRow, obj: dict[str, Any], origin: InboxEntry
+) -> None:
     external_id = apply.external_uuid(obj)
     if (
         external_id is None
@@ -99,30 +98,17 @@ async def _apply_refund(ctx: Context, row: PaymentRow, obj: dict[str, Any], orig
         await inbox.record(conn, origin)
 
 
-async def _record(ctx: Context, origin: Origin) -> None:
+async def _record(ctx: Context, origin: InboxEntry) -> None:
     async with ctx.pool.acquire() as conn:
         await inbox.record(conn, origin)
 
 
-def make_handler(ctx: Context) -> RecordHandler:
-    async def handle(record: ConsumerRecord) -> None:
-        try:
-            note = decode(record.value or b"")
-        except UndecodableMessage as exc:
-            log.error(
-                "skipping undecodable webhook %s-%s@%s: %s",
-                record.topic,
-                record.partition,
-                record.offset,
-                exc,
-            )
-            return
+def make_handler(ctx: Context) -> MessageHandler:
+    async def handle(note: Envelope, where: Origin) -> None:
         if not isinstance(note, ProviderNotification):
             log.warning("ignoring %s on the webhooks topic", note.type)
             return
-        origin = Origin(
-            CONSUMER, note.message_id, note.type, record.topic, record.partition, record.offset
-        )
+        origin = InboxEntry(CONSUMER, note.message_id, note.type, where)
         await handle_notification(note, origin, ctx)
 
     return handle

@@ -1,13 +1,12 @@
 """SQL of the subscriptions consumer: read the truth, write the row, announce the change."""
 
-import json
 from typing import TypeAlias
 from uuid import UUID
 
 import asyncpg
 
+from common import outbox
 from consumers.subscriptions.state import ActivePayment, Subscription
-from schemas.codec import encode
 from schemas.messages import SubscriptionActivated, SubscriptionRevoked
 
 Conn: TypeAlias = asyncpg.Connection | asyncpg.Pool
@@ -89,17 +88,6 @@ async def announce(
     conn: asyncpg.Connection, topic: str, event: SubscriptionActivated | SubscriptionRevoked
 ) -> None:
     """Outbox row + NOTIFY in the caller's transaction; the relay publishes it."""
-    await conn.execute(
-        """
-        INSERT INTO payments_history.outbox (message_id, topic, key, type, payload, payment_id)
-        VALUES ($1, $2, $3, $4, $5, $6)
-        ON CONFLICT (message_id) DO NOTHING
-        """,
-        event.message_id,
-        topic,
-        str(event.user_id),
-        event.type,
-        json.loads(encode(event)),
-        event.payment_id,
+    await outbox.append(
+        conn, event, topic=topic, key=str(event.user_id), payment_id=event.payment_id
     )
-    await conn.execute("NOTIFY billing_outbox")

@@ -20,6 +20,7 @@ from uuid import UUID
 
 import httpx
 
+from common.metrics import MeteredTransport
 from processors.domain import PaymentStatus, RefundStatus
 from processors.errors import ProviderNotFound, ProviderRejected, ProviderUnavailable
 from processors.provider.pool import LeanTransport
@@ -203,6 +204,7 @@ def make_client(
     )
     if transport is None:  # keep-alive HTTP/1.1 on a pool that stays cheap with many connections
         transport = LeanTransport(limits=limits)
+    transport = MeteredTransport(transport, "provider")
     http = httpx.AsyncClient(
         base_url=base_url.rstrip("/"),
         auth=httpx.BasicAuth(shop_id, secret_key),

@@ -1,4 +1,5 @@
-"""HS256 access tokens: ``sub`` = user id, ``iss`` = auth-sandbox, ``iat``/``nbf``/``exp``."""
+"""HS256 access tokens: ``sub`` = user id, ``iss``/``aud`` (JWT_ISSUER, JWT_AUDIENCE),
+``iat``/``nbf``/``exp``."""
 
 from __future__ import annotations
 
@@ -7,14 +8,15 @@ import uuid
 
 import jwt
 
-from sandbox.auth.settings import ISSUER, AuthSettings
+from sandbox.auth.settings import AuthSettings
 
 
 def issue(settings: AuthSettings, user_id: uuid.UUID, roles: list[str]) -> dict[str, object]:
     now = int(time.time())
     claims = {
         "sub": str(user_id),
-        "iss": ISSUER,
+        "iss": settings.jwt_issuer,
+        "aud": settings.jwt_audience,
         "iat": now,
         "nbf": now,
         "exp": now + settings.jwt_ttl_seconds,

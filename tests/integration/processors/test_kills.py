@@ -101,7 +101,7 @@ async def test_relay_killed_between_produce_and_mark_republishes_the_same_messag
                 external_id=uuid.uuid4(),
                 confirmation_url="https://pay/x",
             )
-            from processors import outbox
+            from common import outbox
 
             await outbox.append(conn, event, topic=topic, key=str(event.user_id))
             ids_.append(str(event.message_id))
@@ -109,7 +109,7 @@ async def test_relay_killed_between_produce_and_mark_republishes_the_same_messag
         update={"relay_topics": topic, "relay_lock_key": uuid.uuid4().int % 2**62}
     )
     log = tmp_path / "relay.log"
-    crashed = spawn("processors.relay", settings, log, RELAY_FAULT_EXIT_AFTER_PRODUCE="1")
+    crashed = spawn("tests.integration.processors.relay_crash", settings, log)
     assert crashed.wait(30) == 3  # produced, then died before marking
     unpublished = await ctx.pool.fetchval(
         "SELECT count(*) FROM payments_history.outbox WHERE topic = $1 AND published_at IS NULL",

@@ -3,8 +3,8 @@
 import httpx
 from processors_harness import Gateway, Running, ledger_for, outbox_types, payment, status_is
 
+from common.producer import Producer
 from processors import reconciler
-from processors.publisher import Publisher
 from processors.runtime import Context
 
 
@@ -17,7 +17,7 @@ async def test_reconciler_finalises_a_payment_whose_webhooks_were_all_dropped(
     await sandbox.post(
         f"/sandbox/payments/{row['external_id']}/confirm", json={"card_number": "4242424242424242"}
     )
-    publisher = Publisher(ctx.settings)
+    publisher = Producer(ctx.settings)
     try:
         await reconciler.run_once(ctx, publisher)  # not due yet: nothing happens
         assert (await payment(ctx, cmd.payment_id))["status"] == "pending"
@@ -42,7 +42,7 @@ async def test_reconciler_redrives_an_accepted_payment_whose_command_never_arriv
         "interval '2 hours' WHERE id = $1",
         cmd.payment_id,
     )
-    publisher = Publisher(ctx.settings)
+    publisher = Producer(ctx.settings)
     try:
         passed = await reconciler.run_once(ctx, publisher)
     finally:

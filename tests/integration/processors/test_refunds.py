@@ -15,7 +15,7 @@ from processors_harness import (
 )
 
 from processors import handlers
-from processors.inbox import Origin
+from processors.inbox import InboxEntry, Origin
 from processors.runtime import Context
 from schemas.messages import CreatePayment, RefundPayment
 
@@ -73,8 +73,9 @@ async def test_two_refunds_racing_for_the_same_money_only_one_wins(
     one = await gateway.new_refund(cmd, "300.00", send=False)
     two = await gateway.new_refund(cmd, "300.00", send=False)
 
-    def origin(r: RefundPayment, offset: int) -> Origin:
-        return Origin(handlers.CONSUMER, r.message_id, r.type, "race", 0, offset, r.payment_id)
+    def origin(r: RefundPayment, offset: int) -> InboxEntry:
+        where = Origin("race", 0, offset)
+        return InboxEntry(handlers.CONSUMER, r.message_id, r.type, where, r.payment_id)
 
     await asyncio.gather(
         handlers.refund_payment(one, origin(one, 1), ctx),

@@ -4,8 +4,8 @@ import uuid
 
 from processors_harness import read_topic
 
-from processors import outbox
-from processors.publisher import Publisher
+from common import outbox
+from common.producer import Producer
 from processors.relay import Relay
 from processors.runtime import Context
 from processors.settings import ProcessorSettings
@@ -40,7 +40,7 @@ async def test_a_row_for_a_topic_that_does_not_exist_does_not_block_the_relay(
         await outbox.append(conn, stray, topic=f"gone.{uuid.uuid4().hex}", key="k")
         await outbox.append(conn, event, topic=topic, key=str(event.user_id))
     settings = ctx.settings.model_copy(update={"relay_topics": topic})
-    publisher = Publisher(settings)
+    publisher = Producer(settings)
     try:
         assert await Relay(settings, ctx.pool, publisher).publish_once() >= 1
     finally:

@@ -2,8 +2,9 @@
 
 import uuid
 
-from consumers.delivery import RetryPolicy, dead_letter_for
-from consumers.inbox import Origin
+from common.inbox import Origin
+from common.retry import RetryPolicy
+from consumers.delivery import dead_letter_for
 from schemas import ids
 
 

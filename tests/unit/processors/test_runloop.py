@@ -4,7 +4,7 @@ import asyncio
 
 import pytest
 
-from common.runloop import Lanes, Watermark
+from common.lanes import Lanes, Watermark
 
 
 def test_watermark_commits_only_up_to_the_lowest_unfinished_offset() -> None:

@@ -20,7 +20,12 @@ async def test_token_is_hs256_jwt_for_the_user(auth: httpx.AsyncClient) -> None:
     assert body["token_type"] == "bearer"
     assert body["expires_in"] == 3600
     claims = jwt.decode(
-        body["access_token"], JWT_SECRET, algorithms=["HS256"], issuer="auth-sandbox"
+        body["access_token"],
+        JWT_SECRET,
+        algorithms=["HS256"],
+        issuer="auth-sandbox",
+        audience="billing",
+        options={"require": ["iss", "aud"]},
     )
     assert claims["sub"] == user_id
     assert claims["nbf"] <= time.time() < claims["exp"]

@@ -2,7 +2,8 @@
 
 `append` inserts the event (idempotent on `message_id`) and `NOTIFY billing_outbox`, which
 PostgreSQL delivers only when the transaction commits: the relay wakes at once instead of
-waiting for its next poll. Consumers that emit events may use this same helper.
+waiting for its next poll. The processors and the subscriptions consumer both write through it;
+`processors.relay` publishes what it queued.
 """
 
 import json
