@@ -123,7 +123,7 @@ class Relay:
 
 def holder_name() -> str:
     """`outbox-relay-<n>`: who holds the lock, as pg_stat_activity shows it (one per instance)."""
-    return f"outbox-relay-{os.environ.get('BILLING_INSTANCE', '1')}"
+    return f"outbox-relay-{os.environ.get('BILLING_INSTANCE', '0')}"
 
 
 def _message(row: asyncpg.Record) -> Message:

@@ -2,13 +2,14 @@
 
 The templates are `infra/supervisor/conf.d/*.conf` (one per program, as written by hand);
 supervisord reads the rendered copies in `.run/supervisor/conf.d/`. With SCALE=1 and
-KAFKA_BROKERS=1 the copies equal the templates, plus `BILLING_INSTANCE=1` for the scalable
+KAFKA_BROKERS=1 the copies equal the templates, plus `BILLING_INSTANCE=0` for the scalable
 programs, so process names stay exactly those of CONTRACT §1.
 
 * SCALE=N > 1: every scalable program (the gateway, the relay, the reconciler, any
   scheduler, every `processor-*` and `consumer-*`) runs N instances through supervisord's
   `numprocs`: `processor-commands-1` … `processor-commands-N`, each with its own log and
-  `BILLING_INSTANCE=<n>` (1-based) in its environment.
+  `BILLING_INSTANCE=<n>` in its environment (0 for the one instance of SCALE=1, else 1..N:
+  common/metrics.py listens on base + BILLING_INSTANCE, so every instance has its port).
 * KAFKA_BROKERS=3: the `kafka` program becomes `kafka-1` … `kafka-3` (`KAFKA_NODE_ID`,
   `KAFKA_CLUSTER_SIZE`), and every program gets the whole bootstrap list.
 
@@ -27,7 +28,7 @@ from pathlib import Path
 
 SCALABLE_NAMES = frozenset({"gateway", "outbox-relay", "reconciler", "scheduler"})
 SCALABLE_PREFIXES = ("processor-", "consumer-")
-MAX_SCALE = 16
+MAX_SCALE = 9  # instance ports are base + BILLING_INSTANCE, ten apart (common/metrics.py)
 BROKER_COUNTS = (1, 3)
 _SECTION = re.compile(r"^\[program:([^\]]+)\]\s*$", re.MULTILINE)
 _ENVIRONMENT = re.compile(r"^environment\s*=\s*(.*)$", re.MULTILINE)
@@ -66,13 +67,15 @@ def render_program(name: str, body: str, shape: Shape) -> str:
         env["KAFKA_BOOTSTRAP_SERVERS"] = ",".join(shape.brokers())
     if count > 1:
         body = _LOGFILE.sub(r"\1%(program_name)s-%(process_num)d.log", body)
-    return _with_environment(body, env) + _numbering(count, bool(env))
+    return _with_environment(body, env) + _numbering(count, name == "kafka")
 
 
-def _numbering(count: int, numbered: bool) -> str:
+def _numbering(count: int, kafka: bool) -> str:
+    """One instance: BILLING_INSTANCE=0 (common/metrics.py's base port). Several: -1 … -N and
+    BILLING_INSTANCE=1..N (base+1 … base+N: distinct). Kafka nodes are 1-based always."""
     lines = []
-    if numbered:
-        lines.append("numprocs_start=1\n")  # BILLING_INSTANCE / KAFKA_NODE_ID start at 1
+    if count > 1 or kafka:
+        lines.append("numprocs_start=1\n")
     if count > 1:
         lines += [f"numprocs={count}\n", "process_name=%(program_name)s-%(process_num)d\n"]
     return "".join(lines)
