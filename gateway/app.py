@@ -41,7 +41,7 @@ def create_app(
         db=db,
         publisher=Publisher(settings, producer_factory),
         metrics=Metrics(),
-        limiter=RateLimiter(settings.gateway_rate_limit_per_minute),
+        limiter=RateLimiter(settings.gateway_rate_limit_per_minute, db),
         waiters=PaymentWaiters(settings, db),
         webhook_limiter=SourceLimiter(
             settings.webhook_rate_per_source_per_minute, settings.webhook_rate_total_per_minute

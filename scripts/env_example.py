@@ -84,12 +84,14 @@ POSTGRES_DB=billing
 
 # --- Prometheus (infra/prometheus/render.py, `make up`) ---------------------------------
 # PROMETHEUS_URL=http://127.0.0.1:9090
-# instances per program to scrape (`make prometheus-config SCALE=N`)
-# SCALE=1
 
-# --- test hooks (never set in production) ----------------------------------------------
-# outbox-relay exits right after producing this many rows, before marking them (chaos tests).
-# RELAY_FAULT_EXIT_AFTER_PRODUCE=
+# --- the stack's shape (`make up SCALE=N KAFKA_BROKERS=3`, docs/deploy.md) --------------
+# instances of every scalable program (and Prometheus's targets per program)
+# SCALE=1
+# 1 (laptop) or 3 (a KRaft cluster kafka-1..3)
+# KAFKA_BROKERS=1
+# topics' replication factor (infra/kafka/create_topics.py); `make up` sets 3 for 3 brokers
+# KAFKA_REPLICATION_FACTOR=1
 """
 
 

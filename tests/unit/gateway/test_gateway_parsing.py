@@ -12,11 +12,9 @@ from gateway.errors import (
     InvalidAmount,
     InvalidCursor,
     InvalidNotification,
-    RateLimited,
     ValidationFailed,
 )
 from gateway.payments import requested_wait
-from gateway.ratelimit import RateLimiter
 from gateway.routes.payments import decode_cursor, encode_cursor
 from gateway.settings import GatewaySettings
 from gateway.webhooks import check_source, parse_notification
@@ -119,20 +117,6 @@ def test_cursor_round_trips_to_the_same_position() -> None:
 def test_forged_cursor_is_refused(cursor: str) -> None:
     with pytest.raises(InvalidCursor):
         decode_cursor(cursor)
-
-
-def test_token_bucket_refuses_after_the_burst_and_refills_with_time() -> None:
-    now = [0.0]
-    limiter = RateLimiter(per_minute=2, clock=lambda: now[0])
-    user = uuid.uuid4()
-    limiter.take(user)
-    limiter.take(user)
-    with pytest.raises(RateLimited) as refused:
-        limiter.take(user)
-    assert refused.value.headers["Retry-After"] == "30"
-    limiter.take(uuid.uuid4())  # another user has their own bucket
-    now[0] = 30.0
-    limiter.take(user)
 
 
 def notification(event: str, obj: dict[str, object]) -> bytes:
