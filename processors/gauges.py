@@ -27,6 +27,8 @@ from prometheus_client import REGISTRY
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from domain.payments import PaymentStatus
+from domain.refunds import RefundStatus
 from processors.settings import ProcessorSettings
 
 log = logging.getLogger(__name__)
@@ -38,15 +40,15 @@ log = logging.getLogger(__name__)
 # lost the news. A user looking at the payment page is `pending` and younger: not counted.
 _PAYMENTS = """
 SELECT status, count(*) AS n,
-       count(*) FILTER (WHERE status = 'accepted'
+       count(*) FILTER (WHERE status = $3::text
                         AND created_at < now() - make_interval(secs => $1)) AS accepted_stuck,
-       count(*) FILTER (WHERE status = 'pending'
+       count(*) FILTER (WHERE status = $4::text
                         AND created_at < now() - make_interval(secs => $2)) AS pending_stuck
 FROM payments_history.payments GROUP BY status
 """
 _REFUNDS = """
 SELECT status, count(*) AS n,
-       count(*) FILTER (WHERE status = 'accepted'
+       count(*) FILTER (WHERE status = $2::text
                         AND created_at < now() - make_interval(secs => $1)) AS accepted_stuck
 FROM payments_history.refunds GROUP BY status
 """
@@ -89,11 +91,13 @@ async def _payments(pool: asyncpg.Pool, settings: ProcessorSettings) -> list[Met
         ["object", "reason"],
     )
     accepted = pending = refunds_stuck = 0
-    for row in await pool.fetch(_PAYMENTS, after, expiry):
+    for row in await pool.fetch(
+        _PAYMENTS, after, expiry, str(PaymentStatus.ACCEPTED), str(PaymentStatus.PENDING)
+    ):
         by_status.add_metric([row["status"]], row["n"])
         accepted += row["accepted_stuck"]
         pending += row["pending_stuck"]
-    for row in await pool.fetch(_REFUNDS, after):
+    for row in await pool.fetch(_REFUNDS, after, str(RefundStatus.ACCEPTED)):
         refunds.add_metric([row["status"]], row["n"])
         refunds_stuck += row["accepted_stuck"]
     stuck.add_metric(["payment", "accepted_past_redrive"], accepted)

@@ -21,6 +21,7 @@ from uuid import UUID
 import asyncpg
 
 from common.producer import Message, Producer
+from domain.payments import PaymentStatus
 from processors.runtime import connect_pool, main
 from processors.settings import ProcessorSettings
 from schemas.codec import encode
@@ -42,7 +43,7 @@ _DONE = "UPDATE payments_history.subscription_due SET done_at = now() WHERE id =
 _CLAIM_STUCK = """
 UPDATE payments_history.payments p SET updated_at = now()
 WHERE p.id IN (SELECT id FROM payments_history.payments
-               WHERE subscription_id IS NOT NULL AND status = 'accepted'
+               WHERE subscription_id IS NOT NULL AND status = $3::text
                  AND updated_at <= now() - make_interval(secs => $2)
                ORDER BY updated_at LIMIT $1 FOR UPDATE SKIP LOCKED)
 RETURNING p.subscription_id, p.user_id, p.period_number, p.idempotency_key
@@ -90,7 +91,9 @@ def attempt_of(idempotency_key: str) -> int:
 
 
 async def redrive_stuck(pool: asyncpg.Pool, publisher: Producer, s: ProcessorSettings) -> int:
-    rows = await pool.fetch(_CLAIM_STUCK, s.scheduler_batch, s.reconcile_after_seconds)
+    rows = await pool.fetch(
+        _CLAIM_STUCK, s.scheduler_batch, s.reconcile_after_seconds, str(PaymentStatus.ACCEPTED)
+    )
     commands: list[Planned] = [
         RenewSubscription.model_validate(
             {

@@ -28,6 +28,7 @@ from consumers.subscriptions import repository as repo
 from consumers.subscriptions.auth import ROLE, AuthClient
 from consumers.subscriptions.handler import target_and_current
 from consumers.subscriptions.state import needs_change
+from domain.subscriptions import LIVE
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +39,7 @@ CHECKED = Counter("billing_access_checked", "Users whose Auth role was compared 
 
 _CANDIDATES = """
 SELECT user_id FROM payments_history.subscriptions
-WHERE status IN ('active', 'past_due') OR updated_at > now() - make_interval(secs => $1)
+WHERE status = ANY($2::text[]) OR updated_at > now() - make_interval(secs => $1)
 ORDER BY user_id
 """
 
@@ -57,7 +58,7 @@ class AccessReconciler:
     async def run_once(self, window_s: float) -> int:
         """One pass over the candidates; the number of repairs made."""
         repaired = 0
-        for record in await self.pool.fetch(_CANDIDATES, window_s):
+        for record in await self.pool.fetch(_CANDIDATES, window_s, sorted(LIVE)):
             try:
                 repaired += await self.check(record["user_id"])
             except ConsumerError as exc:  # Auth away: the next pass tries again
