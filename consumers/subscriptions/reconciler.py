@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from uuid import UUID
 
 import asyncpg
-from prometheus_client import Counter, start_http_server
+from prometheus_client import Counter
 from pydantic import Field
 
-from common import logs
+from common import process
 from common.db import create_pool
 from consumers.errors import ConsumerError
 from consumers.outbound import make_client
@@ -47,7 +47,6 @@ ORDER BY user_id
 class ReconcilerSettings(ConsumerSettings):
     access_reconcile_interval_s: float = Field(default=30.0, gt=0)
     access_reconcile_window_s: float = Field(default=2 * 86400.0, ge=0)
-    access_reconcile_metrics_port: int = Field(default=9105, ge=0)  # 0: no /metrics server
 
 
 @dataclass(frozen=True)
@@ -115,20 +114,11 @@ async def run(settings: ReconcilerSettings, stop: asyncio.Event) -> None:
         await pool.close()
 
 
-async def serve() -> None:
-    import signal
-
-    settings = ReconcilerSettings()
-    logs.configure(settings.log_level, "access-reconciler")
+def main() -> None:
+    """Logs, /metrics (common.metrics: `access-reconciler`), SIGTERM → a graceful stop."""
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per user per pass otherwise
-    if settings.access_reconcile_metrics_port:
-        start_http_server(settings.access_reconcile_metrics_port, addr="127.0.0.1")
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    await run(settings, stop)
+    process.main("access-reconciler", ReconcilerSettings(), run)
 
 
 if __name__ == "__main__":
-    asyncio.run(serve())
+    main()
