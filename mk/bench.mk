@@ -1,0 +1,25 @@
+# Benchmarks against the running stack (not part of `make test`); docs/performance.md says
+# how to read them. Override: make bench BENCH_FLOWS=... BENCH_CONCURRENCY=... BENCH_ARGS=...
+# (BENCH_ARGS=--throughput adds bench.throughput's figures, ≈2 min more).
+
+BENCH_FLOWS ?= 400
+BENCH_CONCURRENCY ?= 100
+BENCH_ARGS ?=
+
+.PHONY: bench bench-profile bench-compare bench-stack
+
+bench: bench-stack  ## N full flows through the stack + same-run baselines; JSON in .run/bench/
+	cd $(ROOT) && $(PY) -m bench.stack --flows $(BENCH_FLOWS) \
+	  --concurrency $(BENCH_CONCURRENCY) $(BENCH_ARGS)
+
+bench-profile: bench-stack  ## make bench with py-spy on every Python program during the flows
+	cd $(ROOT) && $(PY) -m bench.stack --flows $(BENCH_FLOWS) \
+	  --concurrency $(BENCH_CONCURRENCY) --profile $(BENCH_ARGS)
+
+bench-compare:  ## compare the last two runs of make bench (or A=... B=... JSON files)
+	@cd $(ROOT) && a="$${A:-$$(ls -1 $(RUN)/bench/*.json | tail -2 | head -1)}"; \
+	  b="$${B:-$$(ls -1 $(RUN)/bench/*.json | tail -1)}"; \
+	  $(PY) -m bench.stack --compare "$$a" "$$b"
+
+bench-stack:
+	@BILLING_SKIP_DEMO=1 $(MAKE) --no-print-directory -f $(ROOT)/Makefile up
