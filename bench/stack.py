@@ -68,7 +68,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     started = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     result: dict[str, Any] = {"started": started, "commit": _commit(), "args": vars(args)}
     result["profile_dir"] = str(OUT / f"profile-{started.replace(':', '')}")
-    result["baselines"] = b = {}
+    b: dict[str, Any] = {}
+    result["baselines"] = b
     await drive(stack, args.warmup, min(args.warmup, args.concurrency), 60)
     users = await tokens(stack, 100)
     b["bare"] = baselines.bare_endpoint(users[0], args.wrk_seconds, 64).as_dict()
