@@ -10,6 +10,7 @@ flows run at once; the run stops after N flows or `deadline_s`, whichever comes 
 import asyncio
 import statistics
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,7 +19,7 @@ import httpx
 from tests.stack import flows
 from tests.stack.conftest import Stack, User, new_user
 
-POLL_S = 0.25
+POLL_S = 0.5
 
 
 @dataclass
@@ -38,7 +39,7 @@ class FlowRun:
             "flows_per_s": self.flows / self.seconds if self.seconds else 0.0,
             "flow_p50_ms": pct(self.flow_ms, 50),
             "flow_p99_ms": pct(self.flow_ms, 99),
-            "errors": self.errors[:5],
+            "errors": dict(Counter(self.errors).most_common(5)),
         }
         for mode, ms in self.accept_ms.items():
             out[f"accept_{mode}_p50_ms"] = pct(ms, 50)

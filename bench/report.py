@@ -44,6 +44,8 @@ def table(result: dict[str, Any]) -> Table:
     t.add_column("peak RSS MB", justify="right")
     t.add_row("full flows/s", _f(f["flows_per_s"]), "")
     t.add_row("flows done / failed", f"{f['flows']} / {f['failed']}", "")
+    for error, count in f.get("errors", {}).items():
+        t.add_row(f"  failed: {error[:90]}", str(count), "", style="red")
     t.add_row("flow p50 / p99 ms", f"{_f(f['flow_p50_ms'], 0)} / {_f(f['flow_p99_ms'], 0)}", "")
     for mode, label in (("wait", "with Prefer: wait=10"), ("no_wait", "without Prefer")):
         p50, p99 = f[f"accept_{mode}_p50_ms"], f[f"accept_{mode}_p99_ms"]
