@@ -1,11 +1,10 @@
 """py-spy profiles of the stack's Python programs while the flows run (`make bench-profile`).
 
-Each program is sampled by `py-spy record --nonblocking --format raw` (collapsed stacks,
-subprocesses included); the table keeps, per program, the functions where the samples
-*end* (self time) and the deepest frames of this project's own code in each stack (where
-our code hands the CPU to a library), as shares of the program's busy samples. py-spy leaves
-out idle threads; what is left of event-loop waits is counted apart as idle.
-"""
+Each program is sampled by `py-spy record --nonblocking --gil --format raw`: collapsed stacks
+of the thread holding the GIL (running Python), subprocesses included. Per program the table
+keeps the functions where the samples *end* (self time) and the deepest frame of this
+project's own code in each stack (where our code hands the CPU to a library), as shares of
+the program's busy samples. Waits that still hold the GIL in a sample are counted as idle."""
 
 import signal
 import subprocess
@@ -23,7 +22,19 @@ OURS = (
     "schemas/",
     "admin_project/",
 )
-IDLE = ("select (selectors", "_run_once (asyncio", "poll (selectors", "epoll")
+IDLE = (
+    "select (selectors",
+    "poll (selectors",
+    "epoll",
+    "Condition.wait (threading",
+    "Arbiter.sleep (gunicorn",
+)
+# The outermost frames of our programs: a stack whose deepest frame of ours is one of these is
+# the event loop or a library's own task (aiokafka's fetcher, uvicorn's protocol), not our code.
+TOP_LEVEL = ("_run_loop (common/process.py)", "__main__.py)")
+
+
+LOOP = "(event loop, library tasks)"
 
 
 def python_programs(pids: dict[str, int]) -> dict[str, int]:
@@ -42,7 +53,7 @@ def start(programs: dict[str, int], directory: Path, rate: int) -> list[subproce
     directory.mkdir(parents=True, exist_ok=True)
     procs = []
     for name, pid in programs.items():
-        cmd = [str(PY_SPY), "record", "--nonblocking", "--subprocesses", "--nolineno"]
+        cmd = [str(PY_SPY), "record", "--nonblocking", "--gil", "--subprocesses", "--nolineno"]
         cmd += ["--format", "raw", "--rate", str(rate), "-p", str(pid)]
         cmd += ["-o", str(directory / f"{name}.txt")]
         log = (directory / f"{name}.log").open("wb")
@@ -86,5 +97,5 @@ def top_frames(collapsed: Path, n: int = 8) -> dict[str, object]:
 def _deepest_own(stack: str) -> str:
     for frame in reversed(stack.split(";")):
         if any(f"({package}" in frame or f"/{package}" in frame for package in OURS):
-            return frame
-    return "(no frame of ours)"
+            return LOOP if any(top in frame for top in TOP_LEVEL) else frame
+    return LOOP

@@ -87,8 +87,8 @@ def profile_table(profiles: dict[str, Any]) -> Table:
     for col in ("program", "samples", "top self frames", "deepest frames of ours"):
         t.add_column(col)
     for name, p in sorted(profiles.items(), key=lambda kv: -kv[1]["samples"]):
-        self_ = "\n".join(f"{share:5.1%} {frame}" for frame, share in p["top"][:6])
-        ours = "\n".join(f"{share:5.1%} {frame}" for frame, share in p["ours"][:6])
+        self_ = "\n".join(f"{share:5.1%} {frame[:70]}" for frame, share in p["top"][:6])
+        ours = "\n".join(f"{share:5.1%} {frame[:70]}" for frame, share in p["ours"][:6])
         t.add_row(name, str(p["samples"]), self_, ours)
         t.add_section()
     return t
@@ -129,4 +129,4 @@ def compare(a_path: Path, b_path: Path) -> Table:
 
 
 def show(renderable: Table) -> None:
-    Console(width=120).print(renderable)
+    Console(width=180).print(renderable)
