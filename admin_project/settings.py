@@ -5,16 +5,41 @@ from urllib.parse import unquote, urlsplit
 
 from pydantic import SecretStr
 
-from common.settings import DEV_ADMIN_PASSWORD, DEV_DJANGO_SECRET, Settings
+from common.settings import DEV_ADMIN_PASSWORD, DEV_DJANGO_SECRET, Settings, secret_problem
 
 
 class AdminSettings(Settings):
     django_secret_key: SecretStr = SecretStr(DEV_DJANGO_SECRET)
     django_debug: bool = False
+    # Comma-separated host names the admin answers to; "*" (any) is refused in production.
+    django_allowed_hosts: str = "*"
+    # Behind TLS: session and CSRF cookies only over HTTPS; HSTS for that many seconds
+    # (browsers ignore it over plain HTTP, so a default is harmless in dev); redirect HTTP to
+    # HTTPS; trust X-Forwarded-Proto from the TLS proxy in front of the admin.
+    django_secure_cookies: bool = False
+    django_hsts_seconds: int = 31_536_000
+    django_ssl_redirect: bool = False
+    django_behind_tls_proxy: bool = False
     admin_username: str = "admin"
     admin_password: SecretStr = SecretStr(DEV_ADMIN_PASSWORD)
     # the reconciler's age (same env var): older pending/accepted payments count as stuck
     reconcile_after_seconds: float = 30.0
+
+    def allowed_hosts(self) -> list[str]:
+        return [host.strip() for host in self.django_allowed_hosts.split(",") if host.strip()]
+
+    def production_problems(self) -> list[str]:
+        problems = super().production_problems()
+        weak_key = secret_problem("DJANGO_SECRET_KEY", self.django_secret_key.get_secret_value())
+        if weak_key and weak_key not in problems:
+            problems.append(weak_key)
+        if self.django_debug:
+            problems.append("DJANGO_DEBUG is on: tracebacks and settings would be shown")
+        if "*" in self.allowed_hosts() or not self.allowed_hosts():
+            problems.append("DJANGO_ALLOWED_HOSTS must list the admin's host names, not *")
+        if not self.django_secure_cookies:
+            problems.append("DJANGO_SECURE_COOKIES is off: cookies would travel over plain HTTP")
+        return problems
 
 
 ENV = AdminSettings()
@@ -36,8 +61,16 @@ def _database(url: str) -> dict[str, object]:
 
 SECRET_KEY = ENV.django_secret_key.get_secret_value()
 DEBUG = ENV.django_debug
-ALLOWED_HOSTS = ["*"]
-CSRF_TRUSTED_ORIGINS = ["http://127.0.0.1:8001", "http://localhost:8001"]
+ALLOWED_HOSTS = ENV.allowed_hosts()
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+DEV_ORIGINS = [] if ENV.is_production else ["http://127.0.0.1:8001", "http://localhost:8001"]
+CSRF_TRUSTED_ORIGINS = sorted({_origin(ENV.admin_url), *DEV_ORIGINS})
 
 INSTALLED_APPS = [
     "unfold",
@@ -93,6 +126,21 @@ LOGIN_REDIRECT_URL = "/admin/"
 BILLING_SETTINGS = ENV
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False
+# --- TLS (production refuses insecure cookies; see AdminSettings) ------------------------
+SESSION_COOKIE_SECURE = ENV.django_secure_cookies
+CSRF_COOKIE_SECURE = ENV.django_secure_cookies
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+SECURE_HSTS_SECONDS = ENV.django_hsts_seconds
+SECURE_HSTS_INCLUDE_SUBDOMAINS = ENV.django_hsts_seconds > 0
+SECURE_SSL_REDIRECT = ENV.django_ssl_redirect
+SECURE_PROXY_SSL_HEADER = (
+    ("HTTP_X_FORWARDED_PROTO", "https") if ENV.django_behind_tls_proxy else None
+)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 5000
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

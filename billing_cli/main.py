@@ -133,7 +133,9 @@ def token(
     """Print a dev JWT for USER_ID: from the Auth sandbox, or signed locally."""
     settings = Settings()
     if local:
-        typer.echo(tokens.local_token(user_id, settings.jwt_secret.get_secret_value(), ttl))
+        secret = settings.jwt_secret.get_secret_value()
+        issuer, audience = settings.jwt_issuer, settings.jwt_audience
+        typer.echo(tokens.local_token(user_id, secret, issuer, audience, ttl))
     else:
         typer.echo(tokens.auth_token(user_id, settings.auth_url))
 

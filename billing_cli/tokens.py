@@ -11,9 +11,18 @@ import jwt
 ALGORITHM = "HS256"
 
 
-def local_token(user_id: uuid.UUID, secret: str, ttl_s: int = 3600) -> str:
+def local_token(
+    user_id: uuid.UUID, secret: str, issuer: str, audience: str, ttl_s: int = 3600
+) -> str:
     now = int(time.time())
-    claims = {"sub": str(user_id), "iat": now, "nbf": now, "exp": now + ttl_s}
+    claims = {
+        "sub": str(user_id),
+        "iss": issuer,
+        "aud": audience,
+        "iat": now,
+        "nbf": now,
+        "exp": now + ttl_s,
+    }
     return jwt.encode(claims, secret, algorithm=ALGORITHM)
 
 

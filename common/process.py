@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
 
 from common import logs
+from common.metrics import start_metrics_server
 from common.settings import Settings
 
 S = TypeVar("S", bound=Settings)
@@ -22,6 +23,7 @@ log = logging.getLogger(__name__)
 
 def main(name: str, settings: S, run: Run[S]) -> None:
     logs.configure(settings.log_level, name)
+    start_metrics_server(name)
     _run_loop(serve(name, settings, run))
 
 

@@ -1,10 +1,13 @@
 """Configuration from the environment (and `.env`), validated at start-up.
 
-Each deployable subclasses `Settings` with what only it needs. A production profile
-(`BILLING_ENV=production`) refuses every obviously-dev default secret.
+Each deployable subclasses `Settings` with what only it needs. The profile fails closed:
+only an explicit `BILLING_ENV=dev` or `BILLING_ENV=test` is a development profile; anything
+else, unset included, is production. Production refuses to start while any check of
+`production_problems` finds something (a missing, weak or development secret here; each
+deployable adds its own), naming each problem on one line.
 """
 
-from typing import Literal, Self
+from typing import Self
 
 from pydantic import SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -14,16 +17,39 @@ DEV_PROVIDER_SECRET = "test_dev_only_secret_change_me"
 DEV_DJANGO_SECRET = "dev-only-django-secret-change-me"
 DEV_DATABASE_PASSWORD = "billing"
 DEV_ADMIN_PASSWORD = "admin"
+DEV_PROFILES = frozenset({"dev", "test"})
+MIN_SECRET_LENGTH = 32
+JWT_ISSUER = "auth-sandbox"
+JWT_AUDIENCE = "billing"
 
 
 class InsecureConfiguration(RuntimeError):
-    """A production profile started with a development secret."""
+    """A production profile started with an unsafe setting; one line per problem."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__("\n".join(f"refusing to start in production: {p}" for p in problems))
+
+
+def is_dev_profile(billing_env: str) -> bool:
+    return billing_env.strip().lower() in DEV_PROFILES
+
+
+def secret_problem(env_name: str, value: str, min_length: int = MIN_SECRET_LENGTH) -> str | None:
+    """Why `value` is not a production secret, or None."""
+    if not value:
+        return f"{env_name} is not set"
+    if value in _DEV_SECRETS:
+        return f"{env_name} is the development default"
+    if len(value) < min_length:
+        return f"{env_name} is weak: shorter than {min_length} characters"
+    return None
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore")
 
-    billing_env: Literal["dev", "test", "production"] = "dev"
+    billing_env: str = "production"
 
     database_url: str = f"postgresql://billing:{DEV_DATABASE_PASSWORD}@127.0.0.1:55432/billing"
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
@@ -35,23 +61,42 @@ class Settings(BaseSettings):
     notify_url: str = "http://127.0.0.1:8083"
 
     jwt_secret: SecretStr = SecretStr(DEV_JWT_SECRET)
+    # Tokens must name both: who issued them (the Auth service) and that they are for us.
+    jwt_issuer: str = JWT_ISSUER
+    jwt_audience: str = JWT_AUDIENCE
     provider_shop_id: str = "100500"
     provider_secret_key: SecretStr = SecretStr(DEV_PROVIDER_SECRET)
 
     log_level: str = "INFO"
 
+    @property
+    def is_production(self) -> bool:
+        return not is_dev_profile(self.billing_env)
+
     @model_validator(mode="after")
-    def _refuse_dev_secrets_in_production(self) -> Self:
-        if self.billing_env != "production":
-            return self
-        insecure = [name for name, value in self._secrets().items() if value in _DEV_SECRETS]
-        if f":{DEV_DATABASE_PASSWORD}@" in self.database_url:
-            insecure.append("database_url")
-        if insecure:
-            raise InsecureConfiguration(
-                f"production refuses development defaults for: {', '.join(sorted(insecure))}"
-            )
+    def _refuse_unsafe_production(self) -> Self:
+        if self.is_production:
+            problems = self.production_problems()
+            if problems:
+                raise InsecureConfiguration(problems)
         return self
+
+    def production_problems(self) -> list[str]:
+        """Everything that makes this configuration unsafe for production (subclasses add)."""
+        problems = [
+            secret_problem("JWT_SECRET", self.jwt_secret.get_secret_value()),
+            secret_problem("PROVIDER_SECRET_KEY", self.provider_secret_key.get_secret_value(), 1),
+        ]
+        problems += [
+            f"{name.upper()} is the development default"
+            for name, value in self._secrets().items()
+            if value in _DEV_SECRETS and name not in ("jwt_secret", "provider_secret_key")
+        ]
+        if f":{DEV_DATABASE_PASSWORD}@" in self.database_url:
+            problems.append("DATABASE_URL uses the development password")
+        if not self.jwt_issuer or not self.jwt_audience:
+            problems.append("JWT_ISSUER and JWT_AUDIENCE must both be set")
+        return [problem for problem in problems if problem]
 
     def _secrets(self) -> dict[str, str]:
         return {

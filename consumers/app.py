@@ -60,7 +60,8 @@ async def run(
     producer = Producer(settings)
     group = settings.consumer_group_id or default_group
     try:
-        async with make_client(settings.consumer_http_timeout_seconds) as client:
+        services = {settings.auth_url: "auth", settings.notify_url: "notify"}
+        async with make_client(settings.consumer_http_timeout_seconds, services) as client:
             letters = DeadLetters(consumer_name, pool, producer, settings.consumer_dlq_topic)
             handle = factory(settings, pool, client)
             log.info("%s consuming %s", consumer_name, settings.consumer_events_topic)

@@ -22,6 +22,7 @@ import asyncpg
 from aiokafka import ConsumerRecord
 
 from common.inbox import Origin
+from common.metrics import DEAD_LETTERS
 from common.producer import Producer
 from common.retry import OUTAGES, RetryPolicy
 from common.runloop import GaveUp, MessageHandler
@@ -79,6 +80,7 @@ class DeadLetters:
             letter.original_value,
             letter.error,
         )
+        DEAD_LETTERS.labels(self.consumer).inc()
         log.error(
             "%s[%s]@%s dead-lettered: %s", origin.topic, origin.partition, origin.offset, error
         )

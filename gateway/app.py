@@ -23,6 +23,8 @@ from gateway.publisher import ProducerFactory, Publisher, default_producer
 from gateway.ratelimit import RateLimiter
 from gateway.routes import health, payments, plans, refunds, subscription, webhooks
 from gateway.settings import GatewaySettings
+from gateway.waiting import PaymentWaiters
+from gateway.webhook_limits import SourceLimiter
 
 HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 406: "not_acceptable"}
 
@@ -31,12 +33,17 @@ def create_app(
     settings: GatewaySettings | None = None, producer_factory: ProducerFactory = default_producer
 ) -> FastAPI:
     settings = settings or GatewaySettings()
+    db = Database(settings)
     svc = Services(
         settings=settings,
-        db=Database(settings),
+        db=db,
         publisher=Publisher(settings, producer_factory),
         metrics=Metrics(),
         limiter=RateLimiter(settings.gateway_rate_limit_per_minute),
+        waiters=PaymentWaiters(settings, db),
+        webhook_limiter=SourceLimiter(
+            settings.webhook_rate_per_source_per_minute, settings.webhook_rate_total_per_minute
+        ),
     )
     app = FastAPI(title="Billing gateway", version="1", lifespan=_lifespan)
     app.state.services = svc
@@ -53,9 +60,11 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     svc: Services = app.state.services
     await svc.db.open()
     await svc.publisher.try_connect()
+    await svc.waiters.start()
     try:
         yield
     finally:
+        await svc.waiters.close()
         await svc.publisher.close()
         await svc.db.close()
 

@@ -2,7 +2,9 @@
 
 Only HS256 with the shared `JWT_SECRET` is accepted: pinning the algorithm list is what
 defeats `alg: none` and RS256/HS256 confusion (a token "signed" with a public key as an
-HMAC secret). `exp` is required, `nbf` and `iat` are honoured, `sub` must be a UUID.
+HMAC secret). `exp`, `iss` (`JWT_ISSUER`, the Auth service) and `aud` (`JWT_AUDIENCE`, this
+API) are required, so a token minted with the same secret for another service or by another
+issuer is refused; `nbf` and `iat` are honoured, `sub` must be a UUID.
 """
 
 import uuid
@@ -16,14 +18,16 @@ from gateway.errors import Unauthorized
 ALGORITHMS = ["HS256"]
 
 
-def verify_token(token: str, secret: str) -> uuid.UUID:
+def verify_token(token: str, secret: str, *, issuer: str, audience: str) -> uuid.UUID:
     """The user id a valid token names; raises `Unauthorized` for anything else."""
     try:
         claims = jwt.decode(
             token,
             secret,
             algorithms=ALGORITHMS,
-            options={"require": ["exp", "sub"], "verify_signature": True},
+            issuer=issuer,
+            audience=audience,
+            options={"require": ["exp", "sub", "iss", "aud"], "verify_signature": True},
         )
     except jwt.PyJWTError as exc:
         raise Unauthorized(f"invalid token: {exc}") from exc
@@ -48,8 +52,13 @@ def bearer_token(header: str | None) -> str:
 
 def current_user(request: Request) -> uuid.UUID:
     """FastAPI dependency: the authenticated user's id."""
-    secret = request.app.state.services.settings.jwt_secret.get_secret_value()
-    return verify_token(bearer_token(request.headers.get("authorization")), secret)
+    settings = request.app.state.services.settings
+    return verify_token(
+        bearer_token(request.headers.get("authorization")),
+        settings.jwt_secret.get_secret_value(),
+        issuer=settings.jwt_issuer,
+        audience=settings.jwt_audience,
+    )
 
 
 CurrentUser = Annotated[uuid.UUID, Depends(current_user)]

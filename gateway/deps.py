@@ -6,7 +6,7 @@ Dependencies run before the body is validated, so the order of answers is
 
 import uuid
 from dataclasses import dataclass
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from fastapi import Depends, Header, Request
 
@@ -17,6 +17,10 @@ from gateway.metrics import Metrics
 from gateway.publisher import Publisher
 from gateway.ratelimit import RateLimiter
 from gateway.settings import GatewaySettings
+from gateway.webhook_limits import SourceLimiter
+
+if TYPE_CHECKING:  # gateway.waiting reads payments, which needs Services: no import cycle
+    from gateway.waiting import PaymentWaiters
 
 MAX_KEY_LENGTH = 255
 
@@ -28,6 +32,8 @@ class Services:
     publisher: Publisher
     metrics: Metrics
     limiter: RateLimiter
+    waiters: "PaymentWaiters"
+    webhook_limiter: SourceLimiter
 
 
 def services(request: Request) -> Services:

@@ -16,7 +16,8 @@
     │   │   ├── IdempotencyKeyReused     422 idempotency_key_reused
     │   │   ├── InvalidAmount            422 invalid_amount
     │   │   ├── InvalidCursor            422 invalid_cursor
-    │   │   └── RefundExceedsPayment     422 refund_exceeds_payment
+    │   │   ├── RefundExceedsPayment     422 refund_exceeds_payment
+    │   │   └── ReturnUrlNotAllowed      422 return_url_not_allowed
     │   └── RateLimited                  429 rate_limited (+ Retry-After)
     └── ServiceUnavailable               503 service_unavailable (+ Retry-After: 5)
         ├── DatabaseUnavailable          PostgreSQL did not answer
@@ -129,6 +130,11 @@ class InvalidCursor(ValidationFailed):
 class RefundExceedsPayment(ValidationFailed):
     code = "refund_exceeds_payment"
     default_message = "the refund exceeds what is left to refund"
+
+
+class ReturnUrlNotAllowed(ValidationFailed):
+    code = "return_url_not_allowed"
+    default_message = "return_url must point at one of the configured origins"
 
 
 class RateLimited(ClientError):

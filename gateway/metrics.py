@@ -2,7 +2,13 @@
 
 from dataclasses import dataclass, field
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    PlatformCollector,
+    ProcessCollector,
+)
 
 
 @dataclass
@@ -10,6 +16,8 @@ class Metrics:
     registry: CollectorRegistry = field(default_factory=CollectorRegistry)
 
     def __post_init__(self) -> None:
+        ProcessCollector(registry=self.registry)  # process_*: CPU, RSS, fds, like the workers
+        PlatformCollector(registry=self.registry)
         self.requests = Counter(
             "gateway_http_requests",
             "HTTP requests by route template, method and status",

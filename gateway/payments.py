@@ -6,20 +6,23 @@ command's message_id is deterministic so processors see one command). Once the r
 moved on, nothing is produced: the provider was already asked.
 """
 
-import asyncio
-import time
 import uuid
 
 from gateway.deps import Services
-from gateway.errors import DatabaseUnavailable, IdempotencyKeyReused, UnknownPlan
+from gateway.errors import (
+    DatabaseUnavailable,
+    IdempotencyKeyReused,
+    ReturnUrlNotAllowed,
+    UnknownPlan,
+)
 from gateway.models import CreatePaymentBody, fingerprint
+from gateway.origins import return_url_allowed
 from gateway.repository import (
     NewPayment,
     Record,
     active_plan,
     insert_payment,
     payment_by_key,
-    user_payment,
 )
 from schemas import ids
 from schemas.messages import CreatePayment
@@ -31,6 +34,8 @@ MAX_WAIT_S = 10
 async def accept_payment(
     svc: Services, user_id: uuid.UUID, key: str, body: CreatePaymentBody
 ) -> Record:
+    if not return_url_allowed(body.return_url, svc.settings.return_url_origins()):
+        raise ReturnUrlNotAllowed()
     fp = fingerprint(body.model_dump(mode="json"))
     row = await _stored_payment(svc, user_id, key, body, fp)
     if row["request_fingerprint"] != fp:
@@ -93,21 +98,3 @@ def requested_wait(prefer: str | None) -> int:
 
 def is_settled(row: Record) -> bool:
     return row["confirmation_url"] is not None or row["status"] in FINAL
-
-
-async def wait_for_payment(svc: Services, row: Record, seconds: int) -> Record:
-    """The row once it has a confirmation_url or a final status, or as it is at the deadline.
-
-    The command is already durable, so a database hiccup here ends the wait (202) rather
-    than turning an accepted payment into an error.
-    """
-    deadline = time.monotonic() + seconds
-    while not is_settled(row) and time.monotonic() < deadline:
-        await asyncio.sleep(svc.settings.gateway_wait_poll_s)
-        try:
-            async with svc.db.connection() as conn:
-                fresh = await user_payment(conn, row["user_id"], row["payment_id"])
-        except DatabaseUnavailable:
-            return row
-        row = fresh or row
-    return row

@@ -3,7 +3,9 @@
 The checks are what the gateway can see (the payment's refunded_amount and the refunds
 still `accepted`); the processor re-checks authoritatively under its own row lock before
 it asks the provider. Locking the payment row here serialises concurrent refund requests
-for one payment across gateway instances, so two of them cannot both take the last rouble.
+for one payment across gateway instances, so two of them cannot both take the last rouble;
+the key is looked up again under that lock, so a same-key twin answers with the refund its
+twin created instead of counting that refund's reservation against itself.
 """
 
 import uuid
@@ -66,9 +68,13 @@ async def _stored_refund(
             return row
         async with conn.transaction():
             payment = await user_payment(conn, user_id, payment_id, lock=True)
-            granted = await _refundable(conn, payment, amount)
-            await insert_refund(conn, _new_refund(user_id, key, payment, granted, fp))
+            # A twin with this key may have committed while we waited for the lock: its
+            # refund is ours, and its reservation must not be counted against us.
             row = await refund_by_key(conn, user_id, key)
+            if row is None:
+                granted = await _refundable(conn, payment, amount)
+                await insert_refund(conn, _new_refund(user_id, key, payment, granted, fp))
+                row = await refund_by_key(conn, user_id, key)
     if row is None:
         raise DatabaseUnavailable("the refund row vanished; retry")
     return row

@@ -2,7 +2,10 @@
 
 Idempotency lives in the database: `(user_id, idempotency_key)` is unique on payments and
 refunds, rows are inserted `ON CONFLICT DO NOTHING` and read back, so concurrent
-duplicates from any number of gateway instances converge on one row.
+duplicates from any number of gateway instances converge on one row. The conflict target
+is left out on purpose: the primary key is derived from the same (user, key) pair, and a
+twin whose primary-key entry is in place before its `(user_id, idempotency_key)` entry
+must be a conflict too, not a unique violation (issue 10 §3b).
 """
 
 import uuid
@@ -73,7 +76,7 @@ async def insert_payment(conn: asyncpg.Connection, new: NewPayment) -> None:
             (id, user_id, plan_id, amount, currency, status, system_id, idempotency_key,
              request_fingerprint, return_url)
         VALUES ($1, $2, $3, $4, $5, 'accepted', $6, $7, $8, $9)
-        ON CONFLICT (user_id, idempotency_key) DO NOTHING
+        ON CONFLICT DO NOTHING
         """,
         new.payment_id,
         new.user_id,
@@ -107,6 +110,13 @@ async def user_payment(
         f" WHERE id = $1 AND user_id = $2{suffix}",
         payment_id,
         user_id,
+    )
+
+
+async def payments_by_ids(conn: asyncpg.Connection, payment_ids: list[uuid.UUID]) -> list[Record]:
+    return await conn.fetch(
+        f"SELECT {PAYMENT_COLUMNS} FROM payments_history.payments WHERE id = ANY($1::uuid[])",
+        payment_ids,
     )
 
 
@@ -151,7 +161,7 @@ async def insert_refund(conn: asyncpg.Connection, new: NewRefund) -> None:
             (id, payment_id, user_id, amount, currency, status, idempotency_key,
              request_fingerprint, requested_by)
         VALUES ($1, $2, $3, $4, $5, 'accepted', $6, $7, $8)
-        ON CONFLICT (user_id, idempotency_key) DO NOTHING
+        ON CONFLICT DO NOTHING
         """,
         new.refund_id,
         new.payment_id,

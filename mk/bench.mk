@@ -6,7 +6,7 @@ BENCH_FLOWS ?= 400
 BENCH_CONCURRENCY ?= 100
 BENCH_ARGS ?=
 
-.PHONY: bench bench-profile bench-compare bench-stack
+.PHONY: bench bench-profile bench-compare bench-stack bench-same-key
 
 bench: bench-stack  ## N full flows through the stack + same-run baselines; JSON in .run/bench/
 	cd $(ROOT) && $(PY) -m bench.stack --flows $(BENCH_FLOWS) \
@@ -23,3 +23,6 @@ bench-compare:  ## compare the last two runs of make bench (or A=... B=... JSON 
 
 bench-stack:
 	@BILLING_SKIP_DEMO=1 $(MAKE) --no-print-directory -f $(ROOT)/Makefile up
+
+bench-same-key:  ## 64 clients, same and distinct Idempotency-Keys, 60 s: 5xx and split groups
+	@cd $(ROOT) && BILLING_ENV=$${BILLING_ENV:-dev} $(PY) -m bench.same_key_load

@@ -10,7 +10,7 @@ STACK_REQUIRED := $(if $(and $(KAFKA_BOOTSTRAP_SERVERS),$(DATABASE_URL)),0,1)
 
 .PHONY: test test-stack
 
-test: lint test-stack  ## lint, then the whole test suite (brings the stack up when needed)
+test: lint alerts-test test-stack  ## lint, the alert rules (promtool), then the whole test suite (brings the stack up when needed)
 	@rc=0; cd $(ROOT) && BILLING_STACK_REQUIRED=$(STACK_REQUIRED) $(PY) -m pytest $(PYTEST_FLAGS) $(PYTEST_ARGS) || rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest: no tests collected"; rc=0; fi; exit $$rc
 

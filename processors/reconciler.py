@@ -16,10 +16,11 @@ import logging
 from dataclasses import dataclass
 
 import asyncpg
+from prometheus_client import Counter
 
 from common.producer import Message, Producer
 from common.retry import pause
-from processors import apply, repository
+from processors import apply, gauges, repository
 from processors.errors import ProviderError
 from processors.runtime import Context, bootstrap, main
 from processors.settings import ProcessorSettings
@@ -28,6 +29,11 @@ from schemas.codec import encode
 from schemas.messages import CreatePayment, RefundPayment
 
 log = logging.getLogger(__name__)
+WORK = Counter(
+    "billing_reconciler_actions",
+    "Reconciler work: pending payments re-read, accepted payments/refunds re-driven",
+    ["action"],
+)
 
 _NEXT = "now() + make_interval(secs => least($2 * power(2, p.check_attempts), $3))"
 
@@ -70,6 +76,9 @@ async def run_once(ctx: Context, producer: Producer) -> Pass:
     result.rechecked = await recheck_pending(ctx)
     result.redriven_payments = await redrive_payments(ctx, producer)
     result.redriven_refunds = await redrive_refunds(ctx, producer)
+    WORK.labels("recheck_pending").inc(result.rechecked)
+    WORK.labels("redrive_payment").inc(result.redriven_payments)
+    WORK.labels("redrive_refund").inc(result.redriven_refunds)
     return result
 
 
@@ -156,6 +165,7 @@ async def _send(ctx: Context, producer: Producer, messages: list[tuple[str, byte
 async def run(settings: ProcessorSettings, stop: asyncio.Event) -> None:
     ctx = await bootstrap(settings)
     producer = Producer(settings)
+    collecting = asyncio.create_task(gauges.collect_forever(ctx.pool, settings, stop))
     try:
         while not stop.is_set():
             try:
@@ -164,6 +174,8 @@ async def run(settings: ProcessorSettings, stop: asyncio.Event) -> None:
                 log.exception("reconciler pass failed; retrying")
             await pause(stop, settings.reconcile_interval_s)
     finally:
+        collecting.cancel()
+        await asyncio.gather(collecting, return_exceptions=True)
         await producer.close()
         await ctx.aclose()
 

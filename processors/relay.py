@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import asyncpg
+from prometheus_client import Counter
 
 from common.outbox import CHANNEL
 from common.producer import Message, Producer
@@ -23,6 +24,7 @@ from processors.runtime import connect_pool, main
 from processors.settings import ProcessorSettings
 
 log = logging.getLogger(__name__)
+PUBLISHED = Counter("billing_outbox_published", "Outbox rows published to Kafka by the relay")
 
 _BATCH = """
 SELECT id, topic, key, payload FROM payments_history.outbox
@@ -64,6 +66,7 @@ class Relay:
             [r["id"] for r in rows],
         )
         self.published += len(rows)
+        PUBLISHED.inc(len(rows))
         return len(rows)
 
     async def run(self, stop: asyncio.Event) -> None:

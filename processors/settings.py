@@ -32,6 +32,19 @@ class ProcessorSettings(Settings):
     reconcile_interval_s: float = Field(default=1.0, gt=0)
     reconcile_batch: int = Field(default=200, ge=1)
 
+    # YooKassa cancels an unpaid card payment after an hour (`expired_on_confirmation`): a
+    # row still `pending` past this is stuck (we missed the news), not a user still paying.
+    provider_pending_expiry_s: float = Field(default=3600.0, gt=0)
+
+    # processors/gauges.py (run by the reconciler): how often, and which groups' lag
+    metrics_collect_interval_s: float = Field(default=10.0, gt=0)
+    metrics_lag_groups: str = (
+        "billing-processor-commands=billing.commands.v1,"
+        "billing-processor-webhooks=billing.webhooks.v1,"
+        "billing-consumer-subscriptions=billing.events.v1,"
+        "billing-consumer-notifications=billing.events.v1"
+    )
+
     relay_batch: int = Field(default=500, ge=1)
     relay_poll_s: float = Field(default=0.2, gt=0)
     relay_lock_key: int = 0x6F1C6C1E
@@ -39,6 +52,12 @@ class ProcessorSettings(Settings):
     # other topic are left to their own relay, so a stray row (a benchmark's or a test's
     # private topic that no longer exists) can never hold the billing events back.
     relay_topics: str = EVENTS
+
+    @property
+    def lag_group_topics(self) -> dict[str, str]:
+        """{consumer group: its topic} from `group=topic,...`."""
+        pairs = (p.strip().partition("=") for p in self.metrics_lag_groups.split(","))
+        return {group: topic for group, _, topic in pairs if group and topic}
 
     @property
     def relay_topic_list(self) -> list[str]:

@@ -1,7 +1,8 @@
 """Settings shared by the three simulators.
 
-``BILLING_ENV=production`` refuses to start with any of the dev default secrets: the
-simulators must never be mistaken for, or deployed as, the real thing with known keys.
+Outside an explicit ``BILLING_ENV=dev`` or ``test`` (unset included: it fails closed) the
+simulators refuse to start with any of the dev default secrets: they must never be mistaken
+for, or deployed as, the real thing with known keys.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from urllib.parse import urlsplit
 
 from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_PROFILES = frozenset({"dev", "test"})
 
 
 class DefaultSecretInProduction(ValueError):
@@ -22,11 +25,11 @@ class SimulatorSettings(BaseSettings):
 
     model_config = SettingsConfigDict(extra="ignore", case_sensitive=False)
 
-    billing_env: str = "dev"
+    billing_env: str = "production"
 
     def refuse_default_secrets(self, defaults: dict[str, str]) -> None:
         """Raise if a secret still has its dev default in production."""
-        if self.billing_env.lower() != "production":
+        if self.billing_env.strip().lower() in DEV_PROFILES:
             return
         for name, default in defaults.items():
             value = getattr(self, name)

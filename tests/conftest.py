@@ -22,6 +22,8 @@ from urllib.parse import urlsplit
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+# Settings fail closed (an unset BILLING_ENV is production); the tests run with dev secrets.
+os.environ.setdefault("BILLING_ENV", "test")
 DEFAULT_KAFKA_BOOTSTRAP = "127.0.0.1:9092"
 DEFAULT_DATABASE_URL = "postgresql://billing:billing@127.0.0.1:55432/billing"
 KAFKA_IMAGE = "confluentinc/cp-kafka:7.7.1"  # Kafka 3.7, KRaft-capable

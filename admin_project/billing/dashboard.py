@@ -162,5 +162,5 @@ def dashboard_callback(request: HttpRequest, context: dict[str, Any]) -> dict[st
 
 
 def environment_callback(request: HttpRequest) -> list[str]:
-    env = settings.BILLING_SETTINGS.billing_env
-    return [env, "danger" if env == "production" else "info"]
+    env = settings.BILLING_SETTINGS
+    return [env.billing_env or "production", "danger" if env.is_production else "info"]

@@ -10,7 +10,7 @@ from gateway.auth import CurrentUser
 from gateway.deps import IdempotencyKey, PostingUser, Svc
 from gateway.errors import InvalidCursor, NotFound
 from gateway.models import CreatePaymentBody, ErrorOut, PaymentOut, PaymentPage
-from gateway.payments import accept_payment, is_settled, requested_wait, wait_for_payment
+from gateway.payments import accept_payment, is_settled, requested_wait
 from gateway.repository import Record, user_payment, user_payments
 
 router = APIRouter(prefix="/api/v1", tags=["payments"])
@@ -42,7 +42,7 @@ async def create_payment(
     response.headers["Location"] = f"/api/v1/payments/{row['payment_id']}"
     wait = requested_wait(prefer)
     if wait:
-        row = await wait_for_payment(svc, row, wait)
+        row = await svc.waiters.wait(row, wait)
         if is_settled(row):
             response.status_code = 201
             response.headers["Preference-Applied"] = f"wait={wait}"

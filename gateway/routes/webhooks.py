@@ -1,6 +1,7 @@
 from fastapi import APIRouter, Request
 
 from gateway.deps import Svc
+from gateway.errors import PayloadTooLarge
 from gateway.models import ErrorOut
 from gateway.notifications import check_source, parse_notification
 
@@ -9,12 +10,18 @@ router = APIRouter(prefix="/api/v1/webhooks", tags=["webhooks"])
 
 @router.post(
     "/yookassa",
-    responses={code: {"model": ErrorOut} for code in (400, 403, 413, 503)},  # type: ignore[misc]
+    responses={code: {"model": ErrorOut} for code in (400, 403, 413, 429, 503)},  # type: ignore[misc]
     summary="YooKassa notification intake: 200 once durably in Kafka",
 )
 async def yookassa_notification(request: Request, svc: Svc) -> dict[str, str]:
-    check_source(request.client.host if request.client else None, svc.settings.webhook_networks())
-    notification = parse_notification(await request.body())
+    """Source allowlist, then the per-source and total rate, then the size, then the shape."""
+    source = request.client.host if request.client else None
+    check_source(source, svc.settings.webhook_networks())
+    svc.webhook_limiter.take(source or "unknown")
+    raw = await request.body()  # the app-wide limit has bounded it already
+    if len(raw) > svc.settings.webhook_max_body_bytes:
+        raise PayloadTooLarge("a provider notification is never this large")
+    notification = parse_notification(raw)
     topic = svc.settings.webhooks_topic
     await svc.publisher.publish(topic, notification.payment_external_id, notification)
     svc.metrics.produced.labels(topic, notification.type).inc()

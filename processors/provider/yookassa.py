@@ -20,9 +20,11 @@ from uuid import UUID
 
 import httpx
 
+from common.metrics import MeteredTransport
 from processors.domain import PaymentStatus, RefundStatus
 from processors.errors import ProviderNotFound, ProviderRejected, ProviderUnavailable
 from processors.provider.pool import LeanTransport
+from processors.provider.throttling import pause_before_retry, throttled
 from schemas.ids import provider_idempotence_key
 
 PAYMENT_STATUS: dict[str, PaymentStatus] = {
@@ -154,7 +156,7 @@ async def with_retries(
         except ProviderUnavailable as exc:
             last = exc
         if attempt < policy.attempts:
-            await asyncio.sleep(policy.delay(attempt))
+            await asyncio.sleep(pause_before_retry(last, policy.delay(attempt)))
     if last is None:  # attempts >= 1, so a failure was recorded
         raise ProviderUnavailable(f"{what}: no attempt made")
     raise last
@@ -162,6 +164,8 @@ async def with_retries(
 
 def parse(response: httpx.Response) -> dict[str, Any]:
     status = response.status_code
+    if status == 429:
+        raise throttled(response)
     if status >= 500 or status in TRANSIENT_STATUS:
         raise ProviderUnavailable(f"provider answered {status}: {response.text[:200]}")
     body = _json(response)
@@ -203,6 +207,7 @@ def make_client(
     )
     if transport is None:  # keep-alive HTTP/1.1 on a pool that stays cheap with many connections
         transport = LeanTransport(limits=limits)
+    transport = MeteredTransport(transport, "provider")
     http = httpx.AsyncClient(
         base_url=base_url.rstrip("/"),
         auth=httpx.BasicAuth(shop_id, secret_key),

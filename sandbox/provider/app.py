@@ -6,11 +6,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import httpx
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI
 
-from sandbox.provider import api, checkout, hooks
-from sandbox.provider.errors import ProviderError
+from sandbox.provider import api, checkout, error_handlers, hooks
 from sandbox.provider.runtime import open_runtime
 from sandbox.provider.settings import ProviderSettings
 
@@ -27,16 +25,12 @@ def create_app(
             yield
 
     app = FastAPI(title="Sandbox payment provider (YooKassa API v3 subset)", lifespan=lifespan)
-    app.add_exception_handler(ProviderError, _provider_error)  # type: ignore[arg-type]
+    error_handlers.install(app)
     app.include_router(api.router)
     app.include_router(checkout.router)
     app.include_router(hooks.router)
     app.add_api_route("/healthz", _healthz, methods=["GET"])
     return app
-
-
-async def _provider_error(_: Request, exc: ProviderError) -> JSONResponse:
-    return JSONResponse(exc.to_wire(), status_code=exc.status_code)
 
 
 async def _healthz() -> dict[str, str]:

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from sandbox.provider.domain import DECLINED_CARD, SUCCESS_CARD
+from sandbox.provider.cards import TEST_CARDS
 from sandbox.provider.errors import NotFound, UnknownCard
 from sandbox.provider.runtime import ProviderRuntime, runtime
 
@@ -56,7 +56,6 @@ def _page(
     context = {
         "payment": payment,
         "error": error,
-        "success_card": SUCCESS_CARD,
-        "declined_card": DECLINED_CARD,
+        "test_cards": TEST_CARDS.values(),
     }
     return templates.TemplateResponse(request, "checkout.html", context, status_code=status_code)

@@ -5,13 +5,15 @@ Money is ``Decimal`` quantised to kopecks; it crosses the wire as a string.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
 from sandbox.clock import now_iso
-from sandbox.provider.errors import InvalidRequest, UnknownCard
+from sandbox.provider.cards import SandboxCard, find_card, party
+from sandbox.provider.errors import InvalidRequest
 
 CENT = Decimal("0.01")
 CURRENCIES = frozenset({"RUB", "USD", "EUR", "BYN", "KZT", "UZS", "AMD", "GEL", "KGS", "TRY"})
@@ -19,37 +21,46 @@ CURRENCIES = frozenset({"RUB", "USD", "EUR", "BYN", "KZT", "UZS", "AMD", "GEL", 
 
 class PaymentStatus(StrEnum):
     PENDING = "pending"
+    WAITING_FOR_CAPTURE = "waiting_for_capture"
     SUCCEEDED = "succeeded"
     CANCELED = "canceled"
 
 
 ALLOWED: dict[PaymentStatus, frozenset[PaymentStatus]] = {
-    PaymentStatus.PENDING: frozenset({PaymentStatus.SUCCEEDED, PaymentStatus.CANCELED}),
+    PaymentStatus.PENDING: frozenset(
+        {PaymentStatus.WAITING_FOR_CAPTURE, PaymentStatus.SUCCEEDED, PaymentStatus.CANCELED}
+    ),
+    PaymentStatus.WAITING_FOR_CAPTURE: frozenset({PaymentStatus.SUCCEEDED, PaymentStatus.CANCELED}),
     PaymentStatus.SUCCEEDED: frozenset(),
     PaymentStatus.CANCELED: frozenset(),
 }
 
 
+class RefundStatus(StrEnum):
+    PENDING = "pending"
+    SUCCEEDED = "succeeded"
+    CANCELED = "canceled"
+
+
 @dataclass(frozen=True)
-class CardOutcome:
-    status: PaymentStatus
-    reason: str | None = None
+class Timing:
+    """The provider's clocks (from settings), in seconds."""
+
+    capture_expiry_s: float = 7 * 24 * 3600.0
+    receipt_delay_s: float = 1.0
 
 
-SUCCESS_CARD = "4242424242424242"
-DECLINED_CARD = "4000000000000002"
-CARD_OUTCOMES: dict[str, CardOutcome] = {
-    SUCCESS_CARD: CardOutcome(PaymentStatus.SUCCEEDED),
-    DECLINED_CARD: CardOutcome(PaymentStatus.CANCELED, "card_expired"),
-}
-
-
-def card_outcome(card_number: str) -> CardOutcome:
-    digits = "".join(card_number.split())
-    outcome = CARD_OUTCOMES.get(digits)
-    if outcome is None:
-        raise UnknownCard(digits)
-    return outcome
+def receipt_registration(
+    receipt: dict[str, Any] | None, registered_at: float | None, canceled: bool, now: float
+) -> str | None:
+    """``pending`` until the money moved and the fiscal operator answered, then ``succeeded``."""
+    if receipt is None:
+        return None
+    if canceled:
+        return "canceled"
+    if registered_at is not None and now >= registered_at:
+        return "succeeded"
+    return "pending"
 
 
 def parse_money(value: Any, currency: Any, parameter: str = "amount") -> tuple[Decimal, str]:
@@ -89,27 +100,100 @@ class Payment:
     captured_at: str | None = None
     card_last4: str | None = None
     cancellation_reason: str | None = None
+    save_payment_method: bool = False
+    payment_method_id: str | None = None
+    """The saved card this payment created (``save_payment_method``) or charged (autopayment)."""
+    card: dict[str, str] = field(default_factory=dict)
+    """Snapshot of the card: ``first6``, ``last4``, ``expiry_month``, ``expiry_year``."""
+    cancellation_party: str | None = None
+    capture: bool = True
+    """``False``: two-stage, the card is only authorised (``waiting_for_capture``)."""
+    receipt: dict[str, Any] | None = None
+    receipt_registered_at: float | None = None
+    expires_at: float | None = None
+    """Epoch deadline of a ``pending`` (confirmation) or ``waiting_for_capture`` payment."""
+    refund_pending: Decimal = Decimal("0.00")
+    """Reserved by refunds that are still ``pending``."""
+
+    @property
+    def has_confirmation(self) -> bool:
+        """An autopayment has no ``confirmation``: nobody is there to confirm it."""
+        return bool(self.return_url)
 
     @property
     def refundable_left(self) -> Decimal:
         if self.status is not PaymentStatus.SUCCEEDED:
             return Decimal("0.00")
-        return self.amount - self.refunded
+        return self.amount - self.refunded - self.refund_pending
 
-    def confirm(self, card_number: str) -> bool:
-        """Apply the card; return False (and change nothing) if already final."""
-        if not ALLOWED[self.status]:
+    def confirm(self, card_number: str, timing: Timing) -> SandboxCard | None:
+        """Apply the card the person typed; ``None`` (and no change) if already past it."""
+        if self.status is not PaymentStatus.PENDING:
+            return None
+        card = find_card(card_number)
+        self.charge(card, card.decline, timing)
+        if self.save_payment_method and self.status is not PaymentStatus.CANCELED:
+            self.payment_method_id = self.id
+        return card
+
+    def charge(self, card: SandboxCard, decline: str | None, timing: Timing) -> None:
+        """Settle the card: canceled with ``decline``, else captured or (two-stage) authorised."""
+        self.card = {
+            "first6": card.first6,
+            "last4": card.last4,
+            "expiry_month": card.expiry_month,
+            "expiry_year": card.expiry_year,
+        }
+        self.card_last4 = card.last4
+        if decline is not None:
+            self.cancel(decline)
+        elif self.capture:
+            self._succeed(timing)
+        else:
+            self.status = PaymentStatus.WAITING_FOR_CAPTURE
+            self.expires_at = time.time() + timing.capture_expiry_s
+
+    def capture_funds(
+        self, amount: Decimal, receipt: dict[str, Any] | None, timing: Timing
+    ) -> None:
+        """Second stage: take ``amount`` (at most what was authorised) of the held money."""
+        self._require(PaymentStatus.WAITING_FOR_CAPTURE, "captured")
+        if amount > self.amount:
+            raise InvalidRequest(
+                f"Capture amount {amount} exceeds the authorised {self.amount}", "amount.value"
+            )
+        self.amount = amount
+        if receipt is not None:
+            self.receipt = receipt
+        self._succeed(timing)
+
+    def cancel_by_merchant(self) -> None:
+        self._require(PaymentStatus.WAITING_FOR_CAPTURE, "canceled")
+        self.cancel("canceled_by_merchant")
+
+    def expire(self, now: float) -> bool:
+        """Cancel an unpaid or uncaptured payment past its deadline; False if not due."""
+        if self.expires_at is None or now < self.expires_at:
             return False
-        outcome = card_outcome(card_number)
-        self.status = outcome.status
-        self.card_last4 = "".join(card_number.split())[-4:]
-        if outcome.status is PaymentStatus.SUCCEEDED:
-            self.captured_at = now_iso()
-        self.cancellation_reason = outcome.reason
+        if self.status is PaymentStatus.PENDING:
+            self.cancel("expired_on_confirmation")
+        elif self.status is PaymentStatus.WAITING_FOR_CAPTURE:
+            self.cancel("expired_on_capture")
+        else:
+            return False
         return True
 
-    def take_refund(self, amount: Decimal, currency: str) -> None:
-        """Refunds are checked against what the provider itself recorded, never the request."""
+    def cancel(self, reason: str) -> None:
+        self.status = PaymentStatus.CANCELED
+        self.expires_at = None
+        self.cancellation_reason = reason
+        self.cancellation_party = party(reason)
+
+    def take_refund(self, amount: Decimal, currency: str, pending: bool) -> None:
+        """Refunds are checked against what the provider itself recorded, never the request.
+
+        A pending refund reserves its amount at once, so two refunds can never together
+        exceed the payment while one of them is still settling."""
         if self.status is not PaymentStatus.SUCCEEDED:
             raise InvalidRequest(
                 f"Payment {self.id} is {self.status}; only succeeded payments can be refunded",
@@ -122,10 +206,32 @@ class Payment:
                 f"Refund amount {amount} exceeds the amount left to refund {self.refundable_left}",
                 parameter="amount.value",
             )
-        self.refunded += amount
+        if pending:
+            self.refund_pending += amount
+        else:
+            self.refunded += amount
+
+    def settle_refund(self, amount: Decimal, succeeded: bool) -> None:
+        self.refund_pending -= amount
+        if succeeded:
+            self.refunded += amount
+
+    def _succeed(self, timing: Timing) -> None:
+        self.status = PaymentStatus.SUCCEEDED
+        self.captured_at = now_iso()
+        self.expires_at = None
+        if self.receipt is not None:
+            self.receipt_registered_at = time.time() + timing.receipt_delay_s
+
+    def _require(self, status: PaymentStatus, verb: str) -> None:
+        if self.status is not status:
+            raise InvalidRequest(
+                f"Payment {self.id} is {self.status}; only a {status} payment can be {verb}",
+                parameter="payment_id",
+            )
 
 
-@dataclass(frozen=True)
+@dataclass
 class Refund:
     id: str
     payment_id: str
@@ -135,4 +241,22 @@ class Refund:
     created_at: str
     description: str | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
-    status: str = "succeeded"
+    status: RefundStatus = RefundStatus.SUCCEEDED
+    receipt: dict[str, Any] | None = None
+    receipt_registered_at: float | None = None
+    settle_at: float | None = None
+    """When a ``pending`` refund settles, and how (``planned``: succeeded or canceled)."""
+    planned: RefundStatus = RefundStatus.SUCCEEDED
+    cancellation_reason: str | None = None
+
+    def settle(self, status: RefundStatus, reason: str | None, timing: Timing) -> bool:
+        """Move a pending refund to its final status; False if it is final already."""
+        if self.status is not RefundStatus.PENDING or status is RefundStatus.PENDING:
+            return False
+        self.status = status
+        self.settle_at = None
+        if status is RefundStatus.CANCELED:
+            self.cancellation_reason = reason or "general_decline"
+        elif self.receipt is not None:
+            self.receipt_registered_at = time.time() + timing.receipt_delay_s
+        return True

@@ -1,13 +1,15 @@
-"""``/sandbox/`` — test hooks that real YooKassa does not have: confirm, ledger, faults."""
+"""``/sandbox/`` — test hooks real YooKassa lacks: confirm, saved-card scripts, ledger, faults."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, field_validator
 
-from sandbox.provider import store
+from sandbox.provider import methods, reports, store
+from sandbox.provider.cards import AUTOPAYMENT_RESULTS, SUCCEEDED
+from sandbox.provider.domain import RefundStatus
 from sandbox.provider.errors import InvalidRequest, UnknownCard
 from sandbox.provider.faults import ProviderFaults
 from sandbox.provider.runtime import ProviderRuntime, runtime
@@ -29,9 +31,58 @@ async def confirm_payment(payment_id: str, body: ConfirmBody, rt: Runtime) -> di
         raise InvalidRequest("This card is not accepted", parameter="card_number") from exc
 
 
+@router.post("/payments/{payment_id}/expire")
+async def expire_payment(payment_id: str, rt: Runtime) -> dict[str, Any]:
+    """Run out the clock of a pending (or uncaptured) payment now, through the sweeper."""
+    return await rt.sweeper.expire_now(payment_id)
+
+
+class ScriptMethodBody(BaseModel):
+    """Either field alone is fine; ``next_results`` replaces the queue of scripted outcomes."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    next_results: list[str] | None = None
+    revoked: bool | None = None
+
+    @field_validator("next_results")
+    @classmethod
+    def _known(cls, results: list[str] | None) -> list[str] | None:
+        allowed = AUTOPAYMENT_RESULTS | {SUCCEEDED}
+        unknown = sorted(set(results or ()) - allowed)
+        if unknown:
+            raise ValueError(f"unknown results {unknown}; use one of {sorted(allowed)}")
+        return results
+
+
+@router.post("/payment_methods/{method_id}")
+async def script_payment_method(
+    method_id: str, body: ScriptMethodBody, rt: Runtime
+) -> dict[str, Any]:
+    return await methods.script(rt.service.db, method_id, body.next_results, body.revoked)
+
+
+@router.get("/payment_methods/{method_id}")
+async def get_payment_method(method_id: str, rt: Runtime) -> dict[str, Any]:
+    return await methods.script(rt.service.db, method_id, None, None)
+
+
+class SettleRefundBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    status: Literal["succeeded", "canceled"]
+    reason: str | None = None
+
+
+@router.post("/refunds/{refund_id}/settle")
+async def settle_refund(refund_id: str, body: SettleRefundBody, rt: Runtime) -> dict[str, Any]:
+    """Settle a ``pending`` refund now instead of after ``PROVIDER_REFUND_SETTLE_S``."""
+    return await rt.sweeper.settle_refund(refund_id, RefundStatus(body.status), body.reason)
+
+
 @router.get("/ledger")
 async def ledger(rt: Runtime) -> dict[str, Any]:
-    return await rt.service.ledger()
+    return await reports.ledger(rt.service.db)
 
 
 @router.get("/deliveries")

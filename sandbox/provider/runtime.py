@@ -11,10 +11,12 @@ import httpx
 from fastapi import Request
 
 from sandbox.faults import FaultInjector
+from sandbox.provider import store
 from sandbox.provider.faults import ProviderFaults
 from sandbox.provider.service import ProviderService
 from sandbox.provider.settings import ProviderSettings
 from sandbox.provider.store import SCHEMA
+from sandbox.provider.sweeper import Sweeper
 from sandbox.provider.webhooks import WebhookDispatcher
 from sandbox.sqlite import Database
 
@@ -24,6 +26,7 @@ class ProviderRuntime:
     settings: ProviderSettings
     service: ProviderService
     faults: FaultInjector[ProviderFaults]
+    sweeper: Sweeper
 
 
 @contextlib.asynccontextmanager
@@ -32,19 +35,25 @@ async def open_runtime(
 ) -> AsyncIterator[ProviderRuntime]:
     """``webhook_transport`` lets unit tests receive webhooks in-process."""
     db = await Database.open(settings.provider_db_path, SCHEMA, settings.provider_db_synchronous)
+    async with db.transaction() as conn:
+        await store.migrate(conn)
     faults = FaultInjector(db, ProviderFaults)
     await faults.load()
     async with httpx.AsyncClient(transport=webhook_transport) as client:
         dispatcher = WebhookDispatcher(db, settings, client)
-        task = asyncio.create_task(dispatcher.run(), name="webhook-dispatcher")
+        service = ProviderService(db, settings, faults, dispatcher)
+        sweeper = Sweeper(service)
+        tasks = [
+            asyncio.create_task(dispatcher.run(), name="webhook-dispatcher"),
+            asyncio.create_task(sweeper.run(), name="sweeper"),
+        ]
         try:
-            yield ProviderRuntime(
-                settings, ProviderService(db, settings, faults, dispatcher), faults
-            )
+            yield ProviderRuntime(settings, service, faults, sweeper)
         finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            for task in tasks:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             await db.close()
 
 

@@ -23,6 +23,17 @@ class ProviderSettings(SimulatorSettings):
     webhook_backoff_start_s: float = 0.5
     webhook_backoff_cap_s: float = 30.0
     webhook_timeout_s: float = 5.0
+    provider_receipts_required: bool = False
+    """The shop's 54-FZ receipts switch: a payment or refund without a valid receipt → 400."""
+    provider_pending_expiry_s: float = 3600.0
+    """An unpaid payment is canceled ``expired_on_confirmation`` this long after creation."""
+    provider_capture_expiry_s: float = 7 * 24 * 3600.0
+    """A ``waiting_for_capture`` payment is canceled ``expired_on_capture`` after this."""
+    provider_refund_settle_s: float = 2.0
+    """How long a refund made ``pending`` by the ``refund_pending_rate`` fault stays pending."""
+    provider_receipt_delay_s: float = 1.0
+    """``receipt_registration`` goes ``pending`` → ``succeeded`` this long after the money moved."""
+    provider_sweep_interval_s: float = 0.25
 
     @property
     def public_url(self) -> str:

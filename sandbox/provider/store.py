@@ -1,4 +1,6 @@
-"""SQLite persistence for the provider: payments, refunds, idempotence keys, deliveries.
+"""SQLite schema of the provider, its migrations, idempotence keys and webhook deliveries.
+
+Payment and refund rows are in ``records``, saved cards in ``methods``.
 
 Every function takes a connection that the caller holds inside ``Database.transaction()``
 or ``Database.reading()``, so a payment change and the webhook it triggers are one commit.
@@ -8,12 +10,11 @@ from __future__ import annotations
 
 import json
 import time
-from decimal import Decimal
 from typing import Any
 
 import aiosqlite
 
-from sandbox.provider.domain import Payment, PaymentStatus, Refund
+from sandbox.provider import methods
 from sandbox.sqlite import KV_SCHEMA
 
 IDEMPOTENCE_TTL_S = 24 * 3600
@@ -69,7 +70,33 @@ CREATE TABLE IF NOT EXISTS deliveries (
 );
 CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries(status, next_attempt_at);
 """
+    + methods.SCHEMA
 )
+ADDED_COLUMNS: dict[str, dict[str, str]] = {
+    "payments": {
+        "save_payment_method": "INTEGER NOT NULL DEFAULT 0",
+        "payment_method_id": "TEXT",
+        "card": "TEXT NOT NULL DEFAULT '{}'",
+        "cancellation_party": "TEXT",
+        "capture": "INTEGER NOT NULL DEFAULT 1",
+        "receipt": "TEXT",
+        "receipt_registered_at": "REAL",
+        "expires_at": "REAL",
+        "refund_pending": "TEXT NOT NULL DEFAULT '0.00'",
+    },
+    "refunds": {
+        "receipt": "TEXT",
+        "receipt_registered_at": "REAL",
+        "settle_at": "REAL",
+        "planned": "TEXT NOT NULL DEFAULT 'succeeded'",
+        "cancellation_reason": "TEXT",
+    },
+}
+INDEXES = """
+CREATE INDEX IF NOT EXISTS payments_expiry ON payments(expires_at)
+    WHERE status IN ('pending', 'waiting_for_capture');
+CREATE INDEX IF NOT EXISTS refunds_settle ON refunds(settle_at) WHERE status = 'pending';
+"""
 
 
 async def find_key(conn: aiosqlite.Connection, key: str, now: float) -> tuple[str, str, str] | None:
@@ -96,107 +123,17 @@ async def remember_key(
     )
 
 
-async def insert_payment(conn: aiosqlite.Connection, p: Payment) -> None:
-    await conn.execute(
-        "INSERT INTO payments(id, idempotence_key, status, amount, currency, refunded,"
-        " description, metadata, return_url, created_at, captured_at, card_last4,"
-        " cancellation_reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (
-            p.id,
-            p.idempotence_key,
-            str(p.status),
-            str(p.amount),
-            p.currency,
-            str(p.refunded),
-            p.description,
-            json.dumps(p.metadata),
-            p.return_url,
-            p.created_at,
-            p.captured_at,
-            p.card_last4,
-            p.cancellation_reason,
-        ),
-    )
-
-
-async def update_payment(conn: aiosqlite.Connection, p: Payment) -> None:
-    await conn.execute(
-        "UPDATE payments SET status = ?, refunded = ?, captured_at = ?, card_last4 = ?,"
-        " cancellation_reason = ? WHERE id = ?",
-        (str(p.status), str(p.refunded), p.captured_at, p.card_last4, p.cancellation_reason, p.id),
-    )
-
-
-async def get_payment(conn: aiosqlite.Connection, payment_id: str) -> Payment | None:
-    cur = await conn.execute("SELECT * FROM payments WHERE id = ?", (payment_id,))
-    row = await cur.fetchone()
-    return None if row is None else _payment(row)
-
-
-async def all_payments(conn: aiosqlite.Connection) -> list[Payment]:
-    cur = await conn.execute("SELECT * FROM payments ORDER BY rowid")
-    return [_payment(row) for row in await cur.fetchall()]
-
-
-async def insert_refund(conn: aiosqlite.Connection, r: Refund) -> None:
-    await conn.execute(
-        "INSERT INTO refunds(id, payment_id, idempotence_key, status, amount, currency,"
-        " description, metadata, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (
-            r.id,
-            r.payment_id,
-            r.idempotence_key,
-            r.status,
-            str(r.amount),
-            r.currency,
-            r.description,
-            json.dumps(r.metadata),
-            r.created_at,
-        ),
-    )
-
-
-async def get_refund(conn: aiosqlite.Connection, refund_id: str) -> Refund | None:
-    cur = await conn.execute("SELECT * FROM refunds WHERE id = ?", (refund_id,))
-    row = await cur.fetchone()
-    return None if row is None else _refund(row)
-
-
-async def all_refunds(conn: aiosqlite.Connection) -> list[Refund]:
-    cur = await conn.execute("SELECT * FROM refunds ORDER BY rowid")
-    return [_refund(row) for row in await cur.fetchall()]
-
-
-def _payment(row: aiosqlite.Row) -> Payment:
-    return Payment(
-        id=row["id"],
-        idempotence_key=row["idempotence_key"],
-        status=PaymentStatus(row["status"]),
-        amount=Decimal(row["amount"]),
-        currency=row["currency"],
-        created_at=row["created_at"],
-        return_url=row["return_url"],
-        description=row["description"],
-        metadata=json.loads(row["metadata"]),
-        refunded=Decimal(row["refunded"]),
-        captured_at=row["captured_at"],
-        card_last4=row["card_last4"],
-        cancellation_reason=row["cancellation_reason"],
-    )
-
-
-def _refund(row: aiosqlite.Row) -> Refund:
-    return Refund(
-        id=row["id"],
-        payment_id=row["payment_id"],
-        idempotence_key=row["idempotence_key"],
-        amount=Decimal(row["amount"]),
-        currency=row["currency"],
-        created_at=row["created_at"],
-        description=row["description"],
-        metadata=json.loads(row["metadata"]),
-        status=row["status"],
-    )
+async def migrate(conn: aiosqlite.Connection) -> None:
+    """Add the columns a newer sandbox needs to a database an older one created."""
+    for table, columns in ADDED_COLUMNS.items():
+        cur = await conn.execute(f"PRAGMA table_info({table})")
+        present = {row["name"] for row in await cur.fetchall()}
+        for name, decl in columns.items():
+            if name not in present:
+                await conn.execute(f"ALTER TABLE {table} ADD COLUMN {name} {decl}")
+    for statement in INDEXES.split(";"):
+        if statement.strip():
+            await conn.execute(statement)
 
 
 async def insert_delivery(

@@ -15,7 +15,8 @@ from typer.testing import CliRunner
 
 from billing_cli import replay
 from billing_cli.main import app
-from common.settings import DEV_JWT_SECRET
+from common.settings import DEV_JWT_SECRET, JWT_AUDIENCE, JWT_ISSUER
+from gateway.auth import verify_token
 
 runner = CliRunner()
 
@@ -28,8 +29,10 @@ def test_token_local_is_a_jwt_the_gateway_would_accept(monkeypatch: pytest.Monke
 
     assert result.exit_code == 0, result.output
     token = result.output.strip().splitlines()[-1]
-    claims = jwt.decode(token, DEV_JWT_SECRET + "-cli-test", algorithms=["HS256"])
-    assert claims["sub"] == str(user_id) and claims["exp"] - claims["iat"] == 60
+    secret = DEV_JWT_SECRET + "-cli-test"
+    assert verify_token(token, secret, issuer=JWT_ISSUER, audience=JWT_AUDIENCE) == user_id
+    claims = jwt.decode(token, secret, algorithms=["HS256"], audience=JWT_AUDIENCE)
+    assert claims["exp"] - claims["iat"] == 60
 
 
 def test_token_refuses_a_user_id_that_is_not_a_uuid() -> None:

@@ -13,10 +13,12 @@ import httpx
 import jwt
 import pytest
 
-from common.settings import DEV_JWT_SECRET
+from common.settings import DEV_JWT_SECRET, JWT_AUDIENCE, JWT_ISSUER
 from tests.stack.conftest import Stack
 
 SECRET = os.environ.get("JWT_SECRET", DEV_JWT_SECRET)
+ISSUER = os.environ.get("JWT_ISSUER", JWT_ISSUER)
+AUDIENCE = os.environ.get("JWT_AUDIENCE", JWT_AUDIENCE)
 # Any RSA public key: what an attacker would use as the HMAC secret in an HS/RS confusion.
 RSA_PUBLIC_PEM = b"""-----BEGIN PUBLIC KEY-----
 MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQCw5w9LySH2mhiktLB1Wc6ZjG3n
@@ -33,7 +35,13 @@ def _b64(data: bytes) -> str:
 
 def _claims(**overrides: object) -> dict[str, object]:
     now = int(time.time())
-    claims: dict[str, object] = {"sub": str(uuid.uuid4()), "iat": now, "exp": now + 600}
+    claims: dict[str, object] = {
+        "sub": str(uuid.uuid4()),
+        "iss": ISSUER,
+        "aud": AUDIENCE,
+        "iat": now,
+        "exp": now + 600,
+    }
     claims.update(overrides)
     return {k: v for k, v in claims.items() if v is not None}
 
@@ -72,6 +80,11 @@ BAD_TOKENS: dict[str, Callable[[], str]] = {
     "non-UUID sub": lambda: jwt.encode(_claims(sub="admin' OR '1'='1"), SECRET, "HS256"),
     "numeric sub": lambda: _hs256(_claims(sub=42), SECRET.encode()),
     "missing exp": lambda: jwt.encode(_claims(exp=None), SECRET, "HS256"),
+    "missing iss": lambda: jwt.encode(_claims(iss=None), SECRET, "HS256"),
+    "another issuer": lambda: jwt.encode(_claims(iss="https://evil.example"), SECRET, "HS256"),
+    "missing aud": lambda: jwt.encode(_claims(aud=None), SECRET, "HS256"),
+    "for another service": lambda: jwt.encode(_claims(aud="notifications"), SECRET, "HS256"),
+    "audience list without us": lambda: jwt.encode(_claims(aud=["a", "b"]), SECRET, "HS256"),
     "garbage": lambda: "not.a.jwt",
 }
 
@@ -111,4 +124,20 @@ async def test_a_well_signed_token_is_accepted(http: httpx.AsyncClient, stack: S
 
     response = await http.get(f"{stack.gateway}/api/v1/payments", headers=headers)
 
+    assert response.status_code == 200, response.text
+
+
+async def test_the_auth_services_token_names_issuer_and_audience(
+    http: httpx.AsyncClient, stack: Stack
+) -> None:
+    """What clients really get carries the claims the gateway requires, and is accepted."""
+    issued = await http.post(f"{stack.auth}/api/v1/token", json={"user_id": str(uuid.uuid4())})
+    token = issued.json()["access_token"]
+    claims = jwt.decode(token, options={"verify_signature": False})
+
+    response = await http.get(
+        f"{stack.gateway}/api/v1/payments", headers={"Authorization": f"Bearer {token}"}
+    )
+
+    assert (claims["iss"], claims["aud"]) == (ISSUER, AUDIENCE)
     assert response.status_code == 200, response.text

@@ -29,7 +29,7 @@ def gateway_settings(kafka: str, database: str, **overrides: Any) -> GatewaySett
         "jwt_secret": SECRET,
         "kafka_bootstrap_servers": kafka,
         "database_url": database,
-        "gateway_wait_poll_s": 0.05,
+        "gateway_return_url_origins": "https://cinema.test,https://cinema.example",
         "gateway_produce_timeout_s": 3.0,
         "gateway_db_timeout_s": 2.0,
     }

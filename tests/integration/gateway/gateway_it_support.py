@@ -10,6 +10,8 @@ import httpx
 import jwt
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from common.settings import JWT_AUDIENCE as AUDIENCE
+from common.settings import JWT_ISSUER as ISSUER
 from schemas.codec import decode
 from schemas.messages import Envelope
 
@@ -21,7 +23,8 @@ Offsets = dict[TopicPartition, int]
 
 
 def bearer(user_id: uuid.UUID) -> dict[str, str]:
-    token = jwt.encode({"sub": str(user_id), "exp": time.time() + 600}, SECRET, "HS256")
+    claims = {"sub": str(user_id), "iss": ISSUER, "aud": AUDIENCE, "exp": time.time() + 600}
+    token = jwt.encode(claims, SECRET, "HS256")
     return {"Authorization": f"Bearer {token}"}
 
 

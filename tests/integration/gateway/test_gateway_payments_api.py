@@ -183,11 +183,13 @@ async def test_prefer_wait_answers_201_once_the_payment_has_its_confirmation_url
 
     async def provider_answers() -> None:
         await asyncio.sleep(0.3)
-        await db.execute(
-            "UPDATE payments_history.payments SET status = 'pending',"
-            " confirmation_url = 'https://pay.test/checkout/1' WHERE id = $1",
-            payment_id,
-        )
+        async with db.acquire() as conn, conn.transaction():  # as a processor does
+            await conn.execute(
+                "UPDATE payments_history.payments SET status = 'pending',"
+                " confirmation_url = 'https://pay.test/checkout/1' WHERE id = $1",
+                payment_id,
+            )
+            await conn.execute("NOTIFY billing_outbox")
 
     processor = asyncio.create_task(provider_answers())
     response = await client.post(

@@ -159,3 +159,44 @@ def provider(provider_proc: SimulatorProcess) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=provider_proc.url, auth=auth, timeout=10) as client:
         yield client
         client.delete("/sandbox/faults")
+
+
+def started_provider(
+    tmp: Path, receiver: WebhookReceiver, **env: str
+) -> Iterator[SimulatorProcess]:
+    """A provider process with extra env, for the official-SDK suites."""
+    proc = provider_process(tmp, receiver)
+    proc.env.update(env)
+    proc.start()
+    yield proc
+    proc.stop()
+
+
+@pytest.fixture(scope="module")
+def plain(
+    tmp_path_factory: pytest.TempPathFactory, receiver: WebhookReceiver
+) -> Iterator[SimulatorProcess]:
+    """A provider as ``make up`` runs it: receipts off, default clocks."""
+    yield from started_provider(tmp_path_factory.mktemp("plain"), receiver)
+
+
+@pytest.fixture(scope="module")
+def fiscal(
+    tmp_path_factory: pytest.TempPathFactory, receiver: WebhookReceiver
+) -> Iterator[SimulatorProcess]:
+    """A 54-FZ shop: every payment and refund needs a receipt."""
+    env = {"PROVIDER_RECEIPTS_REQUIRED": "1", "PROVIDER_RECEIPT_DELAY_S": "0.2"}
+    yield from started_provider(tmp_path_factory.mktemp("fiscal"), receiver, **env)
+
+
+@pytest.fixture(scope="module")
+def timers(
+    tmp_path_factory: pytest.TempPathFactory, receiver: WebhookReceiver
+) -> Iterator[SimulatorProcess]:
+    """Short clocks: unpaid payments expire after 1 s, pending refunds settle after 0.3 s."""
+    env = {
+        "PROVIDER_PENDING_EXPIRY_S": "1",
+        "PROVIDER_REFUND_SETTLE_S": "0.3",
+        "PROVIDER_SWEEP_INTERVAL_S": "0.1",
+    }
+    yield from started_provider(tmp_path_factory.mktemp("timers"), receiver, **env)

@@ -37,9 +37,15 @@ def notify_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 def test_auth_token_verifies_with_the_shared_secret(auth_url: str) -> None:
     user_id = str(uuid.uuid4())
     token = httpx.post(f"{auth_url}/api/v1/token", json={"user_id": user_id}).json()
-    claims = jwt.decode(token["access_token"], JWT_SECRET, algorithms=["HS256"])
+    claims = jwt.decode(
+        token["access_token"],
+        JWT_SECRET,
+        algorithms=["HS256"],
+        issuer="auth-sandbox",
+        audience="billing",
+        options={"require": ["iss", "aud"]},
+    )
     assert claims["sub"] == user_id
-    assert claims["iss"] == "auth-sandbox"
 
 
 def test_auth_roles_are_idempotent_and_every_call_is_logged(auth_url: str) -> None:

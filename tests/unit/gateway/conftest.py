@@ -5,7 +5,7 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-from gateway_unit_support import SECRET, TokenFactory, make_token
+from gateway_unit_support import AUDIENCE, ISSUER, SECRET, TokenFactory, make_token
 
 from gateway.app import create_app
 from gateway.settings import GatewaySettings
@@ -16,6 +16,8 @@ def settings() -> GatewaySettings:
     return GatewaySettings(
         _env_file=None,
         jwt_secret=SECRET,
+        jwt_issuer=ISSUER,
+        jwt_audience=AUDIENCE,
         database_url="postgresql://nobody:nothing@127.0.0.1:1/none",
         kafka_bootstrap_servers="127.0.0.1:1",
         gateway_max_body_bytes=4096,

@@ -12,6 +12,8 @@ from typing import Any
 import jwt
 
 SECRET = "unit-test-jwt-secret-" + "0123456789abcdef" * 4
+ISSUER = "unit-test-auth"
+AUDIENCE = "unit-test-billing"
 TokenFactory = Callable[..., str]
 
 
@@ -19,7 +21,12 @@ def make_token(
     sub: Any = None, secret: str = SECRET, algorithm: str = "HS256", **claims: Any
 ) -> str:
     """A token for `sub` (a fresh UUID by default); a claim given as None is left out."""
-    payload = {"sub": str(uuid.uuid4()) if sub is None else sub, "exp": time.time() + 300}
+    payload = {
+        "sub": str(uuid.uuid4()) if sub is None else sub,
+        "iss": ISSUER,
+        "aud": AUDIENCE,
+        "exp": time.time() + 300,
+    }
     payload.update(claims)
     payload = {name: value for name, value in payload.items() if value is not None}
     return jwt.encode(payload, secret, algorithm=algorithm)

@@ -4,10 +4,22 @@ import uuid
 import httpx
 import jwt
 import pytest
-from gateway_unit_support import SECRET, TokenFactory, hand_signed_hs256, unsigned_token
+from gateway_unit_support import (
+    AUDIENCE,
+    ISSUER,
+    SECRET,
+    TokenFactory,
+    hand_signed_hs256,
+    unsigned_token,
+)
 
-from gateway.auth import verify_token
+from gateway.auth import verify_token as verify_with_policy
 from gateway.errors import Unauthorized
+
+
+def verify_token(token: str, secret: str) -> uuid.UUID:
+    return verify_with_policy(token, secret, issuer=ISSUER, audience=AUDIENCE)
+
 
 FAKE_PUBLIC_KEY = (
     "-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE\n-----END PUBLIC KEY-----\n"
@@ -22,7 +34,8 @@ def test_valid_token_names_its_user(make_token: TokenFactory) -> None:
 def test_hand_signed_token_with_the_right_secret_is_accepted() -> None:
     """Proves the hand signer is sound, so the public-key case fails for the right reason."""
     user = uuid.uuid4()
-    token = hand_signed_hs256({"sub": str(user), "exp": time.time() + 60}, SECRET.encode())
+    claims = {"sub": str(user), "iss": ISSUER, "aud": AUDIENCE, "exp": time.time() + 60}
+    token = hand_signed_hs256(claims, SECRET.encode())
     assert verify_token(token, SECRET) == user
 
 
@@ -34,7 +47,7 @@ def test_token_with_past_iat_and_nbf_is_accepted(make_token: TokenFactory) -> No
 
 def bad_tokens(make_token: TokenFactory) -> dict[str, str]:
     now = time.time()
-    claims = {"sub": str(uuid.uuid4()), "exp": now + 300}
+    claims = {"sub": str(uuid.uuid4()), "iss": ISSUER, "aud": AUDIENCE, "exp": now + 300}
     return {
         "alg_none": unsigned_token({"alg": "none", "typ": "JWT"}, claims),
         "alg_none_signed": jwt.encode(claims, None, algorithm="none"),
@@ -48,6 +61,11 @@ def bad_tokens(make_token: TokenFactory) -> dict[str, str]:
         "no_sub": jwt.encode({"exp": now + 300}, SECRET, "HS256"),
         "non_uuid_sub": make_token("not-a-uuid"),
         "hs512": make_token(algorithm="HS512"),
+        "no_iss": make_token(iss=None),
+        "wrong_iss": make_token(iss="someone-else"),
+        "no_aud": make_token(aud=None),
+        "wrong_aud": make_token(aud="another-service"),
+        "aud_list_without_us": make_token(aud=["another-service", "a-third"]),
         "garbage": "abc.def.ghi",
     }
 

@@ -86,6 +86,44 @@ async def provider(
         yield client
 
 
+@pytest.fixture
+async def tuned_provider(
+    provider_settings: ProviderSettings, webhook_inbox: WebhookInbox
+) -> AsyncIterator[httpx.AsyncClient]:
+    """Like ``provider``, with short clocks and receipts switched on (54-FZ shop)."""
+    settings = provider_settings.model_copy(
+        update={
+            "provider_receipts_required": True,
+            "provider_pending_expiry_s": 0.3,
+            "provider_refund_settle_s": 0.2,
+            "provider_receipt_delay_s": 0.2,
+            "provider_sweep_interval_s": 0.05,
+        }
+    )
+    async for client in serve(
+        create_provider(settings, webhook_inbox.transport), "http://provider.test"
+    ):
+        client.auth = httpx.BasicAuth(SHOP_ID, SECRET)
+        yield client
+
+
+def receipt(value: str = "499.00", **customer: str) -> dict[str, object]:
+    """A valid 54-FZ receipt of one item worth ``value``."""
+    return {
+        "customer": customer or {"email": "viewer@cinema.test"},
+        "items": [
+            {
+                "description": "Monthly subscription",
+                "quantity": "1.00",
+                "amount": {"value": value, "currency": "RUB"},
+                "vat_code": 1,
+                "payment_mode": "full_payment",
+                "payment_subject": "service",
+            }
+        ],
+    }
+
+
 def new_key() -> str:
     return str(uuid.uuid4())
 

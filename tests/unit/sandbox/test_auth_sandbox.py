@@ -20,7 +20,12 @@ async def test_token_is_hs256_jwt_for_the_user(auth: httpx.AsyncClient) -> None:
     assert body["token_type"] == "bearer"
     assert body["expires_in"] == 3600
     claims = jwt.decode(
-        body["access_token"], JWT_SECRET, algorithms=["HS256"], issuer="auth-sandbox"
+        body["access_token"],
+        JWT_SECRET,
+        algorithms=["HS256"],
+        issuer="auth-sandbox",
+        audience="billing",
+        options={"require": ["iss", "aud"]},
     )
     assert claims["sub"] == user_id
     assert claims["nbf"] <= time.time() < claims["exp"]
@@ -91,3 +96,21 @@ async def test_latency_fault_slows_calls(auth: httpx.AsyncClient) -> None:
     await auth.get(f"/api/v1/users/{uuid.uuid4()}/roles")
     assert time.monotonic() - started >= 0.12
     assert (await auth.get("/sandbox/faults")).json()["latency_ms"] == 120
+
+
+async def test_token_carries_an_email_claim_unless_asked_for_none(auth: httpx.AsyncClient) -> None:
+    user_id = str(uuid.uuid4())
+
+    async def claims(body: dict[str, object]) -> dict[str, object]:
+        token = (await auth.post("/api/v1/token", json=body)).json()["access_token"]
+        decoded: dict[str, object] = jwt.decode(
+            token, JWT_SECRET, algorithms=["HS256"], audience="billing"
+        )
+        return decoded
+
+    assert (await claims({"user_id": user_id}))["email"] == f"{user_id}@users.auth-sandbox.test"
+    given = await claims({"user_id": user_id, "email": "viewer@cinema.test"})
+    assert given["email"] == "viewer@cinema.test"
+    assert "email" not in await claims({"user_id": user_id, "email": None})
+    bad = await auth.post("/api/v1/token", json={"user_id": user_id, "email": "not-an-email"})
+    assert bad.status_code == 422

@@ -102,7 +102,9 @@ async def test_webhook_delay_holds_deliveries_back(
 
 async def test_fault_rates_outside_zero_one_are_rejected(provider: httpx.AsyncClient) -> None:
     response = await provider.post("/sandbox/faults", json={"error_rate": 1.5})
-    assert response.status_code == 422
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid_request"
+    assert response.json()["parameter"] == "error_rate"
 
 
 async def test_faults_do_not_touch_sandbox_hooks(provider: httpx.AsyncClient) -> None:

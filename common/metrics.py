@@ -1,0 +1,162 @@
+"""Prometheus metrics shared by every worker process: where each one serves `/metrics`, and
+the metrics more than one process records (outbound HTTP calls, dead letters).
+
+Ports: each program has a base port (`PORTS`, overridable with `<PROGRAM>_METRICS_PORT`),
+and instance `BILLING_INSTANCE` (0-based, < `INSTANCES_PER_PROGRAM`) of it listens on
+base + instance, so N instances of one program on one host never collide and Prometheus's
+targets are computable (`infra/prometheus/render.py`). Port 0 turns the endpoint off.
+
+Labels are bounded: program, consumer and service names, operation templates with ids
+replaced by `{id}`, HTTP codes. Never a payment, user or message id.
+
+The default registry also carries prometheus-client's `process_*` (CPU, RSS, open fds) and
+`python_*` collectors, which is why the servers here use it rather than a private one.
+"""
+
+import logging
+import re
+import time
+from collections.abc import Callable
+
+import httpx
+from prometheus_client import Counter, Histogram, start_http_server
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+log = logging.getLogger(__name__)
+
+INSTANCES_PER_PROGRAM = 10
+# Base ports, INSTANCES_PER_PROGRAM apart. The gateway serves /metrics on its own port.
+PORTS: dict[str, int] = {
+    "processor-commands": 9110,
+    "processor-webhooks": 9120,
+    "outbox-relay": 9130,
+    "reconciler": 9140,
+    "consumer-subscriptions": 9150,
+    "consumer-notifications": 9160,
+}
+
+
+class MetricsSettings(BaseSettings):
+    """Where the worker processes serve `/metrics` (env vars, `.env`)."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    metrics_host: str = "127.0.0.1"
+    billing_instance: int = Field(default=0, ge=0, lt=INSTANCES_PER_PROGRAM)
+    processor_commands_metrics_port: int = Field(default=PORTS["processor-commands"], ge=0)
+    processor_webhooks_metrics_port: int = Field(default=PORTS["processor-webhooks"], ge=0)
+    outbox_relay_metrics_port: int = Field(default=PORTS["outbox-relay"], ge=0)
+    reconciler_metrics_port: int = Field(default=PORTS["reconciler"], ge=0)
+    consumer_subscriptions_metrics_port: int = Field(default=PORTS["consumer-subscriptions"], ge=0)
+    consumer_notifications_metrics_port: int = Field(default=PORTS["consumer-notifications"], ge=0)
+
+    def base_port(self, program: str) -> int:
+        """The program's base port; 0 (no endpoint) for a program not in `PORTS`, such as a
+        test's crash-injecting copy of the relay."""
+        if program not in PORTS:
+            return 0
+        port: int = getattr(self, f"{program.replace('-', '_')}_metrics_port")
+        return port
+
+    def port(self, program: str, instance: int | None = None) -> int:
+        """The port of `program`'s instance (this process's by default); 0 = no endpoint."""
+        base = self.base_port(program)
+        return base + (self.billing_instance if instance is None else instance) if base else 0
+
+
+def start_metrics_server(program: str, settings: MetricsSettings | None = None) -> int:
+    """Serve the default registry on `program`'s port, in a daemon thread; the port, or 0.
+
+    A port already taken (a test's private copy of a process next to the stack's) costs the
+    endpoint, not the process: logged, and the process runs on without metrics.
+    """
+    settings = settings or MetricsSettings()
+    port = settings.port(program)
+    if not port:
+        return 0
+    try:
+        start_http_server(port, addr=settings.metrics_host)
+    except OSError as exc:
+        log.error(
+            "%s: /metrics not served on %s:%d (%s)", program, settings.metrics_host, port, exc
+        )
+        return 0
+    log.info("%s: /metrics on http://%s:%d/metrics", program, settings.metrics_host, port)
+    return port
+
+
+# --- outbound HTTP: the provider, Auth, Notifications -------------------------------------
+
+OUTBOUND_REQUESTS = Counter(
+    "billing_outbound_requests",
+    "Calls to the provider, Auth and Notifications by operation and result (HTTP code, "
+    "'timeout' or 'connection_error'); one per attempt",
+    ["service", "operation", "code"],
+)
+OUTBOUND_LATENCY = Histogram(
+    "billing_outbound_request_duration_seconds",
+    "Latency of calls to the provider, Auth and Notifications, per attempt",
+    ["service", "operation"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+)
+_ID_SEGMENT = re.compile(r"^(?:[0-9a-fA-F-]{16,}|\d+)$")
+
+
+def operation_of(request: httpx.Request) -> str:
+    """'GET /v3/payments/{id}': method and path with id-like segments templated."""
+    segments = ["{id}" if _ID_SEGMENT.match(s) else s for s in request.url.path.split("/")]
+    return f"{request.method} {'/'.join(segments)}"
+
+
+def result_of(exc: BaseException) -> str:
+    return "timeout" if isinstance(exc, httpx.TimeoutException) else "connection_error"
+
+
+ServiceOf = Callable[[httpx.Request], str]
+
+
+class MeteredTransport(httpx.AsyncBaseTransport):
+    """Wraps a transport: every request's latency and result, labelled by service."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport, service: str | ServiceOf) -> None:
+        self._inner = inner
+        self._service: ServiceOf = (lambda _: service) if isinstance(service, str) else service
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        service, operation = self._service(request), operation_of(request)
+        started = time.perf_counter()
+        try:
+            response = await self._inner.handle_async_request(request)
+        except httpx.TransportError as exc:
+            self._observe(service, operation, result_of(exc), started)
+            raise
+        self._observe(service, operation, str(response.status_code), started)
+        return response
+
+    @staticmethod
+    def _observe(service: str, operation: str, code: str, started: float) -> None:
+        OUTBOUND_LATENCY.labels(service, operation).observe(time.perf_counter() - started)
+        OUTBOUND_REQUESTS.labels(service, operation, code).inc()
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
+def service_by_origin(names: dict[str, str]) -> ServiceOf:
+    """{base URL: service name} → a labeller by the request's origin ('other' if unknown)."""
+    by_origin = {_origin(httpx.URL(url)): name for url, name in names.items()}
+    return lambda request: by_origin.get(_origin(request.url), "other")
+
+
+def _origin(url: httpx.URL) -> str:
+    return f"{url.scheme}://{url.host}:{url.port or (443 if url.scheme == 'https' else 80)}"
+
+
+# --- consumers ------------------------------------------------------------------------------
+
+DEAD_LETTERS = Counter(
+    "billing_dead_letters",
+    "Messages dead-lettered (billing.dlq.v1 + dead_letters row) by consumer",
+    ["consumer"],
+)
