@@ -16,13 +16,17 @@ from fastapi import FastAPI, Header
 from gateway.auth import verify_token
 from gateway.settings import GatewaySettings
 
-SECRET = GatewaySettings().jwt_secret.get_secret_value()
+SETTINGS = GatewaySettings()
+SECRET = SETTINGS.jwt_secret.get_secret_value()
 app = FastAPI()
 
 
 @app.get("/bare")
 async def bare(authorization: Annotated[str, Header()]) -> dict[str, str]:
-    user_id: uuid.UUID = verify_token(authorization.removeprefix("Bearer "), SECRET)
+    token = authorization.removeprefix("Bearer ")
+    user_id: uuid.UUID = verify_token(
+        token, SECRET, issuer=SETTINGS.jwt_issuer, audience=SETTINGS.jwt_audience
+    )
     return {"user_id": str(user_id)}
 
 
