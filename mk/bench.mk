@@ -9,11 +9,11 @@ BENCH_ARGS ?=
 .PHONY: bench bench-profile bench-compare bench-stack bench-same-key
 
 bench: bench-stack  ## N full flows through the stack + same-run baselines; JSON in .run/bench/
-	cd $(ROOT) && $(PY) -m bench.stack --flows $(BENCH_FLOWS) \
+	cd $(ROOT) && BILLING_ENV=$${BILLING_ENV:-dev} $(PY) -m bench.stack --flows $(BENCH_FLOWS) \
 	  --concurrency $(BENCH_CONCURRENCY) $(BENCH_ARGS)
 
 bench-profile: bench-stack  ## make bench with py-spy on every Python program during the flows
-	cd $(ROOT) && $(PY) -m bench.stack --flows $(BENCH_FLOWS) \
+	cd $(ROOT) && BILLING_ENV=$${BILLING_ENV:-dev} $(PY) -m bench.stack --flows $(BENCH_FLOWS) \
 	  --concurrency $(BENCH_CONCURRENCY) --profile $(BENCH_ARGS)
 
 bench-compare:  ## compare the last two runs of make bench (or A=... B=... JSON files)
