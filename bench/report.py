@@ -20,6 +20,7 @@ OURS = (
 )
 INFRA = ("kafka", "postgres")
 SANDBOX = ("provider", "auth", "notify")
+MONITORING = ("prometheus",)
 
 
 def _f(value: Any, digits: int = 1) -> str:
@@ -33,6 +34,7 @@ def groups(per_flow: dict[str, float]) -> dict[str, float]:
         "our Python processes": sum(per_flow.get(n, 0.0) for n in OURS),
         "Kafka + PostgreSQL": sum(per_flow.get(n, 0.0) for n in INFRA),
         "sandbox (provider/auth/notify)": sum(per_flow.get(n, 0.0) for n in SANDBOX),
+        "monitoring (prometheus)": sum(per_flow.get(n, 0.0) for n in MONITORING),
     }
 
 
