@@ -44,6 +44,7 @@ def table(result: dict[str, Any]) -> Table:
     t.add_column("figure")
     t.add_column("value", justify="right")
     t.add_column("peak RSS MB", justify="right")
+    t.add_column("idle % core", justify="right")
     t.add_row("full flows/s", _f(f["flows_per_s"]), "")
     t.add_row("flows done / failed", f"{f['flows']} / {f['failed']}", "")
     for error, count in f.get("errors", {}).items():
@@ -55,9 +56,13 @@ def table(result: dict[str, Any]) -> Table:
     t.add_section()
     for name, ms in sorted(result["cpu_ms_per_flow"].items(), key=lambda kv: -kv[1]):
         procs = result["processes"][name]
-        t.add_row(f"CPU ms/flow {name} ({procs} proc)", _f(ms, 2), _f(result["rss_mb"][name]))
+        idle = result.get("idle_cpu_pct", {}).get(name)
+        t.add_row(
+            f"CPU ms/flow {name} ({procs} proc)", _f(ms, 2), _f(result["rss_mb"][name]), _f(idle, 2)
+        )
+    idle_groups = groups(result.get("idle_cpu_pct", {}))
     for group, ms in groups(result["cpu_ms_per_flow"]).items():
-        t.add_row(f"CPU ms/flow {group}", _f(ms, 2), "", style="bold")
+        t.add_row(f"CPU ms/flow {group}", _f(ms, 2), "", _f(idle_groups[group], 2), style="bold")
     t.add_row("CPU ms/flow load generator (this script)", _f(result["loadgen_cpu_ms_per_flow"], 2))
     t.add_section()
     _baseline_rows(t, b)

@@ -3,7 +3,7 @@
     python -m bench.stack [--flows 400] [--concurrency 100] [--throughput] [--profile]
     python -m bench.stack --compare A.json B.json
 
-Order: warm-up flows (not measured) → bare FastAPI + JWT under wrk → raw aiokafka round trip
+Order: warm-up flows (not measured) → idle CPU of every program → bare FastAPI + JWT under wrk → raw aiokafka round trip
 → the measured flows (CPU of every program's process tree read from /proc before and after)
 → `POST /api/v1/payments` alone under wrk (last: the payments it makes drain afterwards)
 → optionally bench.throughput. Prints one table; writes the JSON to .run/bench/<time>.json.
@@ -63,6 +63,15 @@ async def measured_flows(args: argparse.Namespace, result: dict[str, Any]) -> No
         }
 
 
+async def idle_cost(seconds: float) -> dict[str, float]:
+    """% of one core each program uses while nothing is asked of the stack."""
+    pids = procstat.stack_pids()
+    before = procstat.sample(pids)
+    await asyncio.sleep(seconds)
+    spent = procstat.delta(before, procstat.sample(pids))
+    return {name: s.cpu_ms / (seconds * 10) for name, s in spent.items()}
+
+
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     stack = stack_from_env()
     started = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -74,6 +83,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     users = await tokens(stack, 100)
     b["bare"] = baselines.bare_endpoint(users[0], args.wrk_seconds, 64).as_dict()
     b["kafka"] = await baselines.kafka_round_trip(args.kafka_messages)
+    result["idle_cpu_pct"] = await idle_cost(args.idle_seconds)
     await measured_flows(args, result)
     b["post"] = baselines.gateway_post(stack.gateway, users, args.wrk_seconds, 64).as_dict()
     if args.throughput:
@@ -105,6 +115,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=100)
     parser.add_argument("--deadline", type=float, default=300, help="stop the flows after (s)")
     parser.add_argument("--warmup", type=int, default=20)
+    parser.add_argument("--idle-seconds", type=float, default=10)
     parser.add_argument("--wrk-seconds", type=int, default=10)
     parser.add_argument("--kafka-messages", type=int, default=20000)
     parser.add_argument("--throughput", action="store_true", help="also run bench.throughput")
