@@ -4,9 +4,10 @@
     python -m bench.stack --compare A.json B.json
 
 Order: warm-up flows (not measured) → idle CPU of every program → bare FastAPI + JWT under
-wrk → raw aiokafka round trip → the measured flows (CPU of every program's process tree read from /proc before and after)
-→ `POST /api/v1/payments` alone under wrk (last: the payments it makes drain afterwards)
-→ optionally bench.throughput. Prints one table; writes the JSON to .run/bench/<time>.json.
+wrk → raw aiokafka round trip → the measured flows (CPU of every program's process tree read
+from /proc before and after) → `POST /api/v1/payments` alone under wrk (last: the payments
+it makes drain afterwards) → optionally bench.throughput. Prints one table; writes the JSON
+to .run/bench/<time>.json.
 """
 
 import argparse
