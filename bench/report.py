@@ -45,6 +45,8 @@ def table(result: dict[str, Any]) -> Table:
     t.add_column("value", justify="right")
     t.add_column("peak RSS MB", justify="right")
     t.add_column("idle % core", justify="right")
+    load = (result.get("loadavg_1m_before"), result.get("loadavg_1m_after_flows"))
+    t.add_row("box load average (1 min) before / after the flows", " / ".join(map(_f, load)))
     t.add_row("full flows/s", _f(f["flows_per_s"]), "")
     t.add_row("flows done / failed", f"{f['flows']} / {f['failed']}", "")
     for error, count in f.get("errors", {}).items():

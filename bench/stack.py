@@ -12,6 +12,7 @@ to .run/bench/<time>.json.
 
 import argparse
 import asyncio
+import os
 import resource
 import subprocess
 import tempfile
@@ -77,6 +78,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     stack = stack_from_env()
     started = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     result: dict[str, Any] = {"started": started, "commit": _commit(), "args": vars(args)}
+    result["loadavg_1m_before"] = os.getloadavg()[0]
     result["profile_dir"] = str(OUT / f"profile-{started.replace(':', '')}")
     b: dict[str, Any] = {}
     result["baselines"] = b
@@ -87,6 +89,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     result["idle_cpu_pct"] = await idle_cost(args.idle_seconds)
     await measured_flows(args, result)
     b["post"] = baselines.gateway_post(stack.gateway, users, args.wrk_seconds, 64).as_dict()
+    result["loadavg_1m_after_flows"] = os.getloadavg()[0]
     if args.throughput:
         b["throughput"] = await _throughput(args.throughput_payments)
     return result
