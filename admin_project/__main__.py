@@ -35,8 +35,8 @@ def main() -> None:
         "4",
         "--timeout",
         "120",
-        "--access-logfile",
-        "-",
+        "--config",
+        "python:admin_project.gunicorn_conf",
         "--chdir",
         str(ROOT),
     ]

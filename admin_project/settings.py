@@ -149,7 +149,7 @@ STORAGES = {
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"stderr": {"class": "logging.StreamHandler"}},
+    "handlers": {"stderr": {"()": "common.logs.handler", "fmt": ENV.log_format}},
     "root": {"handlers": ["stderr"], "level": ENV.log_level.upper()},
     "loggers": {"aiokafka": {"level": "WARNING"}},
 }

@@ -15,6 +15,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 
+from domain.payments import PaymentStatus
+
 FILL = """
 INSERT INTO payments_history.payments (
     id, user_id, plan_id, amount, currency, status, external_id, refunded, refunded_amount,
@@ -22,8 +24,8 @@ INSERT INTO payments_history.payments (
 SELECT md5('bench-p-' || g)::uuid, md5('bench-u-' || (g %% 250000))::uuid,
        CASE WHEN g %% 6 = 0 THEN 'yearly' ELSE 'monthly' END,
        CASE WHEN g %% 6 = 0 THEN 4990.00 ELSE 499.00 END, 'RUB',
-       CASE WHEN g %% 20 = 0 THEN 'failed' WHEN g %% 20 = 1 THEN 'canceled'
-            WHEN g %% 20 = 2 THEN 'pending' ELSE 'succeeded' END,
+       CASE WHEN g %% 20 = 0 THEN %(failed)s WHEN g %% 20 = 1 THEN %(canceled)s
+            WHEN g %% 20 = 2 THEN %(pending)s ELSE %(succeeded)s END,
        md5('bench-e-' || g)::uuid,
        g %% 50 = 3,
        CASE WHEN g %% 50 = 3 THEN (CASE WHEN g %% 6 = 0 THEN 4990.00 ELSE 499.00 END)
@@ -58,7 +60,8 @@ def fill(url: str, rows: int, system: str) -> None:
         started = time.perf_counter()
         for start in range(have + 1, rows + 1, 100_000):
             stop = min(start + 99_999, rows)
-            conn.execute(FILL, {"start": start, "stop": stop, "system": system})
+            statuses = {str(s): str(s) for s in PaymentStatus}
+            conn.execute(FILL, {"start": start, "stop": stop, "system": system, **statuses})
         conn.execute("ANALYZE payments_history.payments")
         print(f"filled {rows - have:,} payments in {time.perf_counter() - started:.1f} s")
 
@@ -67,7 +70,7 @@ def scenarios(sample_user: str) -> list[tuple[str, dict[str, str]]]:
     today = time.strftime("%Y-%m-%d")
     return [
         ("no filter", {}),
-        ("status = failed", {"status__exact": "failed"}),
+        ("status = failed", {"status__exact": str(PaymentStatus.FAILED)}),
         ("refunded = any", {"refund": "any"}),
         ("plan = yearly", {"plan__id__exact": "yearly"}),
         ("created today", {"created_at_from": today, "created_at_to": today}),
@@ -75,7 +78,11 @@ def scenarios(sample_user: str) -> list[tuple[str, dict[str, str]]]:
         ("page 200", {"p": "200"}),
         (
             "status + plan, page 50",
-            {"status__exact": "succeeded", "plan__id__exact": "monthly", "p": "50"},
+            {
+                "status__exact": str(PaymentStatus.SUCCEEDED),
+                "plan__id__exact": "monthly",
+                "p": "50",
+            },
         ),
     ]
 

@@ -35,6 +35,7 @@ import httpx
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
+from domain.payments import PaymentStatus
 from schemas import ids
 from schemas.codec import encode
 from schemas.messages import CreatePayment
@@ -172,8 +173,9 @@ async def run_mode(mode: str, in_flight: int, n: int, provider_url: str, workdir
                 await asyncio.sleep(0.5)
                 rows = await pool.fetch(
                     "SELECT id FROM payments_history.payments WHERE id = ANY($1) "
-                    "AND status = 'accepted'",
+                    "AND status = $2::text",
                     remaining,
+                    str(PaymentStatus.ACCEPTED),
                 )
                 remaining = [r["id"] for r in rows]
                 rss = max(rss, peak_rss_mb(proc.pid))

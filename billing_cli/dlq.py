@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -36,6 +37,22 @@ async def list_letters(
         )
     finally:
         await pool.close()
+
+
+async def show(settings: Settings, letter_id: int) -> dlq.DeadLetterRow:
+    pool = await create_pool(settings, min_size=1, max_size=1)
+    try:
+        return await dlq.dead_letter(pool, letter_id)
+    finally:
+        await pool.close()
+
+
+def pretty_payload(payload: str) -> str:
+    """The payload indented if it is JSON, as stored otherwise (it may be why it died)."""
+    try:
+        return json.dumps(json.loads(payload), indent=2, ensure_ascii=False, sort_keys=True)
+    except ValueError:
+        return payload
 
 
 async def reinject(letter_id: int, by: str, settings: Settings | None = None) -> dlq.DeadLetterRow:

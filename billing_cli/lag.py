@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
@@ -16,8 +17,27 @@ from aiokafka.admin import AIOKafkaAdminClient
 READ_TIMEOUT_MS = 2_000
 
 
+@dataclass(frozen=True)
+class PartitionLag:
+    group: str
+    topic: str
+    partition: int
+    committed: int | None  # None: the group never committed here (it starts at the beginning)
+    end: int
+    lag: int  # real records in [committed, end): transaction markers do not count
+
+
 async def group_lag(bootstrap: str, groups: Iterable[str]) -> dict[str, int]:
     """{group: records committed to its topics but not yet committed by the group}."""
+    groups = list(groups)
+    totals = dict.fromkeys(groups, 0)
+    for row in await partition_lag(bootstrap, groups):
+        totals[row.group] += row.lag
+    return totals
+
+
+async def partition_lag(bootstrap: str, groups: Iterable[str]) -> list[PartitionLag]:
+    """Every partition of every topic each group has committed offsets on."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10_000)
     reader = AIOKafkaConsumer(
         bootstrap_servers=bootstrap,
@@ -28,32 +48,40 @@ async def group_lag(bootstrap: str, groups: Iterable[str]) -> dict[str, int]:
     await admin.start()
     await reader.start()
     try:
-        await reader.topics()  # loads metadata for every topic, so partitions are known
-        return {group: await _lag_of(admin, reader, group) for group in groups}
+        return [row for group in groups for row in await _lag_of(admin, reader, group)]
     finally:
         await reader.stop()
         await admin.close()
 
 
-async def _lag_of(admin: AIOKafkaAdminClient, reader: AIOKafkaConsumer, group: str) -> int:
+async def _lag_of(
+    admin: AIOKafkaAdminClient, reader: AIOKafkaConsumer, group: str
+) -> list[PartitionLag]:
     committed = await admin.list_consumer_group_offsets(group)
-    topics = {tp.topic for tp in committed}
-    partitions = [tp for topic in topics for tp in _partitions(reader, topic)]
+    partitions = await _partitions(admin, sorted({tp.topic for tp in committed}))
     if not partitions:
-        return 0
+        return []
     ends = await reader.end_offsets(partitions)
-    lag = 0
+    rows = []
     for tp in partitions:
         meta = committed.get(tp)
-        start = meta.offset if meta is not None and meta.offset >= 0 else 0
-        if ends[tp] > start:
-            lag += await _records_between(reader, tp, start, ends[tp])
-    return lag
+        at = meta.offset if meta is not None and meta.offset >= 0 else None
+        start = at or 0
+        lag = await _records_between(reader, tp, start, ends[tp]) if ends[tp] > start else 0
+        rows.append(PartitionLag(group, tp.topic, tp.partition, at, ends[tp], lag))
+    return rows
 
 
-def _partitions(reader: AIOKafkaConsumer, topic: str) -> list[TopicPartition]:
-    numbers = reader.partitions_for_topic(topic) or set()
-    return [TopicPartition(topic, p) for p in sorted(numbers)]
+async def _partitions(admin: AIOKafkaAdminClient, topics: list[str]) -> list[TopicPartition]:
+    """Every partition of `topics`, from the broker (a bare consumer's metadata has none)."""
+    if not topics:
+        return []
+    described = await admin.describe_topics(topics)
+    return [
+        TopicPartition(topic["topic"], partition["partition"])
+        for topic in described
+        for partition in sorted(topic["partitions"], key=lambda p: p["partition"])
+    ]
 
 
 async def _records_between(

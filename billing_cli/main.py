@@ -1,4 +1,5 @@
-"""The `billing` command: replay, dlq list|reinject, reconcile, token.
+"""The `billing` command: replay, lag, dlq list|show|reinject, keys expire, reconcile, token,
+plans set|list.
 
 Every command talks to the same stack as the services, through the same settings
 (`DATABASE_URL`, `KAFKA_BOOTSTRAP_SERVERS`, `AUTH_URL`, `JWT_SECRET`, ...).
@@ -7,6 +8,7 @@ Every command talks to the same stack as the services, through the same settings
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import getpass
 import time
 import uuid
@@ -14,22 +16,25 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
+from billing_cli import plans, render, tokens
 from billing_cli import replay as replays
-from billing_cli import tokens
-from billing_cli.lag import group_lag
+from billing_cli.lag import group_lag, partition_lag
 from common.settings import Settings
 
 if TYPE_CHECKING:  # imported lazily at run time: the CLI starts fast without the processors
+    from billing_cli.keys import Expired
     from processors.reconciler import Pass
 
 app = typer.Typer(help="Operate the billing service.", no_args_is_help=True)
 dlq_app = typer.Typer(help="Dead letters: list them, put one back.", no_args_is_help=True)
+keys_app = typer.Typer(help="Idempotency keys: expire those past retention.", no_args_is_help=True)
 app.add_typer(dlq_app, name="dlq")
-console = Console()
+app.add_typer(keys_app, name="keys")
+app.add_typer(plans.app, name="plans")
+console = render.wide_console()
+JsonFlag = Annotated[bool, typer.Option("--json", help="print JSON instead of a table")]
 
 
 @app.command()
@@ -140,17 +145,68 @@ def token(
         typer.echo(tokens.auth_token(user_id, settings.auth_url))
 
 
+@app.command()
+def lag(
+    group: Annotated[list[str] | None, typer.Option(help="only these groups")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Consumer lag per group and partition (real records only, not transaction markers)."""
+    groups = group or list(replays.PROGRAMS)
+    settings = Settings()
+    rows = asyncio.run(partition_lag(settings.kafka_bootstrap_servers, groups))
+    if as_json:
+        typer.echo(render.to_json(rows))
+        return
+    table = render.table("group", "topic", "partition", "committed", "end", "lag")
+    for r in rows:
+        committed = "-" if r.committed is None else str(r.committed)
+        table.add_row(r.group, r.topic, str(r.partition), committed, str(r.end), str(r.lag))
+    console.print(table)
+    console.print(f"total lag {sum(r.lag for r in rows)}")
+
+
+@keys_app.command("expire")
+def keys_expire(
+    older_than_hours: Annotated[
+        int | None, typer.Option(min=24, help="default IDEMPOTENCY_KEY_RETENTION_HOURS")
+    ] = None,
+) -> None:
+    """Drop the text of idempotency keys past retention on final payments and refunds."""
+    settings = Settings()
+    hours = older_than_hours or settings.idempotency_key_retention_hours
+    expired = asyncio.run(_expire_keys(settings, hours))
+    console.print(
+        f"expired keys older than {hours} h: {expired.payments} payments, {expired.refunds} refunds"
+    )
+
+
+async def _expire_keys(settings: Settings, hours: int) -> Expired:
+    from billing_cli.keys import expire_keys
+    from common.db import create_pool
+
+    pool = await create_pool(settings, min_size=1, max_size=1)
+    try:
+        async with pool.acquire() as conn:
+            return await expire_keys(conn, hours)
+    finally:
+        await pool.close()
+
+
 @dlq_app.command("list")
 def dlq_list(
     consumer: Annotated[str | None, typer.Option(help="only this consumer's")] = None,
     pending: Annotated[bool, typer.Option(help="only those not reinjected yet")] = False,
     limit: Annotated[int, typer.Option(min=1)] = 100,
+    as_json: JsonFlag = False,
 ) -> None:
-    """The newest dead letters, one row each."""
+    """The newest dead letters, one row each (full ids; `dlq show ID` for all of one)."""
     from billing_cli import dlq
 
     rows = asyncio.run(dlq.list_letters(Settings(), consumer, pending, limit))
-    table = Table("id", "consumer", "origin", "message_id", "error", "created", "reinjected")
+    if as_json:
+        typer.echo(render.to_json(rows))
+        return
+    table = render.table("id", "consumer", "origin", "message_id", "error", "created", "reinjected")
     for r in rows:
         origin = f"{r.origin_topic}[{r.origin_partition}]@{r.origin_offset}"
         reinjected = (
@@ -167,6 +223,29 @@ def dlq_list(
         )
     console.print(table)
     console.print(f"{len(rows)} dead letters")
+
+
+@dlq_app.command("show")
+def dlq_show(
+    letter_id: Annotated[int, typer.Argument(help="the dead letter's id (see `billing dlq list`)")],
+    as_json: JsonFlag = False,
+) -> None:
+    """One dead letter whole: where it came from, its full payload and the full error."""
+    from billing_cli import dlq
+    from consumers.errors import DeadLetterNotFound
+
+    try:
+        row = asyncio.run(dlq.show(Settings(), letter_id))
+    except DeadLetterNotFound as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from exc
+    if as_json:
+        typer.echo(render.to_json(row))
+        return
+    for name, value in dataclasses.asdict(row).items():  # plain echo: never wrapped or cut
+        if name not in ("payload", "error"):
+            typer.echo(f"{name}: {value if value is not None else '-'}")
+    typer.echo(f"error:\n{row.error}\npayload:\n{dlq.pretty_payload(row.payload)}")
 
 
 @dlq_app.command("reinject")

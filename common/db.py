@@ -7,8 +7,6 @@ import asyncpg
 
 from common.settings import Settings
 
-SCHEMA = "payments_history"
-
 
 async def _init_connection(conn: asyncpg.Connection) -> None:
     for kind in ("json", "jsonb"):

@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 
 
 def main(name: str, settings: S, run: Run[S]) -> None:
-    logs.configure(settings.log_level, name)
+    logs.configure(settings.log_level, name, settings.log_format)
     start_metrics_server(name)
     _run_loop(serve(name, settings, run))
 

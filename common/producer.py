@@ -17,6 +17,7 @@ from typing import NamedTuple, TypeVar
 
 from aiokafka import AIOKafkaProducer
 
+from common import logs
 from common.kafka import make_producer
 from common.settings import Settings
 
@@ -66,7 +67,9 @@ class Producer:
             if self._producer is None:
                 producer = self._factory()
                 try:
-                    await self._bounded(producer.start())
+                    # Its tasks outlive whatever request started it: no request id in their logs.
+                    started = asyncio.create_task(producer.start(), context=logs.without_request())
+                    await self._bounded(started)
                 except Exception:
                     await _stop(producer)
                     raise

@@ -28,6 +28,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
 from aiokafka.errors import KafkaError
 
+from common import logs
 from common.inbox import Origin
 from common.lanes import Lanes, Watermark
 from common.retry import RetryPolicy, pause, until_up
@@ -46,7 +47,9 @@ def decoding(handle: MessageHandler) -> Handler:
 
     async def on_record(record: ConsumerRecord) -> None:
         origin = Origin.of(record)
-        await handle(decode(origin.value), origin)
+        message = decode(origin.value)
+        logs.bind_message(message)  # undone by record_context when the record is done
+        await handle(message, origin)
 
     return on_record
 
@@ -144,6 +147,10 @@ class KeyedRunLoop:
                 self._lanes.submit((tp, record.key if self._config.by_key else None), record)
 
     async def _run_one(self, record: ConsumerRecord) -> None:
+        with logs.record_context(record.topic, record.partition, record.offset, record.headers):
+            await self._run_bound(record)
+
+    async def _run_bound(self, record: ConsumerRecord) -> None:
         failure = await self._attempt(record)
         if failure is None or self._give_up is None:
             return

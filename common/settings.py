@@ -7,9 +7,9 @@ else, unset included, is production. Production refuses to start while any check
 deployable adds its own), naming each problem on one line.
 """
 
-from typing import Self
+from typing import Literal, Self
 
-from pydantic import SecretStr, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_JWT_SECRET = "dev-only-jwt-secret-change-me"
@@ -67,7 +67,12 @@ class Settings(BaseSettings):
     provider_shop_id: str = "100500"
     provider_secret_key: SecretStr = SecretStr(DEV_PROVIDER_SECRET)
 
+    # How long an Idempotency-Key is honoured as a replay at least (`billing keys expire`).
+    idempotency_key_retention_hours: int = Field(default=24, ge=24)
+
     log_level: str = "INFO"
+    # json: one JSON object per line (what log shippers read); console: for humans.
+    log_format: Literal["json", "console"] = "json"
 
     @property
     def is_production(self) -> bool:

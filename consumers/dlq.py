@@ -59,6 +59,15 @@ async def list_dead_letters(
     return [DeadLetterRow(**dict(row)) for row in rows]
 
 
+async def dead_letter(pool: asyncpg.Pool, dead_letter_id: int) -> DeadLetterRow:
+    row = await pool.fetchrow(
+        f"SELECT {COLUMNS} FROM payments_history.dead_letters WHERE id = $1", dead_letter_id
+    )
+    if row is None:
+        raise DeadLetterNotFound(f"no dead letter {dead_letter_id}")
+    return DeadLetterRow(**dict(row))
+
+
 async def reinject(
     pool: asyncpg.Pool, producer: AIOKafkaProducer, dead_letter_id: int, by: str
 ) -> DeadLetterRow:

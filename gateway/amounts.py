@@ -1,4 +1,4 @@
-"""Exact parsing of the refund body: JSON numbers become Decimal, never float.
+"""Parsing of the refund body, and exact amounts: JSON numbers become Decimal, never float.
 
 `json.loads` with `parse_float=Decimal` keeps `100.10` as `Decimal("100.10")` and makes
 `1e309` a huge Decimal instead of `inf`; `NaN`/`Infinity` literals are refused outright.
@@ -9,7 +9,7 @@ import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from gateway.errors import InvalidAmount, ValidationFailed
+from gateway.errors import AmountNotAllowed, InvalidAmount, ValidationFailed
 
 MAX_AMOUNT = Decimal("9999999999.99")  # numeric(12,2)
 CENT = Decimal("0.01")
@@ -20,8 +20,8 @@ def _refuse_constant(name: str) -> Any:
     raise InvalidAmount(f"{name} is not an amount")
 
 
-def parse_refund_body(raw: bytes) -> Decimal | None:
-    """The requested amount, or None for "everything left"; raises a 422 error otherwise."""
+def parse_refund_body(raw: bytes) -> str | None:
+    """The user's reason, if any. The amount is the refund policy's: asking for one is a 422."""
     if not raw.strip():
         return None
     try:
@@ -30,12 +30,15 @@ def parse_refund_body(raw: bytes) -> Decimal | None:
         raise ValidationFailed("the body is not valid JSON") from exc
     if not isinstance(body, dict):
         raise ValidationFailed("the body must be a JSON object")
-    extra = set(body) - {"amount"}
+    if "amount" in body:
+        raise AmountNotAllowed()
+    extra = set(body) - {"reason"}
     if extra:
         raise ValidationFailed(f"unexpected fields: {', '.join(sorted(extra))}")
-    if body.get("amount") is None:
-        return None
-    return parse_amount(body["amount"])
+    reason = body.get("reason")
+    if reason is not None and (not isinstance(reason, str) or len(reason) > 500):
+        raise ValidationFailed("reason must be a string of at most 500 characters")
+    return reason
 
 
 def parse_amount(value: object) -> Decimal:

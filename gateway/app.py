@@ -14,6 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from gateway import openapi
 from gateway.database import Database
 from gateway.deps import Services
 from gateway.errors import GatewayError, ServiceUnavailable
@@ -21,6 +22,7 @@ from gateway.metrics import Metrics
 from gateway.middleware import BodyLimitMiddleware, MetricsMiddleware
 from gateway.publisher import ProducerFactory, Publisher, default_producer
 from gateway.ratelimit import RateLimiter
+from gateway.requestid import RequestIdMiddleware
 from gateway.routes import health, payments, plans, refunds, subscription, webhooks
 from gateway.settings import GatewaySettings
 from gateway.waiting import PaymentWaiters
@@ -39,19 +41,29 @@ def create_app(
         db=db,
         publisher=Publisher(settings, producer_factory),
         metrics=Metrics(),
-        limiter=RateLimiter(settings.gateway_rate_limit_per_minute),
+        limiter=RateLimiter(settings.gateway_rate_limit_per_minute, db),
         waiters=PaymentWaiters(settings, db),
         webhook_limiter=SourceLimiter(
             settings.webhook_rate_per_source_per_minute, settings.webhook_rate_total_per_minute
         ),
     )
-    app = FastAPI(title="Billing gateway", version="1", lifespan=_lifespan)
+    app = FastAPI(
+        title="Billing gateway",
+        version="1",
+        lifespan=_lifespan,
+        docs_url=None,  # served by gateway.openapi from local assets
+        redoc_url=None,
+        generate_unique_id_function=openapi.camel_operation_id,
+    )
     app.state.services = svc
-    for module in (plans, payments, refunds, subscription, webhooks, health):
-        app.include_router(module.router)
+    routers = [m.router for m in (plans, payments, refunds, subscription, webhooks, health)]
+    for router in routers:
+        app.include_router(router)
+    openapi.install(app, routers)
     _install_error_handlers(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.gateway_max_body_bytes)
     app.add_middleware(MetricsMiddleware, metrics=svc.metrics)
+    app.add_middleware(RequestIdMiddleware)  # outermost: even a 413 has a request id
     return app
 
 

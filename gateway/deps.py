@@ -53,12 +53,12 @@ def idempotency_key(
     return key
 
 
-def rate_limited_user(
+async def rate_limited_user(
     user_id: Annotated[uuid.UUID, Depends(current_user)],
     svc: Annotated[Services, Depends(services)],
 ) -> uuid.UUID:
-    """The caller, once the POST passed their token bucket."""
-    svc.limiter.take(user_id)
+    """The caller, once the POST passed their token bucket (shared by every gateway)."""
+    await svc.limiter.take(user_id)
     return user_id
 
 

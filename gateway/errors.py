@@ -10,11 +10,14 @@
     │   ├── NotFound                     404 not_found
     │   ├── PaymentNotRefundable         409 payment_not_refundable
     │   ├── NothingToRefund              409 nothing_to_refund
+    │   ├── NoSubscription               409 no_subscription
+    │   ├── SubscriptionChangeRefused    409 subscription_change_refused
     │   ├── PayloadTooLarge              413 payload_too_large
     │   ├── ValidationFailed             422 validation_error
     │   │   ├── UnknownPlan              422 unknown_plan
     │   │   ├── IdempotencyKeyReused     422 idempotency_key_reused
     │   │   ├── InvalidAmount            422 invalid_amount
+    │   │   ├── AmountNotAllowed         422 amount_not_allowed
     │   │   ├── InvalidCursor            422 invalid_cursor
     │   │   ├── RefundExceedsPayment     422 refund_exceeds_payment
     │   │   └── ReturnUrlNotAllowed      422 return_url_not_allowed
@@ -95,6 +98,17 @@ class NothingToRefund(ClientError):
     default_message = "the payment is already fully refunded or reserved by pending refunds"
 
 
+class NoSubscription(ClientError):
+    status = 409
+    code = "no_subscription"
+    default_message = "there is no running subscription to change"
+
+
+class SubscriptionChangeRefused(ClientError):
+    status = 409
+    code = "subscription_change_refused"
+
+
 class PayloadTooLarge(ClientError):
     status = 413
     code = "payload_too_large"
@@ -120,6 +134,11 @@ class IdempotencyKeyReused(ValidationFailed):
 class InvalidAmount(ValidationFailed):
     code = "invalid_amount"
     default_message = "amount must be a positive decimal with at most 2 decimal places"
+
+
+class AmountNotAllowed(ValidationFailed):
+    code = "amount_not_allowed"
+    default_message = "the refund policy sets the amount; an operator refunds other amounts"
 
 
 class InvalidCursor(ValidationFailed):

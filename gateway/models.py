@@ -10,8 +10,14 @@ from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer
 
+from domain.payments import PaymentStatus
+from domain.refunds import RefundStatus
+from gateway import examples
+
 MoneyStr = Annotated[Decimal, PlainSerializer(lambda d: f"{d:.2f}", return_type=str)]
 MAX_URL_LENGTH = 2048
+# Stripe's header: this answer replays the request that first used the Idempotency-Key.
+REPLAYED_HEADER = "Idempotent-Replayed"
 
 
 def _http_url(value: str) -> str:
@@ -32,28 +38,49 @@ def fingerprint(body: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+def _documented(example: dict[str, Any]) -> ConfigDict:
+    return ConfigDict(json_schema_extra={"examples": [example]})
+
+
+def _one_of(values: type[PaymentStatus] | type[RefundStatus]) -> Any:
+    """Documents the enum without refusing to answer with a status a newer processor wrote."""
+    return Field(json_schema_extra={"enum": [status.value for status in values]})
+
+
 class CreatePaymentBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [examples.CREATE]})
 
     plan_id: Annotated[str, Field(min_length=1, max_length=64)]
     return_url: HttpUrlStr
+    auto_renew: bool = Field(
+        default=False, description="consent to save the card and renew automatically"
+    )
+
+    def fingerprint_fields(self) -> dict[str, Any]:
+        """What "the same request" means; without auto_renew when it is off, as before."""
+        return self.model_dump(mode="json", exclude=None if self.auto_renew else {"auto_renew"})
 
 
 class PlanOut(BaseModel):
+    model_config = _documented(examples.PLAN)
+
     id: str
     title: str
     amount: MoneyStr
     currency: str
     period_days: int
+    period_seconds: int
 
 
 class PaymentOut(BaseModel):
+    model_config = _documented(examples.PAYMENT)
+
     payment_id: uuid.UUID
     user_id: uuid.UUID
     plan_id: str
     amount: MoneyStr
     currency: str
-    status: str
+    status: Annotated[str, _one_of(PaymentStatus)]
     confirmation_url: str | None
     refunded_amount: MoneyStr
     refunded: bool
@@ -62,24 +89,53 @@ class PaymentOut(BaseModel):
 
 
 class PaymentPage(BaseModel):
+    model_config = _documented({"items": [examples.PAYMENT], "next": examples.CURSOR})
+
     items: list[PaymentOut]
     next: str | None = Field(description="opaque cursor for the next page, null on the last")
 
 
 class RefundOut(BaseModel):
+    model_config = _documented(examples.REFUND)
+
     refund_id: uuid.UUID
     payment_id: uuid.UUID
-    status: str
+    status: Annotated[str, _one_of(RefundStatus)]
     amount: MoneyStr
     currency: str
     created_at: datetime
 
 
+class PaymentMethodOut(BaseModel):
+    type: str
+    card_last4: str | None
+    expiry: str | None
+
+
+class DunningOut(BaseModel):
+    attempt: int
+    next_retry_at: datetime | None
+    last_error: str | None
+
+
 class SubscriptionOut(BaseModel):
+    """CONTRACT §2a: `active` is true while `status` is `active` or `past_due`."""
+
+    model_config = _documented(examples.SUBSCRIPTION)
+
     user_id: uuid.UUID
+    status: str = Field(description="none, active, past_due, canceled or expired")
     active: bool
     plan_id: str | None
+    current_period_start: datetime | None
+    current_period_end: datetime | None
     expires_at: datetime | None
+    auto_renew: bool
+    cancel_at_period_end: bool
+    payment_method: PaymentMethodOut | None
+    next_charge_at: datetime | None
+    next_charge_amount: str | None
+    dunning: DunningOut | None
 
 
 class ErrorDetail(BaseModel):
@@ -88,20 +144,16 @@ class ErrorDetail(BaseModel):
 
 
 class ErrorOut(BaseModel):
+    model_config = _documented(examples.ERROR)
+
     error: ErrorDetail
 
 
 REFUND_BODY_SCHEMA: dict[str, Any] = {
     "type": "object",
+    "examples": [examples.REFUND_BODY],
     "additionalProperties": False,
-    "properties": {
-        "amount": {
-            "description": "decimal string (or exact JSON number), > 0, at most 2 decimals; "
-            "default: all that is left unrefunded",
-            "oneOf": [
-                {"type": "string", "pattern": r"^[0-9]+(\.[0-9]{1,2})?$"},
-                {"type": "number"},
-            ],
-        }
-    },
+    "description": "The amount is the refund policy's; a body with `amount` gets 422 "
+    "amount_not_allowed.",
+    "properties": {"reason": {"type": "string", "maxLength": 500}},
 }

@@ -8,6 +8,9 @@ moved on, nothing is produced: the provider was already asked.
 
 import uuid
 
+from common import logs
+from domain import commands, payments
+from domain.payments import PaymentStatus
 from gateway.deps import Services
 from gateway.errors import (
     DatabaseUnavailable,
@@ -23,37 +26,45 @@ from gateway.repository import (
     active_plan,
     insert_payment,
     payment_by_key,
+    user_payment,
 )
 from schemas import ids
 from schemas.messages import CreatePayment
 
-FINAL = frozenset({"succeeded", "canceled", "failed"})
 MAX_WAIT_S = 10
 
 
 async def accept_payment(
     svc: Services, user_id: uuid.UUID, key: str, body: CreatePaymentBody
-) -> Record:
+) -> tuple[Record, bool]:
+    """The payment row and whether it is a replay (the key named an existing payment)."""
     if not return_url_allowed(body.return_url, svc.settings.return_url_origins()):
         raise ReturnUrlNotAllowed()
-    fp = fingerprint(body.model_dump(mode="json"))
-    row = await _stored_payment(svc, user_id, key, body, fp)
+    fp = fingerprint(body.fingerprint_fields())
+    row, replayed = await _stored_payment(svc, user_id, key, body, fp)
     if row["request_fingerprint"] != fp:
         raise IdempotencyKeyReused()
-    if row["status"] == "accepted":
-        await svc.publisher.publish(svc.settings.commands_topic, user_id, create_command(row))
+    if row["status"] == PaymentStatus.ACCEPTED:
+        await svc.publisher.publish(
+            svc.settings.commands_topic, user_id, create_command(row), logs.kafka_headers()
+        )
         svc.metrics.produced.labels(svc.settings.commands_topic, "CreatePayment").inc()
-    return row
+    return row, replayed
 
 
 async def _stored_payment(
     svc: Services, user_id: uuid.UUID, key: str, body: CreatePaymentBody, fp: str
-) -> Record:
-    """The row for (user, key): the existing one, or a new `accepted` one priced now."""
+) -> tuple[Record, bool]:
+    """The row for (user, key): the existing one, or a new `accepted` one priced now.
+
+    The payment id is derived from (user, key), so a key whose text the retention clean-up
+    dropped still finds its payment by id: a late replay never creates a second one.
+    """
     async with svc.db.connection() as conn:
         row = await payment_by_key(conn, user_id, key)
+        row = row or await user_payment(conn, user_id, ids.payment_id(user_id, key))
         if row is not None:
-            return row
+            return row, True
         plan = await active_plan(conn, body.plan_id)
         if plan is None:
             raise UnknownPlan()
@@ -62,28 +73,28 @@ async def _stored_payment(
             user_id=user_id,
             plan_id=plan["id"],
             amount=plan["amount"],
-            currency=plan["currency"].strip(),
+            currency=plan["currency"],
             idempotency_key=key,
             fingerprint=fp,
             return_url=body.return_url,
+            auto_renew=body.auto_renew,
+            request_id=logs.current_request_id(),
         )
-        await insert_payment(conn, new)
-        row = await payment_by_key(conn, user_id, key)
+        created = await insert_payment(conn, new)
+        row = await user_payment(conn, user_id, new.payment_id)
     if row is None:  # the unique key guarantees a row unless someone deleted it meanwhile
         raise DatabaseUnavailable("the payment row vanished; retry")
-    return row
+    return row, not created
 
 
 def create_command(row: Record) -> CreatePayment:
-    return CreatePayment(
-        message_id=ids.message_id("CreatePayment", row["payment_id"]),
+    return commands.create_payment(
         payment_id=row["payment_id"],
         user_id=row["user_id"],
         plan_id=row["plan_id"],
         amount=row["amount"],
-        currency=row["currency"].strip(),
+        currency=row["currency"],
         return_url=row["return_url"],
-        description=f"Subscription {row['plan_id']}",
     )
 
 
@@ -97,4 +108,4 @@ def requested_wait(prefer: str | None) -> int:
 
 
 def is_settled(row: Record) -> bool:
-    return row["confirmation_url"] is not None or row["status"] in FINAL
+    return row["confirmation_url"] is not None or payments.is_final(row["status"])

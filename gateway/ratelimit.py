@@ -1,46 +1,61 @@
-"""Per-user token buckets, in memory (one gateway process; a fleet would share Redis)."""
+"""Per-user token buckets in PostgreSQL, shared by every gateway instance (`make up SCALE=N`).
+
+`per_minute` POSTs a minute per user, bursting up to `per_minute` at once. The bucket is one
+row of the UNLOGGED table `payments_history.rate_limits` (migration 0005): losing it in a
+crash only refills everyone's bucket. One statement refills, takes a token if there is one
+and says whether it did, atomically under the row's lock, so N gateways enforce one limit.
+The time is PostgreSQL's (one clock for every instance); tests pass their own.
+
+While PostgreSQL is away the limiter lets the request through (fails open): every POST
+needs the database anyway and answers 503 a moment later, and the order of answers stays
+401 → 429 → 400 → 422 without I/O for requests that are refused before it.
+"""
 
 import math
 import time
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass
+from datetime import datetime
 
-from gateway.errors import RateLimited
+from gateway.database import Database
+from gateway.errors import DatabaseUnavailable, RateLimited
 
-MAX_TRACKED = 100_000
-
-
-@dataclass
-class Bucket:
-    tokens: float
-    updated: float
+FORGET_EVERY_S = 600.0
+_ELAPSED = "greatest(0, extract(epoch FROM (excluded.updated_at - b.updated_at)))"
+_REFILLED = f"least($2, b.tokens + {_ELAPSED} * $3)"
+_TAKE = f"""
+INSERT INTO payments_history.rate_limits AS b (user_id, tokens, updated_at, allowed)
+VALUES ($1, $2 - 1, coalesce($4::timestamptz, clock_timestamp()), true)
+ON CONFLICT (user_id) DO UPDATE SET
+  allowed = {_REFILLED} >= 1,
+  tokens = {_REFILLED} - CASE WHEN {_REFILLED} >= 1 THEN 1 ELSE 0 END,
+  updated_at = greatest(b.updated_at, excluded.updated_at)
+RETURNING allowed, tokens
+"""
+_FORGET = """
+DELETE FROM payments_history.rate_limits
+WHERE updated_at < clock_timestamp() - make_interval(secs => $1)"""
 
 
 class RateLimiter:
-    """`per_minute` requests a minute per user, bursting up to `per_minute` at once."""
-
-    def __init__(self, per_minute: int, clock: Callable[[], float] = time.monotonic):
+    def __init__(self, per_minute: int, db: Database) -> None:
         self.capacity = float(per_minute)
         self.rate = per_minute / 60.0
-        self.clock = clock
-        self.buckets: dict[uuid.UUID, Bucket] = {}
+        self.db = db
+        self.next_forget = time.monotonic() + FORGET_EVERY_S
 
-    def take(self, user_id: uuid.UUID) -> None:
-        now = self.clock()
-        bucket = self.buckets.get(user_id) or Bucket(self.capacity, now)
-        bucket.tokens = min(self.capacity, bucket.tokens + (now - bucket.updated) * self.rate)
-        bucket.updated = now
-        if bucket.tokens < 1.0:
-            self.buckets[user_id] = bucket
-            raise RateLimited(max(1, math.ceil((1.0 - bucket.tokens) / self.rate)))
-        bucket.tokens -= 1.0
-        self.buckets[user_id] = bucket
-        if len(self.buckets) > MAX_TRACKED:
-            self._forget_full(now)
+    async def take(self, user_id: uuid.UUID, now: datetime | None = None) -> None:
+        """One token from the user's bucket, or `RateLimited` with the seconds to wait."""
+        try:
+            async with self.db.connection() as conn:
+                row = await conn.fetchrow(_TAKE, user_id, self.capacity, self.rate, now)
+                if time.monotonic() >= self.next_forget:
+                    self.next_forget = time.monotonic() + FORGET_EVERY_S
+                    await conn.execute(_FORGET, self.capacity / self.rate + 60)
+        except DatabaseUnavailable:
+            return
+        if not row["allowed"]:
+            raise RateLimited(self.retry_after(float(row["tokens"])))
 
-    def _forget_full(self, now: float) -> None:
-        """Drop buckets that have refilled: forgetting them changes nothing."""
-        for user_id, bucket in list(self.buckets.items()):
-            if bucket.tokens + (now - bucket.updated) * self.rate >= self.capacity:
-                del self.buckets[user_id]
+    def retry_after(self, tokens: float) -> int:
+        """Whole seconds until the bucket holds one token again (at least 1)."""
+        return max(1, math.ceil((1.0 - tokens) / self.rate - 1e-9))  # float noise

@@ -5,7 +5,8 @@ refunds, rows are inserted `ON CONFLICT DO NOTHING` and read back, so concurrent
 duplicates from any number of gateway instances converge on one row. The conflict target
 is left out on purpose: the primary key is derived from the same (user, key) pair, and a
 twin whose primary-key entry is in place before its `(user_id, idempotency_key)` entry
-must be a conflict too, not a unique violation (issue 10 §3b).
+must be a conflict too, not a unique violation (issue 10 §3b). Currencies are CHAR(3)
+columns: every query returns them trimmed (`rtrim`), so callers get clean values.
 """
 
 import uuid
@@ -16,18 +17,26 @@ from decimal import Decimal
 import asyncpg
 from asyncpg import Record
 
+from domain import refunds
+from domain.payments import PaymentStatus
+from domain.refunds import RefundStatus
 from schemas.ids import SYSTEM_YOOKASSA
 
 __all__ = ["Record"]
 
 PAYMENT_COLUMNS = """
-    id AS payment_id, user_id, plan_id, amount, currency, status, confirmation_url,
+    id AS payment_id, user_id, plan_id, amount, rtrim(currency) AS currency, status,
+    confirmation_url,
     refunded_amount, refunded, return_url, request_fingerprint, created_at, updated_at
 """
 REFUND_COLUMNS = """
-    id AS refund_id, payment_id, user_id, amount, currency, status, request_fingerprint,
+    id AS refund_id, payment_id, user_id, amount, rtrim(currency) AS currency, status,
+    request_fingerprint,
     requested_by, created_at
 """
+
+
+PLAN_COLUMNS = "id, title, amount, rtrim(currency) AS currency, period_days, period_seconds"
 
 
 @dataclass(frozen=True)
@@ -40,6 +49,8 @@ class NewPayment:
     idempotency_key: str
     fingerprint: str
     return_url: str
+    auto_renew: bool = False
+    request_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -52,30 +63,30 @@ class NewRefund:
     idempotency_key: str
     fingerprint: str
     requested_by: str = "api"
+    request_id: str | None = None
 
 
 async def active_plans(conn: asyncpg.Connection) -> list[Record]:
     return await conn.fetch(
-        "SELECT id, title, amount, currency, period_days FROM payments_history.plans"
-        " WHERE active ORDER BY amount, id"
+        f"SELECT {PLAN_COLUMNS} FROM payments_history.plans WHERE active ORDER BY amount, id"
     )
 
 
 async def active_plan(conn: asyncpg.Connection, plan_id: str) -> Record | None:
     return await conn.fetchrow(
-        "SELECT id, title, amount, currency, period_days FROM payments_history.plans"
-        " WHERE id = $1 AND active",
+        f"SELECT {PLAN_COLUMNS} FROM payments_history.plans WHERE id = $1 AND active",
         plan_id,
     )
 
 
-async def insert_payment(conn: asyncpg.Connection, new: NewPayment) -> None:
-    await conn.execute(
+async def insert_payment(conn: asyncpg.Connection, new: NewPayment) -> bool:
+    """True if this call inserted the row; False if (user, key) or its id already existed."""
+    status = await conn.execute(
         """
         INSERT INTO payments_history.payments
             (id, user_id, plan_id, amount, currency, status, system_id, idempotency_key,
-             request_fingerprint, return_url)
-        VALUES ($1, $2, $3, $4, $5, 'accepted', $6, $7, $8, $9)
+             request_fingerprint, return_url, auto_renew, request_id)
+        VALUES ($1, $2, $3, $4, $5, $10::text, $6, $7, $8, $9, $11, $12)
         ON CONFLICT DO NOTHING
         """,
         new.payment_id,
@@ -87,7 +98,11 @@ async def insert_payment(conn: asyncpg.Connection, new: NewPayment) -> None:
         new.idempotency_key,
         new.fingerprint,
         new.return_url,
+        str(PaymentStatus.ACCEPTED),
+        new.auto_renew,
+        new.request_id,
     )
+    return bool(status == "INSERT 0 1")
 
 
 async def payment_by_key(
@@ -148,19 +163,20 @@ async def user_payments(
 async def reserved_by_accepted_refunds(conn: asyncpg.Connection, payment_id: uuid.UUID) -> Decimal:
     total = await conn.fetchval(
         "SELECT COALESCE(SUM(amount), 0) FROM payments_history.refunds"
-        " WHERE payment_id = $1 AND status = 'accepted'",
+        " WHERE payment_id = $1 AND status = ANY($2::text[])",
         payment_id,
+        refunds.holding(),
     )
     return Decimal(total)
 
 
-async def insert_refund(conn: asyncpg.Connection, new: NewRefund) -> None:
-    await conn.execute(
+async def insert_refund(conn: asyncpg.Connection, new: NewRefund) -> bool:
+    status = await conn.execute(
         """
         INSERT INTO payments_history.refunds
             (id, payment_id, user_id, amount, currency, status, idempotency_key,
-             request_fingerprint, requested_by)
-        VALUES ($1, $2, $3, $4, $5, 'accepted', $6, $7, $8)
+             request_fingerprint, requested_by, request_id)
+        VALUES ($1, $2, $3, $4, $5, $9::text, $6, $7, $8, $10)
         ON CONFLICT DO NOTHING
         """,
         new.refund_id,
@@ -171,7 +187,10 @@ async def insert_refund(conn: asyncpg.Connection, new: NewRefund) -> None:
         new.idempotency_key,
         new.fingerprint,
         new.requested_by,
+        str(RefundStatus.ACCEPTED),
+        new.request_id,
     )
+    return bool(status == "INSERT 0 1")
 
 
 async def refund_by_key(
@@ -195,10 +214,13 @@ async def user_refund(
     )
 
 
-async def subscriber(conn: asyncpg.Connection, user_id: uuid.UUID) -> Record | None:
-    return await conn.fetchrow(
-        "SELECT user_id, plan_id, expires_at,"
-        " subscriber_status AND (expires_at IS NULL OR expires_at > now()) AS active"
-        " FROM payments_history.subscribers WHERE user_id = $1",
-        user_id,
+async def paid_period(
+    conn: asyncpg.Connection, payment_id: uuid.UUID
+) -> tuple[datetime, datetime] | None:
+    """The period a payment bought (subscriptions' history), if it bought one."""
+    row = await conn.fetchrow(
+        "SELECT starts_at, ends_at FROM payments_history.subscription_periods"
+        " WHERE payment_id = $1",
+        payment_id,
     )
+    return None if row is None else (row["starts_at"], row["ends_at"])

@@ -3,6 +3,11 @@
 
 KAFKA_LIBS := $(ROOT)/infra/kafka/libs
 
+# The stack's shape (infra/supervisor/render.py): `make up SCALE=2 KAFKA_BROKERS=3` runs two
+# instances of every scalable program on a three-node Kafka. Unset: what the running stack
+# has, else 1 and 1.
+export SCALE KAFKA_BROKERS
+
 .PHONY: system-deps kafka-jars up _up down ps logs status
 
 system-deps:  ## apt-get install what the stack needs and the machine lacks (no-op if present)
@@ -16,7 +21,7 @@ $(KAFKA_LIBS)/.copied: $(ROOT)/infra/kafka/pom.xml
 	mvn -q -B -Dstyle.color=never -f $< dependency:copy-dependencies
 	@touch $@
 
-up:  ## start the whole stack (idempotent) and wait until it is healthy
+up:  ## start the whole stack (idempotent) and wait until it is healthy; SCALE=N KAFKA_BROKERS=3
 	@mkdir -p $(RUN)/logs
 	@chmod 0755 $(RUN)
 	@flock -o $(RUN)/up.lock $(MAKE) --no-print-directory -f $(ROOT)/Makefile _up

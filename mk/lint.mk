@@ -1,8 +1,8 @@
 # Lint: ruff (rules and formatting) and mypy, `--strict` on the pure domain and common/.
 # `make test` runs it first, so CI fails on a lint error before any test runs.
 
-SOURCE_PACKAGES := schemas gateway processors consumers admin_project sandbox common billing_cli bench scripts
-STRICT_PACKAGES := common processors/domain
+SOURCE_PACKAGES := domain schemas gateway processors consumers admin_project sandbox common billing_cli bench scripts
+STRICT_PACKAGES := common domain
 
 .PHONY: lint fmt
 

@@ -4,141 +4,126 @@ for the webhooks processor, the reconciler and the commands processor.
 The provider object is the truth about money, but only for the payment it names: its
 metadata must carry our payment_id, its id must match the external_id we already know (if
 any), and its amount and currency must be ours. Anything else is an anomaly: logged, nothing
-changed.
+changed. The objects are `ProviderPayment` / `ProviderRefund`, already in our terms.
 """
 
 import logging
-from decimal import Decimal, InvalidOperation
-from typing import Any
-from uuid import UUID
 
-import asyncpg
-
-from common import outbox
-from processors import events, repository
-from processors.domain import PaymentStatus, RefundStatus
-from processors.provider.yookassa import cancellation_reason, payment_status, refund_status
+from domain import payments, refunds
+from domain.payments import PaymentStatus
+from domain.refunds import RefundStatus
+from processors import events
+from processors.inbox import InboxEntry
+from processors.ports import Deps, Store
+from processors.provider.objects import ProviderPayment, ProviderRefund
 from processors.repository import PaymentChange, PaymentRow, RefundRow
 
 log = logging.getLogger(__name__)
 
 
-def our_payment_id(obj: dict[str, Any]) -> UUID | None:
-    try:
-        return UUID(str((obj.get("metadata") or {}).get("payment_id")))
-    except ValueError:
-        return None
-
-
-def external_uuid(obj: dict[str, Any]) -> UUID | None:
-    try:
-        return UUID(str(obj.get("id")))
-    except ValueError:
-        return None
-
-
-def anomaly(row: PaymentRow, obj: dict[str, Any]) -> str | None:
+def anomaly(row: PaymentRow, obj: ProviderPayment) -> str | None:
     """Why `obj` must not be applied to `row`, or None when it belongs to it."""
-    if our_payment_id(obj) != row.id:
+    if obj.our_payment_id != row.id:
         return "metadata.payment_id is not ours"
-    external_id = external_uuid(obj)
-    if external_id is None or row.external_id not in (None, external_id):
-        return f"provider id {obj.get('id')!r} differs from ours {row.external_id}"
-    amount = obj.get("amount") or {}
-    try:
-        same = Decimal(str(amount.get("value"))) == row.amount
-    except InvalidOperation:
-        same = False
-    if not same or amount.get("currency") != row.currency:
-        return f"amount {amount} differs from ours {row.amount} {row.currency}"
+    if obj.external_id is None or row.external_id not in (None, obj.external_id):
+        return f"provider id {obj.id!r} differs from ours {row.external_id}"
+    if obj.amount != row.amount or obj.currency != row.currency:
+        return f"amount {obj.amount} {obj.currency} differs from ours {row.amount} {row.currency}"
     return None
 
 
-def change_for(obj: dict[str, Any]) -> PaymentChange:
-    status = payment_status(obj)
-    confirmation = obj.get("confirmation") or {}
-    reason = cancellation_reason(obj) if status is PaymentStatus.CANCELED else None
+def change_for(obj: ProviderPayment) -> PaymentChange:
+    canceled = obj.status is PaymentStatus.CANCELED
     return PaymentChange(
-        status=status,
-        external_id=external_uuid(obj),
-        external_payment=obj,
-        confirmation_url=confirmation.get("confirmation_url"),
-        failure_reason=reason,
+        status=obj.status,
+        external_id=obj.external_id,
+        external_payment=obj.raw,
+        confirmation_url=obj.confirmation_url,
+        failure_reason=obj.cancellation_reason if canceled else None,
     )
 
 
 async def apply_payment(
-    conn: asyncpg.Connection,
-    row: PaymentRow,
-    obj: dict[str, Any],
-    *,
-    topic: str,
-    recheck_after_s: float,
+    store: Store, row: PaymentRow, obj: ProviderPayment, *, topic: str, recheck_after_s: float
 ) -> PaymentRow | None:
-    """Move `row` to the provider's status (guarded) and queue its event; None if no change."""
+    """Move `row` to the provider's status (guarded) and queue its event; None if no change.
+
+    The subscription follows in the same transaction (`subscriptions.lifecycle`)."""
     problem = anomaly(row, obj)
     if problem is not None:
         log.error("payment %s: provider object not applied: %s", row.id, problem)
         return None
-    change = change_for(obj)
-    if change.status is row.status:
-        return None
-    moved = await repository.move_payment(conn, row.id, change, recheck_after_s)
+    if not payments.can_move(row.status, obj.status):
+        return None  # the same status, or behind us: statuses only move forward
+    moved = await store.move_payment(row.id, change_for(obj), recheck_after_s)
     if moved is not None:
-        await publish_payment(conn, moved, topic)
+        await publish_payment(store, moved, topic)
+        await store.on_payment_moved(moved.id, obj.saved_card, topic=topic)
+    return moved
+
+
+async def apply_payment_in_transaction(
+    ctx: Deps, row: PaymentRow, obj: ProviderPayment, origin: InboxEntry | None
+) -> PaymentRow | None:
+    """`apply_payment` in a transaction of its own, with the message's inbox row if any."""
+    async with ctx.uow.transaction() as tx:
+        moved = await apply_payment(
+            tx,
+            row,
+            obj,
+            topic=ctx.settings.events_topic,
+            recheck_after_s=ctx.settings.reconcile_after_seconds,
+        )
+        if origin is not None:
+            await tx.record(origin)
     return moved
 
 
 async def fail_payment(
-    conn: asyncpg.Connection, row: PaymentRow, reason: str, *, topic: str
+    store: Store, row: PaymentRow, reason: str, *, topic: str
 ) -> PaymentRow | None:
     change = PaymentChange(status=PaymentStatus.FAILED, failure_reason=reason)
-    moved = await repository.move_payment(conn, row.id, change, 0)
+    moved = await store.move_payment(row.id, change, 0)
     if moved is not None:
-        await publish_payment(conn, moved, topic)
+        await publish_payment(store, moved, topic)
+        await store.on_payment_moved(moved.id, None, topic=topic)
     return moved
 
 
-async def publish_payment(conn: asyncpg.Connection, row: PaymentRow, topic: str) -> None:
+async def publish_payment(store: Store, row: PaymentRow, topic: str) -> None:
     event = events.payment_event(row)
     if event is not None:
-        await outbox.append(conn, event, topic=topic, key=str(row.user_id), payment_id=row.id)
+        await store.append(event, topic=topic, key=str(row.user_id), payment_id=row.id)
 
 
-async def apply_refund(
-    conn: asyncpg.Connection, refund: RefundRow, obj: dict[str, Any], *, topic: str
-) -> bool:
+async def apply_refund(store: Store, refund: RefundRow, obj: ProviderRefund, *, topic: str) -> bool:
     """Finish an accepted refund as the provider's refund object says (T2). True if moved."""
-    status = refund_status(obj)
-    external_id = external_uuid(obj)
-    if status is RefundStatus.FAILED:
-        return await fail_refund(conn, refund, cancellation_reason(obj), topic=topic)
-    if status is not RefundStatus.SUCCEEDED or external_id is None:
+    if obj.status is RefundStatus.FAILED:
+        return await fail_refund(store, refund, obj.cancellation_reason, topic=topic)
+    external_id = obj.external_id
+    if not refunds.can_move(refund.status, obj.status) or external_id is None:
         return False
-    done = await repository.succeed_refund(conn, refund.id, external_id, obj)
+    done = await store.succeed_refund(refund.id, external_id, obj.raw)
     if done is None:
         return False
     moved, refunded_amount, refunded = done
     event = events.refund_succeeded(moved, external_id, refunded_amount, refunded)
-    await outbox.append(
-        conn,
+    await store.append(
         event,
         topic=topic,
         key=str(moved.user_id),
         payment_id=moved.payment_id,
         refund_id=moved.id,
     )
+    await store.on_refund_succeeded(moved.id, topic=topic)
     return True
 
 
-async def fail_refund(
-    conn: asyncpg.Connection, refund: RefundRow, reason: str, *, topic: str
-) -> bool:
-    moved = await repository.fail_refund(conn, refund.id, reason)
+async def fail_refund(store: Store, refund: RefundRow, reason: str, *, topic: str) -> bool:
+    moved = await store.fail_refund(refund.id, reason)
     if moved is None:
         return False
-    await outbox.append(
-        conn,
+    await store.append(
         events.refund_failed(moved, reason),
         topic=topic,
         key=str(moved.user_id),

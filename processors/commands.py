@@ -1,4 +1,5 @@
-"""`python -m processors.commands`: CreatePayment / RefundPayment → provider → DB + outbox."""
+"""`python -m processors.commands`: CreatePayment / RefundPayment → provider → DB + outbox;
+the subscription commands (RenewSubscription, ExpireSubscription, …) → processors.subscriptions."""
 
 import asyncio
 import logging
@@ -8,6 +9,7 @@ from processors import handlers
 from processors.inbox import InboxEntry, Origin
 from processors.runtime import Context, MessageHandler, keyed_loop, main, run_loop
 from processors.settings import ProcessorSettings
+from processors.subscriptions import handlers as subscriptions
 from schemas.messages import CreatePayment, Envelope, RefundPayment
 
 log = logging.getLogger(__name__)
@@ -19,12 +21,18 @@ def entry(where: Origin, command: CreatePayment | RefundPayment) -> InboxEntry:
     )
 
 
+def subscription_entry(where: Origin, command: Envelope) -> InboxEntry:
+    return InboxEntry(handlers.CONSUMER, command.message_id, command.type, where)
+
+
 def make_handler(ctx: Context) -> MessageHandler:
     async def handle(message: Envelope, where: Origin) -> None:
         if isinstance(message, CreatePayment):
             await handlers.create_payment(message, entry(where, message), ctx)
         elif isinstance(message, RefundPayment):
             await handlers.refund_payment(message, entry(where, message), ctx)
+        elif isinstance(message, subscriptions.COMMANDS):
+            await subscriptions.handle(message, subscription_entry(where, message), ctx)
         else:
             log.warning("ignoring %s on the commands topic", message.type)
 

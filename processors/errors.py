@@ -1,35 +1,15 @@
-"""Errors of the processors, one tree.
+"""Errors of the provider edge, one tree (the business rules' refusals are `domain.errors`).
 
-BillingError
- ├── DomainError
- │    ├── InvalidTransition       a status change the ALLOWED table forbids
- │    └── RefundExceedsPayment    more money back than is left on the payment
- ├── ProviderError
- │    ├── ProviderRejected        permanent: the provider said no (4xx); never retried
- │    │    └── ProviderNotFound   404: the object does not exist (forged webhook, wrong id)
- │    └── ProviderUnavailable     transient: 5xx, 429, timeout, connection; retried, same key
- └── NotYetRecorded               our row is not there yet (webhook first); retried in its lane
+ProviderError
+ ├── ProviderRejected        permanent: the provider said no (4xx); never retried
+ │    └── ProviderNotFound   404: the object does not exist (forged webhook, wrong id)
+ ├── ProviderUnavailable     transient: 5xx, 429, timeout, connection; retried, same key
+ └── ProviderAnswerInvalid   an answer we cannot read (unknown status); surfaces in the lane
 """
 
 
-class BillingError(Exception):
-    """Root of every error this package raises on purpose."""
-
-
-class DomainError(BillingError):
-    pass
-
-
-class InvalidTransition(DomainError):
-    pass
-
-
-class RefundExceedsPayment(DomainError):
-    pass
-
-
-class ProviderError(BillingError):
-    pass
+class ProviderError(Exception):
+    """Root of every error the provider adapter raises on purpose."""
 
 
 class ProviderRejected(ProviderError):
@@ -49,5 +29,6 @@ class ProviderUnavailable(ProviderError):
     """Retrying later with the same Idempotence-Key may succeed."""
 
 
-class NotYetRecorded(BillingError):
-    """A message refers to a row we have not written yet; retry, never drop."""
+class ProviderAnswerInvalid(ProviderError):
+    """The provider answered something we cannot read (an unknown status): not applied,
+    not retried with a new body; it surfaces in the lane and the reconciler sees it again."""

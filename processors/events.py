@@ -4,7 +4,7 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from processors.domain import PaymentStatus
+from domain.payments import PaymentStatus
 from processors.repository import PaymentRow, RefundRow
 from schemas import ids
 from schemas.messages import (

@@ -4,6 +4,9 @@ The transaction moves the row with a guarded update, queues the resulting events
 outbox and records the message in the inbox. A transient provider failure records nothing
 and leaves the row `accepted`: the reconciler re-drives it with the same ids, so the
 provider's Idempotence-Key turns every retry into the same provider object.
+
+Handlers take `(command, origin, deps)`: `deps` is `ports.Deps` (settings, provider, unit of
+work), the real `runtime.Context` in production and in-memory fakes in the unit tests.
 """
 
 import asyncio
@@ -11,12 +14,15 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-from processors import apply, inbox, repository
-from processors.domain import PaymentStatus, RefundStatus, refund_available, require_refundable
-from processors.errors import ProviderRejected, ProviderUnavailable, RefundExceedsPayment
+from domain import payments, refunds
+from domain.errors import NotRefundable
+from domain.payments import PaymentStatus
+from domain.refunds import RefundStatus
+from processors import apply
+from processors.errors import ProviderRejected, ProviderUnavailable
 from processors.inbox import InboxEntry
+from processors.ports import Deps
 from processors.repository import PaymentRow, RefundRow
-from processors.runtime import Context
 from schemas.messages import CreatePayment, RefundPayment
 
 log = logging.getLogger(__name__)
@@ -24,7 +30,7 @@ CONSUMER = "processor-commands"
 R = TypeVar("R")
 
 
-async def eventually(load: Callable[[], Awaitable[R | None]], ctx: Context) -> R | None:
+async def eventually(load: Callable[[], Awaitable[R | None]], ctx: Deps) -> R | None:
     """A row another writer may not have committed yet: a few tries with backoff."""
     delay = ctx.settings.missing_row_backoff_s
     for attempt in range(ctx.settings.webhook_row_attempts):
@@ -42,26 +48,30 @@ def payment_description(row: PaymentRow) -> str:
     Idempotence-Key (another body is refused as a reused key); the reconciler's re-drives
     and replays carry none of the gateway's optional fields, the row is the same for all.
     """
-    return f"Subscription {row.plan_id}"
+    return payments.description(row.plan_id)
 
 
-async def create_payment(cmd: CreatePayment, origin: InboxEntry, ctx: Context) -> None:
-    seen, row = await repository.load_payment_unless_seen(
-        ctx.pool, cmd.payment_id, CONSUMER, cmd.message_id
-    )
+async def create_payment(cmd: CreatePayment, origin: InboxEntry, ctx: Deps) -> None:
+    seen, row = await ctx.uow.reads.payment_unless_seen(cmd.payment_id, CONSUMER, cmd.message_id)
     if seen:
         return
     if row is None:
-        row = await eventually(lambda: repository.load_payment(ctx.pool, cmd.payment_id), ctx)
+        row = await eventually(lambda: ctx.uow.reads.payment(cmd.payment_id), ctx)
     if row is None:
         log.error("CreatePayment %s: no payment row; left for an operator", cmd.payment_id)
         return
     if row.status is not PaymentStatus.ACCEPTED:
-        await _record_only(ctx, origin)
+        await ctx.uow.reads.record(origin)
         return
     try:
         obj = await ctx.provider.create_payment(
-            row.id, row.user_id, row.amount, row.currency, row.return_url, payment_description(row)
+            row.id,
+            row.user_id,
+            row.amount,
+            row.currency,
+            row.return_url,
+            payment_description(row),
+            save_payment_method=row.auto_renew,
         )
     except ProviderRejected as exc:
         await _fail_payment(ctx, row, origin, f"provider_rejected: {exc}")
@@ -71,35 +81,17 @@ async def create_payment(cmd: CreatePayment, origin: InboxEntry, ctx: Context) -
             "payment %s: provider unavailable (%s); the reconciler re-drives it", row.id, exc
         )
         return
-    await _payment_created(ctx, row, obj, origin)
+    await apply.apply_payment_in_transaction(ctx, row, obj, origin)
 
 
-async def _payment_created(ctx: Context, row: PaymentRow, obj: dict, origin: InboxEntry) -> None:
-    settings = ctx.settings
-    async with ctx.pool.acquire() as conn, conn.transaction():
-        await apply.apply_payment(
-            conn,
-            row,
-            obj,
-            topic=settings.events_topic,
-            recheck_after_s=settings.reconcile_after_seconds,
-        )
-        await inbox.record(conn, origin)
+async def _fail_payment(ctx: Deps, row: PaymentRow, origin: InboxEntry, reason: str) -> None:
+    async with ctx.uow.transaction() as tx:
+        await apply.fail_payment(tx, row, reason, topic=ctx.settings.events_topic)
+        await tx.record(origin)
 
 
-async def _fail_payment(ctx: Context, row: PaymentRow, origin: InboxEntry, reason: str) -> None:
-    async with ctx.pool.acquire() as conn, conn.transaction():
-        await apply.fail_payment(conn, row, reason, topic=ctx.settings.events_topic)
-        await inbox.record(conn, origin)
-
-
-async def _record_only(ctx: Context, origin: InboxEntry) -> None:
-    async with ctx.pool.acquire() as conn:
-        await inbox.record(conn, origin)
-
-
-async def refund_payment(cmd: RefundPayment, origin: InboxEntry, ctx: Context) -> None:
-    if await inbox.seen(ctx.pool, CONSUMER, cmd.message_id):
+async def refund_payment(cmd: RefundPayment, origin: InboxEntry, ctx: Deps) -> None:
+    if await ctx.uow.reads.seen(CONSUMER, cmd.message_id):
         return
     reserved = await _reserve(cmd, origin, ctx)
     if reserved is None:
@@ -120,39 +112,39 @@ async def refund_payment(cmd: RefundPayment, origin: InboxEntry, ctx: Context) -
             "refund %s: provider unavailable (%s); the reconciler re-drives it", refund.id, exc
         )
         return
-    async with ctx.pool.acquire() as conn, conn.transaction():
-        await apply.apply_refund(conn, refund, obj, topic=ctx.settings.events_topic)
-        await inbox.record(conn, origin)
+    async with ctx.uow.transaction() as tx:
+        await apply.apply_refund(tx, refund, obj, topic=ctx.settings.events_topic)
+        await tx.record(origin)
 
 
 async def _reserve(
-    cmd: RefundPayment, origin: InboxEntry, ctx: Context
+    cmd: RefundPayment, origin: InboxEntry, ctx: Deps
 ) -> tuple[RefundRow, PaymentRow] | None:
     """T1: under the payment's row lock, reserve the money or fail the refund for good."""
-    async with ctx.pool.acquire() as conn, conn.transaction():
-        payment = await repository.load_payment(conn, cmd.payment_id, lock=True)
-        refund = await repository.load_refund(conn, cmd.refund_id, lock=True)
+    async with ctx.uow.transaction() as tx:
+        payment = await tx.payment(cmd.payment_id, lock=True)
+        refund = await tx.refund(cmd.refund_id, lock=True)
         if payment is None or refund is None:
             log.error("RefundPayment %s: refund or payment row missing", cmd.refund_id)
             return None
         if refund.status is not RefundStatus.ACCEPTED:
-            await inbox.record(conn, origin)
+            await tx.record(origin)
             return None
         if refund.reserved:
             return refund, payment
-        others = await repository.reserved_by_others(conn, payment.id, refund.id)
+        held = await tx.reserved_by_others(payment.id, refund.id)
         try:
-            available = refund_available(payment.amount, payment.refunded_amount, others)
-            require_refundable(payment.status, refund.amount, available)
-        except RefundExceedsPayment as exc:
-            await apply.fail_refund(conn, refund, str(exc), topic=ctx.settings.events_topic)
-            await inbox.record(conn, origin)
+            left = refunds.available(payment.amount, payment.refunded_amount, held)
+            refunds.grant(payment.status, refund.amount, left)
+        except NotRefundable as exc:
+            await apply.fail_refund(tx, refund, str(exc), topic=ctx.settings.events_topic)
+            await tx.record(origin)
             return None
-        await repository.reserve_refund(conn, refund.id)
+        await tx.reserve_refund(refund.id)
         return refund, payment
 
 
-async def _fail_refund(ctx: Context, refund: RefundRow, origin: InboxEntry, reason: str) -> None:
-    async with ctx.pool.acquire() as conn, conn.transaction():
-        await apply.fail_refund(conn, refund, reason, topic=ctx.settings.events_topic)
-        await inbox.record(conn, origin)
+async def _fail_refund(ctx: Deps, refund: RefundRow, origin: InboxEntry, reason: str) -> None:
+    async with ctx.uow.transaction() as tx:
+        await apply.fail_refund(tx, refund, reason, topic=ctx.settings.events_topic)
+        await tx.record(origin)

@@ -5,6 +5,8 @@
   Each check pushes `next_check_at` out by min(base · 2^attempts, cap).
 * `accepted` payments and refunds older than RECONCILE_AFTER_SECONDS: their command never
   arrived or the provider was down; re-produce it with the same deterministic message_id.
+  Renewal payments are not among them: their RenewSubscription retries in its own lane
+  and the scheduler re-drives it (docs/subscriptions.md).
 
 Rows are claimed with `FOR UPDATE SKIP LOCKED` by moving their next check forward in a short
 transaction; the provider is called outside it. An operator's "Re-check with provider" sets
@@ -14,19 +16,21 @@ transaction; the provider is called outside it. An operator's "Re-check with pro
 import asyncio
 import logging
 from dataclasses import dataclass
+from uuid import UUID
 
-import asyncpg
 from prometheus_client import Counter
 
+from common import logs
 from common.producer import Message, Producer
 from common.retry import pause
-from processors import apply, gauges, repository
+from domain import commands, payments
+from domain.refunds import RefundStatus
+from processors import apply, gauges
 from processors.errors import ProviderError
+from processors.ports import Deps
 from processors.runtime import Context, bootstrap, main
 from processors.settings import ProcessorSettings
-from schemas import ids
 from schemas.codec import encode
-from schemas.messages import CreatePayment, RefundPayment
 
 log = logging.getLogger(__name__)
 WORK = Counter(
@@ -41,7 +45,7 @@ _CLAIM_PENDING = f"""
 UPDATE payments_history.payments p
 SET check_attempts = p.check_attempts + 1, next_check_at = {_NEXT}
 WHERE p.id IN (SELECT id FROM payments_history.payments
-               WHERE status = 'pending' AND next_check_at <= now()
+               WHERE status = $4::text AND next_check_at <= now()
                ORDER BY next_check_at LIMIT $1 FOR UPDATE SKIP LOCKED)
 RETURNING p.id
 """
@@ -49,7 +53,7 @@ _CLAIM_ACCEPTED = f"""
 UPDATE payments_history.payments p
 SET check_attempts = p.check_attempts + 1, next_check_at = {_NEXT}
 WHERE p.id IN (SELECT id FROM payments_history.payments
-               WHERE status = 'accepted'
+               WHERE status = $4::text AND subscription_id IS NULL
                  AND COALESCE(next_check_at, created_at + make_interval(secs => $2)) <= now()
                ORDER BY created_at LIMIT $1 FOR UPDATE SKIP LOCKED)
 RETURNING p.id, p.user_id, p.plan_id, p.amount, p.currency, p.return_url
@@ -57,7 +61,7 @@ RETURNING p.id, p.user_id, p.plan_id, p.amount, p.currency, p.return_url
 _CLAIM_REFUNDS = """
 UPDATE payments_history.refunds r SET updated_at = now()
 WHERE r.id IN (SELECT id FROM payments_history.refunds
-               WHERE status = 'accepted' AND updated_at <= now() - make_interval(secs => $2)
+               WHERE status = $3::text AND updated_at <= now() - make_interval(secs => $2)
                ORDER BY updated_at LIMIT $1 FOR UPDATE SKIP LOCKED)
 RETURNING r.id, r.payment_id, r.user_id, r.amount, r.currency, r.requested_by
 """
@@ -82,25 +86,29 @@ async def run_once(ctx: Context, producer: Producer) -> Pass:
     return result
 
 
-def _claim_args(ctx: Context) -> tuple[int, float, float]:
+def _claim_args(ctx: Context, status: str) -> tuple[int, float, float, str]:
     s = ctx.settings
-    return s.reconcile_batch, s.reconcile_after_seconds, s.reconcile_backoff_cap_seconds
+    return s.reconcile_batch, s.reconcile_after_seconds, s.reconcile_backoff_cap_seconds, status
 
 
 async def recheck_pending(ctx: Context) -> int:
-    ids_ = [r["id"] for r in await ctx.pool.fetch(_CLAIM_PENDING, *_claim_args(ctx))]
+    due = _claim_args(ctx, str(payments.AWAITING_PROVIDER))
+    claimed = await ctx.pool.fetch(_CLAIM_PENDING, *due)
+    ids_ = [r["id"] for r in claimed]
     semaphore = asyncio.Semaphore(32)
 
     async def one(payment_id: object) -> None:
         async with semaphore:
+            logs.bind(payment_id=payment_id)  # this task's lines are about this payment
             await recheck(ctx, payment_id)  # type: ignore[arg-type]
 
     await asyncio.gather(*(one(i) for i in ids_))
     return len(ids_)
 
 
-async def recheck(ctx: Context, payment_id: "asyncpg.pgproto.pgproto.UUID") -> None:
-    row = await repository.load_payment(ctx.pool, payment_id)
+async def recheck(ctx: Deps, payment_id: UUID) -> None:
+    """Re-read one payment from the provider and apply it (the webhook that never came)."""
+    row = await ctx.uow.reads.payment(payment_id)
     if row is None or row.external_id is None:
         return
     try:
@@ -108,21 +116,13 @@ async def recheck(ctx: Context, payment_id: "asyncpg.pgproto.pgproto.UUID") -> N
     except ProviderError as exc:
         log.warning("payment %s: provider re-read failed (%s); next check later", row.id, exc)
         return
-    async with ctx.pool.acquire() as conn, conn.transaction():
-        await apply.apply_payment(
-            conn,
-            row,
-            obj,
-            topic=ctx.settings.events_topic,
-            recheck_after_s=ctx.settings.reconcile_after_seconds,
-        )
+    await apply.apply_payment_in_transaction(ctx, row, obj, None)
 
 
 async def redrive_payments(ctx: Context, producer: Producer) -> int:
-    rows = await ctx.pool.fetch(_CLAIM_ACCEPTED, *_claim_args(ctx))
-    commands = [
-        CreatePayment(
-            message_id=ids.message_id("CreatePayment", r["id"]),
+    rows = await ctx.pool.fetch(_CLAIM_ACCEPTED, *_claim_args(ctx, str(payments.NOT_SENT)))
+    sent = [
+        commands.create_payment(
             payment_id=r["id"],
             user_id=r["user_id"],
             plan_id=r["plan_id"],
@@ -132,17 +132,20 @@ async def redrive_payments(ctx: Context, producer: Producer) -> int:
         )
         for r in rows
     ]
-    await _send(ctx, producer, [(str(c.user_id), encode(c)) for c in commands])
-    return len(commands)
+    await _send(ctx, producer, [(str(c.user_id), encode(c)) for c in sent])
+    return len(sent)
 
 
 async def redrive_refunds(ctx: Context, producer: Producer) -> int:
+    settings = ctx.settings
     rows = await ctx.pool.fetch(
-        _CLAIM_REFUNDS, ctx.settings.reconcile_batch, ctx.settings.reconcile_after_seconds
+        _CLAIM_REFUNDS,
+        settings.reconcile_batch,
+        settings.reconcile_after_seconds,
+        str(RefundStatus.ACCEPTED),
     )
-    commands = [
-        RefundPayment(
-            message_id=ids.message_id("RefundPayment", r["id"]),
+    sent = [
+        commands.refund_payment(
             refund_id=r["id"],
             payment_id=r["payment_id"],
             user_id=r["user_id"],
@@ -152,8 +155,8 @@ async def redrive_refunds(ctx: Context, producer: Producer) -> int:
         )
         for r in rows
     ]
-    await _send(ctx, producer, [(str(c.user_id), encode(c)) for c in commands])
-    return len(commands)
+    await _send(ctx, producer, [(str(c.user_id), encode(c)) for c in sent])
+    return len(sent)
 
 
 async def _send(ctx: Context, producer: Producer, messages: list[tuple[str, bytes]]) -> None:

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -78,7 +79,9 @@ class Relay:
                 await pause(stop, 1.0)
 
     async def _hold_lock_and_publish(self, stop: asyncio.Event) -> None:
-        conn = await asyncpg.connect(self._settings.database_url)
+        conn = await asyncpg.connect(
+            self._settings.database_url, server_settings={"application_name": holder_name()}
+        )
         try:
             if not await self._wait_for_lock(conn, stop):
                 return
@@ -116,6 +119,11 @@ class Relay:
 
     def _notified(self, *_: Any) -> None:
         self._wake.set()
+
+
+def holder_name() -> str:
+    """`outbox-relay-<n>`: who holds the lock, as pg_stat_activity shows it (one per instance)."""
+    return f"outbox-relay-{os.environ.get('BILLING_INSTANCE', '0')}"
 
 
 def _message(row: asyncpg.Record) -> Message:

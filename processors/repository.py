@@ -12,14 +12,15 @@ from uuid import UUID
 
 import asyncpg
 
-from processors.domain import PaymentStatus, RefundStatus
-from processors.domain.state import predecessors
+from domain import payments, refunds
+from domain.payments import PaymentStatus
+from domain.refunds import RefundStatus
 from schemas.ids import SYSTEM_YOOKASSA
 
 Conn: TypeAlias = asyncpg.Connection | asyncpg.Pool
 
 _PAYMENT_COLUMNS = """id, user_id, plan_id, amount, currency, status, external_id,
-    return_url, confirmation_url, refunded_amount, refunded, failure_reason"""
+    return_url, confirmation_url, refunded_amount, refunded, failure_reason, auto_renew"""
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,7 @@ class PaymentRow:
     refunded_amount: Decimal
     refunded: bool
     failure_reason: str | None
+    auto_renew: bool = False  # the user's consent to save the card (CONTRACT §2a)
 
     @classmethod
     def of(cls, record: asyncpg.Record) -> "PaymentRow":
@@ -118,7 +120,7 @@ class PaymentChange:
 
 
 async def move_payment(
-    conn: asyncpg.Connection, payment_id: UUID, change: PaymentChange, recheck_after_s: float
+    conn: Conn, payment_id: UUID, change: PaymentChange, recheck_after_s: float
 ) -> PaymentRow | None:
     """Guarded move to `change.status`; the updated row, or None if someone got there first."""
     record = await conn.fetchrow(
@@ -131,7 +133,7 @@ async def move_payment(
             system_id = COALESCE(system_id, $6),
             failure_reason = COALESCE($7, failure_reason),
             updated_at = now(),
-            next_check_at = CASE WHEN $2::text = 'pending'
+            next_check_at = CASE WHEN $10::bool
                 THEN now() + make_interval(secs => $8::float8) ELSE NULL END
         WHERE id = $1 AND status = ANY($9::text[])
         RETURNING {_PAYMENT_COLUMNS}
@@ -144,52 +146,56 @@ async def move_payment(
         SYSTEM_YOOKASSA,
         change.failure_reason,
         recheck_after_s,
-        predecessors(change.status),
+        payments.predecessors(change.status),
+        change.status is payments.AWAITING_PROVIDER,  # re-read later unless a webhook comes
     )
     return None if record is None else PaymentRow.of(record)
 
 
-async def reserved_by_others(
-    conn: asyncpg.Connection, payment_id: UUID, refund_id: UUID
-) -> list[Decimal]:
+async def reserved_by_others(conn: Conn, payment_id: UUID, refund_id: UUID) -> list[Decimal]:
     rows = await conn.fetch(
         """SELECT amount FROM payments_history.refunds
-           WHERE payment_id = $1 AND id <> $2 AND status = 'accepted' AND reserved""",
+           WHERE payment_id = $1 AND id <> $2 AND status = ANY($3::text[]) AND reserved""",
         payment_id,
         refund_id,
+        refunds.holding(),
     )
     return [r["amount"] for r in rows]
 
 
-async def reserve_refund(conn: asyncpg.Connection, refund_id: UUID) -> None:
+async def reserve_refund(conn: Conn, refund_id: UUID) -> None:
     await conn.execute(
         "UPDATE payments_history.refunds SET reserved = true, updated_at = now() WHERE id = $1",
         refund_id,
     )
 
 
-async def fail_refund(conn: asyncpg.Connection, refund_id: UUID, reason: str) -> RefundRow | None:
+async def fail_refund(conn: Conn, refund_id: UUID, reason: str) -> RefundRow | None:
     record = await conn.fetchrow(
         f"""UPDATE payments_history.refunds
-            SET status = 'failed', failure_reason = $2, reserved = false, updated_at = now()
-            WHERE id = $1 AND status = 'accepted' RETURNING {_REFUND_COLUMNS}""",
+            SET status = $3::text, failure_reason = $2, reserved = false, updated_at = now()
+            WHERE id = $1 AND status = ANY($4::text[]) RETURNING {_REFUND_COLUMNS}""",
         refund_id,
         reason,
+        str(RefundStatus.FAILED),
+        refunds.predecessors(RefundStatus.FAILED),
     )
     return None if record is None else RefundRow.of(record)
 
 
 async def succeed_refund(
-    conn: asyncpg.Connection, refund_id: UUID, external_id: UUID, external_refund: dict[str, Any]
+    conn: Conn, refund_id: UUID, external_id: UUID, external_refund: dict[str, Any]
 ) -> tuple[RefundRow, Decimal, bool] | None:
     """Guarded accepted → succeeded plus the payment's ledger, in the caller's transaction."""
     record = await conn.fetchrow(
         f"""UPDATE payments_history.refunds
-            SET status = 'succeeded', external_id = $2, external_refund = $3, updated_at = now()
-            WHERE id = $1 AND status = 'accepted' RETURNING {_REFUND_COLUMNS}""",
+            SET status = $4::text, external_id = $2, external_refund = $3, updated_at = now()
+            WHERE id = $1 AND status = ANY($5::text[]) RETURNING {_REFUND_COLUMNS}""",
         refund_id,
         external_id,
         external_refund,
+        str(RefundStatus.SUCCEEDED),
+        refunds.predecessors(RefundStatus.SUCCEEDED),
     )
     if record is None:
         return None

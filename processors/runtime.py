@@ -4,7 +4,7 @@
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import asyncpg
 from aiokafka import ConsumerRecord
@@ -15,6 +15,7 @@ from common.kafka import make_consumer
 from common.runloop import GaveUp, KeyedRunLoop, MessageHandler, RunLoopConfig, decoding
 from processors.provider.yookassa import RetryPolicy, YooKassaClient, make_client
 from processors.settings import ProcessorSettings
+from processors.uow import PgUnitOfWork
 from schemas.codec import UndecodableMessage
 
 log = logging.getLogger(__name__)
@@ -22,9 +23,15 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class Context:
+    """`ports.Deps` in production: the settings, the YooKassa client, PostgreSQL."""
+
     settings: ProcessorSettings
     pool: asyncpg.Pool
     provider: YooKassaClient
+    uow: PgUnitOfWork = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.uow = PgUnitOfWork(self.pool)
 
     async def aclose(self) -> None:
         await self.provider.aclose()

@@ -1,5 +1,7 @@
 """Settings of the four processor deployables (commands, webhooks, relay, reconciler)."""
 
+from datetime import timedelta
+
 from pydantic import Field
 
 from common.settings import Settings
@@ -52,6 +54,19 @@ class ProcessorSettings(Settings):
     # other topic are left to their own relay, so a stray row (a benchmark's or a test's
     # private topic that no longer exists) can never hold the billing events back.
     relay_topics: str = EVENTS
+
+    # Subscriptions (docs/subscriptions.md): how long before a renewal charge the user hears
+    # `renewal_upcoming` (0: never); after how long an autopayment whose outcome is unknown
+    # is looked up with the provider's list call before anything is sent again (YooKassa
+    # forgets an Idempotence-Key after 24 h); how often the scheduler looks for due work.
+    renewal_reminder_lead_s: float = Field(default=3 * 86400.0, ge=0)
+    renewal_lookup_after_s: float = Field(default=86400.0, ge=0)
+    scheduler_interval_s: float = Field(default=1.0, gt=0)
+    scheduler_batch: int = Field(default=200, ge=1)
+
+    @property
+    def reminder_lead(self) -> timedelta:
+        return timedelta(seconds=self.renewal_reminder_lead_s)
 
     @property
     def lag_group_topics(self) -> dict[str, str]:

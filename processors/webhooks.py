@@ -8,13 +8,15 @@ the last try it is left to the reconciler, with nothing recorded.
 
 import asyncio
 import logging
-from typing import Any
 
+from common import logs
 from common.runloop import KeyedRunLoop
-from processors import apply, inbox, repository
+from processors import apply
 from processors.errors import ProviderNotFound
 from processors.handlers import eventually
 from processors.inbox import InboxEntry, Origin
+from processors.ports import Deps
+from processors.provider.objects import ProviderRefund
 from processors.repository import PaymentRow
 from processors.runtime import Context, MessageHandler, keyed_loop, main, run_loop
 from processors.settings import ProcessorSettings
@@ -24,83 +26,59 @@ log = logging.getLogger(__name__)
 CONSUMER = "processor-webhooks"
 
 
-async def handle_notification(note: ProviderNotification, origin: InboxEntry, ctx: Context) -> None:
-    if await inbox.seen(ctx.pool, CONSUMER, note.message_id):
+async def handle_notification(note: ProviderNotification, origin: InboxEntry, ctx: Deps) -> None:
+    if await ctx.uow.reads.seen(CONSUMER, note.message_id):
         return
     try:
         obj = await ctx.provider.get_payment(note.payment_external_id)
         refund_obj = await _refund_of(note, ctx)
     except ProviderNotFound:
         log.warning("notification %s names an unknown provider object: ignored", note.message_id)
-        await _record(ctx, origin)
+        await ctx.uow.reads.record(origin)
         return
-    payment_id = apply.our_payment_id(obj)
+    payment_id = obj.our_payment_id
     if payment_id is None:
-        log.warning("provider payment %s is not one of ours: ignored", obj.get("id"))
-        await _record(ctx, origin)
+        log.warning("provider payment %s is not one of ours: ignored", obj.id)
+        await ctx.uow.reads.record(origin)
         return
-    row = await eventually(lambda: repository.load_payment(ctx.pool, payment_id), ctx)
+    logs.bind(payment_id=payment_id, external_id=note.payment_external_id)
+    row = await eventually(lambda: ctx.uow.reads.payment(payment_id), ctx)
     if row is None:
         log.warning("payment %s not recorded yet; left to the reconciler", payment_id)
         return
     if refund_obj is None:
-        await _apply_payment(ctx, row, obj, origin)
+        await apply.apply_payment_in_transaction(ctx, row, obj, origin)
     else:
         await _apply_refund(ctx, row, refund_obj, origin)
 
 
-async def _refund_of(note: ProviderNotification, ctx: Context) -> dict[str, Any] | None:
+async def _refund_of(note: ProviderNotification, ctx: Deps) -> ProviderRefund | None:
     if not note.event.startswith("refund."):
         return None
     refund = await ctx.provider.get_refund(note.object_id)
-    if str(refund.get("payment_id")) != note.payment_external_id:
+    if refund.payment_id != note.payment_external_id:
         raise ProviderNotFound("refund does not belong to the notified payment")
     return refund
 
 
-async def _apply_payment(
-    ctx: Context, row: PaymentRow, obj: dict[str, Any], origin: InboxEntry
-) -> None:
-    async with ctx.pool.acquire() as conn, conn.transaction():
-        await apply.apply_payment(
-            conn,
-            row,
-            obj,
-            topic=ctx.settings.events_topic,
-            recheck_after_s=ctx.settings.reconcile_after_seconds,
-        )
-        await inbox.record(conn, origin)
-
-
 async def _apply_refund(
-    ctx: Context, row: PaymentRow, obj: dict[str, Any], origin: InboxEntry
+    ctx: Deps, row: PaymentRow, obj: ProviderRefund, origin: InboxEntry
 ) -> None:
-    external_id = apply.external_uuid(obj)
-    if (
-        external_id is None
-        or row.external_id is None
-        or str(row.external_id) != obj.get("payment_id")
-    ):
-        log.error("refund notification %s does not match payment %s", obj.get("id"), row.id)
-        await _record(ctx, origin)
+    external_id = obj.external_id
+    if external_id is None or row.external_id is None or str(row.external_id) != obj.payment_id:
+        log.error("refund notification %s does not match payment %s", obj.id, row.id)
+        await ctx.uow.reads.record(origin)
         return
-    refund = await eventually(
-        lambda: repository.find_refund_by_external_id(ctx.pool, external_id), ctx
-    )
+    refund = await eventually(lambda: ctx.uow.reads.refund_by_external_id(external_id), ctx)
     if refund is None:
         log.warning(
             "refund %s not recorded yet; the commands processor or reconciler finishes it",
             external_id,
         )
         return
-    async with ctx.pool.acquire() as conn, conn.transaction():
-        await apply.apply_refund(conn, refund, obj, topic=ctx.settings.events_topic)
-        await inbox.record(conn, origin)
-
-
-async def _record(ctx: Context, origin: InboxEntry) -> None:
-    async with ctx.pool.acquire() as conn:
-        await inbox.record(conn, origin)
+    async with ctx.uow.transaction() as tx:
+        await apply.apply_refund(tx, refund, obj, topic=ctx.settings.events_topic)
+        await tx.record(origin)
 
 
 def make_handler(ctx: Context) -> MessageHandler:

@@ -8,6 +8,7 @@ for, or deployed as, the real thing with known keys.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 from urllib.parse import urlsplit
 
 from pydantic import SecretStr
@@ -26,6 +27,8 @@ class SimulatorSettings(BaseSettings):
     model_config = SettingsConfigDict(extra="ignore", case_sensitive=False)
 
     billing_env: str = "production"
+    log_level: str = "INFO"
+    log_format: Literal["json", "console"] = "json"
 
     def refuse_default_secrets(self, defaults: dict[str, str]) -> None:
         """Raise if a secret still has its dev default in production."""

@@ -12,6 +12,8 @@ _ROOT = uuid.UUID("6f1c6c1e-3f0a-4d55-9a57-0b1f1e7c2a10")
 NS_PAYMENT = uuid.uuid5(_ROOT, "payment")
 NS_REFUND = uuid.uuid5(_ROOT, "refund")
 NS_MESSAGE = uuid.uuid5(_ROOT, "message")
+NS_SUBSCRIPTION = uuid.uuid5(_ROOT, "subscription")
+NS_RENEWAL = uuid.uuid5(_ROOT, "renewal")
 
 SYSTEM_YOOKASSA = uuid.uuid5(_ROOT, "payment-system:yookassa")
 
@@ -37,3 +39,23 @@ def message_id(type_: str, subject_id: uuid.UUID | str, *qualifiers: str) -> uui
 def provider_idempotence_key(operation: str, our_id: uuid.UUID) -> str:
     """The provider's Idempotence-Key for creating `our_id`: same id, same key, forever."""
     return f"billing-{operation}-{our_id}"
+
+
+def subscription_id(user_id: uuid.UUID) -> uuid.UUID:
+    """A user has one subscription record; its id is a function of the user."""
+    return uuid.uuid5(NS_SUBSCRIPTION, str(user_id))
+
+
+def renewal_payment_id(subscription: uuid.UUID, period: int, attempt: int) -> uuid.UUID:
+    """The payment that tries, for the `attempt`-th time, to pay `period` of `subscription`.
+
+    Its provider Idempotence-Key follows from it, so every redelivery, replay or re-drive
+    of one attempt names one provider charge; a later attempt is a new charge only after
+    the previous one was declined, and none once the period is paid.
+    """
+    return uuid.uuid5(NS_RENEWAL, f"{subscription}:{period}:{attempt}")
+
+
+def renewal_idempotency_key(period: int, attempt: int) -> str:
+    """The payments row's (user, idempotency_key) of a renewal: no user key can look so."""
+    return f"renewal:{period}:{attempt}"

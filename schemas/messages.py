@@ -84,6 +84,86 @@ class RefundPayment(Envelope):
         return with_command_id(data, "RefundPayment", "refund_id")
 
 
+class SubscriptionCommand(Envelope):
+    subscription_id: UUID
+    user_id: UUID
+
+
+class RenewSubscription(SubscriptionCommand):
+    """Charge the saved card for `period_number` (attempt 0, then dunning retries 1, 2, …)."""
+
+    type: Literal["RenewSubscription"] = "RenewSubscription"
+    period_number: int = Field(ge=1)
+    attempt: int = Field(ge=0)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _deterministic_id(cls, data: Any) -> Any:
+        return with_qualified_id(data, "RenewSubscription", "period_number", "attempt")
+
+
+class ExpireSubscription(SubscriptionCommand):
+    """End the subscription if its access has run out by now (a no-op otherwise)."""
+
+    type: Literal["ExpireSubscription"] = "ExpireSubscription"
+    due_at: datetime
+
+    @model_validator(mode="before")
+    @classmethod
+    def _deterministic_id(cls, data: Any) -> Any:
+        return with_qualified_id(data, "ExpireSubscription", "due_at")
+
+
+class RemindRenewal(SubscriptionCommand):
+    """Tell the user the saved card will be charged for `period_number` soon."""
+
+    type: Literal["RemindRenewal"] = "RemindRenewal"
+    period_number: int = Field(ge=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _deterministic_id(cls, data: Any) -> Any:
+        return with_qualified_id(data, "RemindRenewal", "period_number")
+
+
+class ChangeSubscription(SubscriptionCommand):
+    """An operator's or user's change: cancel, resume, forget the card, extend by days."""
+
+    type: Literal["ChangeSubscription"] = "ChangeSubscription"
+    action: Literal["cancel", "resume", "forget_card", "extend"]
+    days: int = Field(default=0, ge=0, le=3650)
+    requested_by: str = "api"
+    request_id: str = Field(min_length=1, max_length=300)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _deterministic_id(cls, data: Any) -> Any:
+        return with_qualified_id(data, "ChangeSubscription", "request_id")
+
+
+def with_qualified_id(data: Any, kind: str, *fields: str) -> Any:
+    """Like `with_command_id`, for commands about a subscription and a qualifier (a period,
+    an attempt, a due time, a request): the same work always has the same message_id."""
+    if not isinstance(data, dict) or any(data.get(f) is None for f in ("subscription_id", *fields)):
+        return data
+    qualifiers = [_qualifier(data[f]) for f in fields]
+    expected = ids.message_id(kind, UUID(str(data["subscription_id"])), *qualifiers)
+    given = data.get("message_id")
+    if given is None:
+        return {**data, "message_id": expected}
+    if UUID(str(given)) != expected:
+        raise ValueError(f"{kind}.message_id must be {expected}")
+    return data
+
+
+def _qualifier(value: Any) -> str:
+    if isinstance(value, str) and "T" in value:
+        value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat()
+    return str(value)
+
+
 # --- provider notifications: billing.webhooks.v1, key = provider payment id ----------
 
 
@@ -161,8 +241,69 @@ class SubscriptionActivated(Envelope):
 class SubscriptionRevoked(Envelope):
     type: Literal["SubscriptionRevoked"] = "SubscriptionRevoked"
     user_id: UUID
-    payment_id: UUID
+    payment_id: UUID | None = None
     reason: str = ""
+
+
+class SubscriptionEvent(Envelope):
+    subscription_id: UUID
+    user_id: UUID
+    plan_id: str
+
+
+class SubscriptionRenewed(SubscriptionEvent):
+    type: Literal["SubscriptionRenewed"] = "SubscriptionRenewed"
+    payment_id: UUID
+    period_number: int
+    period_start: datetime
+    period_end: datetime
+    amount: Money
+    currency: Currency
+
+
+class SubscriptionPastDue(SubscriptionEvent):
+    type: Literal["SubscriptionPastDue"] = "SubscriptionPastDue"
+    attempt: int
+    reason: str
+    next_retry_at: datetime | None
+    access_until: datetime
+
+
+class SubscriptionExpired(SubscriptionEvent):
+    type: Literal["SubscriptionExpired"] = "SubscriptionExpired"
+    reason: str
+    ended_at: datetime
+
+
+class SubscriptionCanceled(SubscriptionEvent):
+    """Renewal switched off (`at_period_end`), or the subscription ended for good."""
+
+    type: Literal["SubscriptionCanceled"] = "SubscriptionCanceled"
+    at_period_end: bool
+    access_until: datetime
+    reason: str = ""
+
+
+class SubscriptionResumed(SubscriptionEvent):
+    type: Literal["SubscriptionResumed"] = "SubscriptionResumed"
+    access_until: datetime
+
+
+class SubscriptionChanged(SubscriptionEvent):
+    """Any other change (a comp, a forgotten card, a refund ending a period)."""
+
+    type: Literal["SubscriptionChanged"] = "SubscriptionChanged"
+    change: str
+    active: bool
+    access_until: datetime
+
+
+class RenewalUpcoming(SubscriptionEvent):
+    type: Literal["RenewalUpcoming"] = "RenewalUpcoming"
+    period_number: int
+    charge_at: datetime
+    amount: Money
+    currency: Currency
 
 
 # --- dead letters: billing.dlq.v1, key = the original key ----------------------------
@@ -179,7 +320,15 @@ class DeadLetter(Envelope):
     error: str
 
 
-Command = Annotated[CreatePayment | RefundPayment, Field(discriminator="type")]
+Command = Annotated[
+    CreatePayment
+    | RefundPayment
+    | RenewSubscription
+    | ExpireSubscription
+    | RemindRenewal
+    | ChangeSubscription,
+    Field(discriminator="type"),
+]
 Event = Annotated[
     PaymentPending
     | PaymentSucceeded
@@ -188,7 +337,14 @@ Event = Annotated[
     | RefundSucceeded
     | RefundFailed
     | SubscriptionActivated
-    | SubscriptionRevoked,
+    | SubscriptionRevoked
+    | SubscriptionRenewed
+    | SubscriptionPastDue
+    | SubscriptionExpired
+    | SubscriptionCanceled
+    | SubscriptionResumed
+    | SubscriptionChanged
+    | RenewalUpcoming,
     Field(discriminator="type"),
 ]
 Message = Annotated[
@@ -203,6 +359,17 @@ Message = Annotated[
     | RefundFailed
     | SubscriptionActivated
     | SubscriptionRevoked
+    | RenewSubscription
+    | ExpireSubscription
+    | RemindRenewal
+    | ChangeSubscription
+    | SubscriptionRenewed
+    | SubscriptionPastDue
+    | SubscriptionExpired
+    | SubscriptionCanceled
+    | SubscriptionResumed
+    | SubscriptionChanged
+    | RenewalUpcoming
     | DeadLetter,
     Field(discriminator="type"),
 ]
@@ -219,5 +386,16 @@ ALL_MESSAGES: tuple[type[Envelope], ...] = (
     RefundFailed,
     SubscriptionActivated,
     SubscriptionRevoked,
+    RenewSubscription,
+    ExpireSubscription,
+    RemindRenewal,
+    ChangeSubscription,
+    SubscriptionRenewed,
+    SubscriptionPastDue,
+    SubscriptionExpired,
+    SubscriptionCanceled,
+    SubscriptionResumed,
+    SubscriptionChanged,
+    RenewalUpcoming,
     DeadLetter,
 )

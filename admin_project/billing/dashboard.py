@@ -18,15 +18,17 @@ from django.urls import reverse
 from django.utils import timezone
 
 from admin_project.billing.models import DeadLetter, Payment, PaymentStatus, Plan, Subscriber
+from admin_project.billing.money import SIGNS, totals
+from admin_project.billing.subscription_kpis import subscription_tiles
 
 WINDOW_DAYS = 30
 PALETTE = ["var(--color-primary-500)", "var(--color-primary-300)", "#0ea5e9", "#f59e0b", "#10b981"]
 STATUS_COLORS = {
-    "accepted": "#94a3b8",
-    "pending": "#f59e0b",
-    "succeeded": "#10b981",
-    "canceled": "#64748b",
-    "failed": "#ef4444",
+    PaymentStatus.ACCEPTED: "#94a3b8",
+    PaymentStatus.PENDING: "#f59e0b",
+    PaymentStatus.SUCCEEDED: "#10b981",
+    PaymentStatus.CANCELED: "#64748b",
+    PaymentStatus.FAILED: "#ef4444",
 }
 
 
@@ -71,9 +73,9 @@ def status_chart(since: date) -> dict[str, Any]:
         .annotate(n=Count("id"))
         .values_list("status", "n")
     )
-    statuses = list(PaymentStatus.values)
+    statuses = list(PaymentStatus)
     return {
-        "labels": statuses,
+        "labels": [str(status) for status in statuses],
         "datasets": [
             {
                 "label": "payments",
@@ -88,16 +90,33 @@ def _percent(part: Decimal | int, whole: Decimal | int) -> str:
     return f"{100 * part / whole:.1f} %" if whole else "—"
 
 
+def _sums_by_currency(window: Any) -> tuple[dict[str, Decimal], dict[str, Decimal]]:
+    """Revenue and refunded amounts of the window, each per currency."""
+    rows = window.values("currency").annotate(
+        revenue=Sum("amount", filter=Q(status=PaymentStatus.SUCCEEDED)),
+        refunded=Sum("refunded_amount"),
+    )
+    revenue = {r["currency"].strip(): r["revenue"] or Decimal(0) for r in rows}
+    refunded = {r["currency"].strip(): r["refunded"] or Decimal(0) for r in rows}
+    return revenue, refunded
+
+
+def _refund_rate(revenue: dict[str, Decimal], refunded: dict[str, Decimal]) -> str:
+    rates = {code: _percent(refunded.get(code, Decimal(0)), revenue[code]) for code in revenue}
+    if len(rates) == 1:
+        return next(iter(rates.values()))
+    return " · ".join(f"{rate} ({SIGNS.get(code, code)})" for code, rate in sorted(rates.items()))
+
+
 def kpis(since: date) -> list[Kpi]:
     window = Payment.objects.filter(created_at__date__gte=since)
     agg = window.aggregate(
         reached=Count("id", filter=~Q(status=PaymentStatus.ACCEPTED)),
-        succeeded=Count("id", filter=Q(status=PaymentStatus.SUCCEEDED)),
-        revenue=Sum("amount", filter=Q(status=PaymentStatus.SUCCEEDED)),
-        refunded=Sum("refunded_amount"),
+        paid=Count("id", filter=Q(status=PaymentStatus.SUCCEEDED)),
         with_refund=Count("id", filter=Q(refunded_amount__gt=0)),
     )
-    revenue, refunded = agg["revenue"] or Decimal(0), agg["refunded"] or Decimal(0)
+    revenue, refunded = _sums_by_currency(window)
+    net = {code: amount - refunded.get(code, Decimal(0)) for code, amount in revenue.items()}
     age = settings.BILLING_SETTINGS.reconcile_after_seconds
     stale = timezone.now() - timedelta(seconds=age)
     stuck = Payment.objects.filter(
@@ -107,16 +126,16 @@ def kpis(since: date) -> list[Kpi]:
     dlq = DeadLetter.objects.filter(reinjected_at__isnull=True).count()
     payments_url = reverse("admin:billing_payment_changelist")
     return [
-        Kpi("Revenue, 30 days", f"{revenue:,.2f} ₽", f"net of refunds {revenue - refunded:,.2f} ₽"),
+        Kpi("Revenue, 30 days", totals(revenue), f"net of refunds {totals(net)}"),
         Kpi(
             "Conversion pending → succeeded",
-            _percent(agg["succeeded"], agg["reached"]),
-            f"{agg['succeeded']} of {agg['reached']} payments that reached the provider",
+            _percent(agg["paid"], agg["reached"]),
+            f"{agg['paid']} of {agg['reached']} payments that reached the provider",
         ),
         Kpi(
             "Refund rate",
-            _percent(refunded, revenue),
-            f"{agg['with_refund']} payments with a refund, {refunded:,.2f} ₽",
+            _refund_rate(revenue, refunded),
+            f"{agg['with_refund']} payments with a refund, {totals(refunded)}",
             f"{payments_url}?refund=any",
         ),
         Kpi(
@@ -131,6 +150,7 @@ def kpis(since: date) -> list[Kpi]:
             f"accepted/pending, untouched for over {age} s",
             f"{payments_url}?stuck=1",
         ),
+        *(Kpi(*tile) for tile in subscription_tiles(timezone.now())),
         Kpi(
             "Dead letters",
             str(dlq),

@@ -21,9 +21,11 @@ from admin_project.billing.models import (
     Inbox,
     Outbox,
     Payment,
+    PaymentStatus,
     PaymentSystem,
     Plan,
     Refund,
+    RefundStatus,
     Subscriber,
 )
 from schemas import ids
@@ -31,11 +33,14 @@ from schemas import ids
 DEMO_PREFIX = "demo-"
 DEMO_USER_NS = uuid.UUID("0d3e7c1a-5b8e-4e0f-9a55-6d3c8f1b2a01")
 FAR_FUTURE = datetime(2099, 1, 1, tzinfo=UTC)
-STATUS_WEIGHTS = {"succeeded": 82, "canceled": 9, "failed": 5, "pending": 4}
+P = PaymentStatus
+STATUS_WEIGHTS = {P.SUCCEEDED: 82, P.CANCELED: 9, P.FAILED: 5, P.PENDING: 4}
 
 
 @dataclass
 class DemoBatch:
+    # Nothing in the demo happens after this moment (refunds and events included).
+    now: datetime = field(default_factory=timezone.now)
     payments: list[Payment] = field(default_factory=list)
     refunds: list[Refund] = field(default_factory=list)
     subscribers: dict[uuid.UUID, Subscriber] = field(default_factory=dict)
@@ -65,14 +70,16 @@ def _moments(rng: random.Random, count: int, now: datetime) -> Iterator[datetime
             weights=[1, 1, 1, 1, 1, 1, 2, 3, 4, 5, 5, 5, 5, 5, 5, 5, 6, 7, 8, 9, 9, 7, 4, 2],
         )[0]
         day = now - timedelta(days=days_ago)
-        yield day.replace(hour=hour, minute=rng.randrange(60), second=rng.randrange(60))
+        at = day.replace(hour=hour, minute=rng.randrange(60), second=rng.randrange(60))
+        # Today's late hours have not happened yet: move those into the last hour instead.
+        yield at if at <= now else now - timedelta(seconds=rng.randrange(60, 3600))
 
 
 def _external(payment: Payment, status: str) -> dict[str, object]:
     return {
         "id": str(payment.external_id),
-        "status": status,
-        "paid": status == "succeeded",
+        "status": str(status),
+        "paid": status == P.SUCCEEDED,
         "amount": {"value": f"{payment.amount:.2f}", "currency": payment.currency},
         "created_at": payment.created_at.isoformat(),
         "metadata": {"payment_id": str(payment.id), "user_id": str(payment.user_id)},
@@ -132,10 +139,10 @@ def _payment(rng: random.Random, n: int, user_n: int, plan: Plan, at: datetime) 
         created_at=at,
         updated_at=at + timedelta(seconds=rng.randint(20, 600)),
     )
-    if status == "pending":
+    if status == P.PENDING:
         payment.next_check_at = FAR_FUTURE
         payment.updated_at = at
-    if status in ("failed", "canceled"):
+    if status in (P.FAILED, P.CANCELED):
         payment.failure_reason = rng.choice(["card_declined", "expired_on_confirmation"])
     payment.confirmation_url = f"https://provider.example/checkout/{payment.external_id}"
     payment.external_payment = _external(payment, status)
@@ -147,6 +154,7 @@ def _refund(rng: random.Random, batch: DemoBatch, payment: Payment) -> None:
     amount = payment.amount if full else (payment.amount * Decimal("0.5")).quantize(Decimal("0.01"))
     key = f"{DEMO_PREFIX}refund-{payment.id}"
     at = payment.updated_at + timedelta(days=rng.randint(0, 5), hours=rng.randint(0, 12))
+    at = max(payment.updated_at, min(at, batch.now - timedelta(minutes=1)))
     batch.refunds.append(
         Refund(
             id=ids.refund_id(payment.user_id, key),
@@ -154,7 +162,7 @@ def _refund(rng: random.Random, batch: DemoBatch, payment: Payment) -> None:
             user_id=payment.user_id,
             amount=amount,
             currency=payment.currency,
-            status="succeeded",
+            status=RefundStatus.SUCCEEDED,
             external_id=uuid.UUID(int=rng.getrandbits(128)),
             idempotency_key=key,
             request_fingerprint="demo",
@@ -170,17 +178,17 @@ def _refund(rng: random.Random, batch: DemoBatch, payment: Payment) -> None:
 def _lifecycle(rng: random.Random, batch: DemoBatch, payment: Payment) -> None:
     at = payment.created_at
     _handled(batch, payment, "CreatePayment", "billing.commands.v1", at + timedelta(seconds=1))
-    if payment.status != "accepted":
+    if payment.status != P.ACCEPTED:
         _event(batch, payment, "PaymentPending", at + timedelta(seconds=1))
     final = {
-        "succeeded": "PaymentSucceeded",
-        "canceled": "PaymentCanceled",
-        "failed": "PaymentFailed",
+        P.SUCCEEDED: "PaymentSucceeded",
+        P.CANCELED: "PaymentCanceled",
+        P.FAILED: "PaymentFailed",
     }.get(payment.status)
     if final:
         _handled(batch, payment, "ProviderNotification", "billing.webhooks.v1", payment.updated_at)
         _event(batch, payment, final, payment.updated_at)
-    if payment.status == "succeeded":
+    if payment.status == P.SUCCEEDED:
         if rng.random() < 0.07:
             _refund(rng, batch, payment)
         _subscribe(batch, payment)
@@ -204,8 +212,9 @@ def build(count: int, seed: int = 20250101) -> DemoBatch:
     rng = random.Random(seed)
     plans = list(Plan.objects.filter(active=True).order_by("amount"))
     weights = [5 if plan.period_days <= 31 else 1 for plan in plans]
-    batch = DemoBatch()
-    moments = sorted(_moments(rng, count, timezone.now() - timedelta(minutes=10)))
+    batch = DemoBatch(now=timezone.now())
+    # 15 minutes back: a payment's updated_at is at most 10 minutes after its creation.
+    moments = sorted(_moments(rng, count, batch.now - timedelta(minutes=15)))
     for n, at in enumerate(moments):
         plan = rng.choices(plans, weights=weights)[0]
         payment = _payment(rng, n, 0 if n == 0 else rng.randrange(1, count // 2 + 2), plan, at)

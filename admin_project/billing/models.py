@@ -7,9 +7,17 @@ pipeline needs. Defaults live in the database (`db_default`) because the async s
 insert with plain SQL; constraints, not code, guard the money.
 """
 
+from enum import StrEnum
+
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Now
+
+from domain.payments import AWAITING_PROVIDER, NOT_SENT, PaymentStatus
+from domain.refunds import RefundStatus
+
+__all__ = ["PaymentStatus", "RefundStatus"]  # the domain's, re-exported for the admin
 
 SCHEMA = "payments_history"
 
@@ -18,18 +26,15 @@ def table(name: str) -> str:
     return f'"{SCHEMA}"."{name}"'
 
 
-class PaymentStatus(models.TextChoices):
-    ACCEPTED = "accepted"
-    PENDING = "pending"
-    SUCCEEDED = "succeeded"
-    CANCELED = "canceled"
-    FAILED = "failed"
+def choices_of(statuses: type[StrEnum]) -> type[models.TextChoices]:
+    """Django choices generated from a domain enum (same names, values and order)."""
+    return models.TextChoices(
+        f"{statuses.__name__}Choices", [(status.name, status.value) for status in statuses]
+    )
 
 
-class RefundStatus(models.TextChoices):
-    ACCEPTED = "accepted"
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"
+PaymentStatusChoices = choices_of(PaymentStatus)
+RefundStatusChoices = choices_of(RefundStatus)
 
 
 class Plan(models.Model):
@@ -37,7 +42,14 @@ class Plan(models.Model):
     title = models.CharField(max_length=200)
     amount = models.DecimalField(max_digits=12, decimal_places=2)
     currency = models.CharField(max_length=3, db_default="RUB", default="RUB")
-    period_days = models.PositiveIntegerField()
+    period_days = models.PositiveIntegerField(help_text="whole days of the period (0: under a day)")
+    # The schedule of CONTRACT §2a, in seconds: period, renew_before, retry (a list), grace.
+    period_seconds = models.PositiveIntegerField(db_default=30 * 86400, default=30 * 86400)
+    renew_before_seconds = models.PositiveIntegerField(db_default=0, default=0)
+    retry_seconds = ArrayField(
+        models.PositiveIntegerField(), db_default=[], default=list, blank=True
+    )
+    grace_seconds = models.PositiveIntegerField(db_default=0, default=0)
     active = models.BooleanField(db_default=True, default=True)
     created_at = models.DateTimeField(db_default=Now())
     updated_at = models.DateTimeField(db_default=Now())
@@ -47,11 +59,13 @@ class Plan(models.Model):
         ordering = ["amount"]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gte=0), name="plans_amount_non_negative"),
-            models.CheckConstraint(condition=Q(period_days__gt=0), name="plans_period_positive"),
+            models.CheckConstraint(
+                condition=Q(period_seconds__gt=0), name="plans_period_seconds_positive"
+            ),
         ]
 
     def __str__(self) -> str:
-        return f"{self.title} ({self.amount} {self.currency} / {self.period_days} d)"
+        return f"{self.title} ({self.amount} {self.currency} / {self.period_seconds} s)"
 
 
 class PaymentSystem(models.Model):
@@ -74,7 +88,9 @@ class Payment(models.Model):
     amount = models.DecimalField(max_digits=12, decimal_places=2)
     currency = models.CharField(max_length=3)
     status = models.CharField(
-        max_length=16, choices=PaymentStatus.choices, db_default=PaymentStatus.ACCEPTED
+        max_length=16,
+        choices=PaymentStatusChoices.choices,
+        db_default=PaymentStatusChoices.ACCEPTED,
     )
     external_id = models.UUIDField(null=True, blank=True, unique=True)
     external_payment = models.JSONField(null=True, blank=True)
@@ -85,11 +101,19 @@ class Payment(models.Model):
     )
     idempotency_key = models.CharField(max_length=255)
     request_fingerprint = models.CharField(max_length=64)
+    # The gateway's request id of the call that created the row (X-Request-ID).
+    request_id = models.CharField(max_length=64, null=True, blank=True)
     return_url = models.TextField()
     confirmation_url = models.TextField(null=True, blank=True)
     failure_reason = models.TextField(null=True, blank=True)
     check_attempts = models.IntegerField(db_default=0, default=0)
     next_check_at = models.DateTimeField(null=True, blank=True)
+    # The user's consent to save the card and renew (CONTRACT §2a); renewals carry their
+    # subscription and the number of the period they pay for.
+    auto_renew = models.BooleanField(db_default=False, default=False)
+    subscription_id = models.UUIDField(null=True, blank=True)
+    period_number = models.IntegerField(null=True, blank=True)
+    payment_method_id = models.CharField(max_length=64, null=True, blank=True)
     created_at = models.DateTimeField(db_default=Now())
     updated_at = models.DateTimeField(db_default=Now())
 
@@ -106,7 +130,7 @@ class Payment(models.Model):
                 name="payments_refunded_within_amount",
             ),
             models.CheckConstraint(
-                condition=Q(status__in=PaymentStatus.values), name="payments_status_known"
+                condition=Q(status__in=PaymentStatusChoices.values), name="payments_status_known"
             ),
             models.CheckConstraint(
                 condition=Q(refunded=False) | Q(refunded_amount=F("amount")),
@@ -120,12 +144,18 @@ class Payment(models.Model):
             models.Index(
                 fields=["next_check_at"],
                 name="payments_reconcile_due",
-                condition=Q(status__in=["accepted", "pending"]),
+                condition=Q(status__in=[str(NOT_SENT), str(AWAITING_PROVIDER)]),
             ),
             # The admin's list filters (plan, provider, refunded) keep the newest-first order.
             models.Index(fields=["-created_at", "-id"], name="payments_created_id"),
             models.Index(fields=["plan", "-created_at"], name="payments_plan_created"),
             models.Index(fields=["system", "-created_at"], name="payments_system_created"),
+            # The admin's search by an Idempotency-Key prefix (LIKE 'key%').
+            models.Index(
+                fields=["idempotency_key"],
+                name="payments_idempotency_prefix",
+                opclasses=["varchar_pattern_ops"],
+            ),
             models.Index(
                 fields=["-created_at"],
                 name="payments_refunded_created",
@@ -150,13 +180,17 @@ class Refund(models.Model):
     amount = models.DecimalField(max_digits=12, decimal_places=2)
     currency = models.CharField(max_length=3)
     status = models.CharField(
-        max_length=16, choices=RefundStatus.choices, db_default=RefundStatus.ACCEPTED
+        max_length=16, choices=RefundStatusChoices.choices, db_default=RefundStatusChoices.ACCEPTED
     )
     external_id = models.UUIDField(null=True, blank=True, unique=True)
     external_refund = models.JSONField(null=True, blank=True)
     idempotency_key = models.CharField(max_length=255)
     request_fingerprint = models.CharField(max_length=64)
+    request_id = models.CharField(max_length=64, null=True, blank=True)
     requested_by = models.CharField(max_length=200, db_default="api", default="api")
+    # Whether the refund ends the time its payment bought (always for users; an operator
+    # may keep access as goodwill).
+    ends_access = models.BooleanField(db_default=True, default=True)
     reserved = models.BooleanField(db_default=False, default=False)
     failure_reason = models.TextField(null=True, blank=True)
     created_at = models.DateTimeField(db_default=Now())
@@ -171,7 +205,7 @@ class Refund(models.Model):
             ),
             models.CheckConstraint(condition=Q(amount__gt=0), name="refunds_amount_positive"),
             models.CheckConstraint(
-                condition=Q(status__in=RefundStatus.values), name="refunds_status_known"
+                condition=Q(status__in=RefundStatusChoices.values), name="refunds_status_known"
             ),
         ]
         indexes = [
@@ -273,3 +307,118 @@ class DeadLetter(models.Model):
             ),
         ]
         permissions = [("reinject_deadletter", "Can re-inject a dead letter to its topic")]
+
+
+class SubscriptionStatus(models.TextChoices):
+    ACTIVE = "active"
+    PAST_DUE = "past_due"
+    CANCELED = "canceled"
+    EXPIRED = "expired"
+
+
+class Subscription(models.Model):
+    """One per user (id = schemas.ids.subscription_id(user_id)); the rules: domain/subscriptions."""
+
+    id = models.UUIDField(primary_key=True)
+    user_id = models.UUIDField(unique=True)
+    plan = models.ForeignKey(Plan, on_delete=models.PROTECT, db_column="plan_id")
+    status = models.CharField(max_length=16, choices=SubscriptionStatus.choices)
+    current_period_start = models.DateTimeField()
+    current_period_end = models.DateTimeField()
+    periods = models.IntegerField(db_default=0, default=0, help_text="number of the last period")
+    auto_renew = models.BooleanField(db_default=False, default=False)
+    cancel_at_period_end = models.BooleanField(db_default=False, default=False)
+    payment_method_id = models.CharField(max_length=64, null=True, blank=True)
+    card_last4 = models.CharField(max_length=4, null=True, blank=True)
+    card_expiry = models.CharField(max_length=7, null=True, blank=True)
+    dunning_attempt = models.IntegerField(db_default=0, default=0)
+    next_retry_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(null=True, blank=True)
+    grace_until = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(db_default=Now())
+    updated_at = models.DateTimeField(db_default=Now())
+
+    class Meta:
+        db_table = table("subscriptions")
+        ordering = ["-updated_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=SubscriptionStatus.values), name="subscriptions_status_known"
+            ),
+            models.CheckConstraint(
+                condition=Q(current_period_end__gte=F("current_period_start")),
+                name="subscriptions_period_ordered",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["status", "current_period_end"], name="subscriptions_status_end"),
+        ]
+        permissions = [
+            ("manage_subscription", "Can cancel, resume or extend a subscription"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.status} until {self.current_period_end:%Y-%m-%d %H:%M}"
+
+
+class SubscriptionPeriod(models.Model):
+    """Every period a subscription ever had, with the payment that paid for it (none: a comp)."""
+
+    id = models.BigAutoField(primary_key=True)
+    subscription = models.ForeignKey(
+        Subscription, on_delete=models.CASCADE, db_column="subscription_id", related_name="history"
+    )
+    number = models.IntegerField()
+    payment = models.OneToOneField(
+        Payment, on_delete=models.PROTECT, db_column="payment_id", null=True, blank=True
+    )
+    kind = models.CharField(max_length=16, help_text="payment, renewal or comp")
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    ended_early_at = models.DateTimeField(null=True, blank=True, help_text="by a refund")
+    created_at = models.DateTimeField(db_default=Now())
+
+    class Meta:
+        db_table = table("subscription_periods")
+        ordering = ["subscription", "number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["subscription", "number"], name="subscription_periods_once"
+            ),
+        ]
+
+
+class SubscriptionDue(models.Model):
+    """Time-driven work: the scheduler turns each due row into one command, exactly once.
+
+    `(subscription, kind, due_at)` is unique, so whoever plans the same work twice plans it
+    once; `done_at` is set in the transaction that produced the command.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    subscription = models.ForeignKey(
+        Subscription, on_delete=models.CASCADE, db_column="subscription_id", related_name="due"
+    )
+    user_id = models.UUIDField()
+    kind = models.CharField(max_length=16, help_text="remind, renew or expire")
+    due_at = models.DateTimeField()
+    period_number = models.IntegerField()
+    attempt = models.IntegerField(db_default=0, default=0)
+    created_at = models.DateTimeField(db_default=Now())
+    done_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = table("subscription_due")
+        ordering = ["due_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["subscription", "kind", "due_at"], name="subscription_due_once"
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["due_at"],
+                name="subscription_due_pending",
+                condition=Q(done_at__isnull=True),
+            ),
+        ]

@@ -20,17 +20,13 @@ from django.utils import timezone
 
 from admin_project.billing.errors import PipelineUnavailable, RefundRefused
 from admin_project.billing.kafka import Record, produce
-from admin_project.billing.models import (
-    DeadLetter,
-    Payment,
-    PaymentStatus,
-    Refund,
-    RefundStatus,
-)
+from admin_project.billing.models import DeadLetter, Payment, Refund
+from domain import commands, refunds
+from domain.errors import NotRefundable, PaymentNotSucceeded, RefundExceedsAvailable
+from domain.refunds import RefundStatus
 from schemas import COMMANDS, RefundPayment, encode, ids
 
 log = logging.getLogger(__name__)
-CENT = Decimal("0.01")
 
 
 @dataclass(frozen=True)
@@ -46,13 +42,13 @@ class RefundRequest:
 
 
 def refundable_left(payment: Payment, excluding: uuid.UUID | None = None) -> Decimal:
-    """amount − refunded_amount − refunds accepted but not yet settled (the reservation)."""
-    pending = (
-        Refund.objects.filter(payment_id=payment.id, status=RefundStatus.ACCEPTED)
+    """What is left to refund (`domain.refunds.available`): every refund in flight holds."""
+    held = (
+        Refund.objects.filter(payment_id=payment.id, status__in=refunds.holding())
         .exclude(id=excluding)
         .aggregate(total=Sum("amount"))["total"]
     )
-    return payment.amount - payment.refunded_amount - (pending or Decimal(0))
+    return refunds.available(payment.amount, payment.refunded_amount, [held or Decimal(0)])
 
 
 def fingerprint(payment_id: uuid.UUID, amount: Decimal) -> str:
@@ -61,17 +57,18 @@ def fingerprint(payment_id: uuid.UUID, amount: Decimal) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def _check_refundable(payment: Payment, amount: Decimal, left: Decimal) -> None:
-    if payment.status != PaymentStatus.SUCCEEDED:
+def _granted(payment: Payment, requested: Decimal | None, left: Decimal) -> Decimal:
+    """`domain.refunds.grant`, its refusal worded for the operator."""
+    try:
+        return refunds.grant(payment.status, requested, left)
+    except PaymentNotSucceeded as exc:
         raise RefundRefused(
             f"only succeeded payments can be refunded (this one is {payment.status})"
-        )
-    if amount <= 0:
-        raise RefundRefused("the refund amount must be positive")
-    if amount != amount.quantize(CENT):
-        raise RefundRefused("the refund amount has at most two decimals")
-    if amount > left:
-        raise RefundRefused(f"only {left:.2f} {payment.currency} is left to refund")
+        ) from exc
+    except RefundExceedsAvailable as exc:
+        raise RefundRefused(f"only {left:.2f} {payment.currency} is left to refund") from exc
+    except NotRefundable as exc:
+        raise RefundRefused(f"the refund amount is not accepted: {exc}") from exc
 
 
 def _accept_refund(request: RefundRequest) -> Refund:
@@ -84,9 +81,7 @@ def _accept_refund(request: RefundRequest) -> Refund:
             if existing.payment_id != payment.id:
                 raise RefundRefused("this refund form was already used for another payment")
             return existing
-        left = refundable_left(payment)
-        amount = left if request.amount is None else request.amount
-        _check_refundable(payment, amount, left)
+        amount = _granted(payment, request.amount, refundable_left(payment))
         return Refund.objects.create(
             id=refund_id,
             payment=payment,
@@ -101,8 +96,7 @@ def _accept_refund(request: RefundRequest) -> Refund:
 
 
 def refund_command(refund: Refund) -> RefundPayment:
-    return RefundPayment(
-        message_id=ids.message_id("RefundPayment", refund.id),
+    return commands.refund_payment(
         refund_id=refund.id,
         payment_id=refund.payment_id,
         user_id=refund.user_id,

@@ -4,7 +4,7 @@
 from dataclasses import dataclass
 from datetime import datetime
 
-from admin_project.billing.models import Inbox, Outbox, Payment
+from admin_project.billing.models import Inbox, Outbox, Payment, PaymentStatus
 
 
 @dataclass(frozen=True)
@@ -16,7 +16,9 @@ class Step:
 
 
 def payment_timeline(payment: Payment) -> list[Step]:
-    steps = [Step(payment.created_at, "gateway", "accepted", f"key {payment.idempotency_key}")]
+    request = f", request {payment.request_id}" if payment.request_id else ""
+    accepted = f"key {payment.idempotency_key}{request}"
+    steps = [Step(payment.created_at, "gateway", str(PaymentStatus.ACCEPTED), accepted)]
     for row in Inbox.objects.filter(payment_id=payment.id).order_by("processed_at")[:200]:
         detail = f"{row.topic}[{row.partition}]@{row.offset} by {row.consumer}"
         steps.append(Step(row.processed_at, "handled", row.type, detail))

@@ -23,6 +23,11 @@ from schemas.messages import (
     PaymentSucceeded,
     RefundFailed,
     RefundSucceeded,
+    RenewalUpcoming,
+    SubscriptionCanceled,
+    SubscriptionExpired,
+    SubscriptionPastDue,
+    SubscriptionRenewed,
     SubscriptionRevoked,
 )
 
@@ -36,6 +41,11 @@ TEMPLATES: dict[type[Envelope], str] = {
     RefundSucceeded: "refund_succeeded",
     RefundFailed: "refund_failed",
     SubscriptionRevoked: "subscription_revoked",
+    RenewalUpcoming: "renewal_upcoming",
+    SubscriptionRenewed: "subscription_renewed",
+    SubscriptionPastDue: "renewal_failed",
+    SubscriptionExpired: "subscription_expired",
+    SubscriptionCanceled: "subscription_canceled",
 }
 ENVELOPE_FIELDS = {"type", "schema_version", "message_id", "user_id"}
 

@@ -1,4 +1,5 @@
-"""The Auth API's role calls (CONTRACT §5). Both are idempotent, so a retry is harmless."""
+"""The Auth API's role calls (CONTRACT §5). Grant and revoke are idempotent, so a retry is
+harmless; `roles` reads what Auth holds (the access reconciler compares it with the truth)."""
 
 from dataclasses import dataclass
 from uuid import UUID
@@ -23,6 +24,11 @@ class AuthClient:
     async def revoke(self, user_id: UUID) -> None:
         url = f"{self._users()}/{user_id}/roles/{ROLE}"
         await send(self.client, "DELETE", url, headers=self._headers())
+
+    async def roles(self, user_id: UUID) -> list[str]:
+        url = f"{self._users()}/{user_id}/roles"
+        response = await send(self.client, "GET", url, headers=self._headers())
+        return [str(role) for role in response.json().get("roles", [])]
 
     def _users(self) -> str:
         return f"{self.base_url.rstrip('/')}/api/v1/users"

@@ -21,6 +21,7 @@ from consumers.errors import StateChanged
 from consumers.inbox import Origin
 from consumers.settings import ConsumerSettings
 from consumers.subscriptions import repository as repo
+from consumers.subscriptions.access import Patience, until_done
 from consumers.subscriptions.auth import AuthClient
 from consumers.subscriptions.state import Subscription, desired, needs_change
 from schemas import ids
@@ -29,19 +30,44 @@ from schemas.messages import (
     PaymentSucceeded,
     RefundSucceeded,
     SubscriptionActivated,
+    SubscriptionCanceled,
+    SubscriptionChanged,
+    SubscriptionExpired,
+    SubscriptionPastDue,
+    SubscriptionRenewed,
+    SubscriptionResumed,
     SubscriptionRevoked,
 )
 
 CONSUMER = "consumer-subscriptions"
 GROUP = "billing-consumer-subscriptions"
-RELEVANT = (PaymentSucceeded, RefundSucceeded)
+RELEVANT = (
+    PaymentSucceeded,
+    RefundSucceeded,
+    SubscriptionRenewed,
+    SubscriptionPastDue,
+    SubscriptionExpired,
+    SubscriptionCanceled,
+    SubscriptionResumed,
+    SubscriptionChanged,
+)
+Relevant = (
+    PaymentSucceeded
+    | RefundSucceeded
+    | SubscriptionRenewed
+    | SubscriptionPastDue
+    | SubscriptionExpired
+    | SubscriptionCanceled
+    | SubscriptionResumed
+    | SubscriptionChanged
+)
 
 Conn: TypeAlias = asyncpg.Connection | asyncpg.Pool
 
 
 async def target_and_current(conn: Conn, user_id: UUID) -> tuple[Subscription, Subscription | None]:
     current = await repo.current_subscription(conn, user_id)
-    return desired(await repo.newest_active_payment(conn, user_id), current), current
+    return desired(await repo.entitlement(conn, user_id), current), current
 
 
 @dataclass(frozen=True)
@@ -49,6 +75,7 @@ class SubscriptionHandler:
     pool: asyncpg.Pool
     auth: AuthClient
     events_topic: str
+    patience: Patience = Patience()
 
     async def __call__(self, event: Envelope, origin: Origin) -> None:
         if await inbox.seen(self.pool, CONSUMER, event.message_id):
@@ -64,14 +91,11 @@ class SubscriptionHandler:
             raise StateChanged(f"user {event.user_id}: payments changed during delivery")
 
     async def _tell_auth(self, user_id: UUID, target: Subscription) -> None:
-        if target.active:
-            await self.auth.grant(user_id)
-        else:
-            await self.auth.revoke(user_id)
+        """Transient Auth failures are waited out here, never dead-lettered (`access`)."""
+        call = self.auth.grant if target.active else self.auth.revoke
+        await until_done(lambda: call(user_id), f"user {user_id}", self.patience)
 
-    async def _commit(
-        self, event: PaymentSucceeded | RefundSucceeded, origin: Origin, told: Subscription | None
-    ) -> bool:
+    async def _commit(self, event: Relevant, origin: Origin, told: Subscription | None) -> bool:
         """One transaction under the user's lock; False when the delivery must run again.
 
         `told` is what Auth was just told (None: Auth was not called). If the payments moved
@@ -97,7 +121,7 @@ class SubscriptionHandler:
 
 
 def announcement(
-    source: PaymentSucceeded | RefundSucceeded, target: Subscription
+    source: Relevant, target: Subscription
 ) -> SubscriptionActivated | SubscriptionRevoked:
     if target.active and target.plan_id and target.payment_id and target.expires_at:
         return SubscriptionActivated(
@@ -110,12 +134,13 @@ def announcement(
     return SubscriptionRevoked(
         message_id=ids.message_id("SubscriptionRevoked", source.message_id),
         user_id=source.user_id,
-        payment_id=source.payment_id,
-        reason="no succeeded payment left that is not fully refunded",
+        payment_id=getattr(source, "payment_id", None),
+        reason="the subscription is no longer active",
     )
 
 
 def build(settings: ConsumerSettings, pool: asyncpg.Pool, client: httpx.AsyncClient) -> Handler:
     token = settings.auth_service_token
     auth = AuthClient(client, settings.auth_url, token.get_secret_value() if token else None)
-    return SubscriptionHandler(pool, auth, settings.consumer_events_topic)
+    patience = Patience(settings.consumer_retry_base_seconds, settings.consumer_outage_max_seconds)
+    return SubscriptionHandler(pool, auth, settings.consumer_events_topic, patience)

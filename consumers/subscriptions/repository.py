@@ -6,31 +6,38 @@ from uuid import UUID
 import asyncpg
 
 from common import outbox
-from consumers.subscriptions.state import ActivePayment, Subscription
+from consumers.subscriptions.state import Entitlement, Subscription
+from domain.subscriptions import LIVE, SubscriptionStatus
 from schemas.messages import SubscriptionActivated, SubscriptionRevoked
 
 Conn: TypeAlias = asyncpg.Connection | asyncpg.Pool
 LOCK_NAMESPACE = 1397  # pg_advisory_xact_lock(namespace, hashtext(user_id))
 
 
-async def newest_active_payment(conn: Conn, user_id: UUID) -> ActivePayment | None:
-    """When it succeeded: the provider's `captured_at` if recorded, else the row's updated_at."""
+async def entitlement(conn: Conn, user_id: UUID) -> Entitlement | None:
+    """The user's subscription record as the role sees it (None: never subscribed)."""
     row = await conn.fetchrow(
         """
-        SELECT p.id, p.plan_id, pl.period_days,
-               COALESCE((p.external_payment ->> 'captured_at')::timestamptz, p.updated_at)
-                   AS succeeded_at
-        FROM payments_history.payments p
-        JOIN payments_history.plans pl ON pl.id = p.plan_id
-        WHERE p.user_id = $1 AND p.status = 'succeeded' AND NOT p.refunded
-        ORDER BY succeeded_at DESC, p.id DESC
-        LIMIT 1
+        SELECT s.status = ANY($2::text[]) AS active, s.plan_id,
+               CASE WHEN s.status = $3::text AND s.grace_until IS NOT NULL
+                    THEN GREATEST(s.grace_until, s.current_period_end)
+                    ELSE s.current_period_end END AS access_until,
+               (SELECT p.payment_id FROM payments_history.subscription_periods p
+                WHERE p.subscription_id = s.id AND p.payment_id IS NOT NULL
+                  AND p.ended_early_at IS NULL
+                ORDER BY p.number DESC LIMIT 1) AS payment_id,
+               s.created_at::date AS started
+        FROM payments_history.subscriptions s WHERE s.user_id = $1
         """,
         user_id,
+        sorted(LIVE),
+        str(SubscriptionStatus.PAST_DUE),
     )
     if row is None:
         return None
-    return ActivePayment(row["id"], row["plan_id"], row["succeeded_at"], row["period_days"])
+    return Entitlement(
+        row["active"], row["plan_id"], row["access_until"], row["payment_id"], row["started"]
+    )
 
 
 async def current_subscription(conn: Conn, user_id: UUID) -> Subscription | None:

@@ -1,24 +1,24 @@
-"""The subscription a user should have, computed from their payments. Pure: no I/O.
+"""Who should hold the subscriber role, from the subscription record. Pure: no I/O.
 
-A user is a subscriber exactly when they hold a `succeeded` payment that is not fully
-refunded. The newest such payment sets the plan and the expiry (its success time + the
-plan's period). `date_subscribe` is when the current run of subscription began: kept while
-it stays active, so a renewal does not move it. While the same payment keeps the user
-subscribed the expiry stays as first computed, so later writes to that payment row (a
-partial refund touches `updated_at`) neither extend it nor call Auth again.
+The processors own the subscription (`domain.subscriptions`, `payments_history.subscriptions`):
+periods, renewals, dunning, expiry, refunds. A user holds the role exactly while that record
+is live (`active` or `past_due`). `date_subscribe` is when the current run of subscription
+began: kept while it stays active, so a renewal does not move it; `expires_at` is when access
+ends unless something is paid (the period end, or the grace end while past due).
 """
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from uuid import UUID
 
 
 @dataclass(frozen=True)
-class ActivePayment:
-    payment_id: UUID
+class Entitlement:
+    active: bool
     plan_id: str
-    succeeded_at: datetime
-    period_days: int
+    access_until: datetime
+    payment_id: UUID | None
+    started: date
 
 
 @dataclass(frozen=True)
@@ -33,18 +33,17 @@ class Subscription:
 INACTIVE = Subscription(active=False)
 
 
-def desired(newest: ActivePayment | None, current: Subscription | None) -> Subscription:
-    if newest is None:
+def desired(entitlement: Entitlement | None, current: Subscription | None) -> Subscription:
+    if entitlement is None or not entitlement.active:
         return INACTIVE
-    active = current if current is not None and current.active else None
-    started = active.date_subscribe if active and active.date_subscribe else None
-    expires = active.expires_at if active and active.payment_id == newest.payment_id else None
+    running = current if current is not None and current.active else None
+    started = running.date_subscribe if running and running.date_subscribe else None
     return Subscription(
         active=True,
-        date_subscribe=started or newest.succeeded_at.date(),
-        expires_at=expires or newest.succeeded_at + timedelta(days=newest.period_days),
-        plan_id=newest.plan_id,
-        payment_id=newest.payment_id,
+        date_subscribe=started or entitlement.started,
+        expires_at=entitlement.access_until,
+        plan_id=entitlement.plan_id,
+        payment_id=entitlement.payment_id,
     )
 
 

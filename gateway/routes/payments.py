@@ -9,25 +9,36 @@ from fastapi import APIRouter, Header, Query, Response
 from gateway.auth import CurrentUser
 from gateway.deps import IdempotencyKey, PostingUser, Svc
 from gateway.errors import InvalidCursor, NotFound
-from gateway.models import CreatePaymentBody, ErrorOut, PaymentOut, PaymentPage
+from gateway.models import REPLAYED_HEADER, CreatePaymentBody, ErrorOut, PaymentOut, PaymentPage
 from gateway.payments import accept_payment, is_settled, requested_wait
 from gateway.repository import Record, user_payment, user_payments
 
 router = APIRouter(prefix="/api/v1", tags=["payments"])
 ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"model": ErrorOut} for code in (400, 401, 404, 409, 422, 429, 503)
+    code: {"model": ErrorOut} for code in (400, 401, 422, 429, 503)
+}
+READ_ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorOut} for code in (401, 404, 422, 503)
 }
 
 
 def payment_out(row: Record) -> PaymentOut:
-    return PaymentOut(**{**dict(row), "currency": row["currency"].strip()})
+    return PaymentOut(**dict(row))
 
 
 @router.post(
     "/payments",
     status_code=202,
     response_model=PaymentOut,
-    responses=ERRORS,
+    responses={
+        **ERRORS,
+        202: {"description": "Accepted: the command is durably in Kafka; poll Location"},
+        201: {
+            "model": PaymentOut,
+            "description": "With `Prefer: wait=N`: the payment has its confirmation_url "
+            "or a final status (header `Preference-Applied: wait=N`)",
+        },
+    },
     summary="Pay for a plan (202 once the command is durably in Kafka)",
 )
 async def create_payment(
@@ -36,9 +47,13 @@ async def create_payment(
     svc: Svc,
     user_id: PostingUser,
     key: IdempotencyKey,
-    prefer: Annotated[str | None, Header(description="wait=N, N <= 10 seconds")] = None,
+    prefer: Annotated[
+        str | None, Header(alias="Prefer", description="wait=N, N <= 10 seconds (RFC 7240)")
+    ] = None,
 ) -> PaymentOut:
-    row = await accept_payment(svc, user_id, key, body)
+    row, replayed = await accept_payment(svc, user_id, key, body)
+    if replayed:
+        response.headers[REPLAYED_HEADER] = "true"
     response.headers["Location"] = f"/api/v1/payments/{row['payment_id']}"
     wait = requested_wait(prefer)
     if wait:
@@ -49,7 +64,7 @@ async def create_payment(
     return payment_out(row)
 
 
-@router.get("/payments/{payment_id}", response_model=PaymentOut, responses=ERRORS)
+@router.get("/payments/{payment_id}", response_model=PaymentOut, responses=READ_ERRORS)
 async def get_payment(payment_id: uuid.UUID, svc: Svc, user_id: CurrentUser) -> PaymentOut:
     async with svc.db.connection() as conn:
         row = await user_payment(conn, user_id, payment_id)
@@ -58,7 +73,11 @@ async def get_payment(payment_id: uuid.UUID, svc: Svc, user_id: CurrentUser) -> 
     return payment_out(row)
 
 
-@router.get("/payments", response_model=PaymentPage, responses=ERRORS)
+@router.get(
+    "/payments",
+    response_model=PaymentPage,
+    responses={code: READ_ERRORS[code] for code in (401, 422, 503)},
+)
 async def list_payments(
     svc: Svc,
     user_id: CurrentUser,

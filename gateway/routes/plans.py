@@ -11,4 +11,4 @@ router = APIRouter(prefix="/api/v1", tags=["plans"])
 async def list_plans(svc: Svc) -> list[PlanOut]:
     async with svc.db.connection() as conn:
         rows = await active_plans(conn)
-    return [PlanOut(**{**dict(row), "currency": row["currency"].strip()}) for row in rows]
+    return [PlanOut(**dict(row)) for row in rows]

@@ -3,7 +3,7 @@ from fastapi import APIRouter, Request
 from gateway.deps import Svc
 from gateway.errors import PayloadTooLarge
 from gateway.models import ErrorOut
-from gateway.notifications import check_source, parse_notification
+from gateway.webhooks import check_source, parse_notification
 
 router = APIRouter(prefix="/api/v1/webhooks", tags=["webhooks"])
 

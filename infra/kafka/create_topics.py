@@ -5,6 +5,10 @@ Partition counts come from `schemas.topics.TOPICS` (topic name -> partitions); u
 module exists, the fallback below mirrors CONTRACT §3. An existing topic is left as it is:
 adding partitions would move keys to other partitions and break per-key ordering, so a
 count that differs is reported, not "fixed".
+
+Replication: `--replication-factor` (default KAFKA_REPLICATION_FACTOR, else 1; `make up
+KAFKA_BROKERS=3` gives 3). With 3 replicas each topic gets `min.insync.replicas=2`, so an
+`acks=all` write is on two brokers before it is acknowledged and one broker may die.
 """
 
 import argparse
@@ -49,7 +53,13 @@ async def connected_admin(bootstrap: str) -> AIOKafkaAdminClient:
             await asyncio.sleep(1)
 
 
-async def ensure_topics(bootstrap: str, topics: dict[str, int], wait_s: float) -> None:
+def topic_configs(replication: int) -> dict[str, str]:
+    return {"min.insync.replicas": "2"} if replication >= 3 else {}
+
+
+async def ensure_topics(
+    bootstrap: str, topics: dict[str, int], wait_s: float, replication: int = 1
+) -> None:
     try:
         async with asyncio.timeout(wait_s):
             admin = await connected_admin(bootstrap)
@@ -58,7 +68,12 @@ async def ensure_topics(bootstrap: str, topics: dict[str, int], wait_s: float) -
     try:
         existing = set(await admin.list_topics())
         missing = [
-            NewTopic(name, num_partitions=n, replication_factor=1)
+            NewTopic(
+                name,
+                num_partitions=n,
+                replication_factor=replication,
+                topic_configs=topic_configs(replication),
+            )
             for name, n in topics.items()
             if name not in existing
         ]
@@ -76,9 +91,11 @@ async def ensure_topics(bootstrap: str, topics: dict[str, int], wait_s: float) -
 
 async def report(admin: AIOKafkaAdminClient, topics: dict[str, int]) -> None:
     for described in await admin.describe_topics(list(topics)):
-        name, have = described["topic"], len(described["partitions"])
+        name, partitions = described["topic"], described["partitions"]
+        have = len(partitions)
         note = "" if have == topics[name] else f" (wanted {topics[name]}; left as is)"
-        print(f"kafka: topic {name} partitions={have}{note}")
+        replicas = min((len(p["replicas"]) for p in partitions), default=0)
+        print(f"kafka: topic {name} partitions={have} replicas={replicas}{note}")
 
 
 def main() -> None:
@@ -87,8 +104,15 @@ def main() -> None:
         "--bootstrap", default=os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
     )
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds to wait for Kafka")
+    parser.add_argument(
+        "--replication-factor",
+        type=int,
+        default=int(os.environ.get("KAFKA_REPLICATION_FACTOR") or 1),
+    )
     args = parser.parse_args()
-    asyncio.run(ensure_topics(args.bootstrap, wanted_topics(), args.timeout))
+    asyncio.run(
+        ensure_topics(args.bootstrap, wanted_topics(), args.timeout, args.replication_factor)
+    )
 
 
 if __name__ == "__main__":

@@ -14,12 +14,12 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from processors.errors import BillingError
+from domain.errors import DomainError
 
 DESCRIPTION_MAX = 128
 
 
-class ReceiptContactRequired(BillingError):
+class ReceiptContactRequired(DomainError):
     """Receipts are on and the customer has no email: nothing may be charged (422)."""
 
 

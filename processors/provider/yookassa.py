@@ -7,6 +7,10 @@ survived by timing out and asking again with the same key. Transient failures (5
 timeouts, connection errors) are retried here a bounded number of times with exponential
 backoff and jitter; what is still failing is raised as `ProviderUnavailable` for the caller
 to leave to the reconciler. 4xx answers are `ProviderRejected`, never retried.
+
+What comes back is a typed `ProviderPayment` / `ProviderRefund` (`objects.py`), built here:
+YooKassa's field names and wire statuses stop at this file. `PAYMENT_STATUS` and
+`REFUND_STATUS` translate YooKassa's own status strings into ours.
 """
 
 import asyncio
@@ -14,15 +18,25 @@ import contextlib
 import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from decimal import Decimal
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
 from typing import Any
+from urllib.parse import urlencode
 from uuid import UUID
 
 import httpx
 
+from common import logs
 from common.metrics import MeteredTransport
-from processors.domain import PaymentStatus, RefundStatus
-from processors.errors import ProviderNotFound, ProviderRejected, ProviderUnavailable
+from domain.payments import PaymentStatus
+from domain.refunds import RefundStatus
+from processors.errors import (
+    ProviderAnswerInvalid,
+    ProviderNotFound,
+    ProviderRejected,
+    ProviderUnavailable,
+)
+from processors.provider.objects import ProviderPayment, ProviderRefund, SavedCard, as_uuid
 from processors.provider.pool import LeanTransport
 from processors.provider.throttling import pause_before_retry, throttled
 from schemas.ids import provider_idempotence_key
@@ -39,6 +53,19 @@ REFUND_STATUS: dict[str, RefundStatus] = {
     "canceled": RefundStatus.FAILED,
 }
 TRANSIENT_STATUS = frozenset({401, 429})  # 401: our credentials, an operator fixes them
+
+
+@dataclass(frozen=True)
+class Autopayment:
+    """A charge of a saved card for one period of a subscription."""
+
+    user_id: UUID
+    subscription_id: UUID
+    period: int
+    amount: Decimal
+    currency: str
+    payment_method_id: str
+    description: str
 
 
 @dataclass(frozen=True)
@@ -62,19 +89,75 @@ def payment_status(obj: dict[str, Any]) -> PaymentStatus:
     try:
         return PAYMENT_STATUS[str(obj.get("status"))]
     except KeyError as exc:
-        raise ProviderRejected(f"unknown provider payment status {obj.get('status')!r}") from exc
+        unknown = f"unknown provider payment status {obj.get('status')!r}"
+        raise ProviderAnswerInvalid(unknown) from exc
 
 
 def refund_status(obj: dict[str, Any]) -> RefundStatus:
     try:
         return REFUND_STATUS[str(obj.get("status"))]
     except KeyError as exc:
-        raise ProviderRejected(f"unknown provider refund status {obj.get('status')!r}") from exc
+        unknown = f"unknown provider refund status {obj.get('status')!r}"
+        raise ProviderAnswerInvalid(unknown) from exc
 
 
 def cancellation_reason(obj: dict[str, Any]) -> str:
     details = obj.get("cancellation_details") or {}
     return str(details.get("reason") or "canceled")
+
+
+def _amount(obj: dict[str, Any]) -> tuple[Decimal | None, str]:
+    amount = obj.get("amount") or {}
+    try:
+        value: Decimal | None = Decimal(str(amount.get("value")))
+    except InvalidOperation:
+        value = None
+    if value is not None and not value.is_finite():
+        value = None
+    return value, str(amount.get("currency") or "")
+
+
+def payment_of(obj: dict[str, Any]) -> ProviderPayment:
+    """A YooKassa payment object in our terms; the JSON is kept only to be stored."""
+    amount, currency = _amount(obj)
+    confirmation = obj.get("confirmation") or {}
+    url = confirmation.get("confirmation_url")
+    return ProviderPayment(
+        id=str(obj.get("id")),
+        status=payment_status(obj),
+        amount=amount,
+        currency=currency,
+        our_payment_id=as_uuid((obj.get("metadata") or {}).get("payment_id")),
+        confirmation_url=None if url is None else str(url),
+        cancellation_reason=cancellation_reason(obj),
+        saved_card=saved_card_of(obj),
+        raw=obj,
+    )
+
+
+def saved_card_of(obj: dict[str, Any]) -> SavedCard | None:
+    """The saved card a payment carries once `save_payment_method` succeeded, if any."""
+    method = obj.get("payment_method") or {}
+    if not method.get("saved") or not method.get("id"):
+        return None
+    card = method.get("card") or {}
+    month, year = card.get("expiry_month"), card.get("expiry_year")
+    expiry = f"{month}/{year}" if month and year else None
+    last4 = card.get("last4")
+    return SavedCard(str(method["id"]), None if last4 is None else str(last4), expiry)
+
+
+def refund_of(obj: dict[str, Any]) -> ProviderRefund:
+    amount, currency = _amount(obj)
+    return ProviderRefund(
+        id=str(obj.get("id")),
+        payment_id=str(obj.get("payment_id")),
+        status=refund_status(obj),
+        amount=amount,
+        currency=currency,
+        cancellation_reason=cancellation_reason(obj),
+        raw=obj,
+    )
 
 
 class YooKassaClient:
@@ -96,35 +179,70 @@ class YooKassaClient:
         currency: str,
         return_url: str,
         description: str = "",
-    ) -> dict[str, Any]:
+        *,
+        save_payment_method: bool = False,
+    ) -> ProviderPayment:
         body: dict[str, Any] = {
             "amount": money(amount, currency),
             "capture": True,
             "confirmation": {"type": "redirect", "return_url": return_url},
             "metadata": {"payment_id": str(payment_id), "user_id": str(user_id)},
         }
+        if save_payment_method:  # the user's consent to renew (CONTRACT §2a)
+            body["save_payment_method"] = True
         if description:
             body["description"] = description[:128]
         key = provider_idempotence_key("payment", payment_id)
-        return await self._call("POST", "/v3/payments", body, key)
+        return payment_of(await self._call("POST", "/v3/payments", body, key))
 
     async def create_refund(
         self, refund_id: UUID, payment_external_id: str, amount: Decimal, currency: str
-    ) -> dict[str, Any]:
+    ) -> ProviderRefund:
         body = {
             "payment_id": payment_external_id,
             "amount": money(amount, currency),
             "description": f"Refund {refund_id}",
         }
-        return await self._call(
-            "POST", "/v3/refunds", body, provider_idempotence_key("refund", refund_id)
-        )
+        key = provider_idempotence_key("refund", refund_id)
+        return refund_of(await self._call("POST", "/v3/refunds", body, key))
 
-    async def get_payment(self, external_id: str) -> dict[str, Any]:
-        return await self._call("GET", f"/v3/payments/{external_id}")
+    async def create_autopayment(self, payment_id: UUID, charge: "Autopayment") -> ProviderPayment:
+        """Charge a saved card with nobody present: no `confirmation`, a final status at once."""
+        body: dict[str, Any] = {
+            "amount": money(charge.amount, charge.currency),
+            "capture": True,
+            "payment_method_id": charge.payment_method_id,
+            "description": charge.description[:128],
+            "metadata": {
+                "payment_id": str(payment_id),
+                "user_id": str(charge.user_id),
+                "subscription_id": str(charge.subscription_id),
+                "period": str(charge.period),
+            },
+        }
+        key = provider_idempotence_key("payment", payment_id)
+        return payment_of(await self._call("POST", "/v3/payments", body, key))
 
-    async def get_refund(self, external_id: str) -> dict[str, Any]:
-        return await self._call("GET", f"/v3/refunds/{external_id}")
+    async def list_payments(
+        self, created_gte: datetime, created_lt: datetime, cursor: str | None = None
+    ) -> tuple[list[ProviderPayment], str | None]:
+        """One page of YooKassa's list call for a time range: the payments and the next cursor."""
+        params = {
+            "created_at.gte": created_gte.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+            "created_at.lt": created_lt.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+            "limit": "100",
+        }
+        if cursor:
+            params["cursor"] = cursor
+        page = await self._call("GET", f"/v3/payments?{urlencode(params)}")
+        items = [payment_of(item) for item in page.get("items") or []]
+        return items, page.get("next_cursor") or None
+
+    async def get_payment(self, external_id: str) -> ProviderPayment:
+        return payment_of(await self._call("GET", f"/v3/payments/{external_id}"))
+
+    async def get_refund(self, external_id: str) -> ProviderRefund:
+        return refund_of(await self._call("GET", f"/v3/refunds/{external_id}"))
 
     async def aclose(self) -> None:
         await self._client.aclose()
@@ -132,7 +250,8 @@ class YooKassaClient:
     async def _call(
         self, method: str, path: str, body: dict[str, Any] | None = None, key: str | None = None
     ) -> dict[str, Any]:
-        headers = {"Idempotence-Key": key} if key else {}
+        # The request id of the API call that started this (from the Kafka header), if any.
+        headers = {**logs.http_headers(), **({"Idempotence-Key": key} if key else {})}
 
         async def once() -> httpx.Response:
             async with self._slots or contextlib.nullcontext():

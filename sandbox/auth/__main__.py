@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-import logging
-
 import uvicorn
 
+from common import logs
 from sandbox.auth.app import create_app
 from sandbox.auth.settings import AuthSettings
 from sandbox.settings import bind_address
 
 
 def main() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     settings = AuthSettings()
+    logs.configure(settings.log_level, "sandbox-auth", settings.log_format)
     host, port = bind_address(settings.auth_url)
-    uvicorn.run(create_app(settings), host=host, port=port, timeout_graceful_shutdown=2)
+    uvicorn.run(
+        create_app(settings), host=host, port=port, timeout_graceful_shutdown=2, log_config=None
+    )
 
 
 if __name__ == "__main__":

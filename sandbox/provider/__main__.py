@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import logging
-
 import uvicorn
 
+from common import logs
 from sandbox.provider.app import create_app
 from sandbox.provider.settings import ProviderSettings
 from sandbox.settings import bind_address
 
 
 def main() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     settings = ProviderSettings()
+    logs.configure(settings.log_level, "sandbox-provider", settings.log_format)
     host, port = bind_address(settings.provider_url)
     # A short graceful shutdown: requests hung by timeout_after_commit must not block a stop.
     # uvloop + httptools (uvicorn[standard]) named explicitly rather than left to "auto", so a
@@ -24,6 +23,7 @@ def main() -> None:
         port=port,
         timeout_graceful_shutdown=2,
         access_log=False,
+        log_config=None,
         loop="uvloop",
         http="httptools",
     )

@@ -19,20 +19,24 @@ CENT = Decimal("0.01")
 CURRENCIES = frozenset({"RUB", "USD", "EUR", "BYN", "KZT", "UZS", "AMD", "GEL", "KGS", "TRY"})
 
 
-class PaymentStatus(StrEnum):
+class YooKassaStatus(StrEnum):
+    """YooKassa's own payment statuses on the wire (ours are `domain.payments.PaymentStatus`)."""
+
     PENDING = "pending"
     WAITING_FOR_CAPTURE = "waiting_for_capture"
     SUCCEEDED = "succeeded"
     CANCELED = "canceled"
 
 
-ALLOWED: dict[PaymentStatus, frozenset[PaymentStatus]] = {
-    PaymentStatus.PENDING: frozenset(
-        {PaymentStatus.WAITING_FOR_CAPTURE, PaymentStatus.SUCCEEDED, PaymentStatus.CANCELED}
+ALLOWED: dict[YooKassaStatus, frozenset[YooKassaStatus]] = {
+    YooKassaStatus.PENDING: frozenset(
+        {YooKassaStatus.WAITING_FOR_CAPTURE, YooKassaStatus.SUCCEEDED, YooKassaStatus.CANCELED}
     ),
-    PaymentStatus.WAITING_FOR_CAPTURE: frozenset({PaymentStatus.SUCCEEDED, PaymentStatus.CANCELED}),
-    PaymentStatus.SUCCEEDED: frozenset(),
-    PaymentStatus.CANCELED: frozenset(),
+    YooKassaStatus.WAITING_FOR_CAPTURE: frozenset(
+        {YooKassaStatus.SUCCEEDED, YooKassaStatus.CANCELED}
+    ),
+    YooKassaStatus.SUCCEEDED: frozenset(),
+    YooKassaStatus.CANCELED: frozenset(),
 }
 
 
@@ -89,7 +93,7 @@ def money(value: Decimal, currency: str) -> dict[str, str]:
 class Payment:
     id: str
     idempotence_key: str
-    status: PaymentStatus
+    status: YooKassaStatus
     amount: Decimal
     currency: str
     created_at: str
@@ -122,17 +126,17 @@ class Payment:
 
     @property
     def refundable_left(self) -> Decimal:
-        if self.status is not PaymentStatus.SUCCEEDED:
+        if self.status is not YooKassaStatus.SUCCEEDED:
             return Decimal("0.00")
         return self.amount - self.refunded - self.refund_pending
 
     def confirm(self, card_number: str, timing: Timing) -> SandboxCard | None:
         """Apply the card the person typed; ``None`` (and no change) if already past it."""
-        if self.status is not PaymentStatus.PENDING:
+        if self.status is not YooKassaStatus.PENDING:
             return None
         card = find_card(card_number)
         self.charge(card, card.decline, timing)
-        if self.save_payment_method and self.status is not PaymentStatus.CANCELED:
+        if self.save_payment_method and self.status is not YooKassaStatus.CANCELED:
             self.payment_method_id = self.id
         return card
 
@@ -150,14 +154,14 @@ class Payment:
         elif self.capture:
             self._succeed(timing)
         else:
-            self.status = PaymentStatus.WAITING_FOR_CAPTURE
+            self.status = YooKassaStatus.WAITING_FOR_CAPTURE
             self.expires_at = time.time() + timing.capture_expiry_s
 
     def capture_funds(
         self, amount: Decimal, receipt: dict[str, Any] | None, timing: Timing
     ) -> None:
         """Second stage: take ``amount`` (at most what was authorised) of the held money."""
-        self._require(PaymentStatus.WAITING_FOR_CAPTURE, "captured")
+        self._require(YooKassaStatus.WAITING_FOR_CAPTURE, "captured")
         if amount > self.amount:
             raise InvalidRequest(
                 f"Capture amount {amount} exceeds the authorised {self.amount}", "amount.value"
@@ -168,23 +172,23 @@ class Payment:
         self._succeed(timing)
 
     def cancel_by_merchant(self) -> None:
-        self._require(PaymentStatus.WAITING_FOR_CAPTURE, "canceled")
+        self._require(YooKassaStatus.WAITING_FOR_CAPTURE, "canceled")
         self.cancel("canceled_by_merchant")
 
     def expire(self, now: float) -> bool:
         """Cancel an unpaid or uncaptured payment past its deadline; False if not due."""
         if self.expires_at is None or now < self.expires_at:
             return False
-        if self.status is PaymentStatus.PENDING:
+        if self.status is YooKassaStatus.PENDING:
             self.cancel("expired_on_confirmation")
-        elif self.status is PaymentStatus.WAITING_FOR_CAPTURE:
+        elif self.status is YooKassaStatus.WAITING_FOR_CAPTURE:
             self.cancel("expired_on_capture")
         else:
             return False
         return True
 
     def cancel(self, reason: str) -> None:
-        self.status = PaymentStatus.CANCELED
+        self.status = YooKassaStatus.CANCELED
         self.expires_at = None
         self.cancellation_reason = reason
         self.cancellation_party = party(reason)
@@ -194,7 +198,7 @@ class Payment:
 
         A pending refund reserves its amount at once, so two refunds can never together
         exceed the payment while one of them is still settling."""
-        if self.status is not PaymentStatus.SUCCEEDED:
+        if self.status is not YooKassaStatus.SUCCEEDED:
             raise InvalidRequest(
                 f"Payment {self.id} is {self.status}; only succeeded payments can be refunded",
                 parameter="payment_id",
@@ -217,13 +221,13 @@ class Payment:
             self.refunded += amount
 
     def _succeed(self, timing: Timing) -> None:
-        self.status = PaymentStatus.SUCCEEDED
+        self.status = YooKassaStatus.SUCCEEDED
         self.captured_at = now_iso()
         self.expires_at = None
         if self.receipt is not None:
             self.receipt_registered_at = time.time() + timing.receipt_delay_s
 
-    def _require(self, status: PaymentStatus, verb: str) -> None:
+    def _require(self, status: YooKassaStatus, verb: str) -> None:
         if self.status is not status:
             raise InvalidRequest(
                 f"Payment {self.id} is {self.status}; only a {status} payment can be {verb}",

@@ -12,7 +12,7 @@ from typing import Any
 
 import aiosqlite
 
-from sandbox.provider.domain import Payment, PaymentStatus, Refund, RefundStatus
+from sandbox.provider.domain import Payment, Refund, RefundStatus, YooKassaStatus
 
 
 async def insert_payment(conn: aiosqlite.Connection, p: Payment) -> None:
@@ -129,7 +129,7 @@ def payment_from_row(row: aiosqlite.Row) -> Payment:
     return Payment(
         id=row["id"],
         idempotence_key=row["idempotence_key"],
-        status=PaymentStatus(row["status"]),
+        status=YooKassaStatus(row["status"]),
         amount=Decimal(row["amount"]),
         currency=row["currency"],
         created_at=row["created_at"],

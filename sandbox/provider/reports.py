@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from sandbox.provider import listing, records
-from sandbox.provider.domain import Payment, PaymentStatus, Refund, RefundStatus, money
+from sandbox.provider.domain import Payment, Refund, RefundStatus, YooKassaStatus, money
 from sandbox.provider.settings import ProviderSettings
 from sandbox.provider.wire import payment_object, refund_object
 from sandbox.sqlite import Database
@@ -35,7 +35,7 @@ async def ledger(db: Database) -> dict[str, Any]:
     async with db.reading() as conn:
         payments = await records.all_payments(conn)
         refunds = await records.all_refunds(conn)
-    captured = [p.amount for p in payments if p.status is PaymentStatus.SUCCEEDED]
+    captured = [p.amount for p in payments if p.status is YooKassaStatus.SUCCEEDED]
     refunded = [r.amount for r in refunds if r.status is RefundStatus.SUCCEEDED]
     return {
         "payments": [_ledger_payment(p) for p in payments],

@@ -19,7 +19,7 @@ import aiosqlite
 from sandbox.clock import now_iso
 from sandbox.faults import FaultInjector
 from sandbox.provider import commands, methods, records, store, webhooks
-from sandbox.provider.domain import Payment, PaymentStatus, Refund, RefundStatus, Timing
+from sandbox.provider.domain import Payment, Refund, RefundStatus, Timing, YooKassaStatus
 from sandbox.provider.errors import IdempotenceKeyReused, InvalidRequest, NotFound
 from sandbox.provider.faults import ProviderFaults
 from sandbox.provider.methods import SavedMethod
@@ -29,9 +29,9 @@ from sandbox.provider.wire import payment_object, refund_object
 from sandbox.sqlite import Database
 
 PAYMENT_EVENTS = {
-    PaymentStatus.WAITING_FOR_CAPTURE: "payment.waiting_for_capture",
-    PaymentStatus.SUCCEEDED: "payment.succeeded",
-    PaymentStatus.CANCELED: "payment.canceled",
+    YooKassaStatus.WAITING_FOR_CAPTURE: "payment.waiting_for_capture",
+    YooKassaStatus.SUCCEEDED: "payment.succeeded",
+    YooKassaStatus.CANCELED: "payment.canceled",
 }
 REFUND_EVENTS = {
     RefundStatus.SUCCEEDED: "refund.succeeded",
@@ -204,7 +204,7 @@ class ProviderService:
         payment = Payment(
             id=str(uuid.uuid4()),
             idempotence_key=key,
-            status=PaymentStatus.PENDING,
+            status=YooKassaStatus.PENDING,
             amount=command.amount,
             currency=command.currency,
             created_at=now_iso(),

@@ -10,15 +10,15 @@ from typing import Any
 from sandbox.provider.domain import (
     CENT,
     Payment,
-    PaymentStatus,
     Refund,
     RefundStatus,
+    YooKassaStatus,
     money,
     receipt_registration,
 )
 from sandbox.provider.settings import ProviderSettings
 
-PAID = frozenset({PaymentStatus.WAITING_FOR_CAPTURE, PaymentStatus.SUCCEEDED})
+PAID = frozenset({YooKassaStatus.WAITING_FOR_CAPTURE, YooKassaStatus.SUCCEEDED})
 
 
 def iso(epoch: float) -> str:
@@ -48,19 +48,19 @@ def payment_object(payment: Payment, settings: ProviderSettings) -> dict[str, An
         body["description"] = payment.description
     if payment.card_last4 is not None:
         body["payment_method"] = _card_method(payment)
-    if payment.status is PaymentStatus.SUCCEEDED:
+    if payment.status is YooKassaStatus.SUCCEEDED:
         body.update(_succeeded_fields(payment, settings))
-    if payment.status is PaymentStatus.WAITING_FOR_CAPTURE and payment.expires_at is not None:
+    if payment.status is YooKassaStatus.WAITING_FOR_CAPTURE and payment.expires_at is not None:
         body["expires_at"] = iso(payment.expires_at)
     registration = receipt_registration(
         payment.receipt,
         payment.receipt_registered_at,
-        payment.status is PaymentStatus.CANCELED,
+        payment.status is YooKassaStatus.CANCELED,
         time.time(),
     )
     if registration is not None:
         body["receipt_registration"] = registration
-    if payment.status is PaymentStatus.CANCELED:
+    if payment.status is YooKassaStatus.CANCELED:
         body["cancellation_details"] = {
             "party": payment.cancellation_party or "payment_network",
             "reason": payment.cancellation_reason or "general_decline",

@@ -37,14 +37,25 @@ def test_dashboard_shows_kpis_and_both_charts(
     assert response.status_code == 200
     assert html.count('class="chart"') == 2
     assert "Monthly subscription" in html  # a dataset of the revenue-per-plan chart
-    for title in ["Conversion pending", "Refund rate", "Active subscribers", "Stuck payments"]:
+    for title in [
+        "Conversion pending",
+        "Refund rate",
+        "Active subscribers",
+        "Stuck payments",
+        "MRR",
+        "Renewals due, 24 h",
+        "Past due",
+        "Churn, 30 days",
+        "Renewal success",
+    ]:
         assert title in html
     dlq_kpi = response.context["kpis"][-1]
     assert dlq_kpi.title == "Dead letters" and dlq_kpi.value == "1"
 
 
 @pytest.mark.parametrize(
-    "model", ["payment", "refund", "subscriber", "plan", "paymentsystem", "deadletter"]
+    "model",
+    ["payment", "refund", "subscriber", "subscription", "plan", "paymentsystem", "deadletter"],
 )
 def test_every_changelist_renders(admin_client_: Client, model: str) -> None:
     response = admin_client_.get(reverse(f"admin:billing_{model}_changelist"))
@@ -126,6 +137,10 @@ def test_plan_edit_changes_new_payments_only(
         "title": "Monthly subscription",
         "amount": "599.00",
         "period_days": "30",
+        "period_seconds": "2592000",
+        "renew_before_seconds": "86400",
+        "retry_seconds": "86400,259200",
+        "grace_seconds": "604800",
         "active": "on",
     }
     response = admin_client_.post(url, form)
@@ -134,4 +149,22 @@ def test_plan_edit_changes_new_payments_only(
     assert old.amount == Decimal("499.00")
     from admin_project.billing.models import Plan
 
-    assert Plan.objects.get(id="monthly").amount == Decimal("599.00")
+    plan = Plan.objects.get(id="monthly")
+    assert plan.amount == Decimal("599.00") and plan.retry_seconds == [86400, 259200]
+
+
+def test_the_dashboard_shows_each_currency_with_its_own_sign(
+    admin_client_: Client, make_payment: Callable[..., Payment]
+) -> None:
+    make_payment(amount=Decimal("10.00"), currency="USD")
+    make_payment(amount=Decimal("499.00"))
+    revenue = admin_client_.get("/admin/").context["kpis"][0]
+    assert revenue.value == "499.00 ₽ · 10.00 $"
+
+
+def test_the_timeline_shows_the_gateway_request_id(
+    admin_client_: Client, make_payment: Callable[..., Payment]
+) -> None:
+    payment = make_payment(request_id="req-4f1c2b")
+    page = admin_client_.get(reverse("admin:billing_payment_change", args=[payment.id]))
+    assert "request req-4f1c2b" in page.content.decode()

@@ -89,11 +89,23 @@ def test_search_by_exact_id(
     assert found == {target.id} and other.id not in found
 
 
-def test_search_with_a_non_uuid_finds_nothing_instead_of_scanning(
+def test_search_with_a_term_too_short_for_a_key_prefix_finds_nothing(
     admin_client_: Client, make_payment: Callable[..., Payment]
 ) -> None:
     make_payment()
-    assert shown(admin_client_.get(LIST, {"q": "not-a-uuid"})) == set()
+    assert shown(admin_client_.get(LIST, {"q": "te"})) == set()
+
+
+def test_search_by_idempotency_key_prefix(
+    admin_client_: Client, make_payment: Callable[..., Payment]
+) -> None:
+    stem = f"checkout-{uuid.uuid4().hex[:12]}"
+    first = make_payment(idempotency_key=f"{stem}-1")
+    second = make_payment(idempotency_key=f"{stem}-2")
+    other = make_payment()
+    found = shown(admin_client_.get(LIST, {"q": stem}))
+    assert found == {first.id, second.id} and other.id not in found
+    assert shown(admin_client_.get(LIST, {"q": f"{stem}-2"})) == {second.id}
 
 
 def test_stuck_filter_shows_old_accepted_and_pending_only(

@@ -126,12 +126,20 @@ def test_only_succeeded_payments_can_be_refunded(
     assert not Refund.objects.filter(payment=payment).exists()
 
 
-def test_recheck_makes_the_payment_due_for_the_reconciler(
-    finance: Client, make_payment: Callable[..., Payment]
+def test_recheck_is_a_post_with_csrf_and_a_get_only_shows_the_form(
+    make_client: Callable[..., Client], make_payment: Callable[..., Payment]
 ) -> None:
+    operator = make_client("finance", enforce_csrf=True)
     payment = make_payment(status="pending")
     url = reverse("admin:billing_payment_recheck_detail", args=[payment.id])
-    assert finance.get(url).status_code == 302
+    page = operator.get(url)
+    assert page.status_code == 200 and 'id="recheck-submit"' in page.content.decode()
+    assert operator.post(url).status_code == 403  # no CSRF token: refused
+    payment.refresh_from_db()
+    assert payment.next_check_at is None
+    token = page.cookies["csrftoken"].value
+    response = operator.post(url, {"csrfmiddlewaretoken": token})
+    assert response.status_code == 302
     payment.refresh_from_db()
     assert payment.next_check_at is not None
     assert LogEntry.objects.filter(

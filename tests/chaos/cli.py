@@ -28,6 +28,12 @@ def parse_args(argv: list[str]) -> tuple[ChaosConfig, Path | None]:
     parser.add_argument("--quiesce-timeout", type=float, default=180.0, help="seconds")
     parser.add_argument("--spare", action="append", default=[], help="a process kind not to kill")
     parser.add_argument("--no-reinject", action="store_true", help="leave dead letters alone")
+    parser.add_argument(
+        "--no-takeover", action="store_true", help="SCALE≥2: skip the kill-one-instance proof"
+    )
+    parser.add_argument(
+        "--no-broker-kills", action="store_true", help="KAFKA_BROKERS=3: skip the broker proof"
+    )
     parser.add_argument("--report", type=Path, help="also write the report (markdown) here")
     parser.add_argument(
         "--run-id", type=uuid.UUID, default=None, help="names the users (default: a new one)"
@@ -44,6 +50,8 @@ def parse_args(argv: list[str]) -> tuple[ChaosConfig, Path | None]:
         spare=tuple(args.spare),
         reinject_dead_letters=not args.no_reinject,
         run_id=args.run_id or uuid.uuid4(),
+        takeover=not args.no_takeover,
+        broker_kills=not args.no_broker_kills,
     )
     return config, args.report
 

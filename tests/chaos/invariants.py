@@ -36,6 +36,7 @@ class Truth:
     dead_letters: list[Row] = field(default_factory=list)
     handled: set[tuple[str, str]] = field(default_factory=set)  # inbox (consumer, message_id)
     roles: dict[str, list[str]] = field(default_factory=dict)
+    subscription_status: dict[str, str] = field(default_factory=dict)  # user -> status
     notifications: dict[str, list[Row]] = field(default_factory=dict)
     api_status: dict[str, str] = field(default_factory=dict)  # payment_id -> GET status
     lag: dict[str, int] = field(default_factory=dict)
@@ -169,20 +170,34 @@ def _refunded_amounts(check: Check, truth: Truth) -> None:
 
 
 def grants_match(truth: Truth, users: Iterable[str]) -> Check:
-    check = Check("grants")
-    entitled = {
-        str(p["user_id"])
-        for p in truth.db_payments
-        if p["status"] == "succeeded" and not p["refunded"]
-    }
+    """The role is held exactly while the subscription is active (CONTRACT §2a)."""
+    check = Check("role held exactly while active")
+    live = {"active", "past_due"}
     for user in users:
-        should = user in entitled
+        should = truth.subscription_status.get(user) in live
         in_auth = "subscriber" in truth.roles.get(user, [])
         in_db = truth.subscribers.get(user, False)
         check.expect(
-            in_auth == should, f"user {user}: Auth subscriber={in_auth}, entitled={should}"
+            in_auth == should,
+            f"user {user}: Auth subscriber={in_auth}, subscription "
+            f"{truth.subscription_status.get(user)}",
         )
-        check.expect(in_db == should, f"user {user}: subscribers={in_db}, entitled={should}")
+        check.expect(in_db == should, f"user {user}: subscribers={in_db}, active={should}")
+    return check
+
+
+def one_charge_per_period(truth: Truth) -> Check:
+    """At most one provider charge that took money per (subscription, period)."""
+    check = Check("one charge per (subscription, period)")
+    taken = Counter(
+        (p["metadata"]["subscription_id"], p["metadata"].get("period"))
+        for p in truth.ledger_payments
+        if (p.get("metadata") or {}).get("subscription_id") and p["status"] == "succeeded"
+    )
+    for (subscription, period), charges in sorted(taken.items()):
+        check.expect(
+            charges == 1, f"subscription {subscription} period {period}: {charges} charges"
+        )
     return check
 
 
@@ -244,6 +259,7 @@ def check_all(truth: Truth, outcomes: list[Outcome]) -> list[Check]:
         lambda: nothing_lost(truth, outcomes),
         lambda: refunds_match(truth),
         lambda: grants_match(truth, users),
+        lambda: one_charge_per_period(truth),
         lambda: notifications_match(truth),
         lambda: nothing_stuck(truth),
     ]

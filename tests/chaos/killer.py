@@ -52,12 +52,14 @@ class Killer:
     kills: Counter[str] = field(default_factory=Counter)
     missed: Counter[str] = field(default_factory=Counter)
     log: list[str] = field(default_factory=list)
+    paused: set[str] = field(default_factory=set)  # kinds a scale proof is holding down
 
     async def run(self, started: float) -> None:
         loop = asyncio.get_running_loop()
         last_pid: dict[str, int] = {}
         for kill in self.schedule:
             await asyncio.sleep(max(0.0, started + kill.at - loop.time()))
+            await self._unpaused(kill.kind)
             pid = await self._live_pid(kill.kind, last_pid.get(kill.kind))
             if pid is None:
                 self.missed[kill.kind] += 1
@@ -70,6 +72,13 @@ class Killer:
             last_pid[kill.kind] = pid
             self.kills[kill.kind] += 1
             self.log.append(f"{loop.time() - started:7.1f}s kill -9 {kill.kind} (pid {pid})")
+
+    async def _unpaused(self, kind: str) -> None:
+        """A kind a scale proof holds down is killed only once the proof is done with it."""
+        while True:
+            if kind not in self.paused:
+                return
+            await asyncio.sleep(0.5)
 
     async def _live_pid(self, kind: str, not_pid: int | None, within: float = 60.0) -> int | None:
         deadline = asyncio.get_running_loop().time() + within

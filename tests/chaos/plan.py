@@ -38,6 +38,7 @@ class UserPlan:
     refunds: tuple[RefundStep, ...] = field(default=())
     resend_after_success: bool = False  # a client that lost the answer and asks again
     start_at: float = 0.0  # seconds after the run starts
+    renews: bool = False  # pays with auto_renew on the run's short plan: renewals under chaos
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,7 @@ class Mix:
     declined: float = 0.12
     refund: float = 0.4
     resend: float = 0.15
+    renew: float = 0.2  # of the users who pay and do not refund
 
 
 def make_plan(
@@ -76,6 +78,7 @@ def _user(
         refunds=_refund_steps(rng, kind),
         resend_after_success=rng.random() < mix.resend,
         start_at=spread * i / max(total, 1),
+        renews=kind is RefundKind.NONE and card == GOOD_CARD and rng.random() < mix.renew,
     )
 
 

@@ -18,9 +18,9 @@ import asyncpg
 import httpx
 
 from billing_cli.lag import group_lag
-from tests.chaos import faults, killer, truth
+from tests.chaos import brokers, faults, killer, renewals, takeover, truth
 from tests.chaos.client import Client
-from tests.chaos.invariants import check_all
+from tests.chaos.invariants import Check, check_all
 from tests.chaos.plan import UserPlan, make_plan, refund_count
 from tests.chaos.report import RunSummary
 from tests.chaos.stack import CONSUMER_GROUPS, StackUrls, process_kind, running_processes
@@ -40,6 +40,10 @@ WHERE d.created_at >= $1 AND d.reinjected_at IS NULL AND NOT EXISTS (
   WHERE i.consumer = d.consumer AND i.message_id = d.message_id)"""
 
 
+Proof = takeover.TakeoverProof | brokers.BrokerProof
+PROOF_ALLOWANCE_S = 180.0  # more time for the clients and the quiet phase, per scale proof
+
+
 @dataclass(frozen=True)
 class ChaosConfig:
     payments: int = 300
@@ -53,6 +57,9 @@ class ChaosConfig:
     spare: tuple[str, ...] = ()
     reinject_dead_letters: bool = True
     run_id: uuid.UUID = field(default_factory=uuid.uuid4)  # names the users (see make_plan)
+    # The scale proofs run by themselves when the stack has the shape for them:
+    takeover: bool = True  # SCALE ≥ 2: kill -9 one instance of each worker (tests/chaos/takeover)
+    broker_kills: bool = True  # KAFKA_BROKERS=3: kill brokers, then two at once (chaos/brokers)
 
 
 @dataclass
@@ -60,6 +67,19 @@ class Run:
     config: ChaosConfig
     urls: StackUrls
     notes: list[str] = field(default_factory=list)
+    takeover_proof: takeover.TakeoverProof | None = None
+    broker_proof: brokers.BrokerProof | None = None
+    outage: brokers.Outage | None = None
+
+    def proof_checks(self) -> list[Check]:
+        checks = []
+        if self.takeover_proof is not None:
+            checks.append(takeover.takeover_check(self.takeover_proof.results))
+            self.notes += takeover.takeover_notes(self.takeover_proof.results)
+        if self.broker_proof is not None:
+            checks.append(brokers.broker_check(self.broker_proof.results, self.outage))
+            self.notes += brokers.broker_notes(self.broker_proof.results, self.outage)
+        return checks
 
 
 async def run_chaos(config: ChaosConfig, urls: StackUrls) -> RunSummary:
@@ -68,15 +88,21 @@ async def run_chaos(config: ChaosConfig, urls: StackUrls) -> RunSummary:
     since = datetime.now(UTC)
     loop = asyncio.get_running_loop()
     started = loop.time()
-    deadline = started + config.duration + config.quiesce_timeout
+    proofs = _proofs(run)
+    deadline = started + config.duration + config.quiesce_timeout + PROOF_ALLOWANCE_S * len(proofs)
     limits = httpx.Limits(max_connections=config.concurrency * 2)
     async with httpx.AsyncClient(timeout=10.0, limits=limits) as http:
         client = Client(http, urls, deadline, random.Random(config.seed))
-        outcomes, the_killer, fault_plan = await _chaos_phase(run, client, started)
+        outcomes, the_killer, fault_plan = await _chaos_phase(run, client, started, proofs)
         pool = await asyncpg.create_pool(urls.database, min_size=1, max_size=4)
         try:
+            renewers = [o for o, u in zip(outcomes, _plan(config), strict=True) if u.renews]
+            left = await renewals.bring_to_rest(client, pool, renewers)
+            run.notes.append(f"{len(renewers)} renewing users; {left} still live after cancel")
             await _quiesce(run, client, pool, outcomes, since)
             found = await truth.collect(client, pool, outcomes, since)
+            if run.broker_proof is not None:
+                run.outage = await brokers.two_brokers_down(client)
         finally:
             await pool.close()
     plan = make_plan(config.seed, config.payments, config.duration, run_id=config.run_id)
@@ -95,27 +121,34 @@ async def run_chaos(config: ChaosConfig, urls: StackUrls) -> RunSummary:
         kills=the_killer.kills,
         missed_kills=the_killer.missed,
         faults=dict(fault_plan.items()),
-        checks=check_all(found, outcomes),
+        checks=check_all(found, outcomes) + run.proof_checks(),
         notes=run.notes,
     )
 
 
 async def _chaos_phase(
-    run: Run, client: Client, started: float
+    run: Run, client: Client, started: float, proofs: list[Proof]
 ) -> tuple[list[Outcome], killer.Killer, faults.FaultPlan]:
     config = run.config
     await faults.turn_off(client)
     price = await load_price(client)
-    the_killer = killer.Killer(_schedule(config))
+    renewing = await renewals.short_plan(client.urls.database)
+    spare = ("kafka",) if run.broker_proof is not None else ()
+    the_killer = killer.Killer(_schedule(config, spare))
+    if run.takeover_proof is not None:
+        the_killer.paused = run.takeover_proof.paused
     fault_plan = faults.make_fault_plan(config.seed, config.fault_intensity)
     run.notes += [f"faults refused by {r}" for r in await faults.turn_on(client, fault_plan)]
-    kill_task = asyncio.create_task(the_killer.run(started))
-    flows = asyncio.gather(*_flows(client, config, price))
+    tasks = [asyncio.create_task(the_killer.run(started))]
+    if proofs:  # one after the other: each one's figures are about its own failure
+        tasks.append(asyncio.create_task(_run_in_turn(proofs, config.duration * 0.1)))
+    flows = asyncio.gather(*_flows(client, config, price, renewing))
     try:
         await asyncio.sleep(max(0.0, started + config.duration - client.now()))
-        await kill_task
+        await asyncio.gather(*tasks)
     finally:
-        kill_task.cancel()
+        for task in tasks:
+            task.cancel()
         run.notes += [f"faults not reset on {r}" for r in await faults.turn_off(client)]
     outcomes = list(await flows)
     unfinished = sum(
@@ -127,22 +160,43 @@ async def _chaos_phase(
     return outcomes, the_killer, fault_plan
 
 
-def _schedule(config: ChaosConfig) -> list[killer.Kill]:
-    kinds = sorted({process_kind(name) for name in running_processes()} - set(config.spare))
+async def _run_in_turn(proofs: list[Proof], start_after: float) -> None:
+    await asyncio.sleep(start_after)
+    for proof in proofs:
+        await proof.run(0.0)
+
+
+def _proofs(run: Run) -> list[Proof]:
+    """The scale proofs this stack's shape allows (and the config wants)."""
+    if run.config.takeover and takeover.TakeoverProof(run.urls).kinds():
+        run.takeover_proof = takeover.TakeoverProof(run.urls)
+    if run.config.broker_kills and brokers.BrokerProof.applies():
+        run.broker_proof = brokers.BrokerProof(run.urls.kafka)
+    return [proof for proof in (run.takeover_proof, run.broker_proof) if proof is not None]
+
+
+def _schedule(config: ChaosConfig, spare: tuple[str, ...] = ()) -> list[killer.Kill]:
+    names = running_processes()
+    kinds = sorted({process_kind(name) for name in names} - {*config.spare, *spare})
     kills = config.kills or len(kinds) + int(config.duration // 10)
     return killer.make_schedule(config.seed, kinds, kills, config.duration, config.every_kind)
 
 
-def _flows(client: Client, config: ChaosConfig, price: Price) -> list[asyncio.Task[Outcome]]:
+def _plan(config: ChaosConfig) -> list[UserPlan]:
+    return make_plan(config.seed, config.payments, config.duration, run_id=config.run_id)
+
+
+def _flows(
+    client: Client, config: ChaosConfig, price: Price, renewing: Price
+) -> list[asyncio.Task[Outcome]]:
     gate = asyncio.Semaphore(config.concurrency)
 
     async def flow(user: UserPlan) -> Outcome:
         await asyncio.sleep(user.start_at)
         async with gate:
-            return await run_user(client, user, price)
+            return await run_user(client, user, price, renewing)
 
-    plan = make_plan(config.seed, config.payments, config.duration, run_id=config.run_id)
-    return [asyncio.create_task(flow(user)) for user in plan]
+    return [asyncio.create_task(flow(user)) for user in _plan(config)]
 
 
 async def _quiesce(

@@ -25,7 +25,7 @@ from billing_cli.replay import PROGRAMS
 
 ROOT = Path(__file__).resolve().parents[2]
 CONSUMER_GROUPS = PROGRAMS  # {consumer group: supervisord program}
-_INSTANCE_SUFFIX = re.compile(r"(_\d+|:\S+)$")
+_INSTANCE_SUFFIX = re.compile(r"(_\d+|-\d+|:\S+)$")
 
 
 class StackNotRunning(RuntimeError):
@@ -49,7 +49,7 @@ class StackUrls:
             provider=env("PROVIDER_URL", "http://127.0.0.1:8081").rstrip("/"),
             auth=env("AUTH_URL", "http://127.0.0.1:8082").rstrip("/"),
             notify=env("NOTIFY_URL", "http://127.0.0.1:8083").rstrip("/"),
-            kafka=env("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092"),
+            kafka=env("KAFKA_BOOTSTRAP_SERVERS") or stack_bootstrap(),
             database=env("DATABASE_URL", "postgresql://billing:billing@127.0.0.1:55432/billing"),
         )
 
@@ -60,6 +60,17 @@ class StackUrls:
             "auth": self.auth,
             "notify": self.notify,
         }
+
+
+def stack_bootstrap(root: Path = ROOT) -> str:
+    """Every broker of the running stack (``make up KAFKA_BROKERS=3`` has three)."""
+    shape = root / ".run" / "stack.env"
+    brokers = 1
+    if shape.exists():
+        for line in shape.read_text().splitlines():
+            if line.startswith("KAFKA_BROKERS="):
+                brokers = int(line.partition("=")[2] or 1)
+    return ",".join(f"127.0.0.1:{9092 + 2 * n}" for n in range(brokers))
 
 
 def unhealthy(urls: StackUrls, timeout: float = 2.0, wait: float = 0.0) -> list[str]:
@@ -94,7 +105,7 @@ async def issue_token(client: httpx.AsyncClient, auth_url: str, user_id: uuid.UU
 
 
 def process_kind(name: str) -> str:
-    """``processor-commands_01`` and ``processor-commands`` are the same kind of process."""
+    """``processor-commands-2``, ``processor-commands_01`` and ``processor-commands``: one kind."""
     return _INSTANCE_SUFFIX.sub("", name)
 
 
@@ -121,6 +132,17 @@ def running_processes(root: Path = ROOT) -> dict[str, int]:
 def kill_hard(pid: int) -> None:
     """``kill -9``: no cleanup, no flush, no goodbye — the supervisor must restart it."""
     os.kill(pid, signal.SIGKILL)
+
+
+def supervisor_name(name: str) -> str:
+    """supervisorctl's name for a ``make -s ps`` name: ``gateway-2`` is ``gateway:gateway-2``."""
+    kind = process_kind(name)
+    return name if kind == name else f"{kind}:{name}"
+
+
+def instances(kind: str, processes: dict[str, int]) -> dict[str, int]:
+    """{ps name: pid} of every running instance of one kind."""
+    return {name: pid for name, pid in processes.items() if process_kind(name) == kind}
 
 
 def supervisorctl(*args: str, root: Path = ROOT) -> subprocess.CompletedProcess[str]:

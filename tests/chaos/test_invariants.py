@@ -17,7 +17,8 @@ OTHER_USER = str(uuid.uuid4())
 
 
 def clean_world() -> tuple[Truth, list[Outcome]]:
-    """One user paid 499.00 and got 100.00 back; another was declined."""
+    """One user paid 499.00 (their subscription's period 1) and got 100.00 back; another
+    was declined."""
     declined, declined_ext = str(uuid.uuid4()), str(uuid.uuid4())
     truth = Truth(
         ledger_payments=[
@@ -53,6 +54,7 @@ def clean_world() -> tuple[Truth, list[Outcome]]:
             _event("RefundSucceeded", PAYMENT, REFUND),
         ],
         roles={USER: ["subscriber"], OTHER_USER: []},
+        subscription_status={USER: "active", OTHER_USER: "expired"},
         api_status={PAYMENT: "succeeded", declined: "canceled"},
         lag={"billing-processor-commands": 0},
     )
@@ -112,6 +114,7 @@ def violations(truth: Truth, outcomes: list[Outcome]) -> dict[str, list[str]]:
 
 def test_a_clean_world_has_no_violation() -> None:
     truth, outcomes = clean_world()
+    truth.ledger_payments[0]["metadata"] |= {"subscription_id": "s-0", "period": "1"}
 
     assert violations(truth, outcomes) == {}
     assert all(c.checked > 0 for c in check_all(truth, outcomes))
@@ -169,21 +172,40 @@ def test_refunding_more_than_was_paid_is_caught() -> None:
 
 
 @pytest.mark.parametrize("where", ["roles", "subscribers"])
-def test_a_grant_without_a_live_payment_is_caught(where: str) -> None:
+def test_a_role_without_a_live_subscription_is_caught(where: str) -> None:
     truth, outcomes = clean_world()
     if where == "roles":
         truth.roles[OTHER_USER] = ["subscriber"]
     else:
         truth.subscribers[OTHER_USER] = True
 
-    assert "grants" in violations(truth, outcomes)
+    assert "role held exactly while active" in violations(truth, outcomes)
 
 
-def test_a_fully_refunded_payment_must_revoke_the_grant() -> None:
+@pytest.mark.parametrize("status", ["expired", "canceled"])
+def test_an_ended_subscription_must_revoke_the_role(status: str) -> None:
     truth, outcomes = clean_world()
-    truth.db_payments[0]["refunded"] = True
+    truth.subscription_status[USER] = status
 
-    assert "grants" in violations(truth, outcomes)
+    assert "role held exactly while active" in violations(truth, outcomes)
+
+
+def test_a_past_due_subscription_keeps_the_role() -> None:
+    truth, outcomes = clean_world()
+    truth.subscription_status[USER] = "past_due"
+
+    assert violations(truth, outcomes) == {}
+
+
+def test_a_second_charge_for_one_subscription_period_is_caught() -> None:
+    truth, outcomes = clean_world()
+    renewal = {"subscription_id": "s-1", "period": "2", "user_id": USER}
+    for _ in range(2):  # the clean world's own charge is for s-0 period 1
+        truth.ledger_payments.append(
+            {"id": f"r-{_}", "status": "succeeded", "metadata": renewal, "amount": {"value": "1"}}
+        )
+    found = [c for c in check_all(truth, outcomes) if c.name.startswith("one charge")]
+    assert found[0].violations and found[0].checked == 1
 
 
 def test_a_final_event_never_notified_is_caught() -> None:

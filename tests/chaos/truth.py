@@ -38,6 +38,8 @@ FROM payments_history.outbox WHERE key = ANY($1::text[])"""
 DEAD_LETTERS_SQL = """
 SELECT id, consumer, message_id, error, origin_topic, reinjected_at
 FROM payments_history.dead_letters WHERE created_at >= $1 ORDER BY id"""
+SUBSCRIPTIONS_SQL = """
+SELECT user_id, status FROM payments_history.subscriptions WHERE user_id = ANY($1::uuid[])"""
 HANDLED_SQL = """
 SELECT consumer, message_id FROM payments_history.inbox WHERE message_id = ANY($1::uuid[])"""
 
@@ -76,6 +78,8 @@ async def _from_database(
         truth.db_refunds = _rows(await conn.fetch(REFUNDS_SQL, users))
         rows = await conn.fetch(SUBSCRIBERS_SQL, users)
         truth.subscribers = {str(r["user_id"]): bool(r["subscriber_status"]) for r in rows}
+        rows = await conn.fetch(SUBSCRIPTIONS_SQL, users)
+        truth.subscription_status = {str(r["user_id"]): str(r["status"]) for r in rows}
         truth.outbox = _rows(await conn.fetch(OUTBOX_SQL, [str(u) for u in users]))
         letters = _rows(await conn.fetch(DEAD_LETTERS_SQL, since))
         truth.dead_letters = letters

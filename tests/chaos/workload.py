@@ -59,8 +59,13 @@ async def load_price(client: Client, plan_id: str = "monthly") -> Price:
     return Price(plan_id, Decimal(plan["amount"]), plan["currency"])
 
 
-async def run_user(client: Client, plan: UserPlan, price: Price) -> Outcome:
+async def run_user(
+    client: Client, plan: UserPlan, price: Price, renewing: Price | None = None
+) -> Outcome:
+    """One user's flow; a renewing user pays for `renewing` (the run's short plan)."""
     outcome = Outcome(plan.user_id, plan.payment_key)
+    if plan.renews and renewing is not None:
+        price = renewing
     payment = await _pay(client, plan, price, outcome)
     if payment is None:
         return outcome
@@ -74,7 +79,9 @@ async def run_user(client: Client, plan: UserPlan, price: Price) -> Outcome:
 async def _pay(
     client: Client, plan: UserPlan, price: Price, outcome: Outcome
 ) -> dict[str, Any] | None:
-    body = {"plan_id": price.plan_id, "return_url": RETURN_URL}
+    body: dict[str, Any] = {"plan_id": price.plan_id, "return_url": RETURN_URL}
+    if plan.renews:
+        body["auto_renew"] = True
     response = await _post_payment(client, plan, body)
     outcome.answer = None if response is None else response.status_code
     if response is None or not outcome.accepted:
@@ -90,7 +97,7 @@ async def _pay(
     return payment
 
 
-async def _post_payment(client: Client, plan: UserPlan, body: dict[str, str]) -> Any:
+async def _post_payment(client: Client, plan: UserPlan, body: dict[str, Any]) -> Any:
     headers = {"Idempotency-Key": plan.payment_key, "Prefer": "wait=5"}
     return await client.api("POST", plan.user_id, "/api/v1/payments", json=body, headers=headers)
 
@@ -152,7 +159,9 @@ async def _refund(
     client: Client, plan: UserPlan, price: Price, step: RefundStep, outcome: Outcome
 ) -> RefundOutcome:
     result = RefundOutcome(step.key)
-    body = {} if step.fraction is None else {"amount": _part(price.amount, step.fraction)}
+    # The refund policy sets a user's amount (CONTRACT §2): every step asks for "what the
+    # policy gives"; a step after the first finds nothing left (409).
+    body: dict[str, Any] = {}
     response = await client.api(
         "POST",
         plan.user_id,

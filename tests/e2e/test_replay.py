@@ -35,11 +35,11 @@ ORDER BY 1, 2"""
 
 
 async def _workload(http: httpx.AsyncClient, stack: Stack) -> list[User]:
-    """Paid, paid+partly refunded, paid+fully refunded, declined: every kind of event."""
+    """Paid, paid+refunded (twice), declined: every kind of event."""
     users = [await new_user(http, stack) for _ in range(4)]
     payments = [await paid(http, stack, u) for u in users[:3]]
-    for user, payment, amount in zip(users[1:3], payments[1:3], ["100.00", None], strict=True):
-        response = await refund(http, stack, user, payment["payment_id"], amount=amount)
+    for user, payment in zip(users[1:3], payments[1:3], strict=True):
+        response = await refund(http, stack, user, payment["payment_id"])
         assert response.status_code == 202, response.text
         await wait_for_status(
             http, stack, user, payment["payment_id"], lambda p: p["refunded_amount"] != "0.00"

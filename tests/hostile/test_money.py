@@ -60,23 +60,24 @@ async def test_every_bad_amount_is_422_and_nothing_is_sent_to_the_provider(
     assert await provider_refunds_of(http, stack, payment_id) == []
 
 
-async def test_a_refund_beyond_what_is_left_is_refused_and_nothing_is_sent(
+async def test_a_user_chosen_amount_and_a_second_refund_are_refused_and_nothing_is_sent(
     http: httpx.AsyncClient, stack: Stack, user: User, paid_payment: dict[str, Any]
 ) -> None:
+    """The refund policy sets the user's amount (CONTRACT §2); what it gave is all there is."""
     payment_id, amount = paid_payment["payment_id"], Decimal(paid_payment["amount"])
-    first = await refund(http, stack, user, payment_id, amount=str(amount - Decimal("100.00")))
+    chosen = await refund(http, stack, user, payment_id, amount=str(amount - Decimal("0.01")))
+    assert chosen.status_code == 422 and chosen.json()["error"]["code"] == "amount_not_allowed"
+    first = await refund(http, stack, user, payment_id)
     assert first.status_code == 202, first.text
     await wait_for_status(
         http, stack, user, payment_id, lambda p: Decimal(p["refunded_amount"]) > 0
     )
 
-    too_much = await refund(http, stack, user, payment_id, amount="100.01")
-    everything = await refund(http, stack, user, payment_id, amount=str(amount))
+    again = await refund(http, stack, user, payment_id)
 
-    assert too_much.status_code in (409, 422), too_much.text
-    assert everything.status_code in (409, 422), everything.text
+    assert again.status_code == 409, again.text
     sent = await provider_refunds_of(http, stack, payment_id)
-    assert [r["amount"]["value"] for r in sent] == [str(amount - Decimal("100.00"))]
+    assert [r["amount"]["value"] for r in sent] == [str(amount)]
 
 
 async def test_a_refund_of_a_payment_that_is_not_succeeded_is_refused_and_nothing_is_sent(

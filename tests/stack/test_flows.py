@@ -70,31 +70,26 @@ async def test_full_refund_revokes_the_subscription(
     assert got.json()["status"] == "succeeded"
 
 
-async def test_partial_refunds_add_up_to_the_payment_and_not_beyond(
+async def test_a_user_refund_takes_the_policys_amount_once_and_ends_access(
     http: httpx.AsyncClient, stack: Stack, user: User
 ) -> None:
+    """Issue 9: a self-refund of 498.99 of 499.00 used to keep the subscription."""
     payment = await paid(http, stack, user)
-    first = await refund(http, stack, user, payment["payment_id"], "100.00")
-    assert first.status_code == 202, first.text
-    await wait_for_status(
-        http, stack, user, payment["payment_id"], lambda p: Decimal(p["refunded_amount"]) > 0
-    )
-    assert (await subscription(http, stack, user))["active"] is True
-
-    too_much = await refund(http, stack, user, payment["payment_id"], "400.00")
-    assert too_much.status_code in (409, 422), too_much.text
-    rest = await refund(http, stack, user, payment["payment_id"], "399.00")
-    assert rest.status_code == 202, rest.text
+    chosen = await refund(http, stack, user, payment["payment_id"], "498.99")
+    assert chosen.status_code == 422 and chosen.json()["error"]["code"] == "amount_not_allowed"
+    first = await refund(http, stack, user, payment["payment_id"])
+    assert first.status_code == 202 and first.json()["amount"] == "499.00", first.text
     done = await wait_for_status(http, stack, user, payment["payment_id"], lambda p: p["refunded"])
     assert done["refunded_amount"] == "499.00"
 
-    nothing_left = await refund(http, stack, user, payment["payment_id"], "0.01")
-    assert nothing_left.status_code in (409, 422)
+    nothing_left = await refund(http, stack, user, payment["payment_id"])
+    assert nothing_left.status_code == 409
     refunds = (await ledger_for(http, stack, user))["refunds"]
-    assert sorted(Decimal(r["amount"]["value"]) for r in refunds) == [
-        Decimal("100.00"),
-        Decimal("399.00"),
-    ]
+    assert [Decimal(r["amount"]["value"]) for r in refunds] == [Decimal("499.00")]
+    ended = await eventually(
+        lambda: subscription(http, stack, user), lambda s: s["active"] is False
+    )
+    assert ended["status"] == "canceled"
 
 
 async def test_declined_card_cancels_the_payment_and_grants_nothing(

@@ -22,19 +22,19 @@ from admin_project.billing.admin.filters import (
     StuckListFilter,
 )
 from admin_project.billing.admin.forms import RefundForm
-from admin_project.billing.admin.search import uuid_search
+from admin_project.billing.admin.search import SEARCH_HELP, key_prefix_search, uuid_search
 from admin_project.billing.admin.tables import admin_link, html_table
 from admin_project.billing.errors import PipelineUnavailable, RefundRefused
-from admin_project.billing.models import Payment
+from admin_project.billing.models import Payment, PaymentStatus
 from admin_project.billing.paginator import EstimatedCountPaginator
 from admin_project.billing.timeline import payment_timeline
 
 STATUS_LABELS = {
-    "accepted": "info",
-    "pending": "warning",
-    "succeeded": "success",
-    "canceled": "default",
-    "failed": "danger",
+    PaymentStatus.ACCEPTED: "info",
+    PaymentStatus.PENDING: "warning",
+    PaymentStatus.SUCCEEDED: "success",
+    PaymentStatus.CANCELED: "default",
+    PaymentStatus.FAILED: "danger",
 }
 REFUND_PERMISSION = "billing.refund_payment"
 RECHECK_PERMISSION = "billing.recheck_payment"
@@ -65,7 +65,7 @@ class PaymentAdmin(ReadOnlyAdmin):
     ]
     list_filter_submit = True
     search_fields = ["=id"]
-    search_help_text = "Exact payment_id, user_id or external_id (UUID)"
+    search_help_text = "Exact payment_id, user_id or external_id (UUID), or a key prefix"
     show_full_result_count = False
     paginator = EstimatedCountPaginator
     list_per_page = 50
@@ -123,15 +123,19 @@ class PaymentAdmin(ReadOnlyAdmin):
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet, search_term: str
     ) -> tuple[QuerySet, bool]:
-        """Exact matches only, each served by an index (pk, user_created, external_id unique)."""
+        """Each match served by an index: pk, user_created, external_id (unique) for a UUID;
+        payments_idempotency_prefix (varchar_pattern_ops) for an Idempotency-Key prefix."""
         term = search_term.strip()
         if not term:
             return queryset, False
+        match = key_prefix_search(term)
         value = uuid_search(term)
-        if value is None:
-            messages.warning(request, "Search takes an exact UUID (payment, user or external id).")
+        if value is not None:
+            match |= Q(id=value) | Q(user_id=value) | Q(external_id=value)
+        elif not match:
+            messages.warning(request, SEARCH_HELP)
             return queryset.none(), False
-        return queryset.filter(Q(id=value) | Q(user_id=value) | Q(external_id=value)), False
+        return queryset.filter(match), False
 
     # --- columns and detail fields ---------------------------------------------------
 
@@ -197,7 +201,16 @@ class PaymentAdmin(ReadOnlyAdmin):
 
     @action(description="Re-check with provider", permissions=["recheck_payment"], icon="sync")
     def recheck_detail(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """It changes state, so the link only shows a form: the re-check is its POST (CSRF)."""
         payment = get_object_or_404(Payment, pk=object_id)
+        if request.method != "POST":
+            context = {
+                **self.admin_site.each_context(request),
+                "title": f"Re-check payment {payment.id}",
+                "opts": self.model._meta,
+                "payment": payment,
+            }
+            return render(request, "billing/recheck_confirm.html", context)
         self._recheck(request, Payment.objects.filter(pk=payment.pk))
         return HttpResponseRedirect(reverse("admin:billing_payment_change", args=[object_id]))
 

@@ -31,6 +31,7 @@ from consumers import app as consumer_app
 from consumers.notifications import handler as notifications
 from consumers.settings import ConsumerSettings
 from consumers.subscriptions import handler as subscriptions
+from processors.subscriptions import lifecycle
 from schemas import ids
 from schemas.codec import encode, encode_key
 from schemas.messages import Envelope, PaymentSucceeded, RefundSucceeded
@@ -95,6 +96,12 @@ class OutsideWorld:
         self.roles.setdefault(user, set()).discard(request.path_params["role"])
         return JSONResponse({"roles": sorted(self.roles[user])})
 
+    async def list_roles(self, request: Request) -> Response:
+        if (fault := await self._fault()) is not None:
+            return fault
+        user = request.path_params["user_id"]
+        return JSONResponse({"user_id": user, "roles": sorted(self.roles.get(user, set()))})
+
     async def notify(self, request: Request) -> Response:
         if (fault := await self._fault()) is not None:
             return fault
@@ -107,6 +114,7 @@ class OutsideWorld:
         return Starlette(
             routes=[
                 Route("/api/v1/users/{user_id}/roles", self.grant, methods=["POST"]),
+                Route("/api/v1/users/{user_id}/roles", self.list_roles, methods=["GET"]),
                 Route("/api/v1/users/{user_id}/roles/{role}", self.revoke, methods=["DELETE"]),
                 Route("/api/v1/notifications", self.notify, methods=["POST"]),
             ]
@@ -170,6 +178,8 @@ async def settle(seconds: float = 1.5) -> None:
 
 # --- the truth in PostgreSQL, and the events about it ---------------------------------
 
+NOWHERE = "test.nowhere"  # outbox rows of the processors' side: no relay publishes them
+
 
 async def add_payment(
     pool: asyncpg.Pool,
@@ -202,20 +212,42 @@ async def add_payment(
         key,
         succeeded_at or datetime.now(UTC).replace(microsecond=0),
     )
+    async with pool.acquire() as conn, conn.transaction():  # what the processor does with it
+        await lifecycle.on_payment_moved(conn, payment_id, None, topic=NOWHERE)
     return payment_id
 
 
-async def refund_in_db(pool: asyncpg.Pool, payment_id: uuid.UUID, amount: Decimal) -> None:
-    await pool.execute(
-        """
-        UPDATE payments_history.payments
-        SET refunded_amount = refunded_amount + $2,
-            refunded = (refunded_amount + $2 = amount), updated_at = now()
-        WHERE id = $1
-        """,
-        payment_id,
-        amount,
-    )
+async def refund_in_db(
+    pool: asyncpg.Pool, payment_id: uuid.UUID, amount: Decimal, *, ends_access: bool | None = None
+) -> None:
+    """A succeeded refund as the processor records it; by default a full one ends access and a
+    partial one is an operator's goodwill refund that keeps it."""
+    async with pool.acquire() as conn, conn.transaction():
+        row = await conn.fetchrow(
+            """
+            UPDATE payments_history.payments
+            SET refunded_amount = refunded_amount + $2,
+                refunded = (refunded_amount + $2 = amount), updated_at = now()
+            WHERE id = $1 RETURNING user_id, amount
+            """,
+            payment_id,
+            amount,
+        )
+        refund_id = uuid.uuid4()
+        await conn.execute(
+            """
+            INSERT INTO payments_history.refunds (id, payment_id, user_id, amount, currency,
+                status, idempotency_key, request_fingerprint, ends_access)
+            VALUES ($1, $2, $3, $4, 'RUB', 'succeeded', $5, 'f', $6)
+            """,
+            refund_id,
+            payment_id,
+            row["user_id"],
+            amount,
+            refund_id.hex,
+            amount == row["amount"] if ends_access is None else ends_access,
+        )
+        await lifecycle.on_refund_succeeded(conn, refund_id, topic=NOWHERE)
 
 
 def succeeded(user_id: uuid.UUID, payment_id: uuid.UUID) -> PaymentSucceeded:

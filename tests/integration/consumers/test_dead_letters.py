@@ -1,4 +1,4 @@
-"""Retries exhausted or permanent refusals end in billing.dlq.v1 + dead_letters; reinject."""
+"""Permanent refusals end in billing.dlq.v1 + dead_letters (transient ones never); reinject."""
 
 import uuid
 from collections.abc import Callable
@@ -32,7 +32,29 @@ async def dead_letters(pool: asyncpg.Pool, topic: str) -> list[asyncpg.Record]:
     )
 
 
-async def test_auth_down_for_good_dead_letters_the_message_and_moves_on(
+async def test_auth_failing_transiently_past_every_attempt_is_waited_out_not_dead_lettered(
+    pool: asyncpg.Pool,
+    producer: AIOKafkaProducer,
+    topics: Topics,
+    world: OutsideWorld,
+    settings_for: Callable[..., ConsumerSettings],
+) -> None:
+    """Issue 9: Auth away for longer than the retry budget used to dead-letter the grant,
+    and nothing ever repaired the user's role."""
+    user, next_user = uuid.uuid4(), uuid.uuid4()
+    first = succeeded(user, await add_payment(pool, user))
+    then = succeeded(next_user, await add_payment(pool, next_user))
+    world.script = [503, 429, 503, 503, 503, 503, 503, 503]  # twice the attempts allowed
+    await publish(producer, topics.events, first, then, partition=0)
+    async with running("subscriptions", settings_for(consumer_retry_attempts=4)):
+        await eventually(lambda: _active(pool, next_user))
+        assert await _active(pool, user)
+
+    assert await dead_letters(pool, topics.events) == []
+    assert world.script == [] and world.grants(user) == 1 and world.grants(next_user) == 1
+
+
+async def test_a_permanent_auth_refusal_dead_letters_the_message_and_moves_on(
     pool: asyncpg.Pool,
     producer: AIOKafkaProducer,
     topics: Topics,
@@ -44,14 +66,14 @@ async def test_auth_down_for_good_dead_letters_the_message_and_moves_on(
     doomed_event = succeeded(doomed, await add_payment(pool, doomed))
     next_event = succeeded(next_user, await add_payment(pool, next_user))
     settings = settings_for(consumer_retry_attempts=4)
-    world.script = [503] * 4  # every attempt of the first message fails, then Auth is fine
+    world.script = [400]  # a refusal retrying cannot fix
     await publish(producer, topics.events, doomed_event, next_event, partition=0)
     async with running("subscriptions", settings):
         await eventually(lambda: _active(pool, next_user))
 
     [row] = await dead_letters(pool, topics.events)
     assert (row["consumer"], row["key"], row["origin_offset"]) == (CONSUMER, str(doomed), 0)
-    assert row["message_id"] == doomed_event.message_id and "503" in row["error"]
+    assert row["message_id"] == doomed_event.message_id and "400" in row["error"]
     [record] = await read_all(kafka_bootstrap, topics.dlq)
     letter = decode(record.value)
     assert isinstance(letter, DeadLetter) and record.key == str(doomed).encode()

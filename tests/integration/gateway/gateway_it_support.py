@@ -35,6 +35,7 @@ class TopicTail:
         self.bootstrap = bootstrap
         self.topic = topic
         self.partitions = [TopicPartition(topic, p) for p in range(partitions)]
+        self.headers: dict[uuid.UUID, list[tuple[str, bytes]]] = {}  # by message_id, as read
 
     async def _consumer(self) -> AIOKafkaConsumer:
         consumer = AIOKafkaConsumer(
@@ -68,8 +69,9 @@ class TopicTail:
         finally:
             await consumer.stop()
 
-    @staticmethod
-    async def _drain(consumer: AIOKafkaConsumer, end: Offsets) -> list[tuple[bytes | None, Any]]:
+    async def _drain(
+        self, consumer: AIOKafkaConsumer, end: Offsets
+    ) -> list[tuple[bytes | None, Any]]:
         records: list[tuple[bytes | None, Any]] = []
         deadline = time.monotonic() + 10
         while not await _caught_up(consumer, end):
@@ -77,7 +79,10 @@ class TopicTail:
                 raise AssertionError("could not read the topic up to its end offsets")
             batches = await consumer.getmany(timeout_ms=200)
             for batch in batches.values():
-                records.extend((record.key, decode(record.value)) for record in batch)
+                for record in batch:
+                    message = decode(record.value)
+                    self.headers[message.message_id] = list(record.headers)
+                    records.append((record.key, message))
         return records
 
 

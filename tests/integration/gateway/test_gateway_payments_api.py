@@ -43,6 +43,7 @@ async def test_plans_list_active_plans_with_amount_as_decimal_string(
         "amount": f"{expected['amount']:.2f}",
         "currency": expected["currency"],
         "period_days": expected["period_days"],
+        "period_seconds": expected["period_seconds"],
     }
 
 
@@ -262,27 +263,92 @@ async def test_payments_list_refuses_bad_paging_parameters(
     assert response.json()["error"]["code"] in {"validation_error", "invalid_cursor"}
 
 
-async def test_subscription_reads_the_subscribers_row(
+async def test_subscription_is_none_before_the_first_payment(
+    client: Client, headers: dict[str, str], user: uuid.UUID
+) -> None:
+    body = (await client.get("/api/v1/subscription", headers=headers)).json()
+    assert body["user_id"] == str(user)
+    assert (body["status"], body["active"], body["expires_at"]) == ("none", False, None)
+    assert body["payment_method"] is None and body["dunning"] is None
+
+
+async def test_subscription_shows_the_record_its_card_and_its_dunning(
     client: Client, headers: dict[str, str], user: uuid.UUID, db: asyncpg.Pool
 ) -> None:
-    empty = (await client.get("/api/v1/subscription", headers=headers)).json()
-    assert empty == {"user_id": str(user), "active": False, "plan_id": None, "expires_at": None}
     await db.execute(
-        "INSERT INTO payments_history.subscribers (user_id, subscriber_status, date_subscribe,"
-        " expires_at, plan_id) VALUES ($1, true, current_date, now() + interval '30 days',"
-        " 'monthly')",
+        """INSERT INTO payments_history.subscriptions (id, user_id, plan_id, status,
+               current_period_start, current_period_end, periods, auto_renew,
+               payment_method_id, card_last4, card_expiry, dunning_attempt, next_retry_at,
+               last_error, grace_until)
+           VALUES ($1, $2, 'monthly', 'past_due', now() - interval '30 days', now(), 1, true,
+                   'pm-1', '4242', '12/2030', 1, now() + interval '1 day',
+                   'insufficient_funds', now() + interval '7 days')""",
+        ids.subscription_id(user),
         user,
     )
-    active = (await client.get("/api/v1/subscription", headers=headers)).json()
-    assert (active["active"], active["plan_id"]) == (True, "monthly")
-    assert active["expires_at"] is not None
+    body = (await client.get("/api/v1/subscription", headers=headers)).json()
+    assert (body["status"], body["active"], body["auto_renew"]) == ("past_due", True, True)
+    assert body["expires_at"] == body["current_period_end"]
+    assert body["payment_method"] == {
+        "type": "bank_card",
+        "card_last4": "4242",
+        "expiry": "12/2030",
+    }
+    assert body["dunning"]["attempt"] == 1 and body["dunning"]["last_error"] == "insufficient_funds"
+    assert body["next_charge_at"] == body["dunning"]["next_retry_at"]
+    assert body["next_charge_amount"] == "499.00"
+
+
+async def test_cancel_resume_and_forgetting_the_card_change_the_subscription(
+    client: Client, headers: dict[str, str], user: uuid.UUID, db: asyncpg.Pool
+) -> None:
+    keyed = headers | {"Idempotency-Key": f"sub-{uuid.uuid4()}"}
+    none = await client.post("/api/v1/subscription/cancel", headers=keyed)
+    assert (none.status_code, none.json()["error"]["code"]) == (409, "no_subscription")
     await db.execute(
-        "UPDATE payments_history.subscribers SET expires_at = now() - interval '1 day'"
-        " WHERE user_id = $1",
+        """INSERT INTO payments_history.subscriptions (id, user_id, plan_id, status,
+               current_period_start, current_period_end, periods, auto_renew,
+               payment_method_id, card_last4, card_expiry)
+           VALUES ($1, $2, 'monthly', 'active', now(), now() + interval '30 days', 1, true,
+                   'pm-1', '4242', '12/2030')""",
+        ids.subscription_id(user),
         user,
     )
-    expired = (await client.get("/api/v1/subscription", headers=headers)).json()
-    assert expired["active"] is False
+    canceled = await client.post("/api/v1/subscription/cancel", headers=keyed)
+    assert canceled.status_code == 200
+    assert canceled.json()["cancel_at_period_end"] is True and canceled.json()["active"] is True
+    assert canceled.json()["next_charge_at"] is None
+    resumed = (await client.post("/api/v1/subscription/resume", headers=keyed)).json()
+    assert resumed["cancel_at_period_end"] is False and resumed["next_charge_at"] is not None
+    forgot = (await client.delete("/api/v1/subscription/payment-method", headers=headers)).json()
+    assert forgot["payment_method"] is None and forgot["next_charge_at"] is None
+    assert forgot["active"] is True
+    events = await db.fetch(
+        "SELECT type FROM payments_history.outbox WHERE key = $1 AND type = ANY($2) ORDER BY id",
+        str(user),
+        ["SubscriptionCanceled", "SubscriptionResumed", "SubscriptionChanged"],
+    )  # the stack's consumer may announce the role too: only the gateway's events count here
+    assert [e["type"] for e in events] == [
+        "SubscriptionCanceled",
+        "SubscriptionResumed",
+        "SubscriptionChanged",
+    ]
+
+
+async def test_auto_renew_is_stored_as_the_users_consent(
+    client: Client, headers: dict[str, str], db: asyncpg.Pool
+) -> None:
+    response = await client.post(
+        "/api/v1/payments",
+        headers=headers | {"Idempotency-Key": f"pay-{uuid.uuid4()}"},
+        json={"plan_id": "monthly", "return_url": "https://cinema.test/b", "auto_renew": True},
+    )
+    assert response.status_code == 202
+    stored = await db.fetchval(
+        "SELECT auto_renew FROM payments_history.payments WHERE id = $1",
+        uuid.UUID(response.json()["payment_id"]),
+    )
+    assert stored is True
 
 
 def test_decimal_amounts_are_what_the_plan_costs() -> None:

@@ -124,7 +124,7 @@ async def test_redriven_command_sends_the_provider_the_same_body_as_the_first_at
     await gateway.send(ctx.settings.commands_topic, str(cmd.user_id), redrive)
 
     done = await status_is(ctx, cmd.payment_id, "pending")
-    assert str(done["external_id"]) == first["id"]
+    assert str(done["external_id"]) == first.id
     assert len(await ledger_for(sandbox, cmd.payment_id)) == 1
 
 
@@ -151,7 +151,7 @@ async def test_webhook_arriving_before_our_row_is_retried_until_the_row_exists(
     obj = await ctx.provider.create_payment(
         cmd.payment_id, cmd.user_id, cmd.amount, "RUB", cmd.return_url
     )
-    paid = await confirm_and_notify(sandbox, gateway, obj["id"], PAY)
+    paid = await confirm_and_notify(sandbox, gateway, obj.id, PAY)
     await asyncio.sleep(0.4)
     await ctx.pool.execute(
         """INSERT INTO payments_history.payments (id, user_id, plan_id, amount, currency,

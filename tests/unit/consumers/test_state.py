@@ -1,62 +1,44 @@
-"""Who should be a subscriber, computed from payments alone."""
+"""Who should be a subscriber: exactly whoever's subscription record is live."""
 
 import uuid
 from datetime import UTC, date, datetime, timedelta
 
-from consumers.subscriptions.state import (
-    INACTIVE,
-    ActivePayment,
-    Subscription,
-    desired,
-    needs_change,
-)
+from consumers.subscriptions.state import INACTIVE, Entitlement, Subscription, desired, needs_change
 
-PAID = datetime(2025, 3, 10, 12, 0, tzinfo=UTC)
+UNTIL = datetime(2025, 4, 9, 12, 0, tzinfo=UTC)
 
 
-def payment(at: datetime = PAID, days: int = 30) -> ActivePayment:
-    return ActivePayment(uuid.uuid4(), "monthly", at, days)
+def live(until: datetime = UNTIL, *, active: bool = True) -> Entitlement:
+    return Entitlement(active, "monthly", until, uuid.uuid4(), date(2025, 3, 10))
 
 
-def test_no_unrefunded_succeeded_payment_means_not_a_subscriber() -> None:
+def test_no_subscription_or_an_ended_one_means_not_a_subscriber() -> None:
     assert desired(None, None) == INACTIVE
+    assert desired(live(active=False), None) == INACTIVE
 
 
-def test_new_subscription_expires_one_period_after_the_payment_succeeded() -> None:
-    paid = payment()
-    target = desired(paid, None)
-    assert target.active and target.expires_at == PAID + timedelta(days=30)
-    assert target.date_subscribe == date(2025, 3, 10) and target.payment_id == paid.payment_id
+def test_a_live_subscription_grants_until_its_access_ends() -> None:
+    ent = live()
+    target = desired(ent, None)
+    assert target.active and target.expires_at == UNTIL and target.payment_id == ent.payment_id
+    assert target.date_subscribe == date(2025, 3, 10) and target.plan_id == "monthly"
 
 
-def test_renewal_keeps_the_start_date_and_moves_the_expiry() -> None:
-    first = desired(payment(), None)
-    renewal = payment(PAID + timedelta(days=29), days=365)
-    target = desired(renewal, first)
-    assert target.date_subscribe == first.date_subscribe
-    assert target.expires_at == PAID + timedelta(days=29 + 365)
+def test_a_renewal_moves_the_expiry_but_keeps_the_subscription_date() -> None:
+    first = desired(live(), None)
+    later = live(UNTIL + timedelta(days=30))
+    target = desired(later, Subscription(True, date(2025, 1, 1), UNTIL, "monthly", uuid.uuid4()))
+    assert target.date_subscribe == date(2025, 1, 1) and target.expires_at > first.expires_at  # type: ignore[operator]
+    assert needs_change(target, first)
 
 
-def test_same_payment_keeps_its_first_expiry_when_the_row_is_touched_later() -> None:
-    paid = payment()
-    current = desired(paid, None)
-    touched = ActivePayment(paid.payment_id, "monthly", PAID + timedelta(days=3), 30)
-    assert desired(touched, current) == current
-    assert not needs_change(desired(touched, current), current)
+def test_the_same_record_again_changes_nothing() -> None:
+    ent = live()
+    current = desired(ent, None)
+    assert not needs_change(desired(ent, current), current)
 
 
-def test_resubscribing_after_a_revocation_starts_a_new_date() -> None:
-    old = Subscription(False, date(2024, 1, 1))
-    assert desired(payment(), old).date_subscribe == date(2025, 3, 10)
-
-
-def test_inactive_target_changes_only_an_active_row() -> None:
+def test_ending_a_live_subscription_needs_a_revoke_and_an_inactive_row_none() -> None:
+    assert needs_change(INACTIVE, desired(live(), None))
     assert not needs_change(INACTIVE, None)
-    assert not needs_change(INACTIVE, Subscription(False))
-    assert needs_change(INACTIVE, desired(payment(), None))
-
-
-def test_active_target_changes_a_missing_or_different_row() -> None:
-    target = desired(payment(), None)
-    assert needs_change(target, None)
-    assert not needs_change(target, target)
+    assert not needs_change(INACTIVE, INACTIVE)

@@ -9,10 +9,10 @@ import pytest
 
 from gateway.app import create_app
 from gateway.errors import ForbiddenSource, RateLimited
-from gateway.notifications import check_source
 from gateway.origins import return_url_allowed
 from gateway.settings import DEFAULT_RETURN_URL_ORIGINS, GatewaySettings
 from gateway.webhook_limits import SourceLimiter
+from gateway.webhooks import check_source
 
 DOC = Path(__file__).resolve().parents[3] / "docs" / "security.md"
 

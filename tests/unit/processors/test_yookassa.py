@@ -51,7 +51,7 @@ async def test_transient_errors_are_retried_with_the_same_key() -> None:
         return httpx.Response(200, json={"id": "p1", "status": "pending"})
 
     obj = await client(handler).create_payment(uuid.uuid4(), uuid.uuid4(), Decimal(1), "RUB", "u")
-    assert obj["id"] == "p1"
+    assert obj.id == "p1"
     assert len(keys) == 3 and len(set(keys)) == 1
 
 

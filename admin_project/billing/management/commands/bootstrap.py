@@ -18,6 +18,7 @@ from django.core.management.base import BaseCommand
 FINANCE_EXTRA = [
     "billing.refund_payment",
     "billing.recheck_payment",
+    "billing.manage_subscription",
     "billing.reinject_deadletter",
     "billing.change_plan",
     "billing.change_paymentsystem",

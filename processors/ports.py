@@ -1,0 +1,112 @@
+"""What the handlers need from the world, as `Protocol`s: the provider, the store, the unit of
+work. Production plugs in `provider.yookassa.YooKassaClient` and `uow.PgUnitOfWork`
+(`runtime.Context`); the unit tests plug in in-memory fakes (`tests/unit/processors/fakes.py`).
+"""
+
+from contextlib import AbstractAsyncContextManager
+from decimal import Decimal
+from typing import Protocol
+from uuid import UUID
+
+from processors.inbox import InboxEntry
+from processors.provider.objects import ProviderPayment, ProviderRefund, SavedCard
+from processors.repository import PaymentChange, PaymentRow, RefundRow
+from processors.settings import ProcessorSettings
+from schemas.messages import Envelope
+
+
+class Provider(Protocol):
+    """The payment provider. Every create carries our id as its Idempotence-Key."""
+
+    async def create_payment(
+        self,
+        payment_id: UUID,
+        user_id: UUID,
+        amount: Decimal,
+        currency: str,
+        return_url: str,
+        description: str = "",
+        *,
+        save_payment_method: bool = False,
+    ) -> ProviderPayment: ...
+
+    async def create_refund(
+        self, refund_id: UUID, payment_external_id: str, amount: Decimal, currency: str
+    ) -> ProviderRefund: ...
+
+    async def get_payment(self, external_id: str) -> ProviderPayment: ...
+
+    async def get_refund(self, external_id: str) -> ProviderRefund: ...
+
+
+class Store(Protocol):
+    """Our rows: loads, guarded moves, the outbox and the inbox (`repository.py` in SQL)."""
+
+    async def seen(self, consumer: str, message_id: UUID) -> bool: ...
+
+    async def payment_unless_seen(
+        self, payment_id: UUID, consumer: str, message_id: UUID
+    ) -> tuple[bool, PaymentRow | None]: ...
+
+    async def payment(self, payment_id: UUID, *, lock: bool = False) -> PaymentRow | None: ...
+
+    async def refund(self, refund_id: UUID, *, lock: bool = False) -> RefundRow | None: ...
+
+    async def refund_by_external_id(self, external_id: UUID) -> RefundRow | None: ...
+
+    async def move_payment(
+        self, payment_id: UUID, change: PaymentChange, recheck_after_s: float
+    ) -> PaymentRow | None: ...
+
+    async def reserved_by_others(self, payment_id: UUID, refund_id: UUID) -> list[Decimal]: ...
+
+    async def reserve_refund(self, refund_id: UUID) -> None: ...
+
+    async def fail_refund(self, refund_id: UUID, reason: str) -> RefundRow | None: ...
+
+    async def succeed_refund(
+        self, refund_id: UUID, external_id: UUID, external_refund: dict[str, object]
+    ) -> tuple[RefundRow, Decimal, bool] | None: ...
+
+    async def append(
+        self,
+        event: Envelope,
+        *,
+        topic: str,
+        key: str,
+        payment_id: UUID | None = None,
+        refund_id: UUID | None = None,
+    ) -> bool: ...
+
+    async def record(self, origin: InboxEntry) -> None: ...
+
+    async def on_payment_moved(
+        self, payment_id: UUID, saved_card: SavedCard | None, *, topic: str
+    ) -> None:
+        """The subscription follows its payment, in the same transaction."""
+
+    async def on_refund_succeeded(self, refund_id: UUID, *, topic: str) -> None:
+        """A refund that ends access takes its payment's period back, in the same transaction."""
+
+
+class UnitOfWork(Protocol):
+    """`reads`: one statement at a time, no transaction. `transaction()`: a `Store` whose
+    writes commit together when the block ends, or not at all if it raises."""
+
+    @property
+    def reads(self) -> Store: ...
+
+    def transaction(self) -> AbstractAsyncContextManager[Store]: ...
+
+
+class Deps(Protocol):
+    """What a handler is given: settings, the provider, the unit of work."""
+
+    @property
+    def settings(self) -> ProcessorSettings: ...
+
+    @property
+    def provider(self) -> Provider: ...
+
+    @property
+    def uow(self) -> UnitOfWork: ...

@@ -1,0 +1,175 @@
+"""RenewSubscription: charge the saved card for one period, exactly once.
+
+T1 (under the user's lock): check the command still means something — the period is the
+next one, renewal is on, the dunning attempt is the one this command is for — and insert
+the renewal payment row, whose id is a function of (subscription, period, attempt). Then
+the provider call, with `Idempotence-Key` derived from that id, and T2: `apply` moves the
+payment and, in the same transaction, the subscription (`lifecycle`): a new period, or
+dunning. A crash anywhere repeats the same call under the same key: one charge.
+
+YooKassa forgets a key after 24 h: an attempt whose payment row is older than
+`renewal_lookup_after_s` and still `accepted` (the outcome never came back) is first looked
+up with the list call by its time range and our metadata, and only sent if nothing is found.
+A transient provider failure raises: the user's lane retries with capped backoff.
+"""
+
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+
+import asyncpg
+
+from domain.payments import PaymentStatus
+from domain.subscriptions import SubscriptionStatus
+from processors import apply, inbox
+from processors import repository as payments
+from processors.errors import ProviderRejected
+from processors.inbox import InboxEntry
+from processors.provider.objects import ProviderPayment
+from processors.provider.yookassa import Autopayment
+from processors.repository import PaymentRow
+from processors.runtime import Context
+from processors.subscriptions import repository as repo
+from processors.subscriptions.repository import SubscriptionRow
+from schemas import ids
+from schemas.messages import RenewSubscription
+
+log = logging.getLogger(__name__)
+LOOKUP_MARGIN = timedelta(minutes=5)
+
+
+def still_wanted(sub: SubscriptionRow | None, cmd: RenewSubscription) -> bool:
+    """Whether `cmd` is the renewal attempt this subscription is waiting for."""
+    if sub is None or sub.id != cmd.subscription_id or sub.card is None:
+        return False
+    s = sub.state
+    if sub.periods + 1 != cmd.period_number or not s.renews:
+        return False
+    if cmd.attempt == 0:
+        return s.status is SubscriptionStatus.ACTIVE and s.dunning_attempt == 0
+    return s.status is SubscriptionStatus.PAST_DUE and s.dunning_attempt == cmd.attempt
+
+
+async def renew(cmd: RenewSubscription, origin: InboxEntry, ctx: Context) -> None:
+    if await inbox.seen(ctx.pool, origin.consumer, cmd.message_id):
+        return
+    prepared = await _prepare(cmd, origin, ctx)
+    if prepared is None:
+        return
+    row, created_at, method = prepared
+    if row.status is not PaymentStatus.ACCEPTED:
+        await _record(ctx, origin)  # decided before a crash: lifecycle already ran with it
+        return
+    try:
+        obj = await _charge_once(ctx, cmd, row, created_at, method)
+    except ProviderRejected as exc:
+        async with ctx.uow.transaction() as tx:
+            await apply.fail_payment(tx, row, exc.code or str(exc), topic=_topic(ctx))
+            await tx.record(origin)
+        return
+    await apply.apply_payment_in_transaction(ctx, row, obj, origin)
+
+
+def _topic(ctx: Context) -> str:
+    return ctx.settings.events_topic
+
+
+async def _prepare(
+    cmd: RenewSubscription, origin: InboxEntry, ctx: Context
+) -> tuple[PaymentRow, datetime, str] | None:
+    """T1: the attempt's payment row (made now if the attempt is still wanted), or None."""
+    payment_id = ids.renewal_payment_id(cmd.subscription_id, cmd.period_number, cmd.attempt)
+    async with ctx.pool.acquire() as conn, conn.transaction():
+        await repo.lock_user(conn, cmd.user_id)
+        existing = await _attempt_row(conn, payment_id)
+        if existing is None:
+            sub = await repo.load(conn, cmd.user_id)
+            if not still_wanted(sub, cmd) or sub is None or sub.card is None:
+                await inbox.record(conn, origin)
+                return None
+            await _insert_attempt(conn, cmd, sub, payment_id)
+            existing = await _attempt_row(conn, payment_id)
+    if existing is None:
+        raise LookupError(f"renewal payment {payment_id} vanished")
+    return existing
+
+
+async def _attempt_row(
+    conn: asyncpg.Connection, payment_id: Any
+) -> tuple[PaymentRow, datetime, str] | None:
+    row = await payments.load_payment(conn, payment_id)
+    if row is None:
+        return None
+    extra = await conn.fetchrow(
+        "SELECT created_at, payment_method_id FROM payments_history.payments WHERE id = $1",
+        payment_id,
+    )
+    return row, extra["created_at"], extra["payment_method_id"]
+
+
+async def _insert_attempt(
+    conn: asyncpg.Connection, cmd: RenewSubscription, sub: SubscriptionRow, payment_id: Any
+) -> None:
+    plan = await repo.load_plan(conn, sub.plan_id)
+    if plan is None or sub.card is None:
+        raise LookupError(f"subscription {sub.id}: plan or card missing")
+    await conn.execute(
+        """INSERT INTO payments_history.payments
+               (id, user_id, plan_id, amount, currency, status, system_id, idempotency_key,
+                request_fingerprint, return_url, auto_renew, subscription_id, period_number,
+                payment_method_id)
+           VALUES ($1, $2, $3, $4, $5, 'accepted', $6, $7, 'renewal', '', true, $8, $9, $10)
+           ON CONFLICT (user_id, idempotency_key) DO NOTHING""",
+        payment_id,
+        sub.user_id,
+        plan.id,
+        plan.amount,
+        plan.currency,
+        ids.SYSTEM_YOOKASSA,
+        ids.renewal_idempotency_key(cmd.period_number, cmd.attempt),
+        sub.id,
+        cmd.period_number,
+        sub.card.payment_method_id,
+    )
+
+
+async def _charge_once(
+    ctx: Context, cmd: RenewSubscription, row: PaymentRow, created_at: datetime, method: str
+) -> ProviderPayment:
+    """The provider's object for this attempt: found by listing when the key may be forgotten."""
+    age = await repo.now(ctx.pool) - created_at
+    if age > timedelta(seconds=ctx.settings.renewal_lookup_after_s):
+        found = await find_by_listing(ctx, row, created_at)
+        if found is not None:
+            return found
+        log.warning("renewal %s: not at the provider after %s; sending it now", row.id, age)
+    charge = Autopayment(
+        user_id=row.user_id,
+        subscription_id=cmd.subscription_id,
+        period=cmd.period_number,
+        amount=row.amount,
+        currency=row.currency,
+        payment_method_id=method,
+        description=f"Subscription {row.plan_id}, period {cmd.period_number}",
+    )
+    return await ctx.provider.create_autopayment(row.id, charge)
+
+
+async def find_by_listing(
+    ctx: Context, row: PaymentRow, created_at: datetime
+) -> ProviderPayment | None:
+    """Page through the provider's payments since the attempt began, matching our metadata."""
+    until = await repo.now(ctx.pool) + LOOKUP_MARGIN
+    cursor: str | None = None
+    while True:
+        items, cursor = await ctx.provider.list_payments(created_at - LOOKUP_MARGIN, until, cursor)
+        for item in items:
+            if item.our_payment_id == row.id:
+                return item
+        if not cursor:
+            return None
+
+
+async def _record(ctx: Context, origin: InboxEntry) -> None:
+    async with ctx.pool.acquire() as conn:
+        await inbox.record(conn, origin)

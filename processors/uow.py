@@ -1,0 +1,108 @@
+"""The PostgreSQL unit of work: `ports.Store` over asyncpg, one transaction per `transaction()`."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+from common import outbox
+from processors import inbox, repository
+from processors.inbox import InboxEntry
+from processors.provider.objects import SavedCard
+from processors.repository import Conn, PaymentChange, PaymentRow, RefundRow
+from processors.subscriptions import lifecycle
+from schemas.messages import Envelope
+
+
+class PgStore:
+    """`ports.Store` on a pool (each call its own statement) or on a connection in a
+    transaction."""
+
+    def __init__(self, conn: Conn) -> None:
+        self._conn = conn
+
+    async def seen(self, consumer: str, message_id: UUID) -> bool:
+        return await inbox.seen(self._conn, consumer, message_id)
+
+    async def payment_unless_seen(
+        self, payment_id: UUID, consumer: str, message_id: UUID
+    ) -> tuple[bool, PaymentRow | None]:
+        return await repository.load_payment_unless_seen(
+            self._conn, payment_id, consumer, message_id
+        )
+
+    async def payment(self, payment_id: UUID, *, lock: bool = False) -> PaymentRow | None:
+        return await repository.load_payment(self._conn, payment_id, lock=lock)
+
+    async def refund(self, refund_id: UUID, *, lock: bool = False) -> RefundRow | None:
+        return await repository.load_refund(self._conn, refund_id, lock=lock)
+
+    async def refund_by_external_id(self, external_id: UUID) -> RefundRow | None:
+        return await repository.find_refund_by_external_id(self._conn, external_id)
+
+    async def move_payment(
+        self, payment_id: UUID, change: PaymentChange, recheck_after_s: float
+    ) -> PaymentRow | None:
+        return await repository.move_payment(self._conn, payment_id, change, recheck_after_s)
+
+    async def reserved_by_others(self, payment_id: UUID, refund_id: UUID) -> list[Decimal]:
+        return await repository.reserved_by_others(self._conn, payment_id, refund_id)
+
+    async def reserve_refund(self, refund_id: UUID) -> None:
+        await repository.reserve_refund(self._conn, refund_id)
+
+    async def fail_refund(self, refund_id: UUID, reason: str) -> RefundRow | None:
+        return await repository.fail_refund(self._conn, refund_id, reason)
+
+    async def succeed_refund(
+        self, refund_id: UUID, external_id: UUID, external_refund: dict[str, Any]
+    ) -> tuple[RefundRow, Decimal, bool] | None:
+        return await repository.succeed_refund(self._conn, refund_id, external_id, external_refund)
+
+    async def append(
+        self,
+        event: Envelope,
+        *,
+        topic: str,
+        key: str,
+        payment_id: UUID | None = None,
+        refund_id: UUID | None = None,
+    ) -> bool:
+        return await outbox.append(
+            self._conn, event, topic=topic, key=key, payment_id=payment_id, refund_id=refund_id
+        )
+
+    async def record(self, origin: InboxEntry) -> None:
+        await inbox.record(self._conn, origin)
+
+    async def on_payment_moved(
+        self, payment_id: UUID, saved_card: SavedCard | None, *, topic: str
+    ) -> None:
+        await lifecycle.on_payment_moved(self._connection(), payment_id, saved_card, topic=topic)
+
+    async def on_refund_succeeded(self, refund_id: UUID, *, topic: str) -> None:
+        await lifecycle.on_refund_succeeded(self._connection(), refund_id, topic=topic)
+
+    def _connection(self) -> asyncpg.Connection:
+        """The subscription hooks write several rows: only ever inside a transaction."""
+        if isinstance(self._conn, asyncpg.Pool):
+            raise TypeError("subscription hooks run inside a transaction, not on the pool")
+        return self._conn
+
+
+class PgUnitOfWork:
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+        self._reads = PgStore(pool)
+
+    @property
+    def reads(self) -> PgStore:
+        return self._reads
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[PgStore]:
+        async with self._pool.acquire() as conn, conn.transaction():
+            yield PgStore(conn)

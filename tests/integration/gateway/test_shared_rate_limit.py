@@ -1,0 +1,74 @@
+"""The per-user token bucket lives in PostgreSQL: two gateways (two pools) share one limit."""
+
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from gateway.database import Database
+from gateway.errors import RateLimited
+from gateway.ratelimit import RateLimiter
+from gateway.settings import GatewaySettings
+
+T0 = datetime(2030, 1, 1, tzinfo=UTC)
+
+
+@pytest.fixture
+async def databases(database_url: str) -> AsyncIterator[tuple[Database, Database]]:
+    settings = GatewaySettings(_env_file=None, database_url=database_url)  # type: ignore[call-arg]
+    first, second = Database(settings), Database(settings)
+    await first.open()
+    await second.open()
+    yield first, second
+    await first.close()
+    await second.close()
+
+
+async def test_the_bucket_refuses_after_the_burst_and_refills_with_time(
+    databases: tuple[Database, Database],
+) -> None:
+    limiter = RateLimiter(per_minute=2, db=databases[0])
+    user = uuid.uuid4()
+    await limiter.take(user, T0)
+    await limiter.take(user, T0)
+    with pytest.raises(RateLimited) as refused:
+        await limiter.take(user, T0)
+    assert refused.value.headers["Retry-After"] == "30"
+    await limiter.take(uuid.uuid4(), T0)  # another user has their own bucket
+    with pytest.raises(RateLimited) as again:
+        await limiter.take(user, T0 + timedelta(seconds=20))
+    assert again.value.headers["Retry-After"] == "10"  # the refusal took no token
+    await limiter.take(user, T0 + timedelta(seconds=30))
+
+
+async def test_two_gateways_share_one_limit_per_user(
+    databases: tuple[Database, Database],
+) -> None:
+    one, two = (RateLimiter(per_minute=3, db=db) for db in databases)
+    user = uuid.uuid4()
+    await one.take(user, T0)
+    await two.take(user, T0)
+    await one.take(user, T0)
+    for limiter in (one, two):
+        with pytest.raises(RateLimited):
+            await limiter.take(user, T0)
+
+
+async def test_a_burst_racing_over_both_gateways_gets_exactly_the_capacity(
+    databases: tuple[Database, Database],
+) -> None:
+    import asyncio
+
+    one, two = (RateLimiter(per_minute=5, db=db) for db in databases)
+    user = uuid.uuid4()
+
+    async def attempt(limiter: RateLimiter) -> bool:
+        try:
+            await limiter.take(user, T0)
+        except RateLimited:
+            return False
+        return True
+
+    results = await asyncio.gather(*(attempt(one if n % 2 else two) for n in range(12)))
+    assert sum(results) == 5

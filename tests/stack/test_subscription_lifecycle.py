@@ -1,0 +1,183 @@
+"""Subscriptions on the running stack (issue 9): renewals, dunning, cancel, refund, stacking.
+
+Each test makes its own plan with periods of seconds, as `billing plans set` would, so a
+whole lifecycle fits in well under a minute.
+"""
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from datetime import datetime
+
+import httpx
+import pytest
+
+from common.settings import Settings
+from tests.stack.conftest import Stack, User
+from tests.stack.flows import GOOD_CARD, notifications, refund, roles, subscription
+from tests.stack.subscription_flows import (
+    DECLINES_LATER,
+    charges,
+    script_card,
+    short_plan,
+    sub_of,
+    subscribe,
+    succeeded_per_period,
+    until,
+)
+
+
+@pytest.fixture(autouse=True)
+async def _stop_renewing(http: httpx.AsyncClient, stack: Stack, user: User) -> AsyncIterator[None]:
+    """A test's subscription must not go on charging after it: later tests (the replay of
+    every topic) compare the whole provider ledger before and after."""
+    yield
+    key = {"Idempotency-Key": f"cleanup-{user.id}"}
+    await http.post(f"{stack.gateway}/api/v1/subscription/cancel", headers=user.headers | key)
+
+
+def templates(notes: list[dict[str, object]]) -> set[object]:
+    return {n["template"] for n in notes}
+
+
+async def test_auto_renew_charges_the_saved_card_once_per_period(
+    http: httpx.AsyncClient, stack: Stack, user: User
+) -> None:
+    plan = await short_plan(period=15, renew_before=6)
+    await subscribe(http, stack, user, plan, GOOD_CARD)
+    first = await subscription(http, stack, user)
+    assert first["status"] == "active" and first["payment_method"]["card_last4"] == "4242"
+    later = await until(
+        sub_of(http, stack, user),
+        lambda s: s["current_period_end"] > first["current_period_end"] and s["status"] == "active",
+    )
+    third = await until(
+        sub_of(http, stack, user), lambda s: s["current_period_end"] > later["current_period_end"]
+    )
+    assert third["active"] and await roles(http, stack, user) == ["subscriber"]
+    rows = await charges(http, stack, user)
+    per_period = succeeded_per_period(rows)
+    assert set(per_period) >= {"2", "3"} and set(per_period.values()) == {1}, rows
+    notes = await until(
+        lambda: notifications(http, stack, user), lambda n: "subscription_renewed" in templates(n)
+    )
+    assert "payment_succeeded" in templates(notes)
+
+
+async def test_a_declined_renewal_is_past_due_with_access_then_a_retry_succeeds(
+    http: httpx.AsyncClient, stack: Stack, user: User
+) -> None:
+    plan = await short_plan(period=15, renew_before=6, retry=(3,), grace=10)
+    paid = await subscribe(http, stack, user, plan, GOOD_CARD)
+    method = await _method_of(http, stack, user, paid["payment_id"])
+    await script_card(http, stack, method, next_results=["insufficient_funds", "succeeded"])
+    past_due = await until(sub_of(http, stack, user), lambda s: s["status"] == "past_due")
+    assert past_due["active"] and past_due["dunning"]["last_error"] == "insufficient_funds"
+    assert await roles(http, stack, user) == ["subscriber"]
+    renewed = await until(
+        sub_of(http, stack, user),
+        lambda s: (
+            s["status"] == "active" and s["current_period_end"] > past_due["current_period_end"]
+        ),
+    )
+    assert renewed["dunning"] is None
+    assert succeeded_per_period(await charges(http, stack, user)) == {"2": 1}
+    notes = await until(
+        lambda: notifications(http, stack, user), lambda n: "renewal_failed" in templates(n)
+    )
+    assert "renewal_failed" in templates(notes)
+
+
+async def test_spent_retries_expire_the_subscription_and_revoke_the_role(
+    http: httpx.AsyncClient, stack: Stack, user: User
+) -> None:
+    plan = await short_plan(period=12, renew_before=6, retry=(2, 2), grace=10)
+    await subscribe(http, stack, user, plan, DECLINES_LATER)
+    assert await roles(http, stack, user) == ["subscriber"] or await until(
+        lambda: roles(http, stack, user), lambda r: r == ["subscriber"], within=10
+    )
+    ended = await until(sub_of(http, stack, user), lambda s: s["status"] == "expired", within=40)
+    assert ended["active"] is False
+    await until(lambda: roles(http, stack, user), lambda r: r == [], within=60)
+    declined = [p for p in await charges(http, stack, user) if p["metadata"].get("period")]
+    assert [p["status"] for p in declined] == ["canceled"] * 3  # the attempt and two retries
+    await until(
+        lambda: notifications(http, stack, user),
+        lambda n: "subscription_expired" in templates(n),
+    )
+
+
+async def test_a_revoked_card_is_never_charged_again(
+    http: httpx.AsyncClient, stack: Stack, user: User
+) -> None:
+    plan = await short_plan(period=12, renew_before=6, retry=(2, 2), grace=10)
+    paid = await subscribe(http, stack, user, plan, GOOD_CARD)
+    await script_card(
+        http, stack, await _method_of(http, stack, user, paid["payment_id"]), revoked=True
+    )
+    await until(sub_of(http, stack, user), lambda s: s["status"] == "expired", within=40)
+    await asyncio.sleep(3)
+    declined = [p for p in await charges(http, stack, user) if p["metadata"].get("period")]
+    assert len(declined) == 1 and declined[0]["status"] == "canceled", declined
+
+
+async def test_cancel_stops_renewals_and_keeps_access_until_the_end(
+    http: httpx.AsyncClient, stack: Stack, user: User
+) -> None:
+    plan = await short_plan(period=12, renew_before=5)
+    await subscribe(http, stack, user, plan, GOOD_CARD)
+    key = {"Idempotency-Key": str(uuid.uuid4())}
+    canceled = await http.post(
+        f"{stack.gateway}/api/v1/subscription/cancel", headers=user.headers | key
+    )
+    assert canceled.status_code == 200 and canceled.json()["cancel_at_period_end"] is True
+    assert canceled.json()["active"] is True
+    ended = await until(sub_of(http, stack, user), lambda s: not s["active"], within=30)
+    assert ended["status"] == "canceled"
+    await until(lambda: roles(http, stack, user), lambda r: r == [], within=60)
+    assert [p for p in await charges(http, stack, user) if p["metadata"].get("period")] == []
+
+
+async def test_a_refund_mid_period_returns_the_policy_amount_and_ends_access(
+    http: httpx.AsyncClient, stack: Stack, user: User
+) -> None:
+    plan = await short_plan(period=600, renew_before=60)
+    paid = await subscribe(http, stack, user, plan, GOOD_CARD)
+    await until(lambda: roles(http, stack, user), lambda r: r == ["subscriber"], within=20)
+    chosen = await refund(http, stack, user, paid["payment_id"], amount="9.99")
+    assert chosen.status_code == 422 and chosen.json()["error"]["code"] == "amount_not_allowed"
+    response = await refund(http, stack, user, paid["payment_id"])
+    assert response.status_code == 202 and response.json()["amount"] == "10.00"
+    ended = await until(sub_of(http, stack, user), lambda s: not s["active"], within=30)
+    assert ended["status"] == "canceled"
+    await until(lambda: roles(http, stack, user), lambda r: r == [], within=30)
+
+
+async def test_paying_early_stacks_the_new_period_after_the_current_one(
+    http: httpx.AsyncClient, stack: Stack, user: User
+) -> None:
+    plan = await short_plan(period=300, renew_before=10)
+    await subscribe(http, stack, user, plan, GOOD_CARD)
+    first = await subscription(http, stack, user)
+    await subscribe(http, stack, user, plan, GOOD_CARD)
+    second = await until(
+        sub_of(http, stack, user),
+        lambda s: s["current_period_end"] != first["current_period_end"],
+    )
+    gained = _seconds(second["current_period_end"]) - _seconds(first["current_period_end"])
+    assert abs(gained - 300) < 1, (first, second)
+
+
+def _seconds(stamp: str) -> float:
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
+
+
+async def _method_of(http: httpx.AsyncClient, stack: Stack, user: User, payment_id: str) -> str:
+    """The saved card of our payment, as the provider shows it."""
+    [row] = [
+        p for p in await charges(http, stack, user) if p["metadata"].get("payment_id") == payment_id
+    ]
+    settings = Settings()
+    auth = (settings.provider_shop_id, settings.provider_secret_key.get_secret_value())
+    response = await http.get(f"{stack.provider}/v3/payments/{row['id']}", auth=auth)
+    return str(response.json()["payment_method"]["id"])

@@ -1,0 +1,148 @@
+"""common.logs: one JSON object per line, the ids in context, the request id on the wire."""
+
+import asyncio
+import json
+import logging
+import uuid
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from structlog.contextvars import clear_contextvars, get_contextvars
+
+from common import logs
+from processors.provider.yookassa import RetryPolicy, make_client
+from schemas import ids
+from schemas.messages import CreatePayment
+
+
+@pytest.fixture(autouse=True)
+def _restore_logging() -> Iterator[None]:
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    clear_contextvars()
+    yield
+    clear_contextvars()
+    root.handlers[:] = handlers
+    root.setLevel(level)
+
+
+def lines(capsys: pytest.CaptureFixture[str]) -> list[str]:
+    return [line for line in capsys.readouterr().err.splitlines() if line]
+
+
+def command() -> CreatePayment:
+    payment_id = uuid.uuid4()
+    return CreatePayment(
+        message_id=ids.message_id("CreatePayment", payment_id),
+        payment_id=payment_id,
+        user_id=uuid.uuid4(),
+        plan_id="monthly",
+        amount="499.00",
+        currency="RUB",
+        return_url="https://cinema.example/paid",
+    )
+
+
+def test_a_failure_is_one_json_line_with_the_exception_as_a_field(capsys) -> None:  # type: ignore[no-untyped-def]
+    log = logs.configure("INFO", "processor-commands")
+    message = command()
+    with logs.record_context("billing.commands.v1", 3, 42, [("x-request-id", b"req-1")]):
+        logs.bind_message(message)
+        try:
+            raise ValueError("provider said no")
+        except ValueError:
+            log.exception("handler failed")
+    [line] = lines(capsys)
+    entry = json.loads(line)
+    assert entry["message"] == "handler failed"
+    assert entry["level"] == "error"
+    assert entry["process"] == "processor-commands"
+    assert (entry["topic"], entry["partition"], entry["offset"]) == ("billing.commands.v1", 3, 42)
+    assert entry["request_id"] == "req-1"
+    assert entry["payment_id"] == str(message.payment_id)
+    assert entry["user_id"] == str(message.user_id)
+    assert entry["message_id"] == str(message.message_id)
+    [error] = entry["exception"]
+    assert (error["exc_type"], error["exc_value"]) == ("ValueError", "provider said no")
+
+
+def test_a_library_line_carries_the_ids_bound_by_the_handler(capsys) -> None:  # type: ignore[no-untyped-def]
+    logs.configure("INFO")
+    message = command()
+    with logs.record_context("billing.commands.v1", 0, 7):
+        logs.bind_message(message)
+        logging.getLogger("httpx").info('HTTP Request: POST http://provider/v3/payments "200 OK"')
+    entry = json.loads(lines(capsys)[0])
+    assert entry["logger"] == "httpx"
+    assert entry["payment_id"] == str(message.payment_id)
+
+
+def test_one_records_ids_never_leak_into_the_next(capsys) -> None:  # type: ignore[no-untyped-def]
+    log = logs.configure("INFO")
+    with logs.record_context("t", 0, 1):
+        logs.bind_message(command())
+    with logs.record_context("t", 0, 2):
+        log.info("next record, not decoded yet")
+    entry = json.loads(lines(capsys)[0])
+    assert entry["offset"] == 2
+    assert "payment_id" not in entry and "request_id" not in entry
+    assert "offset" not in get_contextvars()
+
+
+def test_console_format_is_for_humans(capsys) -> None:  # type: ignore[no-untyped-def]
+    log = logs.configure("INFO", fmt="console")
+    log.info("hello operator")
+    [line] = lines(capsys)
+    assert "hello operator" in line
+    with pytest.raises(json.JSONDecodeError):
+        json.loads(line)
+
+
+@pytest.mark.parametrize("junk", ["", "a b", "x" * 65, "caf\u00e9", "line\nbreak"])
+def test_an_unusable_request_id_is_replaced_by_a_fresh_one(junk: str) -> None:
+    fresh = logs.sane_request_id(junk)
+    assert fresh != junk and len(fresh) == 32
+
+
+def test_the_request_id_goes_into_kafka_headers_and_comes_back_out() -> None:
+    with logs.request_context("abc-123"):
+        headers = logs.kafka_headers()
+    assert headers == [("x-request-id", b"abc-123")]
+    assert logs.request_id_from(headers) == "abc-123"
+    assert logs.kafka_headers() == []
+
+
+async def test_the_provider_call_carries_the_request_id() -> None:
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json={"id": "p1", "status": "pending"})
+
+    policy = RetryPolicy(attempts=1, timeout_s=1.0, backoff_s=0.001)
+    client = make_client(
+        "http://provider", "1", "s", policy, transport=httpx.MockTransport(handler)
+    )
+    with logs.record_context("billing.commands.v1", 0, 1, [("x-request-id", b"from-gateway")]):
+        await client.get_payment("p1")
+    await asyncio.sleep(0)
+    await client.get_payment("p1")
+    assert seen[0].headers["X-Request-ID"] == "from-gateway"
+    assert "X-Request-ID" not in seen[1].headers
+
+
+async def test_a_task_started_for_everyone_during_a_request_does_not_log_under_its_id(
+    capsys,  # type: ignore[no-untyped-def]
+) -> None:
+    log = logs.configure("INFO", "gateway")
+
+    async def background() -> None:
+        log.warning("metadata refresh failed")
+
+    with logs.request_context("req-1"):
+        logs.bind(payment_id=uuid.uuid4())
+        await asyncio.create_task(background(), context=logs.without_request())
+    entry = json.loads(lines(capsys)[0])
+    assert entry["process"] == "gateway"
+    assert "request_id" not in entry and "payment_id" not in entry

@@ -1,0 +1,230 @@
+"""Provider notifications through the webhooks handler, in memory. The body is never
+trusted: the handler re-reads the provider and applies what it says, forward only."""
+
+from dataclasses import replace
+from decimal import Decimal
+
+from fakes import FakeDeps
+from world import (
+    create,
+    forget_row,
+    new_payment,
+    new_refund,
+    notification,
+    notify,
+    origin,
+    paid_payment,
+    refund,
+    refund_row,
+    row,
+)
+
+from domain.payments import PaymentStatus
+from domain.refunds import RefundStatus
+from processors import apply, webhooks
+
+P = PaymentStatus
+
+
+async def pending(deps: FakeDeps, amount: str = "499.00") -> tuple[object, str]:
+    cmd = new_payment(deps, amount)
+    await create(deps, cmd)
+    return cmd, str(row(deps, cmd).external_id)
+
+
+async def test_a_paid_payment_succeeds_with_its_event() -> None:
+    deps = FakeDeps()
+    cmd, external_id = await pending(deps)
+    deps.provider.settle(external_id, P.SUCCEEDED)
+    await notify(deps, external_id, "payment.succeeded")
+    assert row(deps, cmd).status is P.SUCCEEDED
+    assert deps.store.events() == ["PaymentPending", "PaymentSucceeded"]
+
+
+async def test_a_canceled_payment_keeps_the_providers_reason() -> None:
+    deps = FakeDeps()
+    cmd, external_id = await pending(deps)
+    deps.provider.settle(external_id, P.CANCELED, "card_expired")
+    await notify(deps, external_id, "payment.canceled")
+    assert (row(deps, cmd).status, row(deps, cmd).failure_reason) == (P.CANCELED, "card_expired")
+
+
+async def test_a_duplicated_webhook_changes_nothing_the_second_time() -> None:
+    deps = FakeDeps()
+    cmd, external_id = await pending(deps)
+    deps.provider.settle(external_id, P.SUCCEEDED)
+    note = notification(external_id, "payment.succeeded")
+    where = origin(webhooks.CONSUMER, note)
+    await webhooks.handle_notification(note, where, deps)
+    reads, records = deps.provider.calls.count("get_payment"), deps.store.calls.count("record")
+    await webhooks.handle_notification(note, where, deps)
+    assert deps.provider.calls.count("get_payment") == reads
+    assert deps.store.calls.count("record") == records
+    assert deps.store.events() == ["PaymentPending", "PaymentSucceeded"]
+
+
+async def test_a_second_webhook_with_another_id_for_the_same_status_emits_nothing() -> None:
+    deps = FakeDeps()
+    cmd, external_id = await pending(deps)
+    deps.provider.settle(external_id, P.SUCCEEDED)
+    await notify(deps, external_id, "payment.succeeded")
+    await notify(deps, external_id, "payment.waiting_for_capture")
+    assert deps.store.events() == ["PaymentPending", "PaymentSucceeded"]
+
+
+async def test_webhooks_out_of_order_never_move_a_status_back() -> None:
+    """The provider lags (a replica) and still says pending for a payment we know paid."""
+    deps = FakeDeps()
+    cmd, external_id = await pending(deps)
+    deps.provider.settle(external_id, P.SUCCEEDED)
+    await notify(deps, external_id, "payment.succeeded")
+    deps.provider.settle(external_id, P.PENDING)
+    await notify(deps, external_id, "payment.waiting_for_capture")
+    assert row(deps, cmd).status is P.SUCCEEDED
+    assert deps.store.events() == ["PaymentPending", "PaymentSucceeded"]
+
+
+async def test_the_body_is_never_trusted_the_provider_is_re_read() -> None:
+    deps = FakeDeps()
+    cmd, external_id = await pending(deps)
+    forged = notification(external_id, "payment.succeeded", body_status="succeeded")
+    await webhooks.handle_notification(forged, origin(webhooks.CONSUMER, forged), deps)
+    assert row(deps, cmd).status is P.PENDING  # the provider says pending
+    assert deps.store.events() == ["PaymentPending"]
+
+
+async def test_a_forged_webhook_for_an_unknown_provider_payment_is_recorded_and_ignored() -> None:
+    deps = FakeDeps()
+    cmd, _ = await pending(deps)
+    note = await notify(deps, "00000000-0000-0000-0000-000000000000", "payment.succeeded")
+    assert (webhooks.CONSUMER, note.message_id) in deps.store.rows.inbox
+    assert row(deps, cmd).status is P.PENDING and deps.store.events() == ["PaymentPending"]
+
+
+async def test_a_provider_payment_that_is_not_ours_is_recorded_and_ignored() -> None:
+    deps = FakeDeps()
+    cmd, external_id = await pending(deps)
+    foreign = replace(deps.provider.payments[external_id], our_payment_id=None)
+    deps.provider.payments[external_id] = replace(foreign, status=P.SUCCEEDED)
+    note = await notify(deps, external_id, "payment.succeeded")
+    assert (webhooks.CONSUMER, note.message_id) in deps.store.rows.inbox
+    assert row(deps, cmd).status is P.PENDING
+
+
+async def test_a_provider_object_with_another_amount_is_not_applied() -> None:
+    deps = FakeDeps()
+    cmd, external_id = await pending(deps)
+    obj = deps.provider.payments[external_id]
+    deps.provider.payments[external_id] = replace(obj, status=P.SUCCEEDED, amount=Decimal("1.00"))
+    await notify(deps, external_id, "payment.succeeded")
+    assert row(deps, cmd).status is P.PENDING and deps.store.events() == ["PaymentPending"]
+
+
+async def test_a_provider_object_with_another_id_than_ours_is_not_applied() -> None:
+    deps = FakeDeps()
+    cmd, external_id = await pending(deps)
+    impostor = replace(
+        deps.provider.payments[external_id],
+        id="11111111-1111-1111-1111-111111111111",
+        status=P.SUCCEEDED,
+    )
+    deps.provider.payments[impostor.id] = impostor
+    await notify(deps, impostor.id, "payment.succeeded")
+    assert row(deps, cmd).status is P.PENDING
+
+
+async def test_a_webhook_before_our_row_is_retried_then_left_without_a_trace() -> None:
+    deps = FakeDeps()
+    cmd = new_payment(deps)
+    saved = forget_row(deps, cmd.payment_id)
+    made = await deps.provider.create_payment(
+        cmd.payment_id, cmd.user_id, cmd.amount, "RUB", cmd.return_url
+    )
+    deps.provider.settle(made.id, P.SUCCEEDED)
+    note = await notify(deps, made.id, "payment.succeeded")
+    assert deps.store.calls.count("payment") == deps.settings.webhook_row_attempts
+    assert (webhooks.CONSUMER, note.message_id) not in deps.store.rows.inbox
+    deps.store.rows.payments[saved.id] = saved  # the gateway's row lands
+    await webhooks.handle_notification(note, origin(webhooks.CONSUMER, note), deps)
+    assert row(deps, cmd).status is P.SUCCEEDED
+    await create(deps, cmd)  # the late command finds it moved: inbox only, no provider call
+    assert deps.provider.calls.count("create_payment") == 1
+    assert deps.store.events() == ["PaymentSucceeded"]
+
+
+async def test_a_refund_webhook_finishes_a_refund_the_provider_settled_later() -> None:
+    deps = FakeDeps()
+    paid = await paid_payment(deps)
+    deps.provider.refund_status = RefundStatus.ACCEPTED  # the provider's refund is pending
+    cmd = new_refund(deps, paid, "100.00")
+    await refund(deps, cmd)
+    [provider_refund] = deps.provider.refunds.values()
+    assert refund_row(deps, cmd).status is RefundStatus.ACCEPTED
+    deps.store.rows.refunds[cmd.refund_id] = replace(
+        refund_row(deps, cmd), external_id=provider_refund.external_id
+    )
+    deps.provider.refunds[provider_refund.id] = replace(
+        provider_refund, status=RefundStatus.SUCCEEDED
+    )
+    payment_external_id = str(row(deps, paid).external_id)
+    await notify(deps, payment_external_id, "refund.succeeded", provider_refund.id)
+    assert refund_row(deps, cmd).status is RefundStatus.SUCCEEDED
+    assert row(deps, paid).refunded_amount == Decimal("100.00")
+
+
+async def test_a_refund_webhook_naming_another_payment_is_recorded_and_ignored() -> None:
+    deps = FakeDeps()
+    paid = await paid_payment(deps)
+    other = await paid_payment(deps)
+    deps.provider.refund_status = RefundStatus.ACCEPTED
+    cmd = new_refund(deps, paid, "100.00")
+    await refund(deps, cmd)
+    [provider_refund] = deps.provider.refunds.values()
+    deps.store.rows.refunds[cmd.refund_id] = replace(
+        refund_row(deps, cmd), external_id=provider_refund.external_id
+    )
+    deps.provider.refunds[provider_refund.id] = replace(
+        provider_refund, status=RefundStatus.SUCCEEDED
+    )
+    other_external_id = str(row(deps, other).external_id)
+    note = await notify(deps, other_external_id, "refund.succeeded", provider_refund.id)
+    assert (webhooks.CONSUMER, note.message_id) in deps.store.rows.inbox
+    assert refund_row(deps, cmd).status is RefundStatus.ACCEPTED
+    assert row(deps, paid).refunded_amount == row(deps, other).refunded_amount == Decimal(0)
+
+
+async def test_a_late_success_cannot_revive_a_failed_refund() -> None:
+    deps = FakeDeps()
+    paid = await paid_payment(deps)
+    deps.provider.refund_status = RefundStatus.ACCEPTED
+    cmd = new_refund(deps, paid, "100.00")
+    await refund(deps, cmd)
+    [provider_refund] = deps.provider.refunds.values()
+    failed = replace(
+        refund_row(deps, cmd), status=RefundStatus.FAILED, external_id=provider_refund.external_id
+    )
+    deps.store.rows.refunds[cmd.refund_id] = failed
+    deps.provider.refunds[provider_refund.id] = replace(
+        provider_refund, status=RefundStatus.SUCCEEDED
+    )
+    await notify(deps, str(row(deps, paid).external_id), "refund.succeeded", provider_refund.id)
+    assert refund_row(deps, cmd).status is RefundStatus.FAILED
+    assert row(deps, paid).refunded_amount == Decimal("0.00")
+
+
+async def test_the_refund_guard_holds_against_a_stale_row() -> None:
+    """Two writers loaded the refund `accepted`; one failed it: the other's success must
+    match nothing (the SQL guard, built from the refund transitions table)."""
+    deps = FakeDeps()
+    paid = await paid_payment(deps)
+    deps.provider.refund_status = RefundStatus.ACCEPTED
+    cmd = new_refund(deps, paid, "100.00")
+    await refund(deps, cmd)
+    stale = refund_row(deps, cmd)
+    [provider_refund] = deps.provider.refunds.values()
+    deps.store.rows.refunds[cmd.refund_id] = replace(stale, status=RefundStatus.FAILED)
+    succeeded = replace(provider_refund, status=RefundStatus.SUCCEEDED)
+    async with deps.uow.transaction() as tx:
+        assert not await apply.apply_refund(tx, stale, succeeded, topic="events")
+    assert refund_row(deps, cmd).status is RefundStatus.FAILED
+    assert row(deps, paid).refunded_amount == Decimal("0.00")
