@@ -8,19 +8,12 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-OURS = (
-    "gateway",
-    "processor-commands",
-    "processor-webhooks",
-    "outbox-relay",
-    "consumer-subscriptions",
-    "consumer-notifications",
-    "reconciler",
-    "admin",
-)
 INFRA = ("kafka", "postgres")
 SANDBOX = ("provider", "auth", "notify")
 MONITORING = ("prometheus",)
+# Every other program of `make -s ps` is one of ours (gateway, processors, consumers, relay,
+# reconcilers, scheduler, admin), so a new program is counted without a change here.
+NOT_OURS = INFRA + SANDBOX + MONITORING
 
 
 def _f(value: Any, digits: int = 1) -> str:
@@ -31,7 +24,7 @@ def _f(value: Any, digits: int = 1) -> str:
 
 def groups(per_flow: dict[str, float]) -> dict[str, float]:
     return {
-        "our Python processes": sum(per_flow.get(n, 0.0) for n in OURS),
+        "our Python processes": sum(ms for n, ms in per_flow.items() if n not in NOT_OURS),
         "Kafka + PostgreSQL": sum(per_flow.get(n, 0.0) for n in INFRA),
         "sandbox (provider/auth/notify)": sum(per_flow.get(n, 0.0) for n in SANDBOX),
         "monitoring (prometheus)": sum(per_flow.get(n, 0.0) for n in MONITORING),

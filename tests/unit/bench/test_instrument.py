@@ -94,3 +94,13 @@ def test_two_runs_compare_figure_by_figure(tmp_path: Path) -> None:
 
 def test_this_process_is_found_in_its_own_tree() -> None:
     assert procstat.sample({"me": os.getpid()})["me"].processes >= 1
+
+
+def test_a_program_not_known_as_infra_sandbox_or_monitoring_counts_as_ours() -> None:
+    per_flow = {"gateway": 2.0, "scheduler": 1.0, "kafka": 5.0, "auth": 3.0, "prometheus": 0.5}
+    assert report.groups(per_flow) == {
+        "our Python processes": 3.0,
+        "Kafka + PostgreSQL": 5.0,
+        "sandbox (provider/auth/notify)": 3.0,
+        "monitoring (prometheus)": 0.5,
+    }
