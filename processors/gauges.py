@@ -27,6 +27,7 @@ from prometheus_client import REGISTRY
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from common.retry import pause
 from domain.payments import PaymentStatus
 from domain.refunds import RefundStatus
 from processors.settings import ProcessorSettings
@@ -218,8 +219,7 @@ async def collect_forever(
                 await lag.close()  # clients left broken by an outage: fresh ones next pass
                 lag = LagReader(settings)
             snapshot.families["updated"] = [_updated(updated)]
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), settings.metrics_collect_interval_s)
+            await pause(stop, settings.metrics_collect_interval_s)
     finally:
         REGISTRY.unregister(snapshot)
         await lag.close()

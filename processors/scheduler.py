@@ -21,6 +21,7 @@ from uuid import UUID
 import asyncpg
 
 from common.producer import Message, Producer
+from common.retry import pause
 from domain.payments import PaymentStatus
 from processors.runtime import connect_pool, main
 from processors.settings import ProcessorSettings
@@ -142,10 +143,7 @@ async def run(settings: ProcessorSettings, stop: asyncio.Event) -> None:
                 await tick(pool, publisher, settings)
             except Exception:  # PostgreSQL or Kafka away: the rows stay due
                 log.exception("scheduler pass failed; retrying")
-            try:
-                await asyncio.wait_for(stop.wait(), settings.scheduler_interval_s)
-            except TimeoutError:
-                pass
+            await pause(stop, settings.scheduler_interval_s)
     finally:
         await publisher.close()
         await pool.close()

@@ -21,6 +21,7 @@ from pydantic import Field
 
 from common import process
 from common.db import create_pool
+from common.retry import pause
 from consumers.errors import ConsumerError
 from consumers.outbound import make_client
 from consumers.settings import ConsumerSettings
@@ -106,10 +107,7 @@ async def run(settings: ReconcilerSettings, stop: asyncio.Event) -> None:
                     await reconciler.run_once(settings.access_reconcile_window_s)
                 except (OSError, asyncpg.PostgresError):
                     log.exception("access reconcile pass failed; retrying")
-                try:
-                    await asyncio.wait_for(stop.wait(), settings.access_reconcile_interval_s)
-                except TimeoutError:
-                    pass
+                await pause(stop, settings.access_reconcile_interval_s)
     finally:
         await pool.close()
 
