@@ -30,7 +30,9 @@ from prometheus_client.registry import Collector
 from common.retry import pause
 from domain.payments import PaymentStatus
 from domain.refunds import RefundStatus
+from domain.subscriptions import SubscriptionStatus
 from processors.settings import ProcessorSettings
+from processors.subscriptions.schedule import RENEW
 
 log = logging.getLogger(__name__)
 
@@ -127,11 +129,28 @@ async def _dead_letters(pool: asyncpg.Pool, _: ProcessorSettings) -> list[Metric
     return [pending]
 
 
-# Every database-derived family; issue 9's subscription gauges (renewals due, past-due
-# subscriptions) join here as one more function of the same shape.
+_SUBSCRIPTIONS = "SELECT status, count(*) AS n FROM payments_history.subscriptions GROUP BY status"
+_RENEWALS_DUE = """
+SELECT count(*) FROM payments_history.subscription_due
+WHERE kind = $1 AND done_at IS NULL AND due_at < now() + interval '24 hours'
+"""
+
+
+async def _subscriptions(pool: asyncpg.Pool, _: ProcessorSettings) -> list[Metric]:
+    by_status = _gauge("billing_subscriptions", "Subscriptions by status", ["status"])
+    counts = {str(s): 0 for s in SubscriptionStatus}
+    counts.update({row["status"]: row["n"] for row in await pool.fetch(_SUBSCRIPTIONS)})
+    for status, n in counts.items():
+        by_status.add_metric([status], n)
+    due = _gauge("billing_renewals_due_24h", "Renewal charges due within the next 24 hours", [])
+    due.add_metric([], await pool.fetchval(_RENEWALS_DUE, RENEW))
+    return [by_status, due]
+
+
+# Every database-derived family, each one function of the same shape.
 DATABASE_SOURCES: tuple[
     Callable[[asyncpg.Pool, ProcessorSettings], Awaitable[list[Metric]]], ...
-] = (_payments, _outbox, _dead_letters)
+] = (_payments, _outbox, _dead_letters, _subscriptions)
 
 
 async def database_families(pool: asyncpg.Pool, settings: ProcessorSettings) -> list[Metric]:
