@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from uuid import UUID
 
 import asyncpg
+from prometheus_client import Counter
 
 from common.producer import Message, Producer
 from common.retry import pause
@@ -29,6 +30,11 @@ from schemas.codec import encode
 from schemas.messages import ExpireSubscription, RemindRenewal, RenewSubscription
 
 log = logging.getLogger(__name__)
+WORK = Counter(
+    "billing_scheduler_actions",
+    "Scheduler work: due items turned into commands, renewal attempts re-driven",
+    ["action"],
+)
 
 _CLAIM_DUE = """
 SELECT id, subscription_id, user_id, kind, due_at, period_number, attempt
@@ -131,6 +137,8 @@ async def tick(
             break
     if only is None:
         result.redriven = await redrive_stuck(pool, publisher, s)
+    WORK.labels("due_produced").inc(result.produced)
+    WORK.labels("renewal_redriven").inc(result.redriven)
     return result
 
 
