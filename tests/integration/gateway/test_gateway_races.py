@@ -38,7 +38,7 @@ async def _wait_until_blocked(db: asyncpg.Pool, holder_pid: int) -> None:
 async def _twin_in_flight(conn: asyncpg.Connection, user: uuid.UUID, key: str) -> uuid.UUID:
     """Inside an open transaction: the twin's row, primary key placed, key not yet its own."""
     payment_id = ids.payment_id(user, key)
-    fp = fingerprint(CreatePaymentBody(**BODY).model_dump(mode="json"))
+    fp = fingerprint(CreatePaymentBody(**BODY).fingerprint_fields())
     await conn.execute(
         "INSERT INTO payments_history.payments (id, user_id, plan_id, amount, currency,"
         " idempotency_key, request_fingerprint, return_url)"
