@@ -28,7 +28,7 @@ async def saved_card(
     obj = await ctx.provider.create_payment(
         uuid.uuid4(), uuid.uuid4(), Decimal("1.00"), "RUB", "https://x/", save_payment_method=True
     )
-    paid = await sandbox.post(f"/sandbox/payments/{obj['id']}/confirm", json={"card_number": card})
+    paid = await sandbox.post(f"/sandbox/payments/{obj.id}/confirm", json={"card_number": card})
     return str(paid.json()["payment_method"]["id"])
 
 
