@@ -183,6 +183,22 @@ async def fail_refund(conn: Conn, refund_id: UUID, reason: str) -> RefundRow | N
     return None if record is None else RefundRow.of(record)
 
 
+async def note_refund_external(
+    conn: Conn, refund_id: UUID, external_id: UUID, external_refund: dict[str, Any]
+) -> None:
+    """Keep the provider's id of a refund still in flight, so its webhook and the reconciler's
+    re-read can find it; the status does not move."""
+    await conn.execute(
+        """UPDATE payments_history.refunds
+           SET external_id = COALESCE(external_id, $2), external_refund = $3, updated_at = now()
+           WHERE id = $1 AND status = ANY($4::text[])""",
+        refund_id,
+        external_id,
+        external_refund,
+        refunds.holding(),
+    )
+
+
 async def succeed_refund(
     conn: Conn, refund_id: UUID, external_id: UUID, external_refund: dict[str, Any]
 ) -> tuple[RefundRow, Decimal, bool] | None:

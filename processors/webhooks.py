@@ -77,8 +77,8 @@ async def _apply_refund(
         )
         return
     async with ctx.uow.transaction() as tx:
-        await apply.apply_refund(tx, refund, obj, topic=ctx.settings.events_topic)
-        await tx.record(origin)
+        if await apply.apply_refund(tx, refund, obj, topic=ctx.settings.events_topic):
+            await tx.record(origin)
 
 
 def make_handler(ctx: Context) -> MessageHandler:
