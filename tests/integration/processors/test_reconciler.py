@@ -48,9 +48,9 @@ async def test_reconciler_redrives_an_accepted_payment_whose_command_never_arriv
     ctx: Context, gateway: Gateway, processors: Running, sandbox: httpx.AsyncClient
 ) -> None:
     cmd = await gateway.new_payment(send=False)
-    await ctx.pool.execute(
+    await ctx.pool.execute(  # old, and re-driven many times already: its backoff has grown
         "UPDATE payments_history.payments SET created_at = now() - "
-        "interval '2 hours' WHERE id = $1",
+        "interval '2 hours', check_attempts = 10 WHERE id = $1",
         cmd.payment_id,
     )
     publisher = Producer(ctx.settings)
@@ -62,7 +62,15 @@ async def test_reconciler_redrives_an_accepted_payment_whose_command_never_arriv
     await status_is(ctx, cmd.payment_id, "pending")
     assert len(await ledger_for(sandbox, cmd.payment_id)) == 1
     row = await payment(ctx, cmd.payment_id)
-    assert row["check_attempts"] == 1
+    # accepted → pending is a new status: its re-reads start over at the base interval
+    # (issue 10.2), not at the 2^11 the re-sends had reached
+    assert row["check_attempts"] == 0
+    waits = await ctx.pool.fetchval(
+        "SELECT extract(epoch FROM next_check_at - now()) FROM payments_history.payments"
+        " WHERE id = $1",
+        cmd.payment_id,
+    )
+    assert 0 < waits <= ctx.settings.reconcile_after_seconds
 
 
 async def test_reconciler_re_reads_a_pending_refund_whose_webhook_was_lost(
