@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 import asyncpg
 
+from domain import payments, refunds
+
 EXPIRED_PREFIX = "expired:"
 MIN_RETENTION_HOURS = 24
 _EXPIRE = """
@@ -23,8 +25,8 @@ _EXPIRE = """
       AND idempotency_key NOT LIKE '{prefix}%'
 """
 FINAL = {
-    "payments": ["succeeded", "canceled", "failed"],
-    "refunds": ["succeeded", "failed", "canceled"],
+    "payments": sorted(payments.FINAL),
+    "refunds": sorted(refunds.FINAL),
 }
 
 

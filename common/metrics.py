@@ -34,6 +34,8 @@ PORTS: dict[str, int] = {
     "reconciler": 9140,
     "consumer-subscriptions": 9150,
     "consumer-notifications": 9160,
+    "scheduler": 9170,
+    "access-reconciler": 9180,
 }
 
 
@@ -50,6 +52,8 @@ class MetricsSettings(BaseSettings):
     reconciler_metrics_port: int = Field(default=PORTS["reconciler"], ge=0)
     consumer_subscriptions_metrics_port: int = Field(default=PORTS["consumer-subscriptions"], ge=0)
     consumer_notifications_metrics_port: int = Field(default=PORTS["consumer-notifications"], ge=0)
+    scheduler_metrics_port: int = Field(default=PORTS["scheduler"], ge=0)
+    access_reconciler_metrics_port: int = Field(default=PORTS["access-reconciler"], ge=0)
 
     def base_port(self, program: str) -> int:
         """The program's base port; 0 (no endpoint) for a program not in `PORTS`, such as a

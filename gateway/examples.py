@@ -2,6 +2,10 @@
 
 from typing import Any
 
+from domain.payments import PaymentStatus
+from domain.refunds import RefundStatus
+from domain.subscriptions import SubscriptionStatus
+
 USER = "0b6a1f4e-5c1d-4f9a-9d1e-2f6a7b8c9d0e"
 PAYMENT_ID = "6c2f0a1e-8d4b-5e3f-9a7c-1b2d3e4f5a6b"
 STAMP = "2026-12-01T10:15:30.123456Z"
@@ -22,7 +26,7 @@ PAYMENT: dict[str, Any] = {
     "plan_id": "monthly",
     "amount": "499.00",
     "currency": "RUB",
-    "status": "pending",
+    "status": str(PaymentStatus.PENDING),
     "confirmation_url": "https://yookassa.example/checkout/2f8e0c2a-000f-5000-9000-1b2d3e4f5a6b",
     "refunded_amount": "0.00",
     "refunded": False,
@@ -32,21 +36,31 @@ PAYMENT: dict[str, Any] = {
 REFUND: dict[str, Any] = {
     "refund_id": "9e8d7c6b-5a4f-5e3d-8c2b-1a0f9e8d7c6b",
     "payment_id": PAYMENT_ID,
-    "status": "accepted",
+    "status": str(RefundStatus.ACCEPTED),
     "amount": "499.00",
     "currency": "RUB",
     "created_at": STAMP,
 }
 SUBSCRIPTION: dict[str, Any] = {
     "user_id": USER,
+    "status": str(SubscriptionStatus.ACTIVE),
     "active": True,
     "plan_id": "monthly",
+    "current_period_start": "2026-12-01T10:15:30Z",
+    "current_period_end": "2026-12-31T10:15:30Z",
     "expires_at": "2026-12-31T10:15:30Z",
+    "auto_renew": True,
+    "cancel_at_period_end": False,
+    "payment_method": {"type": "bank_card", "card_last4": "4242", "expiry": "12/2030"},
+    "next_charge_at": "2026-12-30T10:15:30Z",
+    "next_charge_amount": "499.00",
+    "dunning": None,
 }
 ERROR: dict[str, Any] = {
     "error": {"code": "not_found", "message": "no such payment"},
 }
 
+# YooKassa's own wire format: its statuses, not ours.
 NOTIFICATION: dict[str, Any] = {
     "type": "notification",
     "event": "payment.succeeded",

@@ -1,6 +1,28 @@
-# Load runs against the running stack (`make up`); never part of `make test`.
+# Benchmarks against the running stack (not part of `make test`); docs/performance.md says
+# how to read them. Override: make bench BENCH_FLOWS=... BENCH_CONCURRENCY=... BENCH_ARGS=...
+# (BENCH_ARGS=--throughput adds bench.throughput's figures, ≈2 min more).
 
-.PHONY: bench-same-key
+BENCH_FLOWS ?= 400
+BENCH_CONCURRENCY ?= 100
+BENCH_ARGS ?=
+
+.PHONY: bench bench-profile bench-compare bench-stack bench-same-key
+
+bench: bench-stack  ## N full flows through the stack + same-run baselines; JSON in .run/bench/
+	cd $(ROOT) && BILLING_ENV=$${BILLING_ENV:-dev} $(PY) -m bench.stack --flows $(BENCH_FLOWS) \
+	  --concurrency $(BENCH_CONCURRENCY) $(BENCH_ARGS)
+
+bench-profile: bench-stack  ## make bench with py-spy on every Python program during the flows
+	cd $(ROOT) && BILLING_ENV=$${BILLING_ENV:-dev} $(PY) -m bench.stack --flows $(BENCH_FLOWS) \
+	  --concurrency $(BENCH_CONCURRENCY) --profile $(BENCH_ARGS)
+
+bench-compare:  ## compare the last two runs of make bench (or A=... B=... JSON files)
+	@cd $(ROOT) && a="$${A:-$$(ls -1 $(RUN)/bench/*.json | tail -2 | head -1)}"; \
+	  b="$${B:-$$(ls -1 $(RUN)/bench/*.json | tail -1)}"; \
+	  $(PY) -m bench.stack --compare "$$a" "$$b"
+
+bench-stack:
+	@BILLING_SKIP_DEMO=1 $(MAKE) --no-print-directory -f $(ROOT)/Makefile up
 
 bench-same-key:  ## 64 clients, same and distinct Idempotency-Keys, 60 s: 5xx and split groups
 	@cd $(ROOT) && BILLING_ENV=$${BILLING_ENV:-dev} $(PY) -m bench.same_key_load

@@ -27,7 +27,12 @@ from prometheus_client import REGISTRY
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from common.retry import pause
+from domain.payments import PaymentStatus
+from domain.refunds import RefundStatus
+from domain.subscriptions import SubscriptionStatus
 from processors.settings import ProcessorSettings
+from processors.subscriptions.schedule import RENEW
 
 log = logging.getLogger(__name__)
 
@@ -38,15 +43,15 @@ log = logging.getLogger(__name__)
 # lost the news. A user looking at the payment page is `pending` and younger: not counted.
 _PAYMENTS = """
 SELECT status, count(*) AS n,
-       count(*) FILTER (WHERE status = 'accepted'
+       count(*) FILTER (WHERE status = $3::text
                         AND created_at < now() - make_interval(secs => $1)) AS accepted_stuck,
-       count(*) FILTER (WHERE status = 'pending'
+       count(*) FILTER (WHERE status = $4::text
                         AND created_at < now() - make_interval(secs => $2)) AS pending_stuck
 FROM payments_history.payments GROUP BY status
 """
 _REFUNDS = """
 SELECT status, count(*) AS n,
-       count(*) FILTER (WHERE status = 'accepted'
+       count(*) FILTER (WHERE status = $2::text
                         AND created_at < now() - make_interval(secs => $1)) AS accepted_stuck
 FROM payments_history.refunds GROUP BY status
 """
@@ -89,11 +94,13 @@ async def _payments(pool: asyncpg.Pool, settings: ProcessorSettings) -> list[Met
         ["object", "reason"],
     )
     accepted = pending = refunds_stuck = 0
-    for row in await pool.fetch(_PAYMENTS, after, expiry):
+    for row in await pool.fetch(
+        _PAYMENTS, after, expiry, str(PaymentStatus.ACCEPTED), str(PaymentStatus.PENDING)
+    ):
         by_status.add_metric([row["status"]], row["n"])
         accepted += row["accepted_stuck"]
         pending += row["pending_stuck"]
-    for row in await pool.fetch(_REFUNDS, after):
+    for row in await pool.fetch(_REFUNDS, after, str(RefundStatus.ACCEPTED)):
         refunds.add_metric([row["status"]], row["n"])
         refunds_stuck += row["accepted_stuck"]
     stuck.add_metric(["payment", "accepted_past_redrive"], accepted)
@@ -122,11 +129,28 @@ async def _dead_letters(pool: asyncpg.Pool, _: ProcessorSettings) -> list[Metric
     return [pending]
 
 
-# Every database-derived family; issue 9's subscription gauges (renewals due, past-due
-# subscriptions) join here as one more function of the same shape.
+_SUBSCRIPTIONS = "SELECT status, count(*) AS n FROM payments_history.subscriptions GROUP BY status"
+_RENEWALS_DUE = """
+SELECT count(*) FROM payments_history.subscription_due
+WHERE kind = $1 AND done_at IS NULL AND due_at < now() + interval '24 hours'
+"""
+
+
+async def _subscriptions(pool: asyncpg.Pool, _: ProcessorSettings) -> list[Metric]:
+    by_status = _gauge("billing_subscriptions", "Subscriptions by status", ["status"])
+    counts = {str(s): 0 for s in SubscriptionStatus}
+    counts.update({row["status"]: row["n"] for row in await pool.fetch(_SUBSCRIPTIONS)})
+    for status, n in counts.items():
+        by_status.add_metric([status], n)
+    due = _gauge("billing_renewals_due_24h", "Renewal charges due within the next 24 hours", [])
+    due.add_metric([], await pool.fetchval(_RENEWALS_DUE, RENEW))
+    return [by_status, due]
+
+
+# Every database-derived family, each one function of the same shape.
 DATABASE_SOURCES: tuple[
     Callable[[asyncpg.Pool, ProcessorSettings], Awaitable[list[Metric]]], ...
-] = (_payments, _outbox, _dead_letters)
+] = (_payments, _outbox, _dead_letters, _subscriptions)
 
 
 async def database_families(pool: asyncpg.Pool, settings: ProcessorSettings) -> list[Metric]:
@@ -214,8 +238,7 @@ async def collect_forever(
                 await lag.close()  # clients left broken by an outage: fresh ones next pass
                 lag = LagReader(settings)
             snapshot.families["updated"] = [_updated(updated)]
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), settings.metrics_collect_interval_s)
+            await pause(stop, settings.metrics_collect_interval_s)
     finally:
         REGISTRY.unregister(snapshot)
         await lag.close()

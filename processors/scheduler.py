@@ -19,14 +19,22 @@ from dataclasses import dataclass
 from uuid import UUID
 
 import asyncpg
+from prometheus_client import Counter
 
 from common.producer import Message, Producer
+from common.retry import pause
+from domain.payments import PaymentStatus
 from processors.runtime import connect_pool, main
 from processors.settings import ProcessorSettings
 from schemas.codec import encode
 from schemas.messages import ExpireSubscription, RemindRenewal, RenewSubscription
 
 log = logging.getLogger(__name__)
+WORK = Counter(
+    "billing_scheduler_actions",
+    "Scheduler work: due items turned into commands, renewal attempts re-driven",
+    ["action"],
+)
 
 _CLAIM_DUE = """
 SELECT id, subscription_id, user_id, kind, due_at, period_number, attempt
@@ -42,7 +50,7 @@ _DONE = "UPDATE payments_history.subscription_due SET done_at = now() WHERE id =
 _CLAIM_STUCK = """
 UPDATE payments_history.payments p SET updated_at = now()
 WHERE p.id IN (SELECT id FROM payments_history.payments
-               WHERE subscription_id IS NOT NULL AND status = 'accepted'
+               WHERE subscription_id IS NOT NULL AND status = $3::text
                  AND updated_at <= now() - make_interval(secs => $2)
                ORDER BY updated_at LIMIT $1 FOR UPDATE SKIP LOCKED)
 RETURNING p.subscription_id, p.user_id, p.period_number, p.idempotency_key
@@ -90,7 +98,9 @@ def attempt_of(idempotency_key: str) -> int:
 
 
 async def redrive_stuck(pool: asyncpg.Pool, publisher: Producer, s: ProcessorSettings) -> int:
-    rows = await pool.fetch(_CLAIM_STUCK, s.scheduler_batch, s.reconcile_after_seconds)
+    rows = await pool.fetch(
+        _CLAIM_STUCK, s.scheduler_batch, s.reconcile_after_seconds, str(PaymentStatus.ACCEPTED)
+    )
     commands: list[Planned] = [
         RenewSubscription.model_validate(
             {
@@ -127,6 +137,8 @@ async def tick(
             break
     if only is None:
         result.redriven = await redrive_stuck(pool, publisher, s)
+    WORK.labels("due_produced").inc(result.produced)
+    WORK.labels("renewal_redriven").inc(result.redriven)
     return result
 
 
@@ -139,10 +151,7 @@ async def run(settings: ProcessorSettings, stop: asyncio.Event) -> None:
                 await tick(pool, publisher, settings)
             except Exception:  # PostgreSQL or Kafka away: the rows stay due
                 log.exception("scheduler pass failed; retrying")
-            try:
-                await asyncio.wait_for(stop.wait(), settings.scheduler_interval_s)
-            except TimeoutError:
-                pass
+            await pause(stop, settings.scheduler_interval_s)
     finally:
         await publisher.close()
         await pool.close()

@@ -16,6 +16,7 @@ from django.db.models.functions import Now
 
 from domain.payments import AWAITING_PROVIDER, NOT_SENT, PaymentStatus
 from domain.refunds import RefundStatus
+from domain.subscriptions import SubscriptionStatus
 
 __all__ = ["PaymentStatus", "RefundStatus"]  # the domain's, re-exported for the admin
 
@@ -309,11 +310,7 @@ class DeadLetter(models.Model):
         permissions = [("reinject_deadletter", "Can re-inject a dead letter to its topic")]
 
 
-class SubscriptionStatus(models.TextChoices):
-    ACTIVE = "active"
-    PAST_DUE = "past_due"
-    CANCELED = "canceled"
-    EXPIRED = "expired"
+SubscriptionStatusChoices = choices_of(SubscriptionStatus)
 
 
 class Subscription(models.Model):
@@ -322,7 +319,7 @@ class Subscription(models.Model):
     id = models.UUIDField(primary_key=True)
     user_id = models.UUIDField(unique=True)
     plan = models.ForeignKey(Plan, on_delete=models.PROTECT, db_column="plan_id")
-    status = models.CharField(max_length=16, choices=SubscriptionStatus.choices)
+    status = models.CharField(max_length=16, choices=SubscriptionStatusChoices.choices)
     current_period_start = models.DateTimeField()
     current_period_end = models.DateTimeField()
     periods = models.IntegerField(db_default=0, default=0, help_text="number of the last period")
@@ -343,7 +340,8 @@ class Subscription(models.Model):
         ordering = ["-updated_at"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(status__in=SubscriptionStatus.values), name="subscriptions_status_known"
+                condition=Q(status__in=SubscriptionStatusChoices.values),
+                name="subscriptions_status_known",
             ),
             models.CheckConstraint(
                 condition=Q(current_period_end__gte=F("current_period_start")),

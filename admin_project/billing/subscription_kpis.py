@@ -12,9 +12,13 @@ from django.db.models import DecimalField as DecimalOut
 from django.urls import reverse
 
 from admin_project.billing.models import Payment, Subscription, SubscriptionDue
+from domain import payments, subscriptions
+from domain.payments import PaymentStatus
+from domain.subscriptions import SubscriptionStatus
 
 MONTH_S = 30 * 86400
-LIVE = ["active", "past_due"]
+LIVE = sorted(subscriptions.LIVE)
+ENDED = [SubscriptionStatus.EXPIRED, SubscriptionStatus.CANCELED]
 Tile = tuple[str, str, str, str]  # title, value, footer, link
 
 
@@ -40,14 +44,14 @@ def subscription_tiles(now: datetime) -> list[Tile]:
         kind="renew", done_at=None, due_at__lt=now + timedelta(days=1)
     ).count()
     counts = Subscription.objects.aggregate(
-        past_due=Count("id", filter=Q(status="past_due")),
+        past_due=Count("id", filter=Q(status=SubscriptionStatus.PAST_DUE)),
         live=Count("id", filter=Q(status__in=LIVE)),
-        churned=Count("id", filter=Q(status__in=["expired", "canceled"], updated_at__gte=since)),
+        churned=Count("id", filter=Q(status__in=ENDED, updated_at__gte=since)),
     )
     renewals = Payment.objects.filter(subscription_id__isnull=False, created_at__gte=since)
     tries = renewals.aggregate(
-        final=Count("id", filter=Q(status__in=["succeeded", "canceled", "failed"])),
-        ok=Count("id", filter=Q(status="succeeded")),
+        final=Count("id", filter=Q(status__in=sorted(payments.FINAL))),
+        ok=Count("id", filter=Q(status=PaymentStatus.SUCCEEDED)),
     )
     subs_url = reverse("admin:billing_subscription_changelist")
     churn_base = counts["live"] + counts["churned"]

@@ -16,11 +16,12 @@ from dataclasses import dataclass
 from uuid import UUID
 
 import asyncpg
-from prometheus_client import Counter, start_http_server
+from prometheus_client import Counter
 from pydantic import Field
 
-from common import logs
+from common import process
 from common.db import create_pool
+from common.retry import pause
 from consumers.errors import ConsumerError
 from consumers.outbound import make_client
 from consumers.settings import ConsumerSettings
@@ -28,6 +29,7 @@ from consumers.subscriptions import repository as repo
 from consumers.subscriptions.auth import ROLE, AuthClient
 from consumers.subscriptions.handler import target_and_current
 from consumers.subscriptions.state import needs_change
+from domain.subscriptions import LIVE
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +40,7 @@ CHECKED = Counter("billing_access_checked", "Users whose Auth role was compared 
 
 _CANDIDATES = """
 SELECT user_id FROM payments_history.subscriptions
-WHERE status IN ('active', 'past_due') OR updated_at > now() - make_interval(secs => $1)
+WHERE status = ANY($2::text[]) OR updated_at > now() - make_interval(secs => $1)
 ORDER BY user_id
 """
 
@@ -46,7 +48,6 @@ ORDER BY user_id
 class ReconcilerSettings(ConsumerSettings):
     access_reconcile_interval_s: float = Field(default=30.0, gt=0)
     access_reconcile_window_s: float = Field(default=2 * 86400.0, ge=0)
-    access_reconcile_metrics_port: int = Field(default=9105, ge=0)  # 0: no /metrics server
 
 
 @dataclass(frozen=True)
@@ -57,7 +58,7 @@ class AccessReconciler:
     async def run_once(self, window_s: float) -> int:
         """One pass over the candidates; the number of repairs made."""
         repaired = 0
-        for record in await self.pool.fetch(_CANDIDATES, window_s):
+        for record in await self.pool.fetch(_CANDIDATES, window_s, sorted(LIVE)):
             try:
                 repaired += await self.check(record["user_id"])
             except ConsumerError as exc:  # Auth away: the next pass tries again
@@ -106,28 +107,16 @@ async def run(settings: ReconcilerSettings, stop: asyncio.Event) -> None:
                     await reconciler.run_once(settings.access_reconcile_window_s)
                 except (OSError, asyncpg.PostgresError):
                     log.exception("access reconcile pass failed; retrying")
-                try:
-                    await asyncio.wait_for(stop.wait(), settings.access_reconcile_interval_s)
-                except TimeoutError:
-                    pass
+                await pause(stop, settings.access_reconcile_interval_s)
     finally:
         await pool.close()
 
 
-async def serve() -> None:
-    import signal
-
-    settings = ReconcilerSettings()
-    logs.configure(settings.log_level, "access-reconciler")
+def main() -> None:
+    """Logs, /metrics (common.metrics: `access-reconciler`), SIGTERM → a graceful stop."""
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per user per pass otherwise
-    if settings.access_reconcile_metrics_port:
-        start_http_server(settings.access_reconcile_metrics_port, addr="127.0.0.1")
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    await run(settings, stop)
+    process.main("access-reconciler", ReconcilerSettings(), run)
 
 
 if __name__ == "__main__":
-    asyncio.run(serve())
+    main()

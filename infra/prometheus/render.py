@@ -29,6 +29,7 @@ def config(rules: Path, scale: int, prometheus_url: str) -> dict[str, Any]:
     gateway = "{}:{}".format(*host_port(Settings().gateway_url, 8000))
     jobs = [job("prometheus", ["{}:{}".format(*host_port(prometheus_url, 9090))])]
     jobs.append(job("gateway", [gateway]))
+    jobs.append(job("admin", ["{}:{}".format(*host_port(Settings().admin_url, 8001))]))
     for program in PORTS:
         ports = [metrics.port(program, i) for i in range(scale)]
         if all(ports):

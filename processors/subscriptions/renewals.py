@@ -118,7 +118,7 @@ async def _insert_attempt(
                (id, user_id, plan_id, amount, currency, status, system_id, idempotency_key,
                 request_fingerprint, return_url, auto_renew, subscription_id, period_number,
                 payment_method_id)
-           VALUES ($1, $2, $3, $4, $5, 'accepted', $6, $7, 'renewal', '', true, $8, $9, $10)
+           VALUES ($1, $2, $3, $4, $5, $11::text, $6, $7, 'renewal', '', true, $8, $9, $10)
            ON CONFLICT (user_id, idempotency_key) DO NOTHING""",
         payment_id,
         sub.user_id,
@@ -130,6 +130,7 @@ async def _insert_attempt(
         sub.id,
         cmd.period_number,
         sub.card.payment_method_id,
+        str(PaymentStatus.ACCEPTED),
     )
 
 

@@ -24,6 +24,13 @@ def test_healthz_answers_200(client: Client) -> None:
     assert client.get("/healthz").status_code == 200
 
 
+def test_metrics_answer_prometheus_text_without_login(client: Client) -> None:
+    response = client.get("/metrics")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/plain")
+    assert b"python_info" in response.content
+
+
 def test_dashboard_shows_kpis_and_both_charts(
     admin_client_: Client, make_payment: Callable[..., Payment]
 ) -> None:

@@ -19,7 +19,7 @@ class Stack:
     notify: str
 
 
-def _stack() -> Stack:
+def stack_from_env() -> Stack:
     return Stack(
         gateway=os.environ.get("GATEWAY_URL", "http://127.0.0.1:8000"),
         provider=os.environ.get("PROVIDER_URL", "http://127.0.0.1:8081"),
@@ -30,7 +30,7 @@ def _stack() -> Stack:
 
 @pytest.fixture(scope="session")
 def stack() -> Stack:
-    stack = _stack()
+    stack = stack_from_env()
     down = unhealthy(StackUrls.from_env(), wait=60)
     if down:
         stack_missing(f"the stack of `make up` is not running: {', '.join(down)}")
@@ -51,6 +51,11 @@ class User:
 
 @pytest.fixture
 async def user(stack: Stack, http: httpx.AsyncClient) -> User:
+    return await new_user(http, stack)
+
+
+async def new_user(http: httpx.AsyncClient, stack: Stack) -> User:
+    """A fresh user and its token from the Auth sandbox."""
     user_id = uuid.uuid4()
     response = await http.post(f"{stack.auth}/api/v1/token", json={"user_id": str(user_id)})
     response.raise_for_status()

@@ -15,24 +15,35 @@ FINAL = {"succeeded", "canceled", "failed"}
 
 
 async def eventually(
-    probe: Callable[[], Awaitable[Any]], done: Callable[[Any], bool], within: float = 30
+    probe: Callable[[], Awaitable[Any]],
+    done: Callable[[Any], bool],
+    within: float = 30,
+    every: float = 0.2,
 ) -> Any:
-    """Poll `probe` until `done(result)`; return the last result either way."""
+    """Poll `probe` every `every` s until `done(result)`; return the last result either way."""
     deadline = asyncio.get_running_loop().time() + within
     while True:
         result = await probe()
         if done(result) or asyncio.get_running_loop().time() > deadline:
             return result
-        await asyncio.sleep(0.2)
+        await asyncio.sleep(every)
 
 
 async def pay(
-    http: httpx.AsyncClient, stack: Stack, user: User, key: str | None = None, plan: str = "monthly"
+    http: httpx.AsyncClient,
+    stack: Stack,
+    user: User,
+    key: str | None = None,
+    plan: str = "monthly",
+    prefer: str | None = "wait=10",
 ) -> dict[str, Any]:
+    headers = {**user.headers, "Idempotency-Key": key or str(uuid.uuid4())}
+    if prefer:
+        headers["Prefer"] = prefer
     response = await http.post(
         f"{stack.gateway}/api/v1/payments",
         json={"plan_id": plan, "return_url": "https://cinema.example/thanks"},
-        headers={**user.headers, "Idempotency-Key": key or str(uuid.uuid4()), "Prefer": "wait=10"},
+        headers=headers,
     )
     assert response.status_code in (201, 202), response.text
     return response.json()
@@ -47,9 +58,14 @@ async def get_payment(
 
 
 async def wait_for_status(
-    http: httpx.AsyncClient, stack: Stack, user: User, payment_id: str, done: Callable[[Any], bool]
+    http: httpx.AsyncClient,
+    stack: Stack,
+    user: User,
+    payment_id: str,
+    done: Callable[[Any], bool],
+    every: float = 0.2,
 ) -> dict[str, Any]:
-    return await eventually(lambda: get_payment(http, stack, user, payment_id), done)
+    return await eventually(lambda: get_payment(http, stack, user, payment_id), done, every=every)
 
 
 async def confirm(

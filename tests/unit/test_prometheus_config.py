@@ -30,8 +30,9 @@ def render(**env: str) -> dict[str, list[str]]:
 
 def test_every_worker_gateway_and_prometheus_itself_are_scraped() -> None:
     jobs = render(SCALE="1", GATEWAY_URL="http://127.0.0.1:8000")
-    assert set(jobs) == {"prometheus", "gateway", *PORTS}
+    assert set(jobs) == {"prometheus", "gateway", "admin", *PORTS}
     assert jobs["gateway"] == ["127.0.0.1:8000"]
+    assert jobs["admin"] == ["127.0.0.1:8001"]
     assert jobs["reconciler"] == [f"127.0.0.1:{PORTS['reconciler']}"]
 
 

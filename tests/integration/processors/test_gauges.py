@@ -2,7 +2,7 @@
 the database gauges (stuck rows, outbox backlog, dead letters), each counted by its rule."""
 
 import uuid
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
@@ -131,3 +131,27 @@ async def test_database_gauges_count_stuck_rows_by_their_rule_backlog_and_dead_l
     assert after[("billing_outbox_backlog",)] - before[("billing_outbox_backlog",)] == 1
     assert 120 <= after[("billing_outbox_oldest_age_seconds",)] < 3600
     assert after[("billing_dead_letters_pending", f"consumer={consumer}")] == 1
+
+
+async def test_subscription_gauges_count_every_status_and_the_renewals_due_within_a_day(
+    database_url: str,
+) -> None:
+    conn = await asyncpg.connect(database_url)
+    try:  # one snapshot for the gauges and the check, whatever the live scheduler does
+        async with conn.transaction(isolation="repeatable_read", readonly=True):
+            settings = ProcessorSettings(database_url=database_url)
+            got = values(await database_families(cast(asyncpg.Pool, conn), settings))
+            by_status = dict(
+                await conn.fetch(
+                    "SELECT status, count(*) FROM payments_history.subscriptions GROUP BY status"
+                )
+            )
+            due = await conn.fetchval(
+                "SELECT count(*) FROM payments_history.subscription_due WHERE kind = 'renew'"
+                " AND done_at IS NULL AND due_at < now() + interval '24 hours'"
+            )
+    finally:
+        await conn.close()
+    for status in ("active", "past_due", "canceled", "expired"):
+        assert got[("billing_subscriptions", f"status={status}")] == by_status.get(status, 0)
+    assert got[("billing_renewals_due_24h",)] == due
