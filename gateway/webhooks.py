@@ -16,7 +16,13 @@ from schemas import ids
 from schemas.messages import ProviderNotification
 
 EVENTS = frozenset(
-    {"payment.succeeded", "payment.canceled", "payment.waiting_for_capture", "refund.succeeded"}
+    {
+        "payment.succeeded",
+        "payment.canceled",
+        "payment.waiting_for_capture",
+        "refund.succeeded",
+        "refund.canceled",  # CONTRACT §4
+    }
 )
 
 

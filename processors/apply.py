@@ -65,7 +65,9 @@ async def apply_payment(
 async def apply_payment_in_transaction(
     ctx: Deps, row: PaymentRow, obj: ProviderPayment, origin: InboxEntry | None
 ) -> PaymentRow | None:
-    """`apply_payment` in a transaction of its own, with the message's inbox row if any."""
+    """`apply_payment` in a transaction of its own; the message's inbox row (if any) only
+    when it moved the payment: an answer that changed nothing (an anomaly, a status we
+    already have, a forged notification) must not mark its message done."""
     async with ctx.uow.transaction() as tx:
         moved = await apply_payment(
             tx,
@@ -74,7 +76,7 @@ async def apply_payment_in_transaction(
             topic=ctx.settings.events_topic,
             recheck_after_s=ctx.settings.reconcile_after_seconds,
         )
-        if origin is not None:
+        if origin is not None and moved is not None:
             await tx.record(origin)
     return moved
 
@@ -97,11 +99,20 @@ async def publish_payment(store: Store, row: PaymentRow, topic: str) -> None:
 
 
 async def apply_refund(store: Store, refund: RefundRow, obj: ProviderRefund, *, topic: str) -> bool:
-    """Finish an accepted refund as the provider's refund object says (T2). True if moved."""
+    """Finish an accepted refund as the provider's refund object says (T2). True if moved.
+
+    A refund the provider has not finished (`pending`) keeps its provider id and stays
+    `accepted`: its webhook or the reconciler's re-read finishes it (False: nothing is done).
+    """
+    external_id = obj.external_id
+    if external_id is None or refund.external_id not in (None, external_id):
+        log.error("refund %s: provider refund %r is not ours; not applied", refund.id, obj.id)
+        return False
     if obj.status is RefundStatus.FAILED:
         return await fail_refund(store, refund, obj.cancellation_reason, topic=topic)
-    external_id = obj.external_id
-    if not refunds.can_move(refund.status, obj.status) or external_id is None:
+    if not refunds.can_move(refund.status, obj.status):
+        if obj.status is refund.status:
+            await store.note_refund_external(refund.id, external_id, obj.raw)
         return False
     done = await store.succeed_refund(refund.id, external_id, obj.raw)
     if done is None:

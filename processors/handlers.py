@@ -113,8 +113,8 @@ async def refund_payment(cmd: RefundPayment, origin: InboxEntry, ctx: Deps) -> N
         )
         return
     async with ctx.uow.transaction() as tx:
-        await apply.apply_refund(tx, refund, obj, topic=ctx.settings.events_topic)
-        await tx.record(origin)
+        if await apply.apply_refund(tx, refund, obj, topic=ctx.settings.events_topic):
+            await tx.record(origin)  # a pending refund is not done: its re-drive must not skip
 
 
 async def _reserve(

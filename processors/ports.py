@@ -64,6 +64,11 @@ class Store(Protocol):
 
     async def fail_refund(self, refund_id: UUID, reason: str) -> RefundRow | None: ...
 
+    async def note_refund_external(
+        self, refund_id: UUID, external_id: UUID, external_refund: dict[str, object]
+    ) -> None:
+        """A refund the provider has not finished: keep its provider id, status unchanged."""
+
     async def succeed_refund(
         self, refund_id: UUID, external_id: UUID, external_refund: dict[str, object]
     ) -> tuple[RefundRow, Decimal, bool] | None: ...

@@ -3,8 +3,11 @@
 * `pending` payments whose `next_check_at` is due: re-read from the provider and apply
   (the same code as webhooks), so a payment whose webhooks were all lost still finishes.
   Each check pushes `next_check_at` out by min(base · 2^attempts, cap).
-* `accepted` payments and refunds older than RECONCILE_AFTER_SECONDS: their command never
-  arrived or the provider was down; re-produce it with the same deterministic message_id.
+* `accepted` refunds the provider answered `pending` (their provider id is known): re-read
+  `GET /v3/refunds/{id}` and apply, on a backoff growing with the refund's age (capped).
+* `accepted` payments and refunds (no provider id yet) older than RECONCILE_AFTER_SECONDS:
+  their command never arrived or the provider was down; re-produce it with the same
+  deterministic message_id.
   Renewal payments are not among them: their RenewSubscription retries in its own lane
   and the scheduler re-drives it (docs/subscriptions.md).
 
@@ -61,15 +64,29 @@ RETURNING p.id, p.user_id, p.plan_id, p.amount, p.currency, p.return_url
 _CLAIM_REFUNDS = """
 UPDATE payments_history.refunds r SET updated_at = now()
 WHERE r.id IN (SELECT id FROM payments_history.refunds
-               WHERE status = $3::text AND updated_at <= now() - make_interval(secs => $2)
+               WHERE status = $3::text AND external_id IS NULL
+                 AND updated_at <= now() - make_interval(secs => $2)
                ORDER BY updated_at LIMIT $1 FOR UPDATE SKIP LOCKED)
 RETURNING r.id, r.payment_id, r.user_id, r.amount, r.currency, r.requested_by
+"""
+# A refund the provider answered `pending` (its provider id known): re-read it once it has
+# been quiet for half its age, at least RECONCILE_AFTER_SECONDS and at most the cap — a
+# geometric backoff (each wait ~1.5x the last) without a counter column.
+_CLAIM_PENDING_REFUNDS = """
+UPDATE payments_history.refunds r SET updated_at = now()
+WHERE r.id IN (SELECT id FROM payments_history.refunds
+               WHERE status = $4::text AND external_id IS NOT NULL
+                 AND updated_at <= now() - make_interval(secs => least(greatest(
+                     $2, extract(epoch FROM now() - created_at)::float8 / 2), $3))
+               ORDER BY updated_at LIMIT $1 FOR UPDATE SKIP LOCKED)
+RETURNING r.id
 """
 
 
 @dataclass
 class Pass:
     rechecked: int = 0
+    rechecked_refunds: int = 0
     redriven_payments: int = 0
     redriven_refunds: int = 0
 
@@ -78,9 +95,11 @@ async def run_once(ctx: Context, producer: Producer) -> Pass:
     """One janitor pass (also what an operator's CLI calls)."""
     result = Pass()
     result.rechecked = await recheck_pending(ctx)
+    result.rechecked_refunds = await recheck_pending_refunds(ctx)
     result.redriven_payments = await redrive_payments(ctx, producer)
     result.redriven_refunds = await redrive_refunds(ctx, producer)
     WORK.labels("recheck_pending").inc(result.rechecked)
+    WORK.labels("recheck_refund").inc(result.rechecked_refunds)
     WORK.labels("redrive_payment").inc(result.redriven_payments)
     WORK.labels("redrive_refund").inc(result.redriven_refunds)
     return result
@@ -117,6 +136,29 @@ async def recheck(ctx: Deps, payment_id: UUID) -> None:
         log.warning("payment %s: provider re-read failed (%s); next check later", row.id, exc)
         return
     await apply.apply_payment_in_transaction(ctx, row, obj, None)
+
+
+async def recheck_pending_refunds(ctx: Context) -> int:
+    due = _claim_args(ctx, str(RefundStatus.ACCEPTED))
+    claimed = await ctx.pool.fetch(_CLAIM_PENDING_REFUNDS, *due)
+    for r in claimed:
+        logs.bind(refund_id=r["id"])
+        await recheck_refund(ctx, r["id"])
+    return len(claimed)
+
+
+async def recheck_refund(ctx: Deps, refund_id: UUID) -> None:
+    """Re-read a refund the provider left pending and apply it (its webhook never came)."""
+    refund = await ctx.uow.reads.refund(refund_id)
+    if refund is None or refund.external_id is None:
+        return
+    try:
+        obj = await ctx.provider.get_refund(str(refund.external_id))
+    except ProviderError as exc:
+        log.warning("refund %s: provider re-read failed (%s); next check later", refund.id, exc)
+        return
+    async with ctx.uow.transaction() as tx:
+        await apply.apply_refund(tx, refund, obj, topic=ctx.settings.events_topic)
 
 
 async def redrive_payments(ctx: Context, producer: Producer) -> int:

@@ -133,6 +133,7 @@ async def move_payment(
             system_id = COALESCE(system_id, $6),
             failure_reason = COALESCE($7, failure_reason),
             updated_at = now(),
+            check_attempts = CASE WHEN $10::bool THEN 0 ELSE check_attempts END,
             next_check_at = CASE WHEN $10::bool
                 THEN now() + make_interval(secs => $8::float8) ELSE NULL END
         WHERE id = $1 AND status = ANY($9::text[])
@@ -147,7 +148,9 @@ async def move_payment(
         change.failure_reason,
         recheck_after_s,
         payments.predecessors(change.status),
-        change.status is payments.AWAITING_PROVIDER,  # re-read later unless a webhook comes
+        # re-read later unless a webhook comes; a new status restarts the backoff (the
+        # re-sends of an `accepted` row must not stretch its re-reads to the cap)
+        change.status is payments.AWAITING_PROVIDER,
     )
     return None if record is None else PaymentRow.of(record)
 
@@ -181,6 +184,22 @@ async def fail_refund(conn: Conn, refund_id: UUID, reason: str) -> RefundRow | N
         refunds.predecessors(RefundStatus.FAILED),
     )
     return None if record is None else RefundRow.of(record)
+
+
+async def note_refund_external(
+    conn: Conn, refund_id: UUID, external_id: UUID, external_refund: dict[str, Any]
+) -> None:
+    """Keep the provider's id of a refund still in flight, so its webhook and the reconciler's
+    re-read can find it; the status does not move."""
+    await conn.execute(
+        """UPDATE payments_history.refunds
+           SET external_id = COALESCE(external_id, $2), external_refund = $3, updated_at = now()
+           WHERE id = $1 AND status = ANY($4::text[])""",
+        refund_id,
+        external_id,
+        external_refund,
+        refunds.holding(),
+    )
 
 
 async def succeed_refund(

@@ -57,6 +57,11 @@ class PgStore:
     async def fail_refund(self, refund_id: UUID, reason: str) -> RefundRow | None:
         return await repository.fail_refund(self._conn, refund_id, reason)
 
+    async def note_refund_external(
+        self, refund_id: UUID, external_id: UUID, external_refund: dict[str, Any]
+    ) -> None:
+        await repository.note_refund_external(self._conn, refund_id, external_id, external_refund)
+
     async def succeed_refund(
         self, refund_id: UUID, external_id: UUID, external_refund: dict[str, Any]
     ) -> tuple[RefundRow, Decimal, bool] | None:

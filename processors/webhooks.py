@@ -1,9 +1,12 @@
 """`python -m processors.webhooks`: provider notifications → re-read from the provider → apply.
 
 The notification body is never trusted: it only says which provider object to re-read. A
-provider 404 means a forged or foreign notification (inbox, nothing changed). Our row not
-being there yet (the webhook beat the command) is retried in the lane with backoff; after
-the last try it is left to the reconciler, with nothing recorded.
+provider 404 means a forged or foreign notification (nothing changed). Our row not being
+there yet (the webhook beat the command) is retried in the lane with backoff; after the last
+try it is left to the reconciler. The inbox dedupes on what was applied, not on what was
+claimed: a notification is recorded only when it moved a row, so one that changed nothing
+(forged, early, or about a status we already have) cannot suppress a later genuine one
+carrying the same message_id.
 """
 
 import asyncio
@@ -34,12 +37,10 @@ async def handle_notification(note: ProviderNotification, origin: InboxEntry, ct
         refund_obj = await _refund_of(note, ctx)
     except ProviderNotFound:
         log.warning("notification %s names an unknown provider object: ignored", note.message_id)
-        await ctx.uow.reads.record(origin)
         return
     payment_id = obj.our_payment_id
     if payment_id is None:
         log.warning("provider payment %s is not one of ours: ignored", obj.id)
-        await ctx.uow.reads.record(origin)
         return
     logs.bind(payment_id=payment_id, external_id=note.payment_external_id)
     row = await eventually(lambda: ctx.uow.reads.payment(payment_id), ctx)
@@ -67,7 +68,6 @@ async def _apply_refund(
     external_id = obj.external_id
     if external_id is None or row.external_id is None or str(row.external_id) != obj.payment_id:
         log.error("refund notification %s does not match payment %s", obj.id, row.id)
-        await ctx.uow.reads.record(origin)
         return
     refund = await eventually(lambda: ctx.uow.reads.refund_by_external_id(external_id), ctx)
     if refund is None:
@@ -77,8 +77,8 @@ async def _apply_refund(
         )
         return
     async with ctx.uow.transaction() as tx:
-        await apply.apply_refund(tx, refund, obj, topic=ctx.settings.events_topic)
-        await tx.record(origin)
+        if await apply.apply_refund(tx, refund, obj, topic=ctx.settings.events_topic):
+            await tx.record(origin)
 
 
 def make_handler(ctx: Context) -> MessageHandler:

@@ -49,13 +49,6 @@ async def test_expired_pending_payment_becomes_canceled(
     assert row["cancellation_reason"] == "expired_on_confirmation"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="processors bug: a refund the provider answers `pending` stays `accepted` for good."
-    " apply_refund records neither the refund's provider id (so its refund.succeeded webhook"
-    " finds no row) nor anything else, yet the command is marked seen, so the reconciler's"
-    " re-drive (same message_id) is skipped as a duplicate. Owned by processors/ (core).",
-)
 async def test_pending_refund_settles_by_webhook(
     http: httpx.AsyncClient, stack: Stack, user: User, faults: str
 ) -> None:
@@ -86,12 +79,6 @@ async def test_payment_goes_through_a_throttling_provider(
     assert len((await ledger_for(http, stack, user))["payments"]) == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="gateway bug: POST /api/v1/webhooks/yookassa answers 400 to refund.canceled, a"
-    " provider notification under CONTRACT §4 (gateway/notifications.py lists the events it"
-    " takes), so the provider re-sends it forever. Owned by gateway/ (core/api).",
-)
 async def test_gateway_takes_refund_canceled_notifications(
     http: httpx.AsyncClient, stack: Stack, user: User, faults: str
 ) -> None:
@@ -118,3 +105,11 @@ async def test_gateway_takes_refund_canceled_notifications(
     sent = await eventually(deliveries, delivered, within=15)
     [canceled] = [d for d in sent if d["event"] == "refund.canceled"]
     assert canceled["status"] == "delivered", canceled
+    refund_id = response.json()["refund_id"]
+
+    async def ours() -> dict[str, object]:
+        got = await http.get(f"{stack.gateway}/api/v1/refunds/{refund_id}", headers=user.headers)
+        return dict(got.json())
+
+    final = await eventually(ours, lambda r: r["status"] != "accepted", within=15)
+    assert final["status"] == "failed"  # the money it held is free again

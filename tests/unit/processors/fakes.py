@@ -131,6 +131,14 @@ class FakeStore:
         self.rows.refund_reason[refund_id] = reason
         return moved
 
+    async def note_refund_external(
+        self, refund_id: UUID, external_id: UUID, external_refund: dict[str, object]
+    ) -> None:
+        self._call("note_refund_external")
+        row = self.rows.refunds.get(refund_id)
+        if row is not None and row.status in refunds.holding():
+            self.rows.refunds[refund_id] = replace(row, external_id=row.external_id or external_id)
+
     async def succeed_refund(
         self, refund_id: UUID, external_id: UUID, external_refund: dict[str, object]
     ) -> tuple[RefundRow, Decimal, bool] | None:

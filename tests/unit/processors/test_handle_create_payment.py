@@ -1,6 +1,9 @@
 """CreatePayment through the handler, in memory: one test per row of the failure analysis
 in processors/README.md that concerns a command (the whole table is mapped in the README)."""
 
+from dataclasses import replace
+from decimal import Decimal
+
 import pytest
 from fakes import Crash, FakeDeps
 from world import create, new_payment, origin, put_row, row
@@ -166,3 +169,23 @@ async def test_an_unreadable_provider_answer_surfaces_instead_of_being_applied()
     with pytest.raises(ProviderAnswerInvalid):
         await create(deps, cmd)
     assert row(deps, cmd).status is P.ACCEPTED and deps.store.events() == []
+
+
+async def test_an_answer_that_cannot_be_applied_is_not_marked_done() -> None:
+    """Issue 10.1: an anomaly (here the provider's amount is not ours) changes nothing, so
+    the command must stay re-drivable, not be recorded in the inbox as handled."""
+    deps = FakeDeps()
+    cmd = new_payment(deps)
+    made = await deps.provider.create_payment(
+        cmd.payment_id,
+        cmd.user_id,
+        cmd.amount,
+        "RUB",
+        cmd.return_url,
+        handlers.payment_description(row(deps, cmd)),
+    )
+    deps.provider.payments[made.id] = replace(made, amount=Decimal("1.00"))
+    await create(deps, cmd)
+    assert row(deps, cmd).status is PaymentStatus.ACCEPTED
+    assert (handlers.CONSUMER, cmd.message_id) not in deps.store.rows.inbox
+    assert deps.store.events() == []

@@ -2,14 +2,24 @@
 the provider call, then the ledger (T2)."""
 
 import asyncio
+from dataclasses import replace
 from decimal import Decimal
 
 import pytest
 from fakes import Crash, FakeDeps
-from world import new_refund, origin, paid_payment, put_row, refund, refund_row, row
+from world import (
+    new_refund,
+    notify,
+    origin,
+    paid_payment,
+    put_row,
+    refund,
+    refund_row,
+    row,
+)
 
 from domain.refunds import RefundStatus
-from processors import handlers
+from processors import handlers, reconciler
 from processors.errors import ProviderRejected, ProviderUnavailable
 
 R = RefundStatus
@@ -129,3 +139,54 @@ async def test_a_redelivered_refund_after_commit_is_skipped_by_the_inbox() -> No
     await handlers.refund_payment(cmd, where, deps)
     assert deps.store.calls.count("record") == records
     assert deps.provider.calls.count("create_refund") == 1
+
+
+async def test_a_pending_refund_keeps_its_provider_id_and_is_not_marked_done() -> None:
+    """Issue 10.1: the provider answers `pending`; the re-drive must not be skipped as done."""
+    deps = FakeDeps()
+    paid = await paid_payment(deps)
+    deps.provider.refund_status = R.ACCEPTED  # the provider's `pending`
+    cmd = new_refund(deps, paid, "100.00")
+    await refund(deps, cmd)
+    [provider_refund] = deps.provider.refunds.values()
+    pending = refund_row(deps, cmd)
+    assert pending.status is R.ACCEPTED and pending.reserved
+    assert pending.external_id == provider_refund.external_id
+    assert (handlers.CONSUMER, cmd.message_id) not in deps.store.rows.inbox
+    assert deps.store.events(cmd.refund_id) == []
+
+
+async def test_the_reconciler_re_reads_a_pending_refund_until_it_succeeds() -> None:
+    deps = FakeDeps()
+    paid = await paid_payment(deps)
+    deps.provider.refund_status = R.ACCEPTED
+    cmd = new_refund(deps, paid, "100.00")
+    await refund(deps, cmd)
+    await reconciler.recheck_refund(deps, cmd.refund_id)  # still pending: nothing moves
+    assert refund_row(deps, cmd).status is R.ACCEPTED
+    [provider_refund] = deps.provider.refunds.values()
+    deps.provider.refunds[provider_refund.id] = replace(provider_refund, status=R.SUCCEEDED)
+    await reconciler.recheck_refund(deps, cmd.refund_id)
+    assert refund_row(deps, cmd).status is R.SUCCEEDED
+    assert row(deps, paid).refunded_amount == Decimal("100.00")
+    assert deps.store.events(cmd.refund_id) == ["RefundSucceeded"]
+
+
+async def test_a_canceled_pending_refund_fails_with_its_reason_and_releases_the_money() -> None:
+    deps = FakeDeps()
+    paid = await paid_payment(deps)
+    deps.provider.refund_status = R.ACCEPTED
+    cmd = new_refund(deps, paid, "499.00")
+    await refund(deps, cmd)
+    [provider_refund] = deps.provider.refunds.values()
+    canceled = replace(provider_refund, status=R.FAILED, cancellation_reason="rejected_by_payee")
+    deps.provider.refunds[provider_refund.id] = canceled
+    await notify(deps, str(row(deps, paid).external_id), "refund.canceled", provider_refund.id)
+    failed = refund_row(deps, cmd)
+    assert failed.status is R.FAILED and not failed.reserved
+    assert deps.store.rows.refund_reason[cmd.refund_id] == "rejected_by_payee"
+    assert deps.store.events(cmd.refund_id) == ["RefundFailed"]
+    again = new_refund(deps, paid, "499.00")  # the money is available again
+    deps.provider.refund_status = R.SUCCEEDED
+    await refund(deps, again)
+    assert refund_row(deps, again).status is R.SUCCEEDED

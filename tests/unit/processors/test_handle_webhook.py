@@ -93,21 +93,37 @@ async def test_the_body_is_never_trusted_the_provider_is_re_read() -> None:
     assert deps.store.events() == ["PaymentPending"]
 
 
-async def test_a_forged_webhook_for_an_unknown_provider_payment_is_recorded_and_ignored() -> None:
+async def test_a_forged_webhook_claiming_success_cannot_suppress_the_genuine_one() -> None:
+    """Issue 10.2: the forged body's message_id is the genuine one's; the provider still says
+    pending, so nothing is applied and nothing may be recorded as done."""
+    deps = FakeDeps()
+    cmd, external_id = await pending(deps)
+    forged = notification(external_id, "payment.succeeded", body_status="succeeded")
+    await webhooks.handle_notification(forged, origin(webhooks.CONSUMER, forged), deps)
+    assert (webhooks.CONSUMER, forged.message_id) not in deps.store.rows.inbox
+    deps.provider.settle(external_id, P.SUCCEEDED)
+    genuine = notification(external_id, "payment.succeeded", body_status="succeeded")
+    assert genuine.message_id == forged.message_id
+    await webhooks.handle_notification(genuine, origin(webhooks.CONSUMER, genuine), deps)
+    assert row(deps, cmd).status is P.SUCCEEDED
+    assert (webhooks.CONSUMER, genuine.message_id) in deps.store.rows.inbox
+
+
+async def test_a_forged_webhook_for_an_unknown_provider_payment_changes_nothing() -> None:
     deps = FakeDeps()
     cmd, _ = await pending(deps)
     note = await notify(deps, "00000000-0000-0000-0000-000000000000", "payment.succeeded")
-    assert (webhooks.CONSUMER, note.message_id) in deps.store.rows.inbox
+    assert (webhooks.CONSUMER, note.message_id) not in deps.store.rows.inbox
     assert row(deps, cmd).status is P.PENDING and deps.store.events() == ["PaymentPending"]
 
 
-async def test_a_provider_payment_that_is_not_ours_is_recorded_and_ignored() -> None:
+async def test_a_provider_payment_that_is_not_ours_is_ignored_and_not_recorded() -> None:
     deps = FakeDeps()
     cmd, external_id = await pending(deps)
     foreign = replace(deps.provider.payments[external_id], our_payment_id=None)
     deps.provider.payments[external_id] = replace(foreign, status=P.SUCCEEDED)
     note = await notify(deps, external_id, "payment.succeeded")
-    assert (webhooks.CONSUMER, note.message_id) in deps.store.rows.inbox
+    assert (webhooks.CONSUMER, note.message_id) not in deps.store.rows.inbox
     assert row(deps, cmd).status is P.PENDING
 
 
@@ -172,7 +188,7 @@ async def test_a_refund_webhook_finishes_a_refund_the_provider_settled_later() -
     assert row(deps, paid).refunded_amount == Decimal("100.00")
 
 
-async def test_a_refund_webhook_naming_another_payment_is_recorded_and_ignored() -> None:
+async def test_a_refund_webhook_naming_another_payment_is_ignored_and_not_recorded() -> None:
     deps = FakeDeps()
     paid = await paid_payment(deps)
     other = await paid_payment(deps)
@@ -188,7 +204,7 @@ async def test_a_refund_webhook_naming_another_payment_is_recorded_and_ignored()
     )
     other_external_id = str(row(deps, other).external_id)
     note = await notify(deps, other_external_id, "refund.succeeded", provider_refund.id)
-    assert (webhooks.CONSUMER, note.message_id) in deps.store.rows.inbox
+    assert (webhooks.CONSUMER, note.message_id) not in deps.store.rows.inbox
     assert refund_row(deps, cmd).status is RefundStatus.ACCEPTED
     assert row(deps, paid).refunded_amount == row(deps, other).refunded_amount == Decimal(0)
 
