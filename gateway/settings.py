@@ -5,6 +5,7 @@ from typing import Self
 
 from pydantic import Field, model_validator
 
+from common.outbox import CHANNEL as OUTBOX_CHANNEL
 from common.settings import Settings
 from domain.refund_policy import RefundPolicy
 from schemas import topics
@@ -23,6 +24,8 @@ class GatewaySettings(Settings):
     # `Prefer: wait`: requests held at once, per user and in all; beyond, 202 at once.
     gateway_wait_max_per_user: int = Field(default=4, ge=0)
     gateway_wait_max_total: int = Field(default=200, ge=0)
+    # The channel the outbox NOTIFYs at commit (common/outbox.py); a test listens on its own.
+    gateway_wait_channel: str = Field(default=OUTBOX_CHANNEL, min_length=1, max_length=63)
     # Where `return_url` may point: comma-separated origins, `scheme://host[:port]`, with
     # `:*` for any port. Anything else is 422.
     gateway_return_url_origins: str = DEFAULT_RETURN_URL_ORIGINS

@@ -31,7 +31,6 @@ from gateway.settings import GatewaySettings
 
 log = logging.getLogger(__name__)
 
-CHANNEL = "billing_outbox"  # processors/outbox.py
 RECONNECT_AFTER_S = 5.0
 
 
@@ -114,7 +113,7 @@ class PaymentWaiters:
             conn = await asyncpg.connect(
                 self.settings.database_url, timeout=self.settings.gateway_db_timeout_s
             )
-            await conn.add_listener(CHANNEL, self._notified)
+            await conn.add_listener(self.settings.gateway_wait_channel, self._notified)
         except (*UNAVAILABLE, asyncpg.PostgresError) as exc:
             log.warning("Prefer: wait is off until PostgreSQL answers: %s", exc)
             return None

@@ -1,8 +1,10 @@
 """Fixtures for the consumers against real Kafka and PostgreSQL (helpers: consumer_world)."""
 
 import asyncio
+import subprocess
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -13,6 +15,24 @@ from consumer_world import OutsideWorld, Topics
 
 from common.db import create_pool
 from consumers.settings import ConsumerSettings
+
+
+@pytest.fixture(scope="package", autouse=True)
+def stack_access_reconciler_paused(repo_root: Path) -> Iterator[None]:
+    """The stack's access reconciler repairs the role of every live subscription in the
+    stack's Auth and records it in `subscribers`. These tests' users talk to a private fake
+    Auth, so that repair would pre-empt the consumer under test (it then sees the row already
+    granted and calls nobody). Paused while they run, when a stack is up; started again after."""
+    ctl = str(repo_root / "infra" / "supervisor" / "ctl")
+
+    def supervisorctl(*args: str) -> bool:
+        done = subprocess.run([ctl, *args], capture_output=True, text=True, timeout=60)
+        return done.returncode == 0
+
+    stopped = supervisorctl("stop", "access-reconciler")
+    yield
+    if stopped:
+        supervisorctl("start", "access-reconciler")
 
 
 @pytest.fixture

@@ -34,8 +34,11 @@ async def _settle(db: asyncpg.Pool, payment_id: uuid.UUID) -> None:
 
 
 async def test_a_waiting_request_wakes_on_the_notification_and_not_before(
-    client: Client, user: uuid.UUID, db: asyncpg.Pool
+    make_gateway: GatewayFactory, user: uuid.UUID, db: asyncpg.Pool
 ) -> None:
+    # A channel of its own: on the shared stack other outbox commits wake billing_outbox anytime.
+    channel = f"test_wait_{uuid.uuid4().hex[:12]}"
+    client = await make_gateway(gateway_wait_channel=channel)
     key = f"wait-{uuid.uuid4()}"
     request = asyncio.create_task(_pay(client, user, key, wait=8))
     await asyncio.sleep(0.5)
@@ -43,7 +46,7 @@ async def test_a_waiting_request_wakes_on_the_notification_and_not_before(
     await _settle(db, ids.payment_id(user, key))  # settled, but nobody said so
     await asyncio.sleep(1.5)
     still_waiting = not request.done()
-    await db.execute("NOTIFY billing_outbox")
+    await db.execute(f"NOTIFY {channel}")
     status, took, headers = await asyncio.wait_for(request, 5)
 
     assert still_waiting, "the wait ended without a notification: it is polling"
