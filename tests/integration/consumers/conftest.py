@@ -17,12 +17,14 @@ from common.db import create_pool
 from consumers.settings import ConsumerSettings
 
 
-@pytest.fixture(scope="package", autouse=True)
+@pytest.fixture(scope="module", autouse=True)
 def stack_access_reconciler_paused(repo_root: Path) -> Iterator[None]:
     """The stack's access reconciler repairs the role of every live subscription in the
     stack's Auth and records it in `subscribers`. These tests' users talk to a private fake
     Auth, so that repair would pre-empt the consumer under test (it then sees the row already
-    granted and calls nobody). Paused while they run, when a stack is up; started again after."""
+    granted and calls nobody). Paused while each module runs, when a stack is up; started again
+    after it. (Module, not package, scope: this folder has no __init__.py, and a "package"
+    fixture here lived until the session's end, leaving the program stopped for later tests.)"""
     ctl = str(repo_root / "infra" / "supervisor" / "ctl")
 
     def supervisorctl(*args: str) -> bool:
