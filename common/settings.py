@@ -66,6 +66,12 @@ class Settings(BaseSettings):
     jwt_audience: str = JWT_AUDIENCE
     provider_shop_id: str = "100500"
     provider_secret_key: SecretStr = SecretStr(DEV_PROVIDER_SECRET)
+    # 54-FZ: a fiscal receipt on every payment, refund and autopayment; with it on, a payment
+    # whose user has no email is refused (422 receipt_contact_required).
+    provider_receipts: bool = Field(
+        default=True,
+        description="on | off: a 54-FZ receipt on every payment, refund and autopayment",
+    )
 
     # How long an Idempotency-Key is honoured as a replay at least (`billing keys expire`).
     idempotency_key_retention_hours: int = Field(default=24, ge=24)

@@ -20,7 +20,8 @@
     │   │   ├── AmountNotAllowed         422 amount_not_allowed
     │   │   ├── InvalidCursor            422 invalid_cursor
     │   │   ├── RefundExceedsPayment     422 refund_exceeds_payment
-    │   │   └── ReturnUrlNotAllowed      422 return_url_not_allowed
+    │   │   ├── ReturnUrlNotAllowed      422 return_url_not_allowed
+    │   │   └── ReceiptContactRequired   422 receipt_contact_required
     │   └── RateLimited                  429 rate_limited (+ Retry-After)
     └── ServiceUnavailable               503 service_unavailable (+ Retry-After: 5)
         ├── DatabaseUnavailable          PostgreSQL did not answer
@@ -154,6 +155,13 @@ class RefundExceedsPayment(ValidationFailed):
 class ReturnUrlNotAllowed(ValidationFailed):
     code = "return_url_not_allowed"
     default_message = "return_url must point at one of the configured origins"
+
+
+class ReceiptContactRequired(ValidationFailed):
+    code = "receipt_contact_required"
+    default_message = (
+        "a 54-FZ receipt needs your email: send `email` or use a token with an email claim"
+    )
 
 
 class RateLimited(ClientError):

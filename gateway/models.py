@@ -27,6 +27,11 @@ def _http_url(value: str) -> str:
     return value
 
 
+# What the Auth sandbox accepts for its `email` claim, and YooKassa's limit on a receipt's.
+EmailStr = Annotated[
+    str, Field(min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+]
+
 HttpUrlStr = Annotated[
     str, Field(min_length=1, max_length=MAX_URL_LENGTH), AfterValidator(_http_url)
 ]
@@ -55,10 +60,18 @@ class CreatePaymentBody(BaseModel):
     auto_renew: bool = Field(
         default=False, description="consent to save the card and renew automatically"
     )
+    email: EmailStr | None = Field(
+        default=None,
+        description="where the 54-FZ fiscal receipt goes; default: the token's `email` claim",
+    )
 
     def fingerprint_fields(self) -> dict[str, Any]:
-        """What "the same request" means; without auto_renew when it is off, as before."""
-        return self.model_dump(mode="json", exclude=None if self.auto_renew else {"auto_renew"})
+        """What "the same request" means; without auto_renew when it is off and without an
+        absent email, as before they existed (old keys keep their fingerprints)."""
+        left_out = set() if self.auto_renew else {"auto_renew"}
+        if self.email is None:
+            left_out.add("email")
+        return self.model_dump(mode="json", exclude=left_out or None)
 
 
 class PlanOut(BaseModel):

@@ -39,7 +39,8 @@ ERRORS = {
     "404": "No such resource, or it belongs to another user (`not_found`)",
     "409": "The payment cannot be refunded now (`payment_not_refundable`, `nothing_to_refund`)",
     "413": "Body larger than the limit (`payload_too_large`)",
-    "422": "Invalid request, or the Idempotency-Key was used with another body",
+    "422": "Invalid request, the Idempotency-Key was used with another body, or no email for"
+    " the 54-FZ receipt (`receipt_contact_required`)",
     "429": "Too many requests for this user (`rate_limited`); see Retry-After",
     "503": "Kafka or PostgreSQL unavailable: retry with the same Idempotency-Key",
 }

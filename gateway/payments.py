@@ -7,6 +7,7 @@ moved on, nothing is produced: the provider was already asked.
 """
 
 import uuid
+from typing import Any
 
 from common import logs
 from domain import commands, payments
@@ -15,6 +16,7 @@ from gateway.deps import Services
 from gateway.errors import (
     DatabaseUnavailable,
     IdempotencyKeyReused,
+    ReceiptContactRequired,
     ReturnUrlNotAllowed,
     UnknownPlan,
 )
@@ -28,6 +30,7 @@ from gateway.repository import (
     payment_by_key,
     user_payment,
 )
+from processors.provider import receipts
 from schemas import ids
 from schemas.messages import CreatePayment
 
@@ -35,13 +38,18 @@ MAX_WAIT_S = 10
 
 
 async def accept_payment(
-    svc: Services, user_id: uuid.UUID, key: str, body: CreatePaymentBody
+    svc: Services,
+    user_id: uuid.UUID,
+    key: str,
+    body: CreatePaymentBody,
+    token_email: str | None = None,
 ) -> tuple[Record, bool]:
     """The payment row and whether it is a replay (the key named an existing payment)."""
     if not return_url_allowed(body.return_url, svc.settings.return_url_origins()):
         raise ReturnUrlNotAllowed()
     fp = fingerprint(body.fingerprint_fields())
-    row, replayed = await _stored_payment(svc, user_id, key, body, fp)
+    email = receipts.customer_email(token_email, body.email)
+    row, replayed = await _stored_payment(svc, user_id, key, body, fp, email)
     if row["request_fingerprint"] != fp:
         raise IdempotencyKeyReused()
     if row["status"] == PaymentStatus.ACCEPTED:
@@ -53,9 +61,15 @@ async def accept_payment(
 
 
 async def _stored_payment(
-    svc: Services, user_id: uuid.UUID, key: str, body: CreatePaymentBody, fp: str
+    svc: Services,
+    user_id: uuid.UUID,
+    key: str,
+    body: CreatePaymentBody,
+    fp: str,
+    email: str | None,
 ) -> tuple[Record, bool]:
-    """The row for (user, key): the existing one, or a new `accepted` one priced now.
+    """The row for (user, key): the existing one, or a new `accepted` one priced now, with
+    the 54-FZ receipt it will be sent with (no contact: 422, and no row).
 
     The payment id is derived from (user, key), so a key whose text the retention clean-up
     dropped still finds its payment by id: a late replay never creates a second one.
@@ -69,6 +83,8 @@ async def _stored_payment(
         if plan is None:
             raise UnknownPlan()
         new = NewPayment(
+            customer_email=email,
+            receipt=_receipt(svc, plan, email),
             payment_id=ids.payment_id(user_id, key),
             user_id=user_id,
             plan_id=plan["id"],
@@ -85,6 +101,16 @@ async def _stored_payment(
     if row is None:  # the unique key guarantees a row unless someone deleted it meanwhile
         raise DatabaseUnavailable("the payment row vanished; retry")
     return row, not created
+
+
+def _receipt(svc: Services, plan: Record, email: str | None) -> dict[str, Any] | None:
+    line = receipts.ReceiptLine.of_plan(plan["title"], dict(plan))
+    try:
+        return receipts.receipt_for(
+            svc.settings.provider_receipts, line, plan["amount"], plan["currency"], email
+        )
+    except receipts.ReceiptContactRequired as exc:
+        raise ReceiptContactRequired() from exc
 
 
 def create_command(row: Record) -> CreatePayment:

@@ -13,6 +13,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 import asyncpg
 from asyncpg import Record
@@ -37,6 +38,8 @@ REFUND_COLUMNS = """
 
 
 PLAN_COLUMNS = "id, title, amount, rtrim(currency) AS currency, period_days, period_seconds"
+RECEIPT_COLUMNS = """receipt_description, receipt_quantity, receipt_vat_code,
+    receipt_payment_mode, receipt_payment_subject"""
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,8 @@ class NewPayment:
     return_url: str
     auto_renew: bool = False
     request_id: str | None = None
+    customer_email: str | None = None
+    receipt: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -73,8 +78,10 @@ async def active_plans(conn: asyncpg.Connection) -> list[Record]:
 
 
 async def active_plan(conn: asyncpg.Connection, plan_id: str) -> Record | None:
+    """The plan with its 54-FZ receipt line (`processors.provider.receipts.ReceiptLine`)."""
     return await conn.fetchrow(
-        f"SELECT {PLAN_COLUMNS} FROM payments_history.plans WHERE id = $1 AND active",
+        f"SELECT {PLAN_COLUMNS}, {RECEIPT_COLUMNS} FROM payments_history.plans"
+        " WHERE id = $1 AND active",
         plan_id,
     )
 
@@ -85,8 +92,8 @@ async def insert_payment(conn: asyncpg.Connection, new: NewPayment) -> bool:
         """
         INSERT INTO payments_history.payments
             (id, user_id, plan_id, amount, currency, status, system_id, idempotency_key,
-             request_fingerprint, return_url, auto_renew, request_id)
-        VALUES ($1, $2, $3, $4, $5, $10::text, $6, $7, $8, $9, $11, $12)
+             request_fingerprint, return_url, auto_renew, request_id, customer_email, receipt)
+        VALUES ($1, $2, $3, $4, $5, $10::text, $6, $7, $8, $9, $11, $12, $13, $14::jsonb)
         ON CONFLICT DO NOTHING
         """,
         new.payment_id,
@@ -101,6 +108,8 @@ async def insert_payment(conn: asyncpg.Connection, new: NewPayment) -> bool:
         str(PaymentStatus.ACCEPTED),
         new.auto_renew,
         new.request_id,
+        new.customer_email,
+        new.receipt,
     )
     return bool(status == "INSERT 0 1")
 

@@ -5,8 +5,10 @@ KAFKA_LIBS := $(ROOT)/infra/kafka/libs
 
 # The stack's shape (infra/supervisor/render.py): `make up SCALE=2 KAFKA_BROKERS=3` runs two
 # instances of every scalable program on a three-node Kafka. Unset: what the running stack
-# has, else 1 and 1.
-export SCALE KAFKA_BROKERS
+# has, else 1 and 1. `make up PROVIDER_RECEIPTS_REQUIRED=1` (also kept until `make down`)
+# makes the sandbox provider a 54-FZ shop that refuses payments and refunds without a receipt;
+# `make test PROVIDER_RECEIPTS_REQUIRED=1` runs the whole suite against such a shop.
+export SCALE KAFKA_BROKERS PROVIDER_RECEIPTS_REQUIRED
 
 .PHONY: system-deps kafka-jars up _up down ps logs status
 

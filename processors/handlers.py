@@ -12,7 +12,8 @@ work), the real `runtime.Context` in production and in-memory fakes in the unit 
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from dataclasses import replace
+from typing import Any, TypeVar
 
 from domain import payments, refunds
 from domain.errors import NotRefundable
@@ -22,6 +23,7 @@ from processors import apply
 from processors.errors import ProviderRejected, ProviderUnavailable
 from processors.inbox import InboxEntry
 from processors.ports import Deps
+from processors.provider import receipts
 from processors.repository import PaymentRow, RefundRow
 from schemas.messages import CreatePayment, RefundPayment
 
@@ -72,6 +74,7 @@ async def create_payment(cmd: CreatePayment, origin: InboxEntry, ctx: Deps) -> N
             row.return_url,
             payment_description(row),
             save_payment_method=row.auto_renew,
+            receipt=row.receipt,  # built once when the payment was accepted
         )
     except ProviderRejected as exc:
         await _fail_payment(ctx, row, origin, f"provider_rejected: {exc}")
@@ -102,7 +105,11 @@ async def refund_payment(cmd: RefundPayment, origin: InboxEntry, ctx: Deps) -> N
         return
     try:
         obj = await ctx.provider.create_refund(
-            refund.id, str(payment.external_id), refund.amount, refund.currency
+            refund.id,
+            str(payment.external_id),
+            refund.amount,
+            refund.currency,
+            receipt=refund.receipt,
         )
     except ProviderRejected as exc:
         await _fail_refund(ctx, refund, origin, f"provider_rejected: {exc}")
@@ -140,8 +147,17 @@ async def _reserve(
             await apply.fail_refund(tx, refund, str(exc), topic=ctx.settings.events_topic)
             await tx.record(origin)
             return None
-        await tx.reserve_refund(refund.id)
-        return refund, payment
+        receipt = refund_receipt(ctx, payment, refund)
+        await tx.reserve_refund(refund.id, receipt)
+        return replace(refund, reserved=True, receipt=receipt), payment
+
+
+def refund_receipt(ctx: Deps, payment: PaymentRow, refund: RefundRow) -> dict[str, Any] | None:
+    """The refund's 54-FZ receipt: its payment's, for the refunded amount (none when receipts
+    are off or the payment went without one). Fixed at reservation: every attempt sends it."""
+    if not ctx.settings.provider_receipts:
+        return None
+    return receipts.refund_receipt(payment.receipt, payment.amount, refund.amount, refund.currency)
 
 
 async def _fail_refund(ctx: Deps, refund: RefundRow, origin: InboxEntry, reason: str) -> None:

@@ -5,7 +5,7 @@ work. Production plugs in `provider.yookassa.YooKassaClient` and `uow.PgUnitOfWo
 
 from contextlib import AbstractAsyncContextManager
 from decimal import Decimal
-from typing import Protocol
+from typing import Any, Protocol
 from uuid import UUID
 
 from processors.inbox import InboxEntry
@@ -28,10 +28,17 @@ class Provider(Protocol):
         description: str = "",
         *,
         save_payment_method: bool = False,
+        receipt: dict[str, Any] | None = None,
     ) -> ProviderPayment: ...
 
     async def create_refund(
-        self, refund_id: UUID, payment_external_id: str, amount: Decimal, currency: str
+        self,
+        refund_id: UUID,
+        payment_external_id: str,
+        amount: Decimal,
+        currency: str,
+        *,
+        receipt: dict[str, Any] | None = None,
     ) -> ProviderRefund: ...
 
     async def get_payment(self, external_id: str) -> ProviderPayment: ...
@@ -60,7 +67,9 @@ class Store(Protocol):
 
     async def reserved_by_others(self, payment_id: UUID, refund_id: UUID) -> list[Decimal]: ...
 
-    async def reserve_refund(self, refund_id: UUID) -> None: ...
+    async def reserve_refund(
+        self, refund_id: UUID, receipt: dict[str, Any] | None = None
+    ) -> None: ...
 
     async def fail_refund(self, refund_id: UUID, reason: str) -> RefundRow | None: ...
 

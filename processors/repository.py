@@ -20,7 +20,8 @@ from schemas.ids import SYSTEM_YOOKASSA
 Conn: TypeAlias = asyncpg.Connection | asyncpg.Pool
 
 _PAYMENT_COLUMNS = """id, user_id, plan_id, amount, currency, status, external_id,
-    return_url, confirmation_url, refunded_amount, refunded, failure_reason, auto_renew"""
+    return_url, confirmation_url, refunded_amount, refunded, failure_reason, auto_renew,
+    receipt"""
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,7 @@ class PaymentRow:
     refunded: bool
     failure_reason: str | None
     auto_renew: bool = False  # the user's consent to save the card (CONTRACT §2a)
+    receipt: dict[str, Any] | None = None  # the 54-FZ receipt it is sent with, built once
 
     @classmethod
     def of(cls, record: asyncpg.Record) -> "PaymentRow":
@@ -60,6 +62,7 @@ class RefundRow:
     external_id: UUID | None
     reserved: bool
     requested_by: str
+    receipt: dict[str, Any] | None = None  # set when the money is reserved, then sent as is
 
     @classmethod
     def of(cls, record: asyncpg.Record) -> "RefundRow":
@@ -69,7 +72,8 @@ class RefundRow:
 
 
 _REFUND_COLUMNS = (
-    "id, payment_id, user_id, amount, currency, status, external_id, reserved, requested_by"
+    "id, payment_id, user_id, amount, currency, status, external_id, reserved, requested_by,"
+    " receipt"
 )
 
 
@@ -166,10 +170,16 @@ async def reserved_by_others(conn: Conn, payment_id: UUID, refund_id: UUID) -> l
     return [r["amount"] for r in rows]
 
 
-async def reserve_refund(conn: Conn, refund_id: UUID) -> None:
+async def reserve_refund(
+    conn: Conn, refund_id: UUID, receipt: dict[str, Any] | None = None
+) -> None:
+    """Hold the money, and fix the receipt every attempt of this refund will be sent with."""
     await conn.execute(
-        "UPDATE payments_history.refunds SET reserved = true, updated_at = now() WHERE id = $1",
+        """UPDATE payments_history.refunds SET reserved = true, receipt = $2::jsonb,
+               updated_at = now()
+           WHERE id = $1""",
         refund_id,
+        receipt,
     )
 
 

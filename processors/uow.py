@@ -51,8 +51,8 @@ class PgStore:
     async def reserved_by_others(self, payment_id: UUID, refund_id: UUID) -> list[Decimal]:
         return await repository.reserved_by_others(self._conn, payment_id, refund_id)
 
-    async def reserve_refund(self, refund_id: UUID) -> None:
-        await repository.reserve_refund(self._conn, refund_id)
+    async def reserve_refund(self, refund_id: UUID, receipt: dict[str, Any] | None = None) -> None:
+        await repository.reserve_refund(self._conn, refund_id, receipt)
 
     async def fail_refund(self, refund_id: UUID, reason: str) -> RefundRow | None:
         return await repository.fail_refund(self._conn, refund_id, reason)

@@ -7,6 +7,7 @@ pipeline needs. Defaults live in the database (`db_default`) because the async s
 insert with plain SQL; constraints, not code, guard the money.
 """
 
+from decimal import Decimal
 from enum import StrEnum
 
 from django.contrib.postgres.fields import ArrayField
@@ -34,6 +35,30 @@ def choices_of(statuses: type[StrEnum]) -> type[models.TextChoices]:
     )
 
 
+def _pairs(values: list[str]) -> list[tuple[str, str]]:
+    return [(value, value) for value in values]
+
+
+# YooKassa's 54-FZ values (https://yookassa.ru/developers/payment-acceptance/receipts/54fz/).
+VAT_CODES = [
+    (1, "1: no VAT"),
+    (2, "2: 0%"),
+    (3, "3: 10%"),
+    (4, "4: 20%"),
+    (5, "5: 10/110"),
+    (6, "6: 20/120"),
+    (7, "7: 5%"),
+    (8, "8: 7%"),
+    (9, "9: 5/105"),
+    (10, "10: 7/107"),
+    (11, "11: 22%"),
+    (12, "12: 22/122"),
+]
+PAYMENT_MODES = _pairs(
+    ["full_prepayment", "partial_prepayment", "advance", "full_payment", "partial_payment"]
+)
+PAYMENT_SUBJECTS = _pairs(["service", "payment", "intellectual_activity", "commodity", "another"])
+
 PaymentStatusChoices = choices_of(PaymentStatus)
 RefundStatusChoices = choices_of(RefundStatus)
 
@@ -52,6 +77,23 @@ class Plan(models.Model):
     )
     grace_seconds = models.PositiveIntegerField(db_default=0, default=0)
     active = models.BooleanField(db_default=True, default=True)
+    # The 54-FZ receipt line of this plan (processors/provider/receipts.py): what the fiscal
+    # receipt of a payment, renewal or refund of it says. The amount is the payment's.
+    receipt_description = models.CharField(
+        max_length=128, db_default="", default="", blank=True, help_text="empty: the title"
+    )
+    receipt_quantity = models.DecimalField(
+        max_digits=10, decimal_places=3, db_default=Decimal(1), default=Decimal(1)
+    )
+    receipt_vat_code = models.PositiveSmallIntegerField(
+        choices=VAT_CODES, db_default=1, default=1, verbose_name="receipt VAT code"
+    )
+    receipt_payment_mode = models.CharField(
+        max_length=32, choices=PAYMENT_MODES, db_default="full_payment", default="full_payment"
+    )
+    receipt_payment_subject = models.CharField(
+        max_length=32, choices=PAYMENT_SUBJECTS, db_default="service", default="service"
+    )
     created_at = models.DateTimeField(db_default=Now())
     updated_at = models.DateTimeField(db_default=Now())
 
@@ -62,6 +104,13 @@ class Plan(models.Model):
             models.CheckConstraint(condition=Q(amount__gte=0), name="plans_amount_non_negative"),
             models.CheckConstraint(
                 condition=Q(period_seconds__gt=0), name="plans_period_seconds_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(receipt_quantity__gt=0), name="plans_receipt_quantity_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(receipt_vat_code__gte=1) & Q(receipt_vat_code__lte=12),
+                name="plans_receipt_vat_code_known",
             ),
         ]
 
@@ -115,6 +164,10 @@ class Payment(models.Model):
     subscription_id = models.UUIDField(null=True, blank=True)
     period_number = models.IntegerField(null=True, blank=True)
     payment_method_id = models.CharField(max_length=64, null=True, blank=True)
+    # Who the 54-FZ receipt goes to, and the receipt sent with the payment (null: receipts
+    # were off); renewals take the email of the subscription's earlier payments.
+    customer_email = models.CharField(max_length=254, null=True, blank=True)
+    receipt = models.JSONField(null=True, blank=True)
     created_at = models.DateTimeField(db_default=Now())
     updated_at = models.DateTimeField(db_default=Now())
 
@@ -194,6 +247,8 @@ class Refund(models.Model):
     ends_access = models.BooleanField(db_default=True, default=True)
     reserved = models.BooleanField(db_default=False, default=False)
     failure_reason = models.TextField(null=True, blank=True)
+    # The 54-FZ receipt sent with the refund: set when its money is reserved.
+    receipt = models.JSONField(null=True, blank=True)
     created_at = models.DateTimeField(db_default=Now())
     updated_at = models.DateTimeField(db_default=Now())
 

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Response
 
-from gateway.auth import CurrentUser
+from gateway.auth import CurrentUser, TokenEmail
 from gateway.deps import IdempotencyKey, PostingUser, Svc
 from gateway.errors import InvalidCursor, NotFound
 from gateway.models import REPLAYED_HEADER, CreatePaymentBody, ErrorOut, PaymentOut, PaymentPage
@@ -47,11 +47,12 @@ async def create_payment(
     svc: Svc,
     user_id: PostingUser,
     key: IdempotencyKey,
+    email: TokenEmail,
     prefer: Annotated[
         str | None, Header(alias="Prefer", description="wait=N, N <= 10 seconds (RFC 7240)")
     ] = None,
 ) -> PaymentOut:
-    row, replayed = await accept_payment(svc, user_id, key, body)
+    row, replayed = await accept_payment(svc, user_id, key, body, email)
     if replayed:
         response.headers[REPLAYED_HEADER] = "true"
     response.headers["Location"] = f"/api/v1/payments/{row['payment_id']}"

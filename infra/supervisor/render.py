@@ -13,6 +13,11 @@ programs, so process names stay exactly those of CONTRACT §1.
 * KAFKA_BROKERS=3: the `kafka` program becomes `kafka-1` … `kafka-3` (`KAFKA_NODE_ID`,
   `KAFKA_CLUSTER_SIZE`), and every program gets the whole bootstrap list.
 
+* PROVIDER_RECEIPTS_REQUIRED=1: the sandbox provider is a 54-FZ shop that refuses a payment
+  or refund without a valid receipt (CONTRACT §4). It is rendered into the `provider`
+  program's environment (always, 0 or 1, so no value inherited by supervisord wins), so
+  `make up PROVIDER_RECEIPTS_REQUIRED=1` on a running stack restarts only the provider.
+
 The shape is remembered in `.run/stack.env` so a later `make up` without SCALE keeps it;
 `make down` forgets it. Prints the shell assignments `infra/bin/up` evaluates.
 """
@@ -40,6 +45,7 @@ class Shape:
     scale: int = 1
     kafka_brokers: int = 1
     bootstrap: str = "127.0.0.1:9092"
+    receipts_required: bool = False
 
     def brokers(self) -> list[str]:
         """`127.0.0.1:9092,127.0.0.1:9094,…`: node n listens on the first port + 2(n-1)."""
@@ -63,6 +69,8 @@ def render_program(name: str, body: str, shape: Shape) -> str:
     elif name == "kafka":
         count = shape.kafka_brokers
         env = {"KAFKA_NODE_ID": "%(process_num)d", "KAFKA_CLUSTER_SIZE": str(count)}
+    if name == "provider":
+        env["PROVIDER_RECEIPTS_REQUIRED"] = str(int(shape.receipts_required))
     if shape.kafka_brokers > 1:
         env["KAFKA_BOOTSTRAP_SERVERS"] = ",".join(shape.brokers())
     if count > 1:
@@ -119,8 +127,14 @@ def _int_setting(name: str, remembered: dict[str, str]) -> int:
     return int(os.environ.get(name) or remembered.get(name) or 1)
 
 
+def _flag_setting(name: str, remembered: dict[str, str]) -> bool:
+    value = os.environ.get(name) or remembered.get(name) or "0"
+    return value.strip().lower() in {"1", "true", "on", "yes"}
+
+
 def resolve_shape(state: Path) -> Shape:
-    """SCALE / KAFKA_BROKERS from the environment, else what the running stack has, else 1."""
+    """SCALE / KAFKA_BROKERS / PROVIDER_RECEIPTS_REQUIRED from the environment, else what the
+    running stack has, else 1, 1 and 0."""
     remembered: dict[str, str] = {}
     if state.exists():
         for line in state.read_text().splitlines():
@@ -130,6 +144,7 @@ def resolve_shape(state: Path) -> Shape:
         scale=_int_setting("SCALE", remembered),
         kafka_brokers=_int_setting("KAFKA_BROKERS", remembered),
         bootstrap=os.environ.get("KAFKA_BOOTSTRAP_SERVERS") or "127.0.0.1:9092",
+        receipts_required=_flag_setting("PROVIDER_RECEIPTS_REQUIRED", remembered),
     )
     if not 1 <= shape.scale <= MAX_SCALE:
         raise SystemExit(f"SCALE={shape.scale}: want 1..{MAX_SCALE}")
@@ -148,6 +163,7 @@ def main() -> int:
     render_all(args.templates, args.run / "supervisor" / "conf.d", shape)
     (args.run / "stack.env").write_text(
         f"SCALE={shape.scale}\nKAFKA_BROKERS={shape.kafka_brokers}\n"
+        f"PROVIDER_RECEIPTS_REQUIRED={int(shape.receipts_required)}\n"
     )
     print(f"SCALE={shape.scale}")
     print(f"KAFKA_BROKERS={shape.kafka_brokers}")

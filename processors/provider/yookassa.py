@@ -66,6 +66,7 @@ class Autopayment:
     currency: str
     payment_method_id: str
     description: str
+    receipt: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -181,6 +182,7 @@ class YooKassaClient:
         description: str = "",
         *,
         save_payment_method: bool = False,
+        receipt: dict[str, Any] | None = None,
     ) -> ProviderPayment:
         body: dict[str, Any] = {
             "amount": money(amount, currency),
@@ -192,17 +194,27 @@ class YooKassaClient:
             body["save_payment_method"] = True
         if description:
             body["description"] = description[:128]
+        if receipt is not None:  # 54-FZ (processors/provider/receipts.py)
+            body["receipt"] = receipt
         key = provider_idempotence_key("payment", payment_id)
         return payment_of(await self._call("POST", "/v3/payments", body, key))
 
     async def create_refund(
-        self, refund_id: UUID, payment_external_id: str, amount: Decimal, currency: str
+        self,
+        refund_id: UUID,
+        payment_external_id: str,
+        amount: Decimal,
+        currency: str,
+        *,
+        receipt: dict[str, Any] | None = None,
     ) -> ProviderRefund:
-        body = {
+        body: dict[str, Any] = {
             "payment_id": payment_external_id,
             "amount": money(amount, currency),
             "description": f"Refund {refund_id}",
         }
+        if receipt is not None:
+            body["receipt"] = receipt
         key = provider_idempotence_key("refund", refund_id)
         return refund_of(await self._call("POST", "/v3/refunds", body, key))
 
@@ -220,6 +232,8 @@ class YooKassaClient:
                 "period": str(charge.period),
             },
         }
+        if charge.receipt is not None:
+            body["receipt"] = charge.receipt
         key = provider_idempotence_key("payment", payment_id)
         return payment_of(await self._call("POST", "/v3/payments", body, key))
 

@@ -25,6 +25,7 @@ from processors import apply, inbox
 from processors import repository as payments
 from processors.errors import ProviderRejected
 from processors.inbox import InboxEntry
+from processors.provider import receipts
 from processors.provider.objects import ProviderPayment
 from processors.provider.yookassa import Autopayment
 from processors.repository import PaymentRow
@@ -60,14 +61,21 @@ async def renew(cmd: RenewSubscription, origin: InboxEntry, ctx: Context) -> Non
     if row.status is not PaymentStatus.ACCEPTED:
         await _record(ctx, origin)  # decided before a crash: lifecycle already ran with it
         return
+    if ctx.settings.provider_receipts and row.receipt is None:
+        await _fail(ctx, row, origin, "receipt_contact_required")  # nothing is charged
+        return
     try:
         obj = await _charge_once(ctx, cmd, row, created_at, method)
     except ProviderRejected as exc:
-        async with ctx.uow.transaction() as tx:
-            await apply.fail_payment(tx, row, exc.code or str(exc), topic=_topic(ctx))
-            await tx.record(origin)
+        await _fail(ctx, row, origin, exc.code or str(exc))
         return
     await apply.apply_payment_in_transaction(ctx, row, obj, origin)
+
+
+async def _fail(ctx: Context, row: PaymentRow, origin: InboxEntry, reason: str) -> None:
+    async with ctx.uow.transaction() as tx:
+        await apply.fail_payment(tx, row, reason, topic=_topic(ctx))
+        await tx.record(origin)
 
 
 def _topic(ctx: Context) -> str:
@@ -87,7 +95,7 @@ async def _prepare(
             if not still_wanted(sub, cmd) or sub is None or sub.card is None:
                 await inbox.record(conn, origin)
                 return None
-            await _insert_attempt(conn, cmd, sub, payment_id)
+            await _insert_attempt(conn, cmd, sub, payment_id, ctx.settings.provider_receipts)
             existing = await _attempt_row(conn, payment_id)
     if existing is None:
         raise LookupError(f"renewal payment {payment_id} vanished")
@@ -108,17 +116,23 @@ async def _attempt_row(
 
 
 async def _insert_attempt(
-    conn: asyncpg.Connection, cmd: RenewSubscription, sub: SubscriptionRow, payment_id: Any
+    conn: asyncpg.Connection,
+    cmd: RenewSubscription,
+    sub: SubscriptionRow,
+    payment_id: Any,
+    receipts_on: bool,
 ) -> None:
     plan = await repo.load_plan(conn, sub.plan_id)
     if plan is None or sub.card is None:
         raise LookupError(f"subscription {sub.id}: plan or card missing")
+    email = await repo.customer_email(conn, sub.id)
     await conn.execute(
         """INSERT INTO payments_history.payments
                (id, user_id, plan_id, amount, currency, status, system_id, idempotency_key,
                 request_fingerprint, return_url, auto_renew, subscription_id, period_number,
-                payment_method_id)
-           VALUES ($1, $2, $3, $4, $5, $11::text, $6, $7, 'renewal', '', true, $8, $9, $10)
+                payment_method_id, customer_email, receipt)
+           VALUES ($1, $2, $3, $4, $5, $11::text, $6, $7, 'renewal', '', true, $8, $9, $10,
+                   $12, $13::jsonb)
            ON CONFLICT (user_id, idempotency_key) DO NOTHING""",
         payment_id,
         sub.user_id,
@@ -131,7 +145,19 @@ async def _insert_attempt(
         cmd.period_number,
         sub.card.payment_method_id,
         str(PaymentStatus.ACCEPTED),
+        email,
+        renewal_receipt(receipts_on, plan, email),
     )
+
+
+def renewal_receipt(enabled: bool, plan: repo.Plan, email: str | None) -> dict[str, Any] | None:
+    """The autopayment's 54-FZ receipt, fixed with its row so every attempt sends the same
+    body; ``None`` without an email (the renewal then fails without a charge, see `renew`)."""
+    try:
+        return receipts.receipt_for(enabled, plan.receipt_line, plan.amount, plan.currency, email)
+    except receipts.ReceiptContactRequired:
+        log.error("subscription renewal for %s: no email for the receipt", plan.id)
+        return None
 
 
 async def _charge_once(
@@ -152,6 +178,7 @@ async def _charge_once(
         currency=row.currency,
         payment_method_id=method,
         description=f"Subscription {row.plan_id}, period {cmd.period_number}",
+        receipt=row.receipt,
     )
     return await ctx.provider.create_autopayment(row.id, charge)
 

@@ -15,6 +15,7 @@ import asyncpg
 
 from domain.subscriptions import PlanTerms, Subscription, SubscriptionStatus
 from processors.provider.objects import SavedCard as Card
+from processors.provider.receipts import ReceiptLine
 from schemas import ids
 
 Conn: TypeAlias = asyncpg.Connection | asyncpg.Pool
@@ -60,6 +61,7 @@ class Plan:
     amount: Decimal
     currency: str
     terms: PlanTerms
+    receipt_line: ReceiptLine
 
 
 async def lock_user(conn: asyncpg.Connection, user_id: UUID) -> None:
@@ -77,8 +79,10 @@ async def load(conn: Conn, user_id: UUID) -> SubscriptionRow | None:
 
 async def load_plan(conn: Conn, plan_id: str) -> Plan | None:
     r = await conn.fetchrow(
-        """SELECT id, amount, currency, period_seconds, renew_before_seconds, retry_seconds,
-                  grace_seconds FROM payments_history.plans WHERE id = $1""",
+        """SELECT id, title, amount, currency, period_seconds, renew_before_seconds,
+                  retry_seconds, grace_seconds, receipt_description, receipt_quantity,
+                  receipt_vat_code, receipt_payment_mode, receipt_payment_subject
+           FROM payments_history.plans WHERE id = $1""",
         plan_id,
     )
     if r is None:
@@ -89,7 +93,21 @@ async def load_plan(conn: Conn, plan_id: str) -> Plan | None:
         tuple(r["retry_seconds"]),
         r["grace_seconds"],
     )
-    return Plan(r["id"], r["amount"], r["currency"].strip(), terms)
+    line = ReceiptLine.of_plan(r["title"], dict(r))
+    return Plan(r["id"], r["amount"], r["currency"].strip(), terms, line)
+
+
+async def customer_email(conn: Conn, subscription_id: UUID) -> str | None:
+    """Where the subscription's receipts go: the email its latest paid period's payment was
+    made with (the first payment's, carried on by every renewal)."""
+    email: str | None = await conn.fetchval(
+        """SELECT p.customer_email FROM payments_history.subscription_periods sp
+           JOIN payments_history.payments p ON p.id = sp.payment_id
+           WHERE sp.subscription_id = $1 AND p.customer_email IS NOT NULL
+           ORDER BY sp.number DESC LIMIT 1""",
+        subscription_id,
+    )
+    return email
 
 
 async def save(

@@ -1,10 +1,20 @@
 """Read-only admins: the pipeline owns these rows, operators look and act through it."""
 
+import json
 from typing import Any
 
 from django.db.models import Model
 from django.http import HttpRequest
+from django.utils.html import format_html
 from unfold.admin import ModelAdmin
+
+
+def pretty_json(value: object) -> str:
+    """A JSON column as an indented block, or a dash when it is null."""
+    if value is None:
+        return "—"
+    text = json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False)
+    return format_html('<pre class="whitespace-pre-wrap text-xs">{}</pre>', text)
 
 
 class ReadOnlyAdmin(ModelAdmin):

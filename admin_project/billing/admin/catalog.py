@@ -39,6 +39,12 @@ class PlanAdmin(ModelAdmin):
         "retry_seconds",
         "grace_seconds",
         "active",
+        # The 54-FZ receipt line of the plan's payments, renewals and refunds.
+        "receipt_description",
+        "receipt_quantity",
+        "receipt_vat_code",
+        "receipt_payment_mode",
+        "receipt_payment_subject",
     ]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Model | None = None) -> list[str]:

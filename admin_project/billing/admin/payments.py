@@ -1,7 +1,6 @@
 """Payments: the list operators search every morning, the read-only detail with its refunds and
 timeline, and the actions that go through the pipeline (refund, re-check, CSV export)."""
 
-import json
 from typing import Any
 
 from django.contrib import admin, messages
@@ -10,12 +9,11 @@ from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import path, reverse
-from django.utils.html import format_html
 from unfold.contrib.filters.admin import RelatedDropdownFilter
 from unfold.decorators import action, display
 
 from admin_project.billing import audit, export, pipeline
-from admin_project.billing.admin.base import ReadOnlyAdmin
+from admin_project.billing.admin.base import ReadOnlyAdmin, pretty_json
 from admin_project.billing.admin.filters import (
     CreatedRangeFilter,
     RefundListFilter,
@@ -112,10 +110,16 @@ class PaymentAdmin(ReadOnlyAdmin):
                 ]
             },
         ),
+        ("Receipt (54-FZ)", {"fields": ["customer_email", "receipt_pretty"]}),
         ("Refunds", {"fields": ["refunds_table"]}),
         ("Timeline", {"fields": ["timeline_table"]}),
     ]
-    extra_readonly = ["external_payment_pretty", "refunds_table", "timeline_table"]
+    extra_readonly = [
+        "external_payment_pretty",
+        "receipt_pretty",
+        "refunds_table",
+        "timeline_table",
+    ]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Payment | None = None) -> list[str]:
         return [*super().get_readonly_fields(request, obj), *self.extra_readonly]
@@ -153,10 +157,11 @@ class PaymentAdmin(ReadOnlyAdmin):
 
     @display(description="external payment (as last read from the provider)")
     def external_payment_pretty(self, obj: Payment) -> str:
-        if obj.external_payment is None:
-            return "—"
-        text = json.dumps(obj.external_payment, indent=2, sort_keys=True, ensure_ascii=False)
-        return format_html('<pre class="whitespace-pre-wrap text-xs">{}</pre>', text)
+        return pretty_json(obj.external_payment)
+
+    @display(description="receipt sent to the provider with the payment")
+    def receipt_pretty(self, obj: Payment) -> str:
+        return pretty_json(obj.receipt)
 
     @display(description="refunds")
     def refunds_table(self, obj: Payment) -> str:

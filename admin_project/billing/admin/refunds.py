@@ -7,7 +7,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 from unfold.decorators import display
 
-from admin_project.billing.admin.base import ReadOnlyAdmin
+from admin_project.billing.admin.base import ReadOnlyAdmin, pretty_json
 from admin_project.billing.admin.search import uuid_search
 from admin_project.billing.models import Refund, RefundStatus
 from admin_project.billing.paginator import EstimatedCountPaginator
@@ -50,6 +50,18 @@ class RefundAdmin(ReadOnlyAdmin):
         return queryset.filter(id=value) | queryset.filter(payment_id=value) | queryset.filter(
             user_id=value
         ), False
+
+    def get_fields(self, request: HttpRequest, obj: Refund | None = None) -> list[str]:
+        """Every column, the 54-FZ receipt sent with the refund as indented JSON."""
+        names = [f.name for f in Refund._meta.fields]
+        return [("receipt_pretty" if name == "receipt" else name) for name in names]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Refund | None = None) -> list[str]:
+        return [*super().get_readonly_fields(request, obj), "receipt_pretty"]
+
+    @display(description="receipt sent to the provider with the refund")
+    def receipt_pretty(self, obj: Refund) -> str:
+        return pretty_json(obj.receipt)
 
     @display(description="payment")
     def payment_link(self, obj: Refund) -> str:

@@ -64,6 +64,23 @@ def test_three_brokers_are_kafka_1_to_3_and_everyone_gets_every_broker(tmp_path:
     assert bootstrap in programs["processor-commands"]["environment"]
 
 
+def test_the_receipts_switch_reaches_only_the_provider_and_is_remembered(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shape = render.Shape(receipts_required=True)
+    render.render_all(TEMPLATES, tmp_path / "on", shape)
+    on = (tmp_path / "on" / "provider.conf").read_text()
+    assert 'PROVIDER_RECEIPTS_REQUIRED="1"' in on
+    assert "PROVIDER_RECEIPTS" not in (tmp_path / "on" / "gateway.conf").read_text()
+    render.render_all(TEMPLATES, tmp_path / "off", render.Shape())
+    assert 'PROVIDER_RECEIPTS_REQUIRED="0"' in (tmp_path / "off" / "provider.conf").read_text()
+    monkeypatch.delenv("PROVIDER_RECEIPTS_REQUIRED", raising=False)
+    (tmp_path / "stack.env").write_text("SCALE=1\nKAFKA_BROKERS=1\nPROVIDER_RECEIPTS_REQUIRED=1\n")
+    assert render.resolve_shape(tmp_path / "stack.env").receipts_required
+    monkeypatch.setenv("PROVIDER_RECEIPTS_REQUIRED", "0")
+    assert not render.resolve_shape(tmp_path / "stack.env").receipts_required
+
+
 def test_a_scheduler_added_later_is_scaled_like_the_reconciler(tmp_path: Path) -> None:
     templates = tmp_path / "templates"
     templates.mkdir()

@@ -117,9 +117,10 @@ class FakeStore:
             and r.reserved
         ]
 
-    async def reserve_refund(self, refund_id: UUID) -> None:
+    async def reserve_refund(self, refund_id: UUID, receipt: dict[str, Any] | None = None) -> None:
         self._call("reserve_refund")
-        self.rows.refunds[refund_id] = replace(self.rows.refunds[refund_id], reserved=True)
+        row = self.rows.refunds[refund_id]
+        self.rows.refunds[refund_id] = replace(row, reserved=True, receipt=receipt)
 
     async def fail_refund(self, refund_id: UUID, reason: str) -> RefundRow | None:
         self._call("fail_refund")
@@ -231,6 +232,7 @@ class FakeProvider:
         self.payments: dict[str, ProviderPayment] = {}
         self.refunds: dict[str, ProviderRefund] = {}
         self.keys: dict[str, _Made] = {}
+        self.receipts: dict[str, dict[str, Any] | None] = {}  # the last one sent per key
         self.calls: list[str] = []
         self.faults: list[Exception | str] = []
         self.refund_status = RefundStatus.SUCCEEDED
@@ -267,10 +269,12 @@ class FakeProvider:
         description: str = "",
         *,
         save_payment_method: bool = False,
+        receipt: dict[str, Any] | None = None,
     ) -> ProviderPayment:
         fault = self._before("create_payment")
         key = provider_idempotence_key("payment", payment_id)
-        body = (user_id, amount, currency, return_url, description)
+        body = (user_id, amount, currency, return_url, description, repr(receipt))
+        self.receipts[key] = receipt
         existing = self._idempotent(key, body)
         if existing is None:
             existing = str(uuid.uuid4())
@@ -288,11 +292,18 @@ class FakeProvider:
         return self.payments[existing]
 
     async def create_refund(
-        self, refund_id: UUID, payment_external_id: str, amount: Decimal, currency: str
+        self,
+        refund_id: UUID,
+        payment_external_id: str,
+        amount: Decimal,
+        currency: str,
+        *,
+        receipt: dict[str, Any] | None = None,
     ) -> ProviderRefund:
         fault = self._before("create_refund")
         key = provider_idempotence_key("refund", refund_id)
-        existing = self._idempotent(key, (payment_external_id, amount, currency))
+        self.receipts[key] = receipt
+        existing = self._idempotent(key, (payment_external_id, amount, currency, repr(receipt)))
         if existing is None:
             paid = self.payments.get(payment_external_id)
             if paid is None:
@@ -300,7 +311,7 @@ class FakeProvider:
             if amount > self.refundable(payment_external_id):
                 raise ProviderRejected("refund exceeds the amount left", code="invalid_request")
             existing = str(uuid.uuid4())
-            self.keys[key] = _Made((payment_external_id, amount, currency), existing)
+            self.keys[key] = _Made((payment_external_id, amount, currency, repr(receipt)), existing)
             self.refunds[existing] = ProviderRefund(
                 id=existing,
                 payment_id=payment_external_id,
