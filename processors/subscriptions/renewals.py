@@ -125,7 +125,7 @@ async def _insert_attempt(
     plan = await repo.load_plan(conn, sub.plan_id)
     if plan is None or sub.card is None:
         raise LookupError(f"subscription {sub.id}: plan or card missing")
-    email = await repo.customer_email(conn, sub.id)
+    email = await repo.customer_email(conn, sub.user_id)
     await conn.execute(
         """INSERT INTO payments_history.payments
                (id, user_id, plan_id, amount, currency, status, system_id, idempotency_key,

@@ -13,6 +13,7 @@ from uuid import UUID
 
 import asyncpg
 
+from domain.payments import PaymentStatus
 from domain.subscriptions import PlanTerms, Subscription, SubscriptionStatus
 from processors.provider.objects import SavedCard as Card
 from processors.provider.receipts import ReceiptLine
@@ -97,15 +98,16 @@ async def load_plan(conn: Conn, plan_id: str) -> Plan | None:
     return Plan(r["id"], r["amount"], r["currency"].strip(), terms, line)
 
 
-async def customer_email(conn: Conn, subscription_id: UUID) -> str | None:
-    """Where the subscription's receipts go: the email its latest paid period's payment was
-    made with (the first payment's, carried on by every renewal)."""
+async def customer_email(conn: Conn, user_id: UUID) -> str | None:
+    """Where the subscription's receipts go: the email of the user's latest succeeded payment
+    that has one (the first payment's, carried on by every renewal; a later payment the
+    user made with another email moves it)."""
     email: str | None = await conn.fetchval(
-        """SELECT p.customer_email FROM payments_history.subscription_periods sp
-           JOIN payments_history.payments p ON p.id = sp.payment_id
-           WHERE sp.subscription_id = $1 AND p.customer_email IS NOT NULL
-           ORDER BY sp.number DESC LIMIT 1""",
-        subscription_id,
+        """SELECT customer_email FROM payments_history.payments
+           WHERE user_id = $1 AND status = $2 AND customer_email IS NOT NULL
+           ORDER BY created_at DESC LIMIT 1""",
+        user_id,
+        str(PaymentStatus.SUCCEEDED),
     )
     return email
 

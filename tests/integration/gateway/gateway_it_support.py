@@ -22,8 +22,17 @@ SECRET = "integration-test-jwt-secret-" + "0123456789abcdef" * 3
 Offsets = dict[TopicPartition, int]
 
 
-def bearer(user_id: uuid.UUID) -> dict[str, str]:
-    claims = {"sub": str(user_id), "iss": ISSUER, "aud": AUDIENCE, "exp": time.time() + 600}
+def bearer(user_id: uuid.UUID, email: str | None = "") -> dict[str, str]:
+    """A token like the Auth sandbox's: its `email` claim made up from the user id unless
+    given (None: a token without one)."""
+    claims: dict[str, Any] = {
+        "sub": str(user_id),
+        "iss": ISSUER,
+        "aud": AUDIENCE,
+        "exp": time.time() + 600,
+    }
+    if email is not None:
+        claims["email"] = email or f"{user_id}@users.auth-sandbox.test"
     token = jwt.encode(claims, SECRET, "HS256")
     return {"Authorization": f"Bearer {token}"}
 

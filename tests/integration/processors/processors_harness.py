@@ -1,7 +1,9 @@
 """Harness: processors against the real Kafka and PostgreSQL and a sandbox provider subprocess.
 
 Each test gets its own topics, consumer groups and ids; the provider is shared by the
-session (its faults are reset after every test).
+session (its faults are reset after every test). It inherits the environment, so
+`PROVIDER_RECEIPTS_REQUIRED=1` (`make test PROVIDER_RECEIPTS_REQUIRED=1`) makes it a 54-FZ
+shop; rows are inserted with the receipt the gateway would store either way.
 """
 
 import asyncio
@@ -24,6 +26,7 @@ from aiokafka import AIOKafkaConsumer
 
 from common.kafka import make_producer
 from processors import commands, webhooks
+from processors.provider.receipts import ReceiptLine, receipt_for
 from processors.runtime import Context, bootstrap
 from processors.settings import ProcessorSettings
 from schemas import ids
@@ -31,6 +34,18 @@ from schemas.codec import encode
 from schemas.messages import CreatePayment, Envelope, ProviderNotification, RefundPayment
 
 ROOT = Path(__file__).resolve().parents[3]
+MONTHLY = ReceiptLine("Monthly subscription")
+
+
+def email_of(user_id: uuid.UUID) -> str:
+    return f"{user_id}@users.auth-sandbox.test"
+
+
+def receipt_of(amount: Decimal | str, user_id: uuid.UUID) -> dict[str, Any]:
+    """The receipt the gateway stores with a payment of the monthly plan (receipts on)."""
+    receipt = receipt_for(True, MONTHLY, Decimal(amount), "RUB", email_of(user_id))
+    assert receipt is not None
+    return receipt
 
 
 def free_port() -> int:
@@ -51,12 +66,18 @@ def wait_http(url: str, within: float = 20.0) -> None:
 
 @pytest.fixture(scope="session")
 def provider_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    yield from started_provider(tmp_path_factory)
+
+
+def started_provider(tmp_path_factory: pytest.TempPathFactory, **extra: str) -> Iterator[str]:
+    """A sandbox provider subprocess on a free port, with `extra` in its environment."""
     url = f"http://127.0.0.1:{free_port()}"
     env = {
         **os.environ,
         "PROVIDER_URL": url,
         "PROVIDER_DB_PATH": str(tmp_path_factory.mktemp("provider") / "provider.sqlite3"),
         "PROVIDER_WEBHOOK_URL": f"http://127.0.0.1:{free_port()}/nowhere",
+        **extra,
     }
     log = open(tmp_path_factory.mktemp("logs") / "provider.log", "wb")  # noqa: SIM115
     proc = subprocess.Popen(
@@ -151,12 +172,15 @@ class Gateway:
         payment_id = ids.payment_id(user_id, key)
         await self.ctx.pool.execute(
             """INSERT INTO payments_history.payments (id, user_id, plan_id, amount, currency,
-               idempotency_key, request_fingerprint, return_url)
-               VALUES ($1, $2, 'monthly', $3, 'RUB', $4, 'fp', 'https://cinema.example/back')""",
+               idempotency_key, request_fingerprint, return_url, customer_email, receipt)
+               VALUES ($1, $2, 'monthly', $3, 'RUB', $4, 'fp', 'https://cinema.example/back',
+                       $5, $6::jsonb)""",
             payment_id,
             user_id,
             Decimal(amount),
             key,
+            email_of(user_id),
+            receipt_of(amount, user_id),
         )
         cmd = CreatePayment(
             message_id=ids.message_id("CreatePayment", payment_id),

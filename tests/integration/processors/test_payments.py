@@ -12,6 +12,7 @@ from processors_harness import (
     ledger_for,
     outbox_types,
     payment,
+    receipt_of,
     status_is,
 )
 
@@ -118,7 +119,13 @@ async def test_redriven_command_sends_the_provider_the_same_body_as_the_first_at
     row = await repository.load_payment(ctx.pool, cmd.payment_id)
     assert row is not None
     first = await ctx.provider.create_payment(
-        row.id, row.user_id, row.amount, row.currency, row.return_url, payment_description(row)
+        row.id,
+        row.user_id,
+        row.amount,
+        row.currency,
+        row.return_url,
+        payment_description(row),
+        receipt=row.receipt,
     )
     redrive = cmd.model_copy(update={"description": ""})
 
@@ -150,7 +157,12 @@ async def test_webhook_arriving_before_our_row_is_retried_until_the_row_exists(
     cmd = await gateway.new_payment(send=False)
     await ctx.pool.execute("DELETE FROM payments_history.payments WHERE id = $1", cmd.payment_id)
     obj = await ctx.provider.create_payment(
-        cmd.payment_id, cmd.user_id, cmd.amount, "RUB", cmd.return_url
+        cmd.payment_id,
+        cmd.user_id,
+        cmd.amount,
+        "RUB",
+        cmd.return_url,
+        receipt=receipt_of(cmd.amount, cmd.user_id),
     )
     paid = await confirm_and_notify(sandbox, gateway, obj.id, PAY)
     await asyncio.sleep(0.4)

@@ -7,7 +7,14 @@ from datetime import timedelta
 from decimal import Decimal
 
 import httpx
-from processors_harness import Gateway, Running, eventually, read_topic
+from processors_harness import (
+    Gateway,
+    Running,
+    email_of,
+    eventually,
+    read_topic,
+    receipt_of,
+)
 
 from common.producer import Producer
 from domain.subscriptions import Subscription, SubscriptionStatus
@@ -25,21 +32,38 @@ async def saved_card(
     ctx: Context, sandbox: httpx.AsyncClient, card: str = "4242424242424242"
 ) -> str:
     """A card saved at the provider by a payment its holder made (CONTRACT §4)."""
+    user = uuid.uuid4()
     obj = await ctx.provider.create_payment(
-        uuid.uuid4(), uuid.uuid4(), Decimal("1.00"), "RUB", "https://x/", save_payment_method=True
+        uuid.uuid4(),
+        user,
+        Decimal("1.00"),
+        "RUB",
+        "https://x/",
+        save_payment_method=True,
+        receipt=receipt_of("1.00", user),
     )
     paid = await sandbox.post(f"/sandbox/payments/{obj.id}/confirm", json={"card_number": card})
     return str(paid.json()["payment_method"]["id"])
 
 
 async def subscribed(ctx: Context, method: str, ends_in: timedelta) -> repo.SubscriptionRow:
-    """A user one period into an auto-renewing subscription."""
+    """A user one period into an auto-renewing subscription, bought by a payment made with
+    an email (where the renewals' receipts go)."""
     user = uuid.uuid4()
     now = await repo.now(ctx.pool)
     state = Subscription(
         SubscriptionStatus.ACTIVE, now - timedelta(days=30) + ends_in, now + ends_in, True, True
     )
     async with ctx.pool.acquire() as conn, conn.transaction():
+        await conn.execute(
+            """INSERT INTO payments_history.payments (id, user_id, plan_id, amount, currency,
+                   status, idempotency_key, request_fingerprint, return_url, customer_email)
+               VALUES ($1, $2, $3, 499, 'RUB', 'succeeded', 'first', 'fp', 'https://x/', $4)""",
+            uuid.uuid4(),
+            user,
+            PLAN,
+            email_of(user),
+        )
         return await repo.save(
             conn, user, PLAN, state, periods=1, card=Card(method, "4242", "12/2030")
         )
@@ -82,6 +106,7 @@ async def test_a_renewal_delivered_three_times_charges_once_and_buys_one_period(
     assert row.state.period_end == sub.state.period_end + timedelta(days=30)
     rows = await charges_for(sandbox, sub)
     assert [(p["metadata"]["period"], p["status"]) for p in rows] == [("2", "succeeded")]
+    assert rows[0]["receipt"]["customer"] == {"email": email_of(sub.user_id)}
     assert (await repo.load(ctx.pool, sub.user_id)).periods == 2  # type: ignore[union-attr]
     types = await ctx.pool.fetch(
         "SELECT type FROM payments_history.outbox WHERE key = $1 ORDER BY id", str(sub.user_id)
