@@ -5,6 +5,7 @@ See ``test_official_sdk.py`` for why the SDK is the oracle."""
 from __future__ import annotations
 
 import uuid
+from decimal import Decimal
 
 import httpx
 import pytest
@@ -18,6 +19,7 @@ from yookassa.domain.exceptions import (
     UnauthorizedError,
 )
 
+from processors.provider.receipts import ReceiptLine, receipt_for, refund_receipt
 from tests.integration.sandbox.conftest import (
     SHOP_ID,
     SimulatorProcess,
@@ -65,6 +67,39 @@ def test_receipts_are_required_and_registered(
     assert renewal.status == "succeeded"
     assert notifications(receiver, renewal.id, 1)[0].object.receipt_registration == "pending"
     assert Settings.get_account_settings().fiscalization_enabled is True
+
+
+def test_our_clients_receipts_are_accepted_and_none_is_refused_everywhere(
+    fiscal: SimulatorProcess,
+) -> None:
+    """The receipts our client builds (processors/provider/receipts.py) for a payment, a
+    partial refund and an autopayment pass the shop's checks through the SDK; the same calls
+    without a receipt are 400 ``parameter: receipt``."""
+    use(fiscal)
+    line = ReceiptLine("Monthly subscription", Decimal(3), 4, "full_prepayment", "service")
+    ours = receipt_for(True, line, Decimal("499.00"), "RUB", "viewer@cinema.test")
+    payment = paid(fiscal, save_payment_method=True, receipt=ours)
+    assert payment.status == "succeeded"
+    part = refund_receipt(ours, Decimal("499.00"), Decimal("100.01"), "RUB")
+    refund_body = {"payment_id": payment.id, "amount": {"value": "100.01", "currency": "RUB"}}
+    with pytest.raises(BadRequestError) as bare_refund:
+        Refund.create(refund_body, str(uuid.uuid4()))
+    assert bare_refund.value.error.parameter == "receipt"
+    assert Refund.create({**refund_body, "receipt": part}, str(uuid.uuid4())).status in {
+        "succeeded",
+        "pending",
+    }
+    autopayment = {
+        "amount": {"value": "499.00", "currency": "RUB"},
+        "capture": True,
+        "payment_method_id": payment.payment_method.id,
+    }
+    with pytest.raises(BadRequestError) as bare_renewal:
+        Payment.create(autopayment, str(uuid.uuid4()))
+    assert bare_renewal.value.error.parameter == "receipt"
+    renewal = Payment.create({**autopayment, "receipt": ours}, str(uuid.uuid4()))
+    assert renewal.status == "succeeded"
+    assert renewal.receipt_registration in {"pending", "succeeded"}
 
 
 def test_unpaid_payment_expires_and_pending_refunds_settle(
