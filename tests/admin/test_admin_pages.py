@@ -149,6 +149,11 @@ def test_plan_edit_changes_new_payments_only(
         "retry_seconds": "86400,259200",
         "grace_seconds": "604800",
         "active": "on",
+        "receipt_description": "Кинотеатр: подписка на месяц",
+        "receipt_quantity": "1",
+        "receipt_vat_code": "4",
+        "receipt_payment_mode": "full_prepayment",
+        "receipt_payment_subject": "service",
     }
     response = admin_client_.post(url, form)
     assert response.status_code == 302
@@ -158,6 +163,37 @@ def test_plan_edit_changes_new_payments_only(
 
     plan = Plan.objects.get(id="monthly")
     assert plan.amount == Decimal("599.00") and plan.retry_seconds == [86400, 259200]
+    assert (plan.receipt_vat_code, plan.receipt_payment_mode) == (4, "full_prepayment")
+    assert plan.receipt_description == "Кинотеатр: подписка на месяц"
+
+
+def test_payment_and_refund_pages_show_the_receipts_sent_with_them(
+    admin_client_: Client, make_payment: Callable[..., Payment]
+) -> None:
+    receipt = {
+        "customer": {"email": "viewer@cinema.test"},
+        "items": [{"description": "Monthly subscription", "vat_code": 1, "quantity": "1"}],
+    }
+    payment = make_payment(customer_email="viewer@cinema.test", receipt=receipt)
+    refund = Refund.objects.create(
+        id=uuid.uuid4(),
+        payment=payment,
+        user_id=payment.user_id,
+        amount=Decimal("100.00"),
+        currency="RUB",
+        status="succeeded",
+        idempotency_key="k-receipt",
+        request_fingerprint="f" * 64,
+        receipt={**receipt, "items": [{"amount": {"value": "100.00", "currency": "RUB"}}]},
+    )
+    page = admin_client_.get(reverse("admin:billing_payment_change", args=[payment.id]))
+    html = page.content.decode()
+    assert "Receipt (54-FZ)" in html and "viewer@cinema.test" in html
+    assert "&quot;vat_code&quot;: 1" in html
+    page = admin_client_.get(reverse("admin:billing_refund_change", args=[refund.id]))
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert "&quot;value&quot;: &quot;100.00&quot;" in html and "viewer@cinema.test" in html
 
 
 def test_the_dashboard_shows_each_currency_with_its_own_sign(
