@@ -75,6 +75,28 @@ async def test_a_renewal_carries_a_receipt_for_the_subscribers_email(
     assert charge["receipt"]["items"][0]["amount"]["value"] == charge["amount"]["value"]
 
 
+async def test_a_renewal_without_any_email_fails_without_a_charge(
+    ctx: Context, gateway: Gateway, processors: Running, sandbox: httpx.AsyncClient
+) -> None:
+    sub = await subscribed(ctx, await saved_card(ctx, sandbox), timedelta(hours=1))
+    await ctx.pool.execute(
+        "UPDATE payments_history.payments SET customer_email = NULL WHERE user_id = $1",
+        sub.user_id,
+    )
+    await gateway.send(ctx.settings.commands_topic, str(sub.user_id), renew_command(sub))
+
+    async def failed() -> str | None:
+        reason: str | None = await ctx.pool.fetchval(
+            """SELECT failure_reason FROM payments_history.payments
+               WHERE subscription_id = $1 AND status = 'failed'""",
+            sub.id,
+        )
+        return reason
+
+    assert await eventually(failed) == "receipt_contact_required"
+    assert await charges_for(sandbox, sub) == []
+
+
 async def test_a_payment_stored_without_a_receipt_is_refused_by_the_shop(
     ctx: Context, gateway: Gateway, processors: Running, sandbox: httpx.AsyncClient
 ) -> None:

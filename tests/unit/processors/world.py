@@ -4,6 +4,7 @@ import uuid
 from dataclasses import replace
 from decimal import Decimal
 from itertools import count
+from typing import Any
 
 from fakes import FakeDeps
 
@@ -27,8 +28,10 @@ def origin(
     return InboxEntry(consumer, message.message_id, message.type, where, payment_id)
 
 
-def new_payment(deps: FakeDeps, amount: str = "499.00") -> CreatePayment:
-    """What the gateway does: the accepted row, then the command."""
+def new_payment(
+    deps: FakeDeps, amount: str = "499.00", receipt: dict[str, Any] | None = None
+) -> CreatePayment:
+    """What the gateway does: the accepted row (with its receipt), then the command."""
     user_id, key = uuid.uuid4(), uuid.uuid4().hex
     row = PaymentRow(
         id=ids.payment_id(user_id, key),
@@ -43,6 +46,7 @@ def new_payment(deps: FakeDeps, amount: str = "499.00") -> CreatePayment:
         refunded_amount=Decimal("0.00"),
         refunded=False,
         failure_reason=None,
+        receipt=receipt,
     )
     deps.store.rows.payments[row.id] = row
     return commands.create_payment(
@@ -59,9 +63,11 @@ async def create(deps: FakeDeps, cmd: CreatePayment) -> None:
     await handlers.create_payment(cmd, origin(handlers.CONSUMER, cmd), deps)
 
 
-async def paid_payment(deps: FakeDeps, amount: str = "499.00") -> CreatePayment:
+async def paid_payment(
+    deps: FakeDeps, amount: str = "499.00", receipt: dict[str, Any] | None = None
+) -> CreatePayment:
     """A payment the card holder paid and whose webhook we applied."""
-    cmd = new_payment(deps, amount)
+    cmd = new_payment(deps, amount, receipt)
     await create(deps, cmd)
     external_id = str(row(deps, cmd).external_id)
     deps.provider.settle(external_id, PaymentStatus.SUCCEEDED)
