@@ -133,7 +133,11 @@ def receiver() -> Iterator[WebhookReceiver]:
 
 
 def provider_process(tmp: Path, receiver: WebhookReceiver) -> SimulatorProcess:
+    """The sandbox's own tests set its switches themselves: receipts are off unless a test
+    asks (`fiscal`), also under `make test PROVIDER_RECEIPTS_REQUIRED=1`, which is for the
+    stack's provider and our client's tests."""
     env = {
+        "PROVIDER_RECEIPTS_REQUIRED": "0",
         "PROVIDER_DB_PATH": str(tmp / "provider.sqlite3"),
         "PROVIDER_WEBHOOK_URL": receiver.url,
         "PROVIDER_SHOP_ID": SHOP_ID,
