@@ -5,13 +5,14 @@ from datetime import timedelta
 from pydantic import Field
 
 from common.settings import Settings
-from schemas.topics import COMMANDS, EVENTS, WEBHOOKS
+from schemas.topics import COMMANDS, DLQ, EVENTS, WEBHOOKS
 
 
 class ProcessorSettings(Settings):
     commands_topic: str = COMMANDS
     webhooks_topic: str = WEBHOOKS
     events_topic: str = EVENTS
+    dlq_topic: str = DLQ  # messages the processors give up on (CONTRACT §3)
     commands_group: str = "billing-processor-commands"
     webhooks_group: str = "billing-processor-webhooks"
 
@@ -33,6 +34,9 @@ class ProcessorSettings(Settings):
     reconcile_backoff_cap_seconds: float = Field(default=3600.0, gt=0)
     reconcile_interval_s: float = Field(default=1.0, gt=0)
     reconcile_batch: int = Field(default=200, ge=1)
+    # A payment or refund the provider never answered readably ends `failed` after this
+    # (processors/give_up.py); under YooKassa's 24 h Idempotence-Key memory.
+    reconcile_give_up_after_seconds: float = Field(default=23 * 3600.0, gt=0)
 
     # YooKassa cancels an unpaid card payment after an hour (`expired_on_confirmation`): a
     # row still `pending` past this is stuck (we missed the news), not a user still paying.
