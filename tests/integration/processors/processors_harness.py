@@ -98,6 +98,7 @@ async def settings(
         commands_topic=await new_topic(4),
         webhooks_topic=await new_topic(4),
         events_topic=await new_topic(2),
+        dlq_topic=await new_topic(1),
         commands_group=f"test-commands-{suffix}",
         webhooks_group=f"test-webhooks-{suffix}",
         provider_timeout_s=2.0,
