@@ -189,7 +189,8 @@ async def test_rows_never_sent_past_the_give_up_age_end_failed(
     ctx: Context, gateway: Gateway
 ) -> None:
     """What the reconciler would otherwise re-drive for good (here 40 days, so that only this
-    test's rows are that old in a shared database)."""
+    test's rows are that old in a shared database; the stack's own reconciler may fail them
+    first, which is the same code: the rows' end is asserted, not who got there)."""
     ctx.settings.reconcile_give_up_after_seconds = 40 * 86400.0
     never_sent = await gateway.new_payment(send=False)
     paid = await gateway.new_payment(send=False)
@@ -199,13 +200,13 @@ async def test_rows_never_sent_past_the_give_up_age_end_failed(
     ask = await gateway.new_refund(paid, "10.00", send=False)
     await aged(ctx, "payments", never_sent.payment_id, 41)
     await aged(ctx, "refunds", ask.refund_id, 41)
-    assert await reconciler.give_up_stale(ctx) >= 2
+    await reconciler.give_up_stale(ctx)
     row = await payment(ctx, never_sent.payment_id)
     assert row["status"] == "failed"
     assert row["failure_reason"].startswith("gave_up: not_sent_in_time: ")
     assert (await refund(ctx, ask.refund_id))["failure_reason"].startswith("gave_up: not_sent")
+    await reconciler.give_up_stale(ctx)  # once: a guarded update
     assert await outbox_types(ctx, never_sent.payment_id) == ["PaymentFailed"]
-    assert await reconciler.give_up_stale(ctx) == 0  # once
 
 
 async def test_a_pending_payment_the_provider_does_not_know_ends_failed_past_the_age(
