@@ -47,9 +47,7 @@ def probe(**env: str) -> dict[str, object]:
 
 
 def test_behind_a_tls_proxy_http_is_redirected_and_https_gets_hsts_and_secure_cookies() -> None:
-    seen = probe(
-        DJANGO_SECURE_COOKIES="1", DJANGO_SSL_REDIRECT="1", DJANGO_BEHIND_TLS_PROXY="1"
-    )
+    seen = probe(DJANGO_SECURE_COOKIES="1", DJANGO_SSL_REDIRECT="1", DJANGO_BEHIND_TLS_PROXY="1")
     status, location = seen["plain"]  # type: ignore[misc]
     assert status == 301 and str(location).startswith("https://")
     assert seen["proxied"] == 200

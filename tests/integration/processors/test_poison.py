@@ -10,7 +10,6 @@ from typing import Any
 
 import httpx
 import pytest
-from prometheus_client import REGISTRY
 from processors_harness import (
     Gateway,
     Running,
@@ -21,13 +20,19 @@ from processors_harness import (
     refund,
     status_is,
 )
+from prometheus_client import REGISTRY
 
+from common.producer import Producer
 from processors import commands, reconciler
 from processors.provider.yookassa import RetryPolicy, make_client
 from processors.runtime import Context, connect_pool
 from processors.settings import ProcessorSettings
 from schemas.codec import decode, encode
 from schemas.messages import DeadLetter
+
+
+async def _true(value: bool) -> bool:
+    return value
 
 
 def counted(name: str, **labels: str) -> float:
@@ -68,14 +73,19 @@ async def test_a_malformed_command_is_dead_lettered_with_its_reason_and_counted(
     assert letter.original_topic == ctx.settings.commands_topic
     assert letter.error.startswith("undecodable: ") and "amount" in letter.error
     assert json.loads(letter.original_value) == bad
-    row = await ctx.pool.fetchrow(
-        "SELECT error, payload FROM payments_history.dead_letters"
-        " WHERE consumer = 'processor-commands' AND origin_topic = $1",
-        ctx.settings.commands_topic,
+    row = await eventually(  # produced first, then its row: the row may come a moment later
+        lambda: ctx.pool.fetchrow(
+            "SELECT error, payload FROM payments_history.dead_letters"
+            " WHERE consumer = 'processor-commands' AND origin_topic = $1",
+            ctx.settings.commands_topic,
+        )
     )
-    assert row is not None and row["error"] == letter.error
-    after = counted("billing_dead_letters_total", consumer="processor-commands")
-    assert after == before + 1
+    assert row["error"] == letter.error
+    await eventually(
+        lambda: _true(
+            counted("billing_dead_letters_total", consumer="processor-commands") == before + 1
+        )
+    )
 
 
 class UnknownStatus(httpx.AsyncBaseTransport):
@@ -226,3 +236,53 @@ async def test_a_pending_payment_the_provider_does_not_know_ends_failed_past_the
     row = await payment(ctx, cmd.payment_id)
     assert row["status"] == "failed"
     assert row["failure_reason"].startswith("gave_up: unreadable_at_provider: ")
+
+
+async def test_a_pending_refund_the_provider_does_not_know_ends_failed_past_the_age(
+    ctx: Context, gateway: Gateway
+) -> None:
+    paid = await gateway.new_payment(send=False)
+    ask = await gateway.new_refund(paid, "10.00", send=False)
+    await ctx.pool.execute(
+        "UPDATE payments_history.refunds SET external_id = $2, reserved = true WHERE id = $1",
+        ask.refund_id,
+        uuid.uuid4(),
+    )
+    await reconciler.recheck_refund(ctx, ask.refund_id)  # young: checked again later
+    assert (await refund(ctx, ask.refund_id))["status"] == "accepted"
+    await aged(ctx, "refunds", ask.refund_id, 2)
+    await reconciler.recheck_refund(ctx, ask.refund_id)
+    row = await refund(ctx, ask.refund_id)
+    assert (row["status"], row["reserved"]) == ("failed", False)
+    assert row["failure_reason"].startswith("gave_up: unreadable_at_provider: ")
+
+
+async def test_an_accepted_refund_is_re_driven_once_quiet_for_half_its_age(
+    ctx: Context, gateway: Gateway
+) -> None:
+    """Not every RECONCILE_AFTER_SECONDS for good: two hours old, it waits an hour."""
+    ctx.settings.reconcile_after_seconds = 30
+    paid = await gateway.new_payment(send=False)
+    ask = await gateway.new_refund(paid, "10.00", send=False)
+
+    async def quiet_for(minutes: int) -> bool:
+        await ctx.pool.execute(
+            "UPDATE payments_history.refunds SET created_at = now() - interval '2 hours',"
+            " updated_at = now() - make_interval(mins => $2) WHERE id = $1",
+            ask.refund_id,
+            minutes,
+        )
+        publisher = Producer(ctx.settings)
+        try:
+            await reconciler.redrive_refunds(ctx, publisher)
+        finally:
+            await publisher.close()
+        touched = await ctx.pool.fetchval(
+            "SELECT updated_at > now() - interval '1 minute' FROM payments_history.refunds"
+            " WHERE id = $1",
+            ask.refund_id,
+        )
+        return bool(touched)
+
+    assert not await quiet_for(40)  # an old rule re-drove it after 30 s
+    assert await quiet_for(61)
