@@ -6,6 +6,7 @@ import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -21,9 +22,10 @@ from processors_harness import (
     status_is,
 )
 from prometheus_client import REGISTRY
+from test_renewals import subscribed
 
 from common.producer import Producer
-from processors import commands, reconciler
+from processors import commands, reconciler, scheduler
 from processors.provider.yookassa import RetryPolicy, make_client
 from processors.runtime import Context, connect_pool
 from processors.settings import ProcessorSettings
@@ -37,6 +39,17 @@ async def _true(value: bool) -> bool:
 
 def counted(name: str, **labels: str) -> float:
     return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
+async def forget_dead_letters(ctx: Context, topic: str) -> None:
+    """The stack shares the dead_letters table: leave no pending dead letter of this test for
+    its operator (the row is inserted just after the letter is produced)."""
+    sql = "DELETE FROM payments_history.dead_letters WHERE origin_topic = $1"
+
+    async def deleted() -> bool:
+        return str(await ctx.pool.execute(sql, topic)) != "DELETE 0"
+
+    await eventually(deleted)
 
 
 async def letters_of(settings: ProcessorSettings, count: int) -> list[DeadLetter]:
@@ -81,6 +94,7 @@ async def test_a_malformed_command_is_dead_lettered_with_its_reason_and_counted(
         )
     )
     assert row["error"] == letter.error
+    await forget_dead_letters(ctx, ctx.settings.commands_topic)
     await eventually(
         lambda: _true(
             counted("billing_dead_letters_total", consumer="processor-commands") == before + 1
@@ -150,6 +164,7 @@ async def test_an_unknown_provider_status_is_dead_lettered_and_the_lane_moves_on
     await status_is(ctx, second.payment_id, "pending")
     row = await payment(ctx, first.payment_id)  # nothing applied; left to the reconciler
     assert (row["status"], row["external_id"]) == ("accepted", None)
+    await forget_dead_letters(ctx, topic)
 
 
 async def _second_payment_of(gateway: Gateway, ctx: Context, user_id: uuid.UUID) -> Any:
@@ -286,3 +301,49 @@ async def test_an_accepted_refund_is_re_driven_once_quiet_for_half_its_age(
 
     assert not await quiet_for(40)  # an old rule re-drove it after 30 s
     assert await quiet_for(61)
+
+
+async def test_a_stuck_renewal_attempt_is_re_driven_once_quiet_for_half_its_age(
+    ctx: Context,
+) -> None:
+    """The scheduler's re-drive of a renewal attempt stuck `accepted` (one whose provider
+    answer is dead-lettered each time, say) backs off instead of repeating every 30 s."""
+    ctx.settings.reconcile_after_seconds = 30
+    sub = await subscribed(ctx, "pm-" + uuid.uuid4().hex, timedelta(days=1))
+    attempt = uuid.uuid4()
+    await ctx.pool.execute(
+        """INSERT INTO payments_history.payments (id, user_id, plan_id, amount, currency,
+               idempotency_key, request_fingerprint, return_url, subscription_id, period_number)
+           VALUES ($1, $2, 'monthly', 499, 'RUB', 'renewal:2:0', 'fp', '', $3, 2)""",
+        attempt,
+        sub.user_id,
+        sub.id,
+    )
+
+    async def quiet_for(minutes: int) -> bool:
+        await ctx.pool.execute(
+            "UPDATE payments_history.payments SET created_at = now() - interval '2 hours',"
+            " updated_at = now() - make_interval(mins => $2) WHERE id = $1",
+            attempt,
+            minutes,
+        )
+        publisher = Producer(ctx.settings)
+        try:
+            await scheduler.redrive_stuck(ctx.pool, publisher, ctx.settings)
+        finally:
+            await publisher.close()
+        return bool(
+            await ctx.pool.fetchval(
+                "SELECT updated_at > now() - interval '1 minute' FROM payments_history.payments"
+                " WHERE id = $1",
+                attempt,
+            )
+        )
+
+    try:
+        assert not await quiet_for(40)  # the old rule re-drove it every 30 s
+        assert await quiet_for(61)
+    finally:
+        await ctx.pool.execute(
+            "UPDATE payments_history.payments SET status = 'failed' WHERE id = $1", attempt
+        )
