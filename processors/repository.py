@@ -6,6 +6,7 @@ and emits nothing.
 """
 
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from typing import Any, TypeAlias
 from uuid import UUID
@@ -21,7 +22,7 @@ Conn: TypeAlias = asyncpg.Connection | asyncpg.Pool
 
 _PAYMENT_COLUMNS = """id, user_id, plan_id, amount, currency, status, external_id,
     return_url, confirmation_url, refunded_amount, refunded, failure_reason, auto_renew,
-    receipt"""
+    created_at, receipt"""
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,7 @@ class PaymentRow:
     refunded: bool
     failure_reason: str | None
     auto_renew: bool = False  # the user's consent to save the card (CONTRACT §2a)
+    created_at: datetime | None = None  # the give-up age (processors/give_up.py)
     receipt: dict[str, Any] | None = None  # the 54-FZ receipt it is sent with, built once
 
     @classmethod
@@ -62,6 +64,7 @@ class RefundRow:
     external_id: UUID | None
     reserved: bool
     requested_by: str
+    created_at: datetime | None = None
     receipt: dict[str, Any] | None = None  # set when the money is reserved, then sent as is
 
     @classmethod
@@ -71,10 +74,8 @@ class RefundRow:
         return cls(**fields)
 
 
-_REFUND_COLUMNS = (
-    "id, payment_id, user_id, amount, currency, status, external_id, reserved, requested_by,"
-    " receipt"
-)
+_REFUND_COLUMNS = """id, payment_id, user_id, amount, currency, status, external_id, reserved,
+    requested_by, created_at, receipt"""
 
 
 async def load_payment(conn: Conn, payment_id: UUID, *, lock: bool = False) -> PaymentRow | None:
