@@ -282,8 +282,8 @@ class PaymentAdmin(ReadOnlyAdmin):
         else:
             messages.success(
                 request,
-                f"Refund {refund.id} of {refund.amount} {refund.currency} sent"
-                f" ({ask.access_label}).",
+                f"Refund {refund.id} of {refund.amount} {refund.currency} sent."
+                f" Access: {ask.access_label}.",
             )
         audit.record(
             request.user.pk,
