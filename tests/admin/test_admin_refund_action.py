@@ -125,7 +125,11 @@ def test_partial_refunds_cannot_exceed_what_is_left(
     [("end", True, "end access"), ("keep", False, "keep access (goodwill)")],
 )
 def test_the_operator_chooses_whether_the_refund_ends_access(
-    finance: Client, make_payment: Callable[..., Payment], access: str, ends_access: bool, label: str
+    finance: Client,
+    make_payment: Callable[..., Payment],
+    access: str,
+    ends_access: bool,
+    label: str,
 ) -> None:
     payment = make_payment()
     assert refund(finance, payment, "50.00", access=access).status_code == 302
