@@ -3,6 +3,7 @@ operator chooses, ends the subscription like one from the API or keeps it as goo
 (CONTRACT §7): the Auth role follows, and the choice lands in the audit log."""
 
 import time
+from typing import Any
 
 import httpx
 import pytest
@@ -31,14 +32,17 @@ def _paid_and_subscribed(stack: Stack) -> tuple[str, str, str]:
     return payment_id, user_id, token
 
 
-def _refund_in_admin(stack: Stack, payment_id: str, amount: str, access: str, submits: int = 1):  # type: ignore[no-untyped-def]
+def _refund_in_admin(
+    stack: Stack, payment_id: str, amount: str, access: str, submits: int = 1
+) -> dict[str, Any]:
     with httpx.Client(base_url=stack.admin, timeout=30) as client:
         admin_login(client, stack.username, stack.password)
         admin_refund(client, payment_id, amount, access, submits)
-    return wait_for(
+    row: dict[str, Any] = wait_for(
         "refund succeeded",
         lambda: (r := refund_row(stack, payment_id)) and r["status"] == "succeeded" and r,
     )
+    return row
 
 
 def test_admin_refund_reaches_provider_once_and_revokes_subscription() -> None:
