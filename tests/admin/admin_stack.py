@@ -156,12 +156,13 @@ def audit_messages(stack: Stack, object_id: str) -> list[str]:
 def refund_row(stack: Stack, payment_id: str) -> dict[str, Any] | None:
     with psycopg.connect(stack.database_url, autocommit=True) as conn:
         cursor = conn.execute(
-            "SELECT status, amount::text, ends_access FROM payments_history.refunds"
+            "SELECT status, amount::text, ends_access, id FROM payments_history.refunds"
             " WHERE payment_id = %s",
             (payment_id,),
         )
         row = cursor.fetchone()
-    return None if row is None else dict(zip(("status", "amount", "ends_access"), row, strict=True))
+    keys = ("status", "amount", "ends_access", "id")
+    return None if row is None else dict(zip(keys, row, strict=True))
 
 
 def admin_login(client: httpx.Client, username: str, password: str) -> None:
@@ -185,3 +186,13 @@ def admin_refund(
     for _ in range(submits):
         response = client.post(url, data=body, headers={"Referer": str(page.url)})
         assert response.status_code == 302, response.text[:500]
+
+
+def handled(stack: Stack, consumer: str, message_id: uuid.UUID) -> bool:
+    """Whether `consumer` has fully handled the message (its inbox row is written)."""
+    with psycopg.connect(stack.database_url, autocommit=True) as conn:
+        cursor = conn.execute(
+            "SELECT 1 FROM payments_history.inbox WHERE consumer = %s AND message_id = %s",
+            (consumer, message_id),
+        )
+        return cursor.fetchone() is not None

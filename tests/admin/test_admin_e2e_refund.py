@@ -2,7 +2,6 @@
 operator chooses, ends the subscription like one from the API or keeps it as goodwill
 (CONTRACT §7): the Auth role follows, and the choice lands in the audit log."""
 
-import time
 from typing import Any
 
 import httpx
@@ -13,6 +12,7 @@ from admin_stack import (
     admin_refund,
     audit_messages,
     auth_roles,
+    handled,
     paid_payment,
     payment_row,
     provider_refunds_of,
@@ -21,6 +21,8 @@ from admin_stack import (
     subscription_active,
     wait_for,
 )
+
+from schemas import ids
 
 pytestmark = pytest.mark.e2e
 
@@ -72,7 +74,8 @@ def test_a_goodwill_admin_refund_of_everything_keeps_the_role() -> None:
     row = _refund_in_admin(stack, payment_id, "", "keep")
     assert (row["amount"], row["ends_access"]) == ("499.00", False)
     assert (payment_row(stack, payment_id) or {}).get("refunded") is True
-    time.sleep(3)  # what an end-access refund needs to revoke (the previous test waits for it)
+    event = ids.message_id("RefundSucceeded", row["id"])
+    wait_for("the refund handled", lambda: handled(stack, "consumer-subscriptions", event))
     assert subscription_active(stack, token)
     assert "subscriber" in auth_roles(stack, user_id)
     assert any("all left, keep access (goodwill)" in m for m in audit_messages(stack, payment_id))
