@@ -5,13 +5,15 @@ from datetime import timedelta
 from pydantic import Field
 
 from common.settings import PipelineAges
-from schemas.topics import COMMANDS, EVENTS, WEBHOOKS
+from domain.refund_policy import RefundPolicy
+from schemas.topics import COMMANDS, DLQ, EVENTS, WEBHOOKS
 
 
 class ProcessorSettings(PipelineAges):
     commands_topic: str = COMMANDS
     webhooks_topic: str = WEBHOOKS
     events_topic: str = EVENTS
+    dlq_topic: str = DLQ  # messages the processors give up on (CONTRACT §3)
     commands_group: str = "billing-processor-commands"
     webhooks_group: str = "billing-processor-webhooks"
 
@@ -31,6 +33,9 @@ class ProcessorSettings(PipelineAges):
 
     reconcile_interval_s: float = Field(default=1.0, gt=0)
     reconcile_batch: int = Field(default=200, ge=1)
+    # A payment or refund the provider never answered readably ends `failed` after this
+    # (processors/give_up.py); under YooKassa's 24 h Idempotence-Key memory.
+    reconcile_give_up_after_seconds: float = Field(default=23 * 3600.0, gt=0)
 
     # processors/gauges.py (run by the reconciler): how often, and which groups' lag
     metrics_collect_interval_s: float = Field(default=10.0, gt=0)
@@ -57,6 +62,13 @@ class ProcessorSettings(PipelineAges):
     renewal_lookup_after_s: float = Field(default=86400.0, ge=0)
     scheduler_interval_s: float = Field(default=1.0, gt=0)
     scheduler_batch: int = Field(default=200, ge=1)
+
+    # The refund policy (domain/refund_policy.py), the same variable as the gateway's: here it
+    # decides whether a refund made in the provider's dashboard ends access.
+    refund_full_window_days: float = Field(default=14.0, ge=0)
+
+    def refund_policy(self) -> RefundPolicy:
+        return RefundPolicy.of_days(self.refund_full_window_days)
 
     @property
     def reminder_lead(self) -> timedelta:
