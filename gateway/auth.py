@@ -50,7 +50,7 @@ def bearer_token(header: str | None) -> str:
     return token.strip()
 
 
-def current_user(request: Request) -> uuid.UUID:
+async def current_user(request: Request) -> uuid.UUID:
     """FastAPI dependency: the authenticated user's id."""
     settings = request.app.state.services.settings
     return verify_token(
