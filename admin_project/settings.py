@@ -5,10 +5,10 @@ from urllib.parse import unquote, urlsplit
 
 from pydantic import SecretStr
 
-from common.settings import DEV_ADMIN_PASSWORD, DEV_DJANGO_SECRET, Settings, secret_problem
+from common.settings import DEV_ADMIN_PASSWORD, DEV_DJANGO_SECRET, PipelineAges, secret_problem
 
 
-class AdminSettings(Settings):
+class AdminSettings(PipelineAges):
     django_secret_key: SecretStr = SecretStr(DEV_DJANGO_SECRET)
     django_debug: bool = False
     # Comma-separated host names the admin answers to; "*" (any) is refused in production.
@@ -22,8 +22,6 @@ class AdminSettings(Settings):
     django_behind_tls_proxy: bool = False
     admin_username: str = "admin"
     admin_password: SecretStr = SecretStr(DEV_ADMIN_PASSWORD)
-    # the reconciler's age (same env var): older pending/accepted payments count as stuck
-    reconcile_after_seconds: float = 30.0
 
     def allowed_hosts(self) -> list[str]:
         return [host.strip() for host in self.django_allowed_hosts.split(",") if host.strip()]

@@ -122,3 +122,14 @@ def host_port(url: str, default_port: int) -> tuple[str, int]:
 
     parts = urlsplit(url)
     return parts.hostname or "127.0.0.1", parts.port or default_port
+
+
+class PipelineAges(Settings):
+    """Ages the reconciler acts on, shared with whoever judges its work (the admin's "stuck"
+    tile reads the same env vars, so both use one `domain.stuck.StuckRule`)."""
+
+    reconcile_after_seconds: float = Field(default=30.0, ge=0)
+    reconcile_backoff_cap_seconds: float = Field(default=3600.0, gt=0)
+    # YooKassa cancels an unpaid card payment after an hour (`expired_on_confirmation`): a
+    # row still `pending` past this is stuck (we missed the news), not a user still paying.
+    provider_pending_expiry_s: float = Field(default=3600.0, gt=0)

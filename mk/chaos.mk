@@ -28,3 +28,16 @@ chaos: up  ## the long chaos run against the stack (≥5,000 payments, ≥50 kil
 test-scale:  ## the rebalance + broker-failure proofs on `make up SCALE=2 KAFKA_BROKERS=3`
 	@BILLING_SKIP_DEMO=1 $(MAKE) --no-print-directory -f $(ROOT)/Makefile up SCALE=2 KAFKA_BROKERS=3
 	cd $(ROOT) && $(PY) -m pytest -p no:cacheprovider -ra tests/unit/infra tests/chaos/test_scale_chaos.py
+
+# The long version of tests/stack/test_renewal_kills.py (its short run is in `make test`):
+# renewals on a plan of seconds while the scheduler, processor-commands and
+# consumer-subscriptions are killed with SIGKILL; one provider charge per (subscription, period).
+RENEWAL_KILLS_DURATION ?= 300
+RENEWAL_KILLS_USERS ?= 20
+RENEWAL_KILLS_KILLS ?= 60
+.PHONY: chaos-renewals
+
+chaos-renewals: up  ## SIGKILLs during renewals for RENEWAL_KILLS_DURATION s (≈6 min): one charge per period
+	cd $(ROOT) && RENEWAL_KILLS_DURATION=$(RENEWAL_KILLS_DURATION) RENEWAL_KILLS_USERS=$(RENEWAL_KILLS_USERS) \
+	  RENEWAL_KILLS_KILLS=$(RENEWAL_KILLS_KILLS) $(PY) -m pytest -p no:cacheprovider -ra \
+	  tests/stack/test_renewal_kills.py

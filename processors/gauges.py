@@ -4,7 +4,7 @@
 * consumer lag per group and partition: the group's committed offset against the partition's
   end (the stack's producers are not transactional, so no marker inflates it);
 * outbox backlog and the age of its oldest unpublished row;
-* payments and refunds by status, and the really stuck ones (`STUCK_*` below);
+* payments and refunds by status, and the really stuck ones (`domain.stuck`);
 * dead letters not reinjected yet, by consumer.
 
 Each pass builds complete metric families and swaps them in at once: a scrape never sees a
@@ -30,25 +30,26 @@ from prometheus_client.registry import Collector
 from common.retry import pause
 from domain.payments import PaymentStatus
 from domain.refunds import RefundStatus
+from domain.stuck import StuckRule
 from domain.subscriptions import SubscriptionStatus
 from processors.settings import ProcessorSettings
 from processors.subscriptions.schedule import RENEW
 
 log = logging.getLogger(__name__)
 
-# Stuck, not merely unpaid: an `accepted` row older than the re-drive age was never taken by
-# the commands processor (the reconciler should have re-driven it); a `pending` row older than
-# the provider's own expiry plus one full re-check interval (RECONCILE_BACKOFF_CAP_SECONDS)
-# was canceled by the provider and re-read by the reconciler since, yet is still pending: we
-# lost the news. A user looking at the payment page is `pending` and younger: not counted.
+# Stuck, not merely unpaid: `domain.stuck.StuckRule` (the admin's tile counts by it too);
+# its per-status ages are joined in, so this query holds no rule of its own.
 _PAYMENTS = """
-SELECT status, count(*) AS n,
-       count(*) FILTER (WHERE status = $3::text
-                        AND created_at < now() - make_interval(secs => $1)) AS accepted_stuck,
-       count(*) FILTER (WHERE status = $4::text
-                        AND created_at < now() - make_interval(secs => $2)) AS pending_stuck
-FROM payments_history.payments GROUP BY status
+SELECT p.status, count(*) AS n,
+       count(*) FILTER (WHERE p.created_at < now() - make_interval(secs => a.age)) AS stuck
+FROM payments_history.payments p
+LEFT JOIN unnest($1::text[], $2::float8[]) AS a(status, age) ON a.status = p.status
+GROUP BY p.status
 """
+STUCK_REASONS = {
+    PaymentStatus.ACCEPTED: "accepted_past_redrive",
+    PaymentStatus.PENDING: "pending_past_provider_expiry",
+}
 _REFUNDS = """
 SELECT status, count(*) AS n,
        count(*) FILTER (WHERE status = $2::text
@@ -84,8 +85,7 @@ def _gauge(name: str, doc: str, labels: list[str]) -> GaugeMetricFamily:
 
 
 async def _payments(pool: asyncpg.Pool, settings: ProcessorSettings) -> list[Metric]:
-    after = settings.reconcile_after_seconds
-    expiry = settings.provider_pending_expiry_s + settings.reconcile_backoff_cap_seconds
+    ages = StuckRule.of(settings).ages()
     by_status = _gauge("billing_payments", "Payments by status", ["status"])
     refunds = _gauge("billing_refunds", "Refunds by status", ["status"])
     stuck = _gauge(
@@ -93,18 +93,19 @@ async def _payments(pool: asyncpg.Pool, settings: ProcessorSettings) -> list[Met
         "Payments/refunds accepted past the re-drive age, or pending past the provider's expiry",
         ["object", "reason"],
     )
-    accepted = pending = refunds_stuck = 0
-    for row in await pool.fetch(
-        _PAYMENTS, after, expiry, str(PaymentStatus.ACCEPTED), str(PaymentStatus.PENDING)
-    ):
+    stuck_by_status = dict.fromkeys(ages, 0)
+    statuses, seconds = [str(s) for s in ages], [age.total_seconds() for age in ages.values()]
+    for row in await pool.fetch(_PAYMENTS, statuses, seconds):
         by_status.add_metric([row["status"]], row["n"])
-        accepted += row["accepted_stuck"]
-        pending += row["pending_stuck"]
+        if row["status"] in stuck_by_status:
+            stuck_by_status[PaymentStatus(row["status"])] += row["stuck"]
+    refunds_stuck = 0
+    after = settings.reconcile_after_seconds
     for row in await pool.fetch(_REFUNDS, after, str(RefundStatus.ACCEPTED)):
         refunds.add_metric([row["status"]], row["n"])
         refunds_stuck += row["accepted_stuck"]
-    stuck.add_metric(["payment", "accepted_past_redrive"], accepted)
-    stuck.add_metric(["payment", "pending_past_provider_expiry"], pending)
+    for status, n in stuck_by_status.items():
+        stuck.add_metric(["payment", STUCK_REASONS[status]], n)
     stuck.add_metric(["refund", "accepted_past_redrive"], refunds_stuck)
     return [by_status, refunds, stuck]
 

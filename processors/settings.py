@@ -4,12 +4,12 @@ from datetime import timedelta
 
 from pydantic import Field
 
-from common.settings import Settings
+from common.settings import PipelineAges
 from domain.refund_policy import RefundPolicy
 from schemas.topics import COMMANDS, DLQ, EVENTS, WEBHOOKS
 
 
-class ProcessorSettings(Settings):
+class ProcessorSettings(PipelineAges):
     commands_topic: str = COMMANDS
     webhooks_topic: str = WEBHOOKS
     events_topic: str = EVENTS
@@ -31,17 +31,11 @@ class ProcessorSettings(Settings):
     webhook_row_attempts: int = Field(default=6, ge=1)
     missing_row_backoff_s: float = Field(default=0.5, ge=0)
 
-    reconcile_after_seconds: float = Field(default=30.0, ge=0)
-    reconcile_backoff_cap_seconds: float = Field(default=3600.0, gt=0)
     reconcile_interval_s: float = Field(default=1.0, gt=0)
     reconcile_batch: int = Field(default=200, ge=1)
     # A payment or refund the provider never answered readably ends `failed` after this
     # (processors/give_up.py); under YooKassa's 24 h Idempotence-Key memory.
     reconcile_give_up_after_seconds: float = Field(default=23 * 3600.0, gt=0)
-
-    # YooKassa cancels an unpaid card payment after an hour (`expired_on_confirmation`): a
-    # row still `pending` past this is stuck (we missed the news), not a user still paying.
-    provider_pending_expiry_s: float = Field(default=3600.0, gt=0)
 
     # processors/gauges.py (run by the reconciler): how often, and which groups' lag
     metrics_collect_interval_s: float = Field(default=10.0, gt=0)

@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from admin_project.billing.models import DeadLetter, Payment, PaymentStatus, Plan, Subscriber
 from admin_project.billing.money import SIGNS, totals
+from admin_project.billing.stuck import stuck, stuck_ages
 from admin_project.billing.subscription_kpis import subscription_tiles
 
 WINDOW_DAYS = 30
@@ -117,11 +118,7 @@ def kpis(since: date) -> list[Kpi]:
     )
     revenue, refunded = _sums_by_currency(window)
     net = {code: amount - refunded.get(code, Decimal(0)) for code, amount in revenue.items()}
-    age = settings.BILLING_SETTINGS.reconcile_after_seconds
-    stale = timezone.now() - timedelta(seconds=age)
-    stuck = Payment.objects.filter(
-        status__in=[PaymentStatus.ACCEPTED, PaymentStatus.PENDING], updated_at__lt=stale
-    ).count()
+    stuck_now = stuck(Payment.objects.all()).count()
     active = Subscriber.objects.filter(subscriber_status=True).count()
     dlq = DeadLetter.objects.filter(reinjected_at__isnull=True).count()
     payments_url = reverse("admin:billing_payment_changelist")
@@ -146,8 +143,8 @@ def kpis(since: date) -> list[Kpi]:
         ),
         Kpi(
             "Stuck payments",
-            str(stuck),
-            f"accepted/pending, untouched for over {age} s",
+            str(stuck_now),
+            stuck_ages(),
             f"{payments_url}?stuck=1",
         ),
         *(Kpi(*tile) for tile in subscription_tiles(timezone.now())),

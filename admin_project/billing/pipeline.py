@@ -35,6 +35,11 @@ class RefundRequest:
     amount: Decimal | None  # None: everything that is left
     nonce: str
     username: str
+    ends_access: bool = True  # False: goodwill, the subscription keeps its paid time
+
+    @property
+    def access_label(self) -> str:
+        return "end access" if self.ends_access else "keep access (goodwill)"
 
     @property
     def idempotency_key(self) -> str:
@@ -92,6 +97,7 @@ def _accept_refund(request: RefundRequest) -> Refund:
             idempotency_key=request.idempotency_key,
             request_fingerprint=fingerprint(payment.id, amount),
             requested_by=f"admin:{request.username}",
+            ends_access=request.ends_access,
         )
 
 

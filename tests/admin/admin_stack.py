@@ -2,6 +2,7 @@
 the way a viewer makes one, and waiting for the pipeline. Skips with a reason when it is down."""
 
 import os
+import re
 import time
 import uuid
 from collections.abc import Callable
@@ -136,3 +137,62 @@ def subscription_active(stack: Stack, token: str) -> bool:
         timeout=10,
     )
     return bool(response.json().get("active"))
+
+
+def auth_roles(stack: Stack, user_id: str) -> list[str]:
+    response = httpx.get(f"{stack.auth}/api/v1/users/{user_id}/roles", timeout=10)
+    return list(response.json().get("roles", []))
+
+
+def audit_messages(stack: Stack, object_id: str) -> list[str]:
+    with psycopg.connect(stack.database_url, autocommit=True) as conn:
+        cursor = conn.execute(
+            "SELECT change_message FROM django_admin_log WHERE object_id = %s ORDER BY id",
+            (object_id,),
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+def refund_row(stack: Stack, payment_id: str) -> dict[str, Any] | None:
+    with psycopg.connect(stack.database_url, autocommit=True) as conn:
+        cursor = conn.execute(
+            "SELECT status, amount::text, ends_access, id FROM payments_history.refunds"
+            " WHERE payment_id = %s",
+            (payment_id,),
+        )
+        row = cursor.fetchone()
+    keys = ("status", "amount", "ends_access", "id")
+    return None if row is None else dict(zip(keys, row, strict=True))
+
+
+def admin_login(client: httpx.Client, username: str, password: str) -> None:
+    page = client.get("/admin/login/")
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text)
+    assert token, "no CSRF token on the login page"
+    form = {"username": username, "password": password, "csrfmiddlewaretoken": token.group(1)}
+    response = client.post("/admin/login/?next=/admin/", data=form)
+    assert response.status_code == 302, "admin login failed (ADMIN_USERNAME/ADMIN_PASSWORD?)"
+
+
+def admin_refund(
+    client: httpx.Client, payment_id: str, amount: str = "", access: str = "end", submits: int = 1
+) -> None:
+    """Fill the payment's refund page as an operator does; `submits` > 1 re-posts the same form."""
+    url = f"/admin/billing/payment/{payment_id}/refund/"
+    page = client.get(url)
+    assert page.status_code == 200
+    fields = dict(re.findall(r'name="(csrfmiddlewaretoken|nonce)" value="([^"]+)"', page.text))
+    body = {**fields, "amount": amount, "access": access}
+    for _ in range(submits):
+        response = client.post(url, data=body, headers={"Referer": str(page.url)})
+        assert response.status_code == 302, response.text[:500]
+
+
+def handled(stack: Stack, consumer: str, message_id: uuid.UUID) -> bool:
+    """Whether `consumer` has fully handled the message (its inbox row is written)."""
+    with psycopg.connect(stack.database_url, autocommit=True) as conn:
+        cursor = conn.execute(
+            "SELECT 1 FROM payments_history.inbox WHERE consumer = %s AND message_id = %s",
+            (consumer, message_id),
+        )
+        return cursor.fetchone() is not None

@@ -111,10 +111,10 @@ def test_search_by_idempotency_key_prefix(
 def test_stuck_filter_shows_old_accepted_and_pending_only(
     admin_client_: Client, make_payment: Callable[..., Payment]
 ) -> None:
-    old = timezone.now() - timedelta(hours=1)
-    stuck = make_payment(status="pending", updated_at=old)
+    old = timezone.now() - timedelta(hours=3)  # past the provider's expiry and a re-check
+    stuck = make_payment(status="pending", created_at=old, updated_at=old)
     fresh = make_payment(status="pending")
-    done = make_payment(updated_at=old)
+    done = make_payment(created_at=old, updated_at=old)
     found = shown(admin_client_.get(LIST, {"stuck": "1"}))
     assert stuck.id in found and fresh.id not in found and done.id not in found
 

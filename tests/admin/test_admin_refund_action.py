@@ -1,6 +1,7 @@
 """The refund action goes through the pipeline: one accepted row, one RefundPayment in Kafka."""
 
 import asyncio
+import re
 import uuid
 from collections.abc import Callable
 from decimal import Decimal
@@ -59,9 +60,12 @@ def finance(make_client: Callable[..., Client]) -> Client:
     return make_client("finance")
 
 
-def refund(client: Client, payment: Payment, amount: str = "", nonce: str | None = None):  # type: ignore[no-untyped-def]
+def refund(  # type: ignore[no-untyped-def]
+    client: Client, payment: Payment, amount: str = "", nonce: str | None = None, access="end"
+):
     url = reverse("admin:billing_payment_refund", args=[payment.id])
-    return client.post(url, {"amount": amount, "nonce": nonce or uuid.uuid4().hex})
+    body = {"amount": amount, "nonce": nonce or uuid.uuid4().hex, "access": access}
+    return client.post(url, {k: v for k, v in body.items() if v is not None})
 
 
 def test_refund_action_emits_exactly_one_command_and_records_who(
@@ -114,6 +118,46 @@ def test_partial_refunds_cannot_exceed_what_is_left(
     assert response.status_code == 200
     assert "only 99.00 RUB is left" in response.content.decode()
     assert [r.amount for r in Refund.objects.filter(payment=payment)] == [Decimal("300.00")]
+
+
+@pytest.mark.parametrize(
+    ("access", "ends_access", "label"),
+    [("end", True, "end access"), ("keep", False, "keep access (goodwill)")],
+)
+def test_the_operator_chooses_whether_the_refund_ends_access(
+    finance: Client,
+    make_payment: Callable[..., Payment],
+    access: str,
+    ends_access: bool,
+    label: str,
+) -> None:
+    payment = make_payment()
+    assert refund(finance, payment, "50.00", access=access).status_code == 302
+    row = Refund.objects.get(payment=payment)
+    assert (row.amount, row.ends_access) == (Decimal("50.00"), ends_access)
+    log = LogEntry.objects.get(object_id=str(payment.id))
+    assert f"50.00, {label}" in log.change_message
+
+
+@pytest.mark.parametrize("access", [None, "maybe"])
+def test_a_refund_without_a_valid_access_choice_changes_nothing(
+    finance: Client, make_payment: Callable[..., Payment], access: str | None
+) -> None:
+    payment = make_payment()
+    response = refund(finance, payment, "50.00", access=access)
+    assert response.status_code == 200 and 'id="refund-access"' in response.content.decode()
+    assert not Refund.objects.filter(payment=payment).exists()
+    assert not LogEntry.objects.filter(object_id=str(payment.id)).exists()
+
+
+def test_the_refund_page_offers_both_choices_with_end_access_preselected(
+    finance: Client, make_payment: Callable[..., Payment]
+) -> None:
+    payment = make_payment()
+    page = finance.get(reverse("admin:billing_payment_refund", args=[payment.id]))
+    html = page.content.decode()
+    assert 'value="end"' in html and 'value="keep"' in html
+    assert re.search(r'<input[^>]*value="end"[^>]*checked', html), "end access is not the default"
 
 
 @pytest.mark.parametrize("status", ["accepted", "pending", "canceled", "failed"])

@@ -14,7 +14,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from admin_project.billing.models import Plan, Subscription
+from admin_project.billing.models import Payment, Plan, Subscription, SubscriptionPeriod
 from schemas import COMMANDS, TOPICS, decode, ids
 from schemas.messages import ChangeSubscription
 
@@ -83,6 +83,27 @@ def test_support_sees_the_subscription_and_cannot_change_it(
     assert "extend_selected" not in page
     detail = client.get(reverse("admin:billing_subscription_change", args=[sub.id]))
     assert detail.status_code == 200
+
+
+def test_each_paid_period_links_to_its_payments_refund_with_the_access_choice(
+    make_client: Callable[..., Client], make_payment: Callable[..., Payment]
+) -> None:
+    sub = subscription()
+    payment = make_payment(user_id=sub.user_id)
+    SubscriptionPeriod.objects.create(
+        subscription=sub,
+        number=1,
+        payment=payment,
+        kind="payment",
+        starts_at=sub.current_period_start,
+        ends_at=sub.current_period_end,
+    )
+    client = make_client("finance")
+    detail = client.get(reverse("admin:billing_subscription_change", args=[sub.id]))
+    refund_url = reverse("admin:billing_payment_refund", args=[payment.id])
+    assert refund_url in detail.content.decode()
+    form = client.get(refund_url).content.decode()
+    assert 'value="end"' in form and 'value="keep"' in form
 
 
 @pytest.mark.integration

@@ -2,15 +2,14 @@
 
 from datetime import date, datetime, time, timedelta
 
-from django.conf import settings
 from django.contrib import admin
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 from unfold.contrib.filters.admin import RangeDateFilter
 from unfold.utils import parse_date_str as parse_date
 
-from admin_project.billing.models import PaymentStatus
+from admin_project.billing.stuck import stuck
 
 
 class RefundListFilter(admin.SimpleListFilter):
@@ -39,22 +38,16 @@ class RefundListFilter(admin.SimpleListFilter):
 
 
 class StuckListFilter(admin.SimpleListFilter):
-    """Rows the reconciler should have moved on by now: accepted/pending and not touched since."""
+    """Rows the pipeline should have moved on by now (`stuck`): the dashboard tile's list."""
 
     title = "stuck"
     parameter_name = "stuck"
 
     def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
-        return [("1", "Stuck in accepted/pending")]
+        return [("1", "Really stuck (the reconciler's rule)")]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
-        if self.value() != "1":
-            return queryset
-        age = timedelta(seconds=settings.BILLING_SETTINGS.reconcile_after_seconds)
-        return queryset.filter(
-            Q(status__in=[PaymentStatus.ACCEPTED, PaymentStatus.PENDING]),
-            updated_at__lt=timezone.now() - age,
-        )
+        return stuck(queryset) if self.value() == "1" else queryset
 
 
 class CreatedRangeFilter(RangeDateFilter):

@@ -171,6 +171,7 @@ class PaymentAdmin(ReadOnlyAdmin):
                     f"{refund.amount} {refund.currency}",
                     refund.status,
                     refund.requested_by,
+                    "ends access" if refund.ends_access else "keeps access (goodwill)",
                     f"{refund.created_at:%Y-%m-%d %H:%M:%S}",
                 )
                 for refund in refunds
@@ -269,6 +270,7 @@ class PaymentAdmin(ReadOnlyAdmin):
             form.cleaned_data["amount"],
             form.cleaned_data["nonce"],
             request.user.get_username(),
+            ends_access=form.ends_access,
         )
         try:
             refund = pipeline.request_refund(ask)
@@ -279,12 +281,15 @@ class PaymentAdmin(ReadOnlyAdmin):
             messages.warning(request, str(exc))
         else:
             messages.success(
-                request, f"Refund {refund.id} of {refund.amount} {refund.currency} sent."
+                request,
+                f"Refund {refund.id} of {refund.amount} {refund.currency} sent."
+                f" Access: {ask.access_label}.",
             )
         audit.record(
             request.user.pk,
             payment,
-            f"Refund requested: {ask.amount or 'all left'} (key {ask.idempotency_key})",
+            f"Refund requested: {ask.amount or 'all left'}, {ask.access_label}"
+            f" (key {ask.idempotency_key})",
         )
         return HttpResponseRedirect(reverse("admin:billing_payment_change", args=[payment.pk]))
 

@@ -29,10 +29,11 @@ class RefundAdmin(ReadOnlyAdmin):
         "currency",
         "status_label",
         "requested_by",
+        "ends_access",
         "created_at",
         "updated_at",
     ]
-    list_filter = ["status", "requested_by"]
+    list_filter = ["status", "requested_by", "ends_access"]
     search_fields = ["=id"]
     search_help_text = "Exact refund_id, payment_id or user_id (UUID)"
     show_full_result_count = False

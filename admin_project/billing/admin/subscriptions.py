@@ -7,16 +7,24 @@ from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
-from django.utils.html import format_html_join
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
 from unfold.decorators import display
 from unfold.forms import ActionForm
 
 from admin_project.billing import audit
 from admin_project.billing.admin.base import ReadOnlyAdmin
+from admin_project.billing.admin.tables import admin_link, html_table
 from admin_project.billing.models import Subscription
 from admin_project.billing.subscription_actions import request_change
 
 MANAGE_PERMISSION = "billing.manage_subscription"
+
+
+def _refund_link(payment_id: object) -> SafeString:
+    url = reverse("admin:billing_payment_refund", args=[payment_id])
+    return format_html('<a class="text-primary-600" href="{}">refund…</a>', url)
 
 
 class ExtendForm(ActionForm):
@@ -50,11 +58,24 @@ class SubscriptionAdmin(ReadOnlyAdmin):
 
     @display(description="periods")
     def history_table(self, obj: Subscription) -> str:
+        """Each period with its payment; a paid one links to that payment's refund page, where
+        finance chooses the amount and whether the refund ends access (goodwill or not)."""
         rows = obj.history.order_by("number").values_list(
             "number", "kind", "starts_at", "ends_at", "payment_id", "ended_early_at"
         )
-        return format_html_join(
-            "", "<div>#{} {} {} → {} payment {} {}</div>", ((*r[:5], r[5] or "") for r in rows)
+        return html_table(
+            "periods",
+            [
+                (
+                    f"#{number}",
+                    kind,
+                    f"{starts:%Y-%m-%d %H:%M:%S} → {ends:%Y-%m-%d %H:%M:%S}",
+                    admin_link("admin:billing_payment_change", payment) if payment else "comp",
+                    _refund_link(payment) if payment else "",
+                    f"ended early {ended:%Y-%m-%d %H:%M:%S}" if ended else "",
+                )
+                for number, kind, starts, ends, payment, ended in rows
+            ],
         )
 
     def has_manage_subscription_permission(self, request: HttpRequest, *args: Any) -> bool:
