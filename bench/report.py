@@ -78,8 +78,8 @@ def _baseline_rows(t: Table, b: dict[str, Any]) -> None:
         t.add_row("raw aiokafka produce → consume msgs/s", _f(b["kafka"]["msgs_per_s"], 0))
     for row in b.get("throughput", []):
         t.add_row(
-            f"bench.throughput {row['mode']}: pay/s (p99 ms)",
-            f"{_f(row['rate'])} ({_f(row['p99_ms'], 0)})",
+            f"bench.throughput {row['mode']}: pay/s (p99 ms; processor CPU ms/payment)",
+            f"{_f(row['rate'])} ({_f(row['p99_ms'], 0)}; {_f(row.get('cpu_ms_per_payment'), 2)})",
             _f(row["rss_mb"]),
         )
 

@@ -108,7 +108,13 @@ async def _throughput(payments: int) -> list[dict[str, Any]]:
             provider.terminate()
             provider.wait(10)
     return [
-        {"mode": r.mode, "rate": r.rate, "p99_ms": r.p99_ms, "rss_mb": max(r.rss_mb.values())}
+        {
+            "mode": r.mode,
+            "rate": r.rate,
+            "p99_ms": r.p99_ms,
+            "rss_mb": max(r.rss_mb.values()),
+            "cpu_ms_per_payment": r.cpu_ms,
+        }
         for r in rows
     ]
 

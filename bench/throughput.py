@@ -52,6 +52,7 @@ class Figures:
     p50_ms: float
     p99_ms: float
     rss_mb: dict[str, float]
+    cpu_ms: float = 0.0  # the processor's CPU per payment while draining (start-up left out)
 
     @property
     def rate(self) -> float:
@@ -69,6 +70,13 @@ def peak_rss_mb(pid: int) -> float:
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) / 1024
     return 0.0
+
+
+def cpu_ms(pid: int) -> float:
+    """utime + stime of a live process, in ms."""
+    raw = Path(f"/proc/{pid}/stat").read_text()
+    fields = raw[raw.rindex(")") + 2 :].split()
+    return (int(fields[11]) + int(fields[12])) * 1000 / os.sysconf("SC_CLK_TCK")
 
 
 def start_provider(workdir: Path) -> tuple[subprocess.Popen[bytes], str]:
@@ -167,6 +175,7 @@ async def run_mode(mode: str, in_flight: int, n: int, provider_url: str, workdir
         )
         rss = 0.0
         remaining = wanted
+        cpu_at: tuple[int, float] | None = None  # (rows left, CPU ms) at the first progress
         try:
             # poll only what is still accepted: the poll must not load the database it measures
             while remaining:
@@ -178,10 +187,15 @@ async def run_mode(mode: str, in_flight: int, n: int, provider_url: str, workdir
                     str(PaymentStatus.ACCEPTED),
                 )
                 remaining = [r["id"] for r in rows]
+                if cpu_at is None and remaining and len(remaining) < n:
+                    cpu_at = len(remaining), cpu_ms(proc.pid)
                 rss = max(rss, peak_rss_mb(proc.pid))
                 if proc.poll() is not None:
                     raise RuntimeError(f"processors.commands exited with {proc.returncode}")
             rss = max(rss, peak_rss_mb(proc.pid))
+            drain_cpu = 0.0
+            if cpu_at is not None:
+                drain_cpu = (cpu_ms(proc.pid) - cpu_at[1]) / cpu_at[0]
         finally:
             proc.terminate()
             proc.wait(30)
@@ -204,6 +218,7 @@ async def run_mode(mode: str, in_flight: int, n: int, provider_url: str, workdir
             statistics.median(ms),
             ms[int(len(ms) * 0.99) - 1],
             {"processor-commands": rss},
+            drain_cpu,
         )
     finally:
         await forget(pool, topic, wanted)
@@ -225,13 +240,13 @@ async def forget(pool: asyncpg.Pool, topic: str, payments: list[uuid.UUID]) -> N
 def report(rows: list[Figures], provider_rss: float) -> None:
     print(
         f"{'mode':<28}{'payments':>9}{'start s':>9}{'drain s':>9}{'pay/s':>9}{'p50 ms':>9}"
-        f"{'p99 ms':>9}{'RSS MB':>8}"
+        f"{'p99 ms':>9}{'RSS MB':>8}{'CPU ms/pay':>11}"
     )
     for f in rows:
         print(
             f"{f.mode:<28}{f.payments:>9}{f.startup_s:>9.1f}{f.seconds:>9.1f}{f.rate:>9.1f}"
             f"{f.p50_ms:>9.0f}"
-            f"{f.p99_ms:>9.0f}{f.rss_mb['processor-commands']:>8.1f}"
+            f"{f.p99_ms:>9.0f}{f.rss_mb['processor-commands']:>8.1f}{f.cpu_ms:>11.2f}"
         )
     if len(rows) == 2:
         print(f"ratio parallel / one-at-a-time: {rows[0].rate / rows[1].rate:.1f}x")

@@ -109,8 +109,21 @@ _ID_SEGMENT = re.compile(r"^(?:[0-9a-fA-F-]{16,}|\d+)$")
 
 def operation_of(request: httpx.Request) -> str:
     """'GET /v3/payments/{id}': method and path with id-like segments templated."""
-    segments = ["{id}" if _ID_SEGMENT.match(s) else s for s in request.url.path.split("/")]
-    return f"{request.method} {'/'.join(segments)}"
+    return operation_template(request.method, request.url.path)
+
+
+def operation_template(method: str, path: str) -> str:
+    """`operation_of` for a method and a path (a query string is left out)."""
+    path = path.partition("?")[0]
+    segments = ["{id}" if _ID_SEGMENT.match(s) else s for s in path.split("/")]
+    return f"{method} {'/'.join(segments)}"
+
+
+def observe_outbound(service: str, operation: str, code: str, started: float) -> None:
+    """One outbound attempt: its result (HTTP code, 'timeout', 'connection_error') and its
+    latency since `started` (`time.perf_counter()`)."""
+    OUTBOUND_LATENCY.labels(service, operation).observe(time.perf_counter() - started)
+    OUTBOUND_REQUESTS.labels(service, operation, code).inc()
 
 
 def result_of(exc: BaseException) -> str:
@@ -140,8 +153,7 @@ class MeteredTransport(httpx.AsyncBaseTransport):
 
     @staticmethod
     def _observe(service: str, operation: str, code: str, started: float) -> None:
-        OUTBOUND_LATENCY.labels(service, operation).observe(time.perf_counter() - started)
-        OUTBOUND_REQUESTS.labels(service, operation, code).inc()
+        observe_outbound(service, operation, code, started)
 
     async def aclose(self) -> None:
         await self._inner.aclose()

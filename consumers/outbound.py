@@ -8,13 +8,14 @@ from typing import Any
 
 import httpx
 
+from common.aiohttp_transport import AiohttpTransport
 from common.metrics import MeteredTransport, service_by_origin
 from consumers.errors import PermanentError, TransientError
 
 
 def make_client(timeout: float, services: dict[str, str] | None = None) -> httpx.AsyncClient:
     """`services` ({base URL: name}) labels the calls' metrics by the service they reach."""
-    transport = MeteredTransport(httpx.AsyncHTTPTransport(), service_by_origin(services or {}))
+    transport = MeteredTransport(AiohttpTransport(), service_by_origin(services or {}))
     return httpx.AsyncClient(timeout=timeout, transport=transport)
 
 

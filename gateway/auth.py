@@ -59,7 +59,7 @@ def bearer_token(header: str | None) -> str:
     return token.strip()
 
 
-def current_user(request: Request) -> uuid.UUID:
+async def current_user(request: Request) -> uuid.UUID:
     """FastAPI dependency: the authenticated user's id (their `email` claim is kept on
     `request.state` for `token_email`: 54-FZ receipts need a contact)."""
     settings = request.app.state.services.settings
@@ -80,7 +80,9 @@ def email_claim(value: object) -> str | None:
     return None
 
 
-def token_email(request: Request, _user: Annotated[uuid.UUID, Depends(current_user)]) -> str | None:
+async def token_email(
+    request: Request, _user: Annotated[uuid.UUID, Depends(current_user)]
+) -> str | None:
     """FastAPI dependency: the authenticated user's `email` claim, if the token has one."""
     email: str | None = getattr(request.state, "token_email", None)
     return email

@@ -36,11 +36,11 @@ class Services:
     webhook_limiter: SourceLimiter
 
 
-def services(request: Request) -> Services:
+async def services(request: Request) -> Services:
     return request.app.state.services
 
 
-def idempotency_key(
+async def idempotency_key(
     key: Annotated[
         str | None,
         Header(alias="Idempotency-Key", description="1-255 printable characters"),

@@ -6,7 +6,7 @@ BENCH_FLOWS ?= 400
 BENCH_CONCURRENCY ?= 100
 BENCH_ARGS ?=
 
-.PHONY: bench bench-profile bench-compare bench-stack bench-same-key
+.PHONY: bench bench-profile bench-compare bench-stack bench-same-key bench-http
 
 bench: bench-stack  ## N full flows through the stack + same-run baselines; JSON in .run/bench/
 	cd $(ROOT) && BILLING_ENV=$${BILLING_ENV:-dev} $(PY) -m bench.stack --flows $(BENCH_FLOWS) \
@@ -26,3 +26,6 @@ bench-stack:
 
 bench-same-key:  ## 64 clients, same and distinct Idempotency-Keys, 60 s: 5xx and split groups
 	@cd $(ROOT) && BILLING_ENV=$${BILLING_ENV:-dev} $(PY) -m bench.same_key_load
+
+bench-http:  ## the provider's HTTP client candidates side by side at 50 ms latency (no stack)
+	@cd $(ROOT) && $(PY) -m bench.http_clients

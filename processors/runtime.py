@@ -65,20 +65,12 @@ async def connect_pool(
     """PostgreSQL down at start-up is waited for, not fatal."""
     pool = await retry.until_up(
         "PostgreSQL",
-        lambda: create_pool(settings, max_size=settings.db_pool_size, reset=_release_as_is),
+        lambda: create_pool(settings, max_size=settings.db_pool_size),
         stop,
     )
     if pool is None:
         raise ConnectionError("stopped before PostgreSQL was reachable")
     return pool
-
-
-async def _release_as_is(conn: asyncpg.Connection) -> None:
-    """Pool release without asyncpg's default server-side reset (`SELECT
-    pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL`), one more round trip on every
-    release, i.e. twice per handled command. asyncpg still rolls back an open transaction and
-    drops listeners before calling this; the processors never change session state on a pooled
-    connection (the relay's advisory lock and LISTEN live on a connection of their own)."""
 
 
 async def bootstrap(settings: ProcessorSettings) -> Context:

@@ -8,9 +8,8 @@ the bounded retries run out, the caller leaves it to the reconciler like any oth
 
 import math
 
-import httpx
-
 from processors.errors import ProviderUnavailable
+from processors.provider.http import HttpAnswer
 
 MAX_RETRY_AFTER_S = 60.0
 
@@ -21,12 +20,12 @@ class ProviderThrottled(ProviderUnavailable):
         self.retry_after_s = retry_after_s
 
 
-def throttled(response: httpx.Response) -> ProviderThrottled:
+def throttled(response: HttpAnswer) -> ProviderThrottled:
     wait = retry_after_s(response)
     return ProviderThrottled(f"provider answered 429 (retry after {wait} s)", wait)
 
 
-def retry_after_s(response: httpx.Response) -> float | None:
+def retry_after_s(response: HttpAnswer) -> float | None:
     seconds = _number(response.headers.get("Retry-After"))
     if seconds is None:
         millis = _number(_body(response).get("retry_after"))
@@ -48,7 +47,7 @@ def _number(value: object) -> float | None:
     return number if math.isfinite(number) and number >= 0 else None
 
 
-def _body(response: httpx.Response) -> dict[str, object]:
+def _body(response: HttpAnswer) -> dict[str, object]:
     try:
         body = response.json()
     except ValueError:

@@ -24,10 +24,7 @@ from typing import Any
 from urllib.parse import urlencode
 from uuid import UUID
 
-import httpx
-
 from common import logs
-from common.metrics import MeteredTransport
 from domain.payments import PaymentStatus
 from domain.refunds import RefundStatus
 from processors.errors import (
@@ -36,8 +33,13 @@ from processors.errors import (
     ProviderRejected,
     ProviderUnavailable,
 )
+from processors.provider.http import (
+    HttpAnswer,
+    ProviderHttp,
+    ProviderHttpError,
+    basic_authorization,
+)
 from processors.provider.objects import ProviderPayment, ProviderRefund, SavedCard, as_uuid
-from processors.provider.pool import LeanTransport
 from processors.provider.throttling import pause_before_retry, throttled
 from schemas.ids import provider_idempotence_key
 
@@ -163,13 +165,12 @@ def refund_of(obj: dict[str, Any]) -> ProviderRefund:
 
 class YooKassaClient:
     def __init__(
-        self, client: httpx.AsyncClient, policy: RetryPolicy, max_concurrent: int | None = None
+        self, http: ProviderHttp, policy: RetryPolicy, max_concurrent: int | None = None
     ) -> None:
-        self._client = client
+        self._http = http
         self._policy = policy
-        # At most as many requests in the pool as it has connections: the rest wait here, in
-        # O(1), instead of in httpcore's queue (scanned on every request) where waiting also
-        # ate into the 5 s timeout and turned into PoolTimeout retries.
+        # At most as many requests in flight as the pool has connections: the rest wait here,
+        # outside the per-attempt timeout, so a wait for a connection never becomes a timeout.
         self._slots = asyncio.Semaphore(max_concurrent) if max_concurrent else None
 
     async def create_payment(
@@ -259,7 +260,7 @@ class YooKassaClient:
         return refund_of(await self._call("GET", f"/v3/refunds/{external_id}"))
 
     async def aclose(self) -> None:
-        await self._client.aclose()
+        await self._http.aclose()
 
     async def _call(
         self, method: str, path: str, body: dict[str, Any] | None = None, key: str | None = None
@@ -267,24 +268,22 @@ class YooKassaClient:
         # The request id of the API call that started this (from the Kafka header), if any.
         headers = {**logs.http_headers(), **({"Idempotence-Key": key} if key else {})}
 
-        async def once() -> httpx.Response:
+        async def once() -> HttpAnswer:
             async with self._slots or contextlib.nullcontext():
-                return await self._client.request(
-                    method, path, json=body, headers=headers, timeout=self._policy.timeout_s
-                )
+                return await self._http.send(method, path, body, headers, self._policy.timeout_s)
 
         return await with_retries(once, self._policy, f"{method} {path}")
 
 
 async def with_retries(
-    send: Callable[[], Awaitable[httpx.Response]], policy: RetryPolicy, what: str
+    send: Callable[[], Awaitable[HttpAnswer]], policy: RetryPolicy, what: str
 ) -> dict[str, Any]:
     last: ProviderUnavailable | None = None
     for attempt in range(1, policy.attempts + 1):
         try:
             return parse(await send())
-        except httpx.HTTPError as exc:
-            last = ProviderUnavailable(f"{what}: {type(exc).__name__}: {exc}")
+        except ProviderHttpError as exc:
+            last = ProviderUnavailable(f"{what}: {exc}")
             last.__cause__ = exc
         except ProviderUnavailable as exc:
             last = exc
@@ -295,8 +294,8 @@ async def with_retries(
     raise last
 
 
-def parse(response: httpx.Response) -> dict[str, Any]:
-    status = response.status_code
+def parse(response: HttpAnswer) -> dict[str, Any]:
+    status = response.status
     if status == 429:
         raise throttled(response)
     if status >= 500 or status in TRANSIENT_STATUS:
@@ -317,11 +316,11 @@ def parse(response: httpx.Response) -> dict[str, Any]:
     return body
 
 
-def _json(response: httpx.Response) -> dict[str, Any]:
+def _json(response: HttpAnswer) -> dict[str, Any]:
     try:
         body = response.json()
     except ValueError as exc:
-        raise ProviderUnavailable(f"provider answered non-JSON ({response.status_code})") from exc
+        raise ProviderUnavailable(f"provider answered non-JSON ({response.status})") from exc
     if not isinstance(body, dict):
         raise ProviderUnavailable("provider answered a JSON value that is not an object")
     return body
@@ -333,19 +332,9 @@ def make_client(
     secret_key: str,
     policy: RetryPolicy,
     max_connections: int = 64,
-    transport: httpx.AsyncBaseTransport | None = None,
 ) -> YooKassaClient:
-    limits = httpx.Limits(
-        max_connections=max_connections, max_keepalive_connections=max_connections
-    )
-    if transport is None:  # keep-alive HTTP/1.1 on a pool that stays cheap with many connections
-        transport = LeanTransport(limits=limits)
-    transport = MeteredTransport(transport, "provider")
-    http = httpx.AsyncClient(
-        base_url=base_url.rstrip("/"),
-        auth=httpx.BasicAuth(shop_id, secret_key),
-        limits=limits,
-        transport=transport,
-        timeout=policy.timeout_s,
-    )
+    """A client on keep-alive HTTP/1.1 with at most `max_connections` connections and calls
+    in flight (`http.py`)."""
+    authorization = basic_authorization(shop_id, secret_key)
+    http = ProviderHttp(base_url, authorization, max_connections, policy.timeout_s)
     return YooKassaClient(http, policy, max_connections)

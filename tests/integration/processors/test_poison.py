@@ -7,10 +7,13 @@ import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
-import httpx
+import aiohttp
 import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
 from processors_harness import (
     Gateway,
     Running,
@@ -100,26 +103,37 @@ async def test_a_malformed_command_is_dead_lettered_with_its_reason_and_counted(
     )
 
 
-class UnknownStatus(httpx.AsyncBaseTransport):
-    """The real sandbox behind it; for the payments named in `poisoned`, the provider's answer
-    carries a status no version of ours knows (what a new provider feature could send)."""
+@asynccontextmanager
+async def unknown_status(real_url: str, poisoned: set[str]) -> AsyncIterator[str]:
+    """A loopback proxy to the real sandbox: for the payments named in `poisoned`, the
+    provider's answer carries a status no version of ours knows (what a new provider
+    feature could send). Yields the proxy's base URL."""
+    session = aiohttp.ClientSession()
 
-    def __init__(self, poisoned: set[str]) -> None:
-        self._real = httpx.AsyncHTTPTransport()
-        self.poisoned = poisoned
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        response = await self._real.handle_async_request(request)
-        body = await response.aread()
+    async def forward(request: web.Request) -> web.Response:
+        headers = {k: v for k, v in request.headers.items() if k.lower() != "host"}
+        async with session.request(
+            request.method,
+            real_url.rstrip("/") + request.path_qs,
+            data=await request.read(),
+            headers=headers,
+        ) as answer:
+            body, status = await answer.read(), answer.status
         obj: Any = json.loads(body) if body else None
-        if isinstance(obj, dict) and obj.get("metadata", {}).get("payment_id") in self.poisoned:
+        if isinstance(obj, dict) and obj.get("metadata", {}).get("payment_id") in poisoned:
             obj["status"] = "waiting_for_review"
             body = json.dumps(obj).encode()
-        headers = [(k, v) for k, v in response.headers.items() if k.lower() != "content-length"]
-        return httpx.Response(response.status_code, headers=headers, content=body)
+        return web.Response(status=status, body=body, content_type="application/json")
 
-    async def aclose(self) -> None:
-        await self._real.aclose()
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", forward)
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    try:
+        yield str(server.make_url("")).rstrip("/")
+    finally:
+        await server.close()
+        await session.close()
 
 
 @pytest.fixture
@@ -131,19 +145,19 @@ async def odd_provider(settings: ProcessorSettings) -> AsyncIterator[tuple[Conte
         timeout_s=settings.provider_timeout_s,
         backoff_s=settings.provider_backoff_s,
     )
-    provider = make_client(
-        settings.provider_url,
-        settings.provider_shop_id,
-        settings.provider_secret_key.get_secret_value(),
-        policy,
-        transport=UnknownStatus(poisoned),
-    )
-    ctx = Context(settings, await connect_pool(settings), provider)
-    running = Running()
-    running.tasks.append(asyncio.create_task(commands.build_loop(ctx).run(running.stop)))
-    yield ctx, poisoned
-    await running.close()
-    await ctx.aclose()
+    async with unknown_status(settings.provider_url, poisoned) as url:
+        provider = make_client(
+            url,
+            settings.provider_shop_id,
+            settings.provider_secret_key.get_secret_value(),
+            policy,
+        )
+        ctx = Context(settings, await connect_pool(settings), provider)
+        running = Running()
+        running.tasks.append(asyncio.create_task(commands.build_loop(ctx).run(running.stop)))
+        yield ctx, poisoned
+        await running.close()
+        await ctx.aclose()
 
 
 async def test_an_unknown_provider_status_is_dead_lettered_and_the_lane_moves_on(

@@ -1,13 +1,14 @@
-"""The provider client's lean connection pool keeps httpx's promises on a real socket:
-keep-alive reuse, the connection limit, and never reusing a connection the server closed."""
+"""The provider client's connection pool (aiohttp's, `processors/provider/http.py`) keeps its
+promises on a real socket: keep-alive reuse, the connection limit, and never reusing a
+connection the server closed."""
 
 import asyncio
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
-import httpx
 import pytest
 
-from processors.provider.pool import LeanTransport
+from processors.provider.http import ProviderHttp
 
 
 class CountingServer:
@@ -60,26 +61,34 @@ async def serve() -> AsyncIterator:
         await server.wait_closed()
 
 
-def _client(base: str, max_connections: int) -> httpx.AsyncClient:
-    limits = httpx.Limits(
-        max_connections=max_connections, max_keepalive_connections=max_connections
-    )
-    return httpx.AsyncClient(base_url=base, transport=LeanTransport(limits=limits))
+@asynccontextmanager
+async def _client(base: str, max_connections: int) -> AsyncIterator[ProviderHttp]:
+    http = ProviderHttp(base, "Basic eDp5", max_connections, timeout_s=5)
+    try:
+        yield http
+    finally:
+        await http.aclose()
+
+
+async def _get(http: ProviderHttp) -> str:
+    answer = await http.send("GET", "/", None, {})
+    assert answer.status == 200
+    return answer.text
 
 
 async def test_sequential_requests_reuse_one_kept_alive_connection(serve) -> None:  # type: ignore[no-untyped-def]
     counter = CountingServer()
     async with _client(await serve(counter), 8) as http:
         for _ in range(50):
-            assert (await http.get("/")).text == "ok"
+            assert await _get(http) == "ok"
     assert counter.connections == 1
 
 
 async def test_concurrent_requests_never_exceed_the_connection_limit(serve) -> None:  # type: ignore[no-untyped-def]
     counter = CountingServer(delay_s=0.01)
     async with _client(await serve(counter), 4) as http:
-        answers = await asyncio.gather(*(http.get("/") for _ in range(40)))
-    assert [a.status_code for a in answers] == [200] * 40
+        answers = await asyncio.gather(*(_get(http) for _ in range(40)))
+    assert answers == ["ok"] * 40
     assert counter.most_open <= 4
     assert counter.connections <= 4
 
@@ -88,6 +97,6 @@ async def test_a_connection_the_server_silently_closed_is_not_reused(serve) -> N
     counter = CountingServer(close_after=1)
     async with _client(await serve(counter), 8) as http:
         for _ in range(5):
-            assert (await http.get("/")).status_code == 200
+            assert await _get(http) == "ok"
             await asyncio.sleep(0.01)
     assert counter.connections == 5

@@ -6,12 +6,10 @@ import logging
 import uuid
 from collections.abc import Iterator
 
-import httpx
 import pytest
 from structlog.contextvars import clear_contextvars, get_contextvars
 
 from common import logs
-from processors.provider.yookassa import RetryPolicy, make_client
 from schemas import ids
 from schemas.messages import CreatePayment
 
@@ -111,25 +109,6 @@ def test_the_request_id_goes_into_kafka_headers_and_comes_back_out() -> None:
     assert headers == [("x-request-id", b"abc-123")]
     assert logs.request_id_from(headers) == "abc-123"
     assert logs.kafka_headers() == []
-
-
-async def test_the_provider_call_carries_the_request_id() -> None:
-    seen: list[httpx.Request] = []
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        seen.append(request)
-        return httpx.Response(200, json={"id": "p1", "status": "pending"})
-
-    policy = RetryPolicy(attempts=1, timeout_s=1.0, backoff_s=0.001)
-    client = make_client(
-        "http://provider", "1", "s", policy, transport=httpx.MockTransport(handler)
-    )
-    with logs.record_context("billing.commands.v1", 0, 1, [("x-request-id", b"from-gateway")]):
-        await client.get_payment("p1")
-    await asyncio.sleep(0)
-    await client.get_payment("p1")
-    assert seen[0].headers["X-Request-ID"] == "from-gateway"
-    assert "X-Request-ID" not in seen[1].headers
 
 
 async def test_a_task_started_for_everyone_during_a_request_does_not_log_under_its_id(

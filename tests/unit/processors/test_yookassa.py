@@ -1,38 +1,39 @@
-"""The provider client's wire format and error translation, over httpx.MockTransport."""
+"""The provider client's wire format and error translation, against a loopback stand-in."""
 
-import json
+import asyncio
+import base64
 import uuid
 from decimal import Decimal
 
-import httpx
 import pytest
+from aiohttp import web
+from prometheus_client import REGISTRY
+from provider_server import provider_client
 
+from common import logs
 from processors.errors import ProviderNotFound, ProviderRejected, ProviderUnavailable
-from processors.provider.yookassa import RetryPolicy, make_client
+from processors.provider.yookassa import RetryPolicy
 
 FAST = RetryPolicy(attempts=4, timeout_s=1.0, backoff_s=0.001)
-
-
-def client(handler):  # type: ignore[no-untyped-def]
-    return make_client(
-        "http://provider", "100500", "secret", FAST, transport=httpx.MockTransport(handler)
-    )
+PENDING = {"id": "p1", "status": "pending"}
 
 
 async def test_create_payment_speaks_yookassa_v3_with_our_idempotence_key() -> None:
-    seen: list[httpx.Request] = []
+    seen: list[tuple[web.Request, dict[str, object]]] = []
 
-    def handler(request: httpx.Request) -> httpx.Response:
-        seen.append(request)
-        return httpx.Response(200, json={"id": "p1", "status": "pending"})
+    async def handler(request: web.Request) -> web.Response:
+        seen.append((request, await request.json()))
+        return web.json_response(PENDING)
 
     payment_id, user_id = uuid.uuid4(), uuid.uuid4()
-    await client(handler).create_payment(payment_id, user_id, Decimal("499"), "RUB", "https://b")
-    [request] = seen
-    body = json.loads(request.content)
-    assert request.url.path == "/v3/payments"
+    async with provider_client(handler, FAST) as client:
+        await client.create_payment(payment_id, user_id, Decimal("499"), "RUB", "https://b")
+    [(request, body)] = seen
+    assert request.method == "POST" and request.path == "/v3/payments"
     assert request.headers["Idempotence-Key"] == f"billing-payment-{payment_id}"
-    assert request.headers["Authorization"].startswith("Basic ")
+    assert request.headers["Content-Type"] == "application/json"
+    authorization = request.headers["Authorization"]
+    assert authorization == "Basic " + base64.b64encode(b"100500:secret").decode()
     assert body["amount"] == {"value": "499.00", "currency": "RUB"}
     assert body["capture"] is True
     assert body["confirmation"] == {"type": "redirect", "return_url": "https://b"}
@@ -40,46 +41,103 @@ async def test_create_payment_speaks_yookassa_v3_with_our_idempotence_key() -> N
 
 
 async def test_transient_errors_are_retried_with_the_same_key() -> None:
+    """A timeout (the provider did the work, the answer never came), then a 503, then the
+    object: three attempts, one key."""
     keys: list[str] = []
 
-    def handler(request: httpx.Request) -> httpx.Response:
+    async def handler(request: web.Request) -> web.Response:
         keys.append(request.headers["Idempotence-Key"])
         if len(keys) == 1:
-            raise httpx.ReadTimeout("hung after commit", request=request)
+            await asyncio.sleep(0.5)  # past the client's 0.2 s timeout
         if len(keys) == 2:
-            return httpx.Response(503, text="busy")
-        return httpx.Response(200, json={"id": "p1", "status": "pending"})
+            return web.Response(status=503, text="busy")
+        return web.json_response(PENDING)
 
-    obj = await client(handler).create_payment(uuid.uuid4(), uuid.uuid4(), Decimal(1), "RUB", "u")
+    policy = RetryPolicy(attempts=4, timeout_s=0.2, backoff_s=0.001)
+    async with provider_client(handler, policy) as client:
+        obj = await client.create_payment(uuid.uuid4(), uuid.uuid4(), Decimal(1), "RUB", "u")
     assert obj.id == "p1"
     assert len(keys) == 3 and len(set(keys)) == 1
+
+
+async def test_a_refused_connection_is_unavailable_after_every_attempt() -> None:
+    async def handler(request: web.Request) -> web.Response:
+        return web.json_response(PENDING)
+
+    async with provider_client(handler, FAST) as client:
+        pass  # the server is gone once the block ends; the client still points at its port
+    with pytest.raises(ProviderUnavailable, match="connection_error"):
+        await client.get_payment("p1")
+    await client.aclose()
 
 
 async def test_still_failing_after_the_last_attempt_is_unavailable() -> None:
     calls = []
 
-    def handler(request: httpx.Request) -> httpx.Response:
+    async def handler(request: web.Request) -> web.Response:
         calls.append(1)
-        return httpx.Response(429, json={"type": "error"})
+        return web.json_response({"type": "error"}, status=429)
 
-    with pytest.raises(ProviderUnavailable):
-        await client(handler).get_payment("p1")
+    async with provider_client(handler, FAST) as client:
+        with pytest.raises(ProviderUnavailable):
+            await client.get_payment("p1")
     assert len(calls) == 4
+
+
+async def test_a_non_json_answer_is_unavailable_not_a_crash() -> None:
+    async def handler(request: web.Request) -> web.Response:
+        return web.Response(text="<html>gateway</html>")
+
+    async with provider_client(handler, RetryPolicy(attempts=1)) as client:
+        with pytest.raises(ProviderUnavailable, match="non-JSON"):
+            await client.get_payment("p1")
 
 
 async def test_a_4xx_is_rejected_at_once_and_404_is_not_found() -> None:
     calls = []
 
-    def handler(request: httpx.Request) -> httpx.Response:
+    async def handler(request: web.Request) -> web.Response:
         calls.append(1)
-        if request.url.path.endswith("/missing"):
-            return httpx.Response(404, json={"type": "error", "code": "not_found"})
-        return httpx.Response(
-            400, json={"type": "error", "code": "invalid_request", "description": "bad amount"}
-        )
+        if request.path.endswith("/missing"):
+            return web.json_response({"type": "error", "code": "not_found"}, status=404)
+        body = {"type": "error", "code": "invalid_request", "description": "bad amount"}
+        return web.json_response(body, status=400)
 
-    with pytest.raises(ProviderNotFound):
-        await client(handler).get_payment("missing")
-    with pytest.raises(ProviderRejected, match="bad amount"):
-        await client(handler).create_refund(uuid.uuid4(), "p1", Decimal("1.00"), "RUB")
+    async with provider_client(handler, FAST) as client:
+        with pytest.raises(ProviderNotFound):
+            await client.get_payment("missing")
+        with pytest.raises(ProviderRejected, match="bad amount"):
+            await client.create_refund(uuid.uuid4(), "p1", Decimal("1.00"), "RUB")
     assert len(calls) == 2
+
+
+async def test_the_provider_call_carries_the_request_id() -> None:
+    seen: list[web.Request] = []
+
+    async def handler(request: web.Request) -> web.Response:
+        seen.append(request)
+        return web.json_response(PENDING)
+
+    async with provider_client(handler, RetryPolicy(attempts=1)) as client:
+        with logs.record_context("billing.commands.v1", 0, 1, [("x-request-id", b"from-gw")]):
+            await client.get_payment("p1")
+        await asyncio.sleep(0)
+        await client.get_payment("p1")
+    assert seen[0].headers["X-Request-ID"] == "from-gw"
+    assert "X-Request-ID" not in seen[1].headers
+
+
+async def test_every_attempt_is_counted_by_operation_and_result() -> None:
+    def count(code: str) -> float:
+        labels = {"service": "provider", "operation": "GET /v3/refunds/{id}", "code": code}
+        return REGISTRY.get_sample_value("billing_outbound_requests_total", labels) or 0.0
+
+    answers = iter([web.Response(status=502), web.json_response(PENDING | {"payment_id": "x"})])
+
+    async def handler(request: web.Request) -> web.Response:
+        return next(answers)
+
+    before = count("502"), count("200")
+    async with provider_client(handler, FAST) as client:
+        await client.get_refund(str(uuid.uuid4()))
+    assert (count("502"), count("200")) == (before[0] + 1, before[1] + 1)

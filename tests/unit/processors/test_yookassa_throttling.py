@@ -1,54 +1,57 @@
 """A 429 from the provider is retried no sooner than its ``Retry-After`` asks."""
 
+import json
 import time
 import uuid
 
-import httpx
 import pytest
+from aiohttp import web
+from provider_server import provider_client
 
 from processors.errors import ProviderUnavailable
+from processors.provider.http import HttpAnswer
 from processors.provider.throttling import retry_after_s
-from processors.provider.yookassa import RetryPolicy, make_client
+from processors.provider.yookassa import RetryPolicy
 
 FAST = RetryPolicy(attempts=3, timeout_s=1.0, backoff_s=0.001)
 
 
-def client(handler):  # type: ignore[no-untyped-def]
-    return make_client(
-        "http://provider", "100500", "secret", FAST, transport=httpx.MockTransport(handler)
-    )
-
-
-def too_many(retry_after: str) -> httpx.Response:
+def too_many(retry_after: str) -> web.Response:
     body = {
         "type": "error",
         "id": str(uuid.uuid4()),
         "code": "too_many_requests",
         "description": "Too many requests",
     }
-    return httpx.Response(429, json=body, headers={"Retry-After": retry_after})
+    return web.json_response(body, status=429, headers={"Retry-After": retry_after})
 
 
 async def test_429_waits_for_retry_after_then_succeeds() -> None:
     calls: list[float] = []
 
-    def handler(request: httpx.Request) -> httpx.Response:
+    async def handler(request: web.Request) -> web.Response:
         calls.append(time.monotonic())
         if len(calls) == 1:
             return too_many("1")
-        return httpx.Response(200, json={"id": "p1", "status": "pending"})
+        return web.json_response({"id": "p1", "status": "pending"})
 
-    await client(handler).get_payment("p1")
+    async with provider_client(handler, FAST) as client:
+        await client.get_payment("p1")
     assert len(calls) == 2
     assert calls[1] - calls[0] >= 1.0
 
 
 async def test_429_still_throttled_is_unavailable_not_rejected() -> None:
-    def handler(request: httpx.Request) -> httpx.Response:
+    calls = []
+
+    async def handler(request: web.Request) -> web.Response:
+        calls.append(1)
         return too_many("0")
 
-    with pytest.raises(ProviderUnavailable):
-        await client(handler).get_payment("p1")
+    async with provider_client(handler, FAST) as client:
+        with pytest.raises(ProviderUnavailable, match="429"):
+            await client.get_payment("p1")
+    assert len(calls) == 3
 
 
 @pytest.mark.parametrize(
@@ -64,5 +67,5 @@ async def test_429_still_throttled_is_unavailable_not_rejected() -> None:
 def test_retry_after_is_read_from_header_or_body_and_capped(
     headers: dict[str, str], body: dict[str, object], expected: float | None
 ) -> None:
-    response = httpx.Response(429, json=body, headers=headers)
+    response = HttpAnswer(429, headers, json.dumps(body).encode())
     assert retry_after_s(response) == expected
