@@ -148,6 +148,8 @@ class BrokerProof:
             result = await self._kill(f"kafka-{node}", role)
             self.results.append(result)
             print(*broker_notes([result], None), flush=True)  # progress: the run is long
+            if result.seconds_back is None:
+                return  # another kill now would be two brokers down, not one at a time
 
     async def _target(self, role: str, killed: set[int]) -> int:
         found: int | None = None

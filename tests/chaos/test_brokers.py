@@ -70,3 +70,17 @@ async def test_a_broker_that_never_returns_is_reported_not_back(
     result = await proof._kill("kafka-2", "the third")
 
     assert result.seconds_back is None
+
+
+async def test_no_broker_is_killed_while_the_last_one_killed_is_not_back(
+    broker: FakeBroker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    broker.restart_at = 10**9
+    monkeypatch.setattr(brokers, "BACK_TIMEOUT_S", 0.3)
+    monkeypatch.setattr(brokers, "controller_leader", lambda: 2)
+    proof = brokers.BrokerProof("127.0.0.1:9092,127.0.0.1:9094,127.0.0.1:9096")
+    proof.settle_s = 0.05
+
+    await proof.run(0.0)
+
+    assert [(r.name, r.seconds_back) for r in proof.results] == [("kafka-2", None)]
