@@ -7,7 +7,8 @@ left. After each kill the supervisor restarts it; the next kill waits until it i
 billing and internal topics in sync, and the three KRaft voters following one leader.
 The ISR alone does not say that: a killed broker stays in every ISR until its session
 expires (``broker.session.timeout.ms``), so "all in sync" five seconds after the kill let
-the next kill through while the first broker was still down (all three dead within 20 s).
+the next kill through while the first broker was still down (all three dead within 20 s,
+infra/kafka/README.md).
 The clients retry the brief 503s; the invariants (every 202 reaches a final state, no
 double charge, …) are checked by the run as usual.
 
