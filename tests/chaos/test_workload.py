@@ -26,3 +26,16 @@ async def test_a_payment_without_its_page_at_the_deadline_is_left_to_the_invaria
     assert seen == pending
     assert outcome.status == "pending"  # "nothing lost" then asks the stack what it became
     assert client.counters.requests == 0
+
+
+async def test_the_quiet_phase_gets_its_time_after_proofs_that_outlasted_the_run() -> None:
+    from tests.chaos.runner import _give_time
+
+    async with httpx.AsyncClient() as http:
+        client = Client(http, URLS, deadline=0.0, rng=random.Random(1))  # proofs ran long
+        _give_time(client, 60.0)
+        assert client.deadline >= client.now() + 59.0
+        later = client.deadline + 500.0
+        client.deadline = later
+        _give_time(client, 60.0)
+        assert client.deadline == later  # never shortened
