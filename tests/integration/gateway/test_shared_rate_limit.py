@@ -53,7 +53,8 @@ async def test_a_pool_busy_past_its_timeout_refuses_the_post_instead_of_skipping
     await db.open()
     limiter = RateLimiter(per_minute=600, db=db)
     try:
-        async with db.connection():  # the pool's only connection is busy
+        assert db.pool is not None
+        async with db.pool.acquire(timeout=60):  # the pool's only connection is busy
             with pytest.raises(DatabaseUnavailable):
                 await limiter.take(uuid.uuid4(), T0)
     finally:
