@@ -164,3 +164,12 @@ DEAD_LETTERS = Counter(
     "Messages dead-lettered (billing.dlq.v1 + dead_letters row) by consumer",
     ["consumer"],
 )
+
+# --- processors -----------------------------------------------------------------------------
+
+GAVE_UP = Counter(
+    "billing_gave_up",
+    "Payments and refunds ended `failed` because they could never progress "
+    "(processors/give_up.py), by kind and reason",
+    ["kind", "reason"],
+)

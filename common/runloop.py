@@ -43,7 +43,7 @@ MessageHandler = Callable[[Envelope, Origin], Awaitable[None]]
 
 def decoding(handle: MessageHandler) -> Handler:
     """A record handler that decodes first: `UndecodableMessage` is for the policy to treat
-    as permanent (the consumers dead-letter it, the processors log and skip it)."""
+    as permanent: every reader dead-letters it (common/dead_letters.py)."""
 
     async def on_record(record: ConsumerRecord) -> None:
         origin = Origin.of(record)

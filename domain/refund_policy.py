@@ -51,3 +51,15 @@ def pro_rata_unused(paid: PaidPeriod, at: datetime) -> Decimal:
     share = paid.amount * Decimal(unused_days) * Decimal(DAY.total_seconds())
     share /= Decimal(length.total_seconds())
     return share.quantize(KOPECK, rounding=ROUND_DOWN)
+
+
+def external_refund_ends_access(
+    policy: RefundPolicy, paid: PaidPeriod, amount: Decimal, at: datetime
+) -> bool:
+    """Whether a refund made outside our pipeline (in the provider's dashboard, CONTRACT §2:
+    it is still a refund of that payment) ends the time the payment bought.
+
+    It does when it gives back at least what the user's own refund would give at `at`: the
+    user then has the money for that time back, as after a refund through the API. A smaller
+    one is a goodwill gesture, like an operator's partial refund that keeps access."""
+    return amount >= refund_amount(policy, paid, at)

@@ -18,7 +18,7 @@ from domain import payments, refunds
 from domain.errors import NotRefundable
 from domain.payments import PaymentStatus
 from domain.refunds import RefundStatus
-from processors import apply
+from processors import apply, give_up
 from processors.errors import ProviderRejected, ProviderUnavailable
 from processors.inbox import InboxEntry
 from processors.ports import Deps
@@ -98,7 +98,7 @@ async def refund_payment(cmd: RefundPayment, origin: InboxEntry, ctx: Deps) -> N
         return
     refund, payment = reserved
     if payment.external_id is None:  # a succeeded payment always has one; never guess
-        log.error("refund %s: payment %s has no provider id", refund.id, payment.id)
+        await give_up.refund_in_transaction(ctx, refund, origin, give_up.NO_PROVIDER_ID)
         return
     try:
         obj = await ctx.provider.create_refund(

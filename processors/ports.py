@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Protocol
 from uuid import UUID
 
+from domain.refund_policy import RefundPolicy
 from processors.inbox import InboxEntry
 from processors.provider.objects import ProviderPayment, ProviderRefund, SavedCard
 from processors.repository import PaymentChange, PaymentRow, RefundRow
@@ -68,6 +69,12 @@ class Store(Protocol):
         self, refund_id: UUID, external_id: UUID, external_refund: dict[str, object]
     ) -> None:
         """A refund the provider has not finished: keep its provider id, status unchanged."""
+
+    async def record_external_refund(
+        self, payment_id: UUID, obj: ProviderRefund, policy: RefundPolicy
+    ) -> RefundRow | None:
+        """A refund made outside the pipeline: its row (inserted if new), or None if it does
+        not fit the payment (processors/external_refunds.py)."""
 
     async def succeed_refund(
         self, refund_id: UUID, external_id: UUID, external_refund: dict[str, object]

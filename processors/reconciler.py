@@ -7,7 +7,11 @@
   `GET /v3/refunds/{id}` and apply, on a backoff growing with the refund's age (capped).
 * `accepted` payments and refunds (no provider id yet) older than RECONCILE_AFTER_SECONDS:
   their command never arrived or the provider was down; re-produce it with the same
-  deterministic message_id.
+  deterministic message_id (payments on their `check_attempts` backoff, refunds once quiet
+  for half their age, both capped).
+* What can never progress ends `failed` with its reason (processors/give_up.py): rows still
+  `accepted` past RECONCILE_GIVE_UP_AFTER_SECONDS, and pending ones that old whose provider
+  re-read fails for good.
   Renewal payments are not among them: their RenewSubscription retries in its own lane
   and the scheduler re-drives it (docs/subscriptions.md).
 
@@ -28,8 +32,8 @@ from common.producer import Message, Producer
 from common.retry import pause
 from domain import commands, payments
 from domain.refunds import RefundStatus
-from processors import apply, gauges
-from processors.errors import ProviderError
+from processors import apply, gauges, give_up
+from processors.errors import ProviderAnswerInvalid, ProviderError, ProviderRejected
 from processors.ports import Deps
 from processors.runtime import Context, bootstrap, main
 from processors.settings import ProcessorSettings
@@ -41,6 +45,9 @@ WORK = Counter(
     "Reconciler work: pending payments re-read, accepted payments/refunds re-driven",
     ["action"],
 )
+
+# A re-read that fails like this will fail the same way next time (404, 4xx, unknown status).
+FOR_GOOD = (ProviderRejected, ProviderAnswerInvalid)
 
 _NEXT = "now() + make_interval(secs => least($2 * power(2, p.check_attempts), $3))"
 
@@ -61,13 +68,29 @@ WHERE p.id IN (SELECT id FROM payments_history.payments
                ORDER BY created_at LIMIT $1 FOR UPDATE SKIP LOCKED)
 RETURNING p.id, p.user_id, p.plan_id, p.amount, p.currency, p.return_url
 """
+# Re-drive an accepted refund once it has been quiet for half its age (at least
+# RECONCILE_AFTER_SECONDS, at most the cap), like the pending ones below: not every 30 s.
 _CLAIM_REFUNDS = """
 UPDATE payments_history.refunds r SET updated_at = now()
 WHERE r.id IN (SELECT id FROM payments_history.refunds
                WHERE status = $3::text AND external_id IS NULL
-                 AND updated_at <= now() - make_interval(secs => $2)
+                 AND updated_at <= now() - make_interval(secs => least(greatest(
+                     $2, extract(epoch FROM now() - created_at)::float8 / 2), $4))
                ORDER BY updated_at LIMIT $1 FOR UPDATE SKIP LOCKED)
 RETURNING r.id, r.payment_id, r.user_id, r.amount, r.currency, r.requested_by
+"""
+# Still `accepted` past the give-up age: never created at the provider (processors/give_up.py).
+_STALE_PAYMENTS = """
+SELECT id FROM payments_history.payments
+WHERE status = $2::text AND subscription_id IS NULL
+  AND created_at <= now() - make_interval(secs => $3)
+ORDER BY created_at LIMIT $1
+"""
+_STALE_REFUNDS = """
+SELECT id FROM payments_history.refunds
+WHERE status = $2::text AND external_id IS NULL
+  AND created_at <= now() - make_interval(secs => $3)
+ORDER BY created_at LIMIT $1
 """
 # A refund the provider answered `pending` (its provider id known): re-read it once it has
 # been quiet for half its age, at least RECONCILE_AFTER_SECONDS and at most the cap — a
@@ -89,11 +112,13 @@ class Pass:
     rechecked_refunds: int = 0
     redriven_payments: int = 0
     redriven_refunds: int = 0
+    gave_up: int = 0
 
 
 async def run_once(ctx: Context, producer: Producer) -> Pass:
     """One janitor pass (also what an operator's CLI calls)."""
     result = Pass()
+    result.gave_up = await give_up_stale(ctx)
     result.rechecked = await recheck_pending(ctx)
     result.rechecked_refunds = await recheck_pending_refunds(ctx)
     result.redriven_payments = await redrive_payments(ctx, producer)
@@ -102,6 +127,7 @@ async def run_once(ctx: Context, producer: Producer) -> Pass:
     WORK.labels("recheck_refund").inc(result.rechecked_refunds)
     WORK.labels("redrive_payment").inc(result.redriven_payments)
     WORK.labels("redrive_refund").inc(result.redriven_refunds)
+    WORK.labels("gave_up").inc(result.gave_up)
     return result
 
 
@@ -132,6 +158,12 @@ async def recheck(ctx: Deps, payment_id: UUID) -> None:
         return
     try:
         obj = await ctx.provider.get_payment(str(row.external_id))
+    except FOR_GOOD as exc:
+        if give_up.too_old(row.created_at, ctx):
+            await give_up.payment_in_transaction(ctx, row, give_up.UNREADABLE, str(exc))
+            return
+        log.warning("payment %s: provider re-read refused (%s); next check later", row.id, exc)
+        return
     except ProviderError as exc:
         log.warning("payment %s: provider re-read failed (%s); next check later", row.id, exc)
         return
@@ -154,11 +186,35 @@ async def recheck_refund(ctx: Deps, refund_id: UUID) -> None:
         return
     try:
         obj = await ctx.provider.get_refund(str(refund.external_id))
+    except FOR_GOOD as exc:
+        if give_up.too_old(refund.created_at, ctx):
+            await give_up.refund_in_transaction(ctx, refund, None, give_up.UNREADABLE, str(exc))
+            return
+        log.warning("refund %s: provider re-read refused (%s); next check later", refund.id, exc)
+        return
     except ProviderError as exc:
         log.warning("refund %s: provider re-read failed (%s); next check later", refund.id, exc)
         return
     async with ctx.uow.transaction() as tx:
         await apply.apply_refund(tx, refund, obj, topic=ctx.settings.events_topic)
+
+
+async def give_up_stale(ctx: Context) -> int:
+    """Fail what is still `accepted` past the give-up age: never re-driven again."""
+    s = ctx.settings
+    age = s.reconcile_give_up_after_seconds
+    failed = 0
+    for r in await ctx.pool.fetch(_STALE_PAYMENTS, s.reconcile_batch, str(payments.NOT_SENT), age):
+        row = await ctx.uow.reads.payment(r["id"])
+        if row is not None:
+            failed += await give_up.payment_in_transaction(ctx, row, give_up.NOT_SENT)
+    for r in await ctx.pool.fetch(
+        _STALE_REFUNDS, s.reconcile_batch, str(RefundStatus.ACCEPTED), age
+    ):
+        refund = await ctx.uow.reads.refund(r["id"])
+        if refund is not None:
+            failed += await give_up.refund_in_transaction(ctx, refund, None, give_up.NOT_SENT)
+    return failed
 
 
 async def redrive_payments(ctx: Context, producer: Producer) -> int:
@@ -185,6 +241,7 @@ async def redrive_refunds(ctx: Context, producer: Producer) -> int:
         settings.reconcile_batch,
         settings.reconcile_after_seconds,
         str(RefundStatus.ACCEPTED),
+        settings.reconcile_backoff_cap_seconds,
     )
     sent = [
         commands.refund_payment(

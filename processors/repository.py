@@ -6,6 +6,7 @@ and emits nothing.
 """
 
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from typing import Any, TypeAlias
 from uuid import UUID
@@ -20,7 +21,8 @@ from schemas.ids import SYSTEM_YOOKASSA
 Conn: TypeAlias = asyncpg.Connection | asyncpg.Pool
 
 _PAYMENT_COLUMNS = """id, user_id, plan_id, amount, currency, status, external_id,
-    return_url, confirmation_url, refunded_amount, refunded, failure_reason, auto_renew"""
+    return_url, confirmation_url, refunded_amount, refunded, failure_reason, auto_renew,
+    created_at"""
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,7 @@ class PaymentRow:
     refunded: bool
     failure_reason: str | None
     auto_renew: bool = False  # the user's consent to save the card (CONTRACT §2a)
+    created_at: datetime | None = None  # the give-up age (processors/give_up.py)
 
     @classmethod
     def of(cls, record: asyncpg.Record) -> "PaymentRow":
@@ -60,6 +63,7 @@ class RefundRow:
     external_id: UUID | None
     reserved: bool
     requested_by: str
+    created_at: datetime | None = None
 
     @classmethod
     def of(cls, record: asyncpg.Record) -> "RefundRow":
@@ -68,9 +72,8 @@ class RefundRow:
         return cls(**fields)
 
 
-_REFUND_COLUMNS = (
-    "id, payment_id, user_id, amount, currency, status, external_id, reserved, requested_by"
-)
+_REFUND_COLUMNS = """id, payment_id, user_id, amount, currency, status, external_id, reserved,
+    requested_by, created_at"""
 
 
 async def load_payment(conn: Conn, payment_id: UUID, *, lock: bool = False) -> PaymentRow | None:

@@ -7,12 +7,14 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 import asyncpg
-from aiokafka import ConsumerRecord
 
 from common import process, retry
 from common.db import create_pool
+from common.dead_letters import DeadLetters
 from common.kafka import make_consumer
-from common.runloop import GaveUp, KeyedRunLoop, MessageHandler, RunLoopConfig, decoding
+from common.producer import Producer
+from common.runloop import KeyedRunLoop, MessageHandler, RunLoopConfig, decoding
+from processors.errors import ProviderAnswerInvalid
 from processors.provider.yookassa import RetryPolicy, YooKassaClient, make_client
 from processors.settings import ProcessorSettings
 from processors.uow import PgUnitOfWork
@@ -23,17 +25,21 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class Context:
-    """`ports.Deps` in production: the settings, the YooKassa client, PostgreSQL."""
+    """`ports.Deps` in production: the settings, the YooKassa client, PostgreSQL, and the
+    producer of dead letters (started on the first one)."""
 
     settings: ProcessorSettings
     pool: asyncpg.Pool
     provider: YooKassaClient
     uow: PgUnitOfWork = field(init=False)
+    producer: Producer = field(init=False)
 
     def __post_init__(self) -> None:
         self.uow = PgUnitOfWork(self.pool)
+        self.producer = Producer(self.settings)
 
     async def aclose(self) -> None:
+        await self.producer.close()
         await self.provider.aclose()
         await self.pool.close()
 
@@ -79,11 +85,15 @@ async def bootstrap(settings: ProcessorSettings) -> Context:
     return Context(settings, await connect_pool(settings), provider_client(settings))
 
 
-# Every failure is retried in its lane until it works; only a record that cannot be decoded
-# (it never will be) is logged and skipped.
-POLICY = retry.RetryPolicy(
-    attempts=None, base_seconds=0.2, max_seconds=30.0, permanent=(UndecodableMessage,)
-)
+# Every failure is retried in its lane until it works (the provider, PostgreSQL or Kafka
+# down, a row not there yet), except what can never succeed: a record that is not a message
+# we know (malformed JSON, a missing or mistyped field, an unknown type; an unknown *field*
+# is ignored, so a rolling deploy that adds one is handled) and a provider answer we cannot
+# read (an unknown status). Those are dead-lettered with the reason (billing.dlq.v1 +
+# dead_letters + billing_dead_letters_total), never skipped silently, and the lane moves on;
+# the row they were about stays for the reconciler, which bounds it (reconciler.py).
+PERMANENT: tuple[type[BaseException], ...] = (UndecodableMessage, ProviderAnswerInvalid)
+POLICY = retry.RetryPolicy(attempts=None, base_seconds=0.2, max_seconds=30.0, permanent=PERMANENT)
 
 
 def keyed_loop(
@@ -91,18 +101,9 @@ def keyed_loop(
 ) -> KeyedRunLoop:
     """The run loop of a processor that reads `topic` as consumer group `group`."""
     config = RunLoopConfig(name, ctx.settings.processor_max_in_flight, policy=POLICY)
+    letters = DeadLetters(name, ctx.pool, ctx.producer, ctx.settings.dlq_topic)
     return KeyedRunLoop(
-        lambda: make_consumer(ctx.settings, group), [topic], decoding(handle), config, _skip
-    )
-
-
-async def _skip(record: ConsumerRecord, failure: GaveUp) -> None:
-    log.error(
-        "skipping undecodable record %s-%s@%s: %s",
-        record.topic,
-        record.partition,
-        record.offset,
-        failure.error,
+        lambda: make_consumer(ctx.settings, group), [topic], decoding(handle), config, letters.write
     )
 
 

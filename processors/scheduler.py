@@ -47,11 +47,15 @@ LIMIT $1
 FOR UPDATE SKIP LOCKED
 """
 _DONE = "UPDATE payments_history.subscription_due SET done_at = now() WHERE id = ANY($1)"
+# Quiet for half its age (at least RECONCILE_AFTER_SECONDS, at most the cap): an attempt that
+# keeps failing the same way (a provider answer we cannot read, dead-lettered each time) is
+# re-driven ever more rarely, not every 30 s for good.
 _CLAIM_STUCK = """
 UPDATE payments_history.payments p SET updated_at = now()
 WHERE p.id IN (SELECT id FROM payments_history.payments
                WHERE subscription_id IS NOT NULL AND status = $3::text
-                 AND updated_at <= now() - make_interval(secs => $2)
+                 AND updated_at <= now() - make_interval(secs => least(greatest(
+                     $2, extract(epoch FROM now() - created_at)::float8 / 2), $4))
                ORDER BY updated_at LIMIT $1 FOR UPDATE SKIP LOCKED)
 RETURNING p.subscription_id, p.user_id, p.period_number, p.idempotency_key
 """
@@ -99,7 +103,11 @@ def attempt_of(idempotency_key: str) -> int:
 
 async def redrive_stuck(pool: asyncpg.Pool, publisher: Producer, s: ProcessorSettings) -> int:
     rows = await pool.fetch(
-        _CLAIM_STUCK, s.scheduler_batch, s.reconcile_after_seconds, str(PaymentStatus.ACCEPTED)
+        _CLAIM_STUCK,
+        s.scheduler_batch,
+        s.reconcile_after_seconds,
+        str(PaymentStatus.ACCEPTED),
+        s.reconcile_backoff_cap_seconds,
     )
     commands: list[Planned] = [
         RenewSubscription.model_validate(

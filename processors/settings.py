@@ -5,13 +5,15 @@ from datetime import timedelta
 from pydantic import Field
 
 from common.settings import Settings
-from schemas.topics import COMMANDS, EVENTS, WEBHOOKS
+from domain.refund_policy import RefundPolicy
+from schemas.topics import COMMANDS, DLQ, EVENTS, WEBHOOKS
 
 
 class ProcessorSettings(Settings):
     commands_topic: str = COMMANDS
     webhooks_topic: str = WEBHOOKS
     events_topic: str = EVENTS
+    dlq_topic: str = DLQ  # messages the processors give up on (CONTRACT §3)
     commands_group: str = "billing-processor-commands"
     webhooks_group: str = "billing-processor-webhooks"
 
@@ -33,6 +35,9 @@ class ProcessorSettings(Settings):
     reconcile_backoff_cap_seconds: float = Field(default=3600.0, gt=0)
     reconcile_interval_s: float = Field(default=1.0, gt=0)
     reconcile_batch: int = Field(default=200, ge=1)
+    # A payment or refund the provider never answered readably ends `failed` after this
+    # (processors/give_up.py); under YooKassa's 24 h Idempotence-Key memory.
+    reconcile_give_up_after_seconds: float = Field(default=23 * 3600.0, gt=0)
 
     # YooKassa cancels an unpaid card payment after an hour (`expired_on_confirmation`): a
     # row still `pending` past this is stuck (we missed the news), not a user still paying.
@@ -63,6 +68,13 @@ class ProcessorSettings(Settings):
     renewal_lookup_after_s: float = Field(default=86400.0, ge=0)
     scheduler_interval_s: float = Field(default=1.0, gt=0)
     scheduler_batch: int = Field(default=200, ge=1)
+
+    # The refund policy (domain/refund_policy.py), the same variable as the gateway's: here it
+    # decides whether a refund made in the provider's dashboard ends access.
+    refund_full_window_days: float = Field(default=14.0, ge=0)
+
+    def refund_policy(self) -> RefundPolicy:
+        return RefundPolicy.of_days(self.refund_full_window_days)
 
     @property
     def reminder_lead(self) -> timedelta:

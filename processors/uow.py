@@ -9,9 +9,10 @@ from uuid import UUID
 import asyncpg
 
 from common import outbox
-from processors import inbox, repository
+from domain.refund_policy import RefundPolicy
+from processors import external_refunds, inbox, repository
 from processors.inbox import InboxEntry
-from processors.provider.objects import SavedCard
+from processors.provider.objects import ProviderRefund, SavedCard
 from processors.repository import Conn, PaymentChange, PaymentRow, RefundRow
 from processors.subscriptions import lifecycle
 from schemas.messages import Envelope
@@ -61,6 +62,11 @@ class PgStore:
         self, refund_id: UUID, external_id: UUID, external_refund: dict[str, Any]
     ) -> None:
         await repository.note_refund_external(self._conn, refund_id, external_id, external_refund)
+
+    async def record_external_refund(
+        self, payment_id: UUID, obj: ProviderRefund, policy: RefundPolicy
+    ) -> RefundRow | None:
+        return await external_refunds.record(self._connection(), payment_id, obj, policy)
 
     async def succeed_refund(
         self, refund_id: UUID, external_id: UUID, external_refund: dict[str, Any]

@@ -6,7 +6,9 @@ there yet (the webhook beat the command) is retried in the lane with backoff; af
 try it is left to the reconciler. The inbox dedupes on what was applied, not on what was
 claimed: a notification is recorded only when it moved a row, so one that changed nothing
 (forged, early, or about a status we already have) cannot suppress a later genuine one
-carrying the same message_id.
+carrying the same message_id. A `refund.succeeded` for a refund we did not start (made in the
+provider's dashboard) is recorded against its payment and applied like ours
+(processors/external_refunds.py).
 """
 
 import asyncio
@@ -14,7 +16,8 @@ import logging
 
 from common import logs
 from common.runloop import KeyedRunLoop
-from processors import apply
+from domain.refunds import RefundStatus
+from processors import apply, external_refunds
 from processors.errors import ProviderNotFound
 from processors.handlers import eventually
 from processors.inbox import InboxEntry, Origin
@@ -69,14 +72,17 @@ async def _apply_refund(
     if external_id is None or row.external_id is None or str(row.external_id) != obj.payment_id:
         log.error("refund notification %s does not match payment %s", obj.id, row.id)
         return
-    refund = await eventually(lambda: ctx.uow.reads.refund_by_external_id(external_id), ctx)
-    if refund is None:
-        log.warning(
-            "refund %s not recorded yet; the commands processor or reconciler finishes it",
-            external_id,
-        )
-        return
+    refund = await ctx.uow.reads.refund_by_external_id(external_id)
+    ours = external_refunds.our_refund_id(obj)
+    if refund is None and ours is not None:  # ours, its provider id not stored yet
+        refund = await eventually(lambda: ctx.uow.reads.refund(ours), ctx)
     async with ctx.uow.transaction() as tx:
+        if refund is None and ours is None and obj.status is RefundStatus.SUCCEEDED:
+            policy = ctx.settings.refund_policy()
+            refund = await tx.record_external_refund(row.id, obj, policy)
+        if refund is None:
+            log.warning("refund %s: nothing of ours to apply it to", external_id)
+            return
         if await apply.apply_refund(tx, refund, obj, topic=ctx.settings.events_topic):
             await tx.record(origin)
 

@@ -26,7 +26,10 @@ def utcnow() -> datetime:
 
 
 class Envelope(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # Unknown fields are ignored, not refused: a rolling deploy whose new writer adds a field
+    # must not make an old reader dead-letter its messages. A missing or mistyped field, or
+    # an unknown `type`, is still undecodable (schemas.codec).
+    model_config = ConfigDict(frozen=True, extra="ignore")
 
     type: str  # every concrete message narrows it to its own Literal name
     schema_version: Literal[1] = 1

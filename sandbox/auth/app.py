@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
@@ -14,26 +12,19 @@ from pydantic import BaseModel, Field
 
 from sandbox.auth import store, tokens
 from sandbox.auth.settings import AuthSettings
+from sandbox.basic import BasicRuntime, basic_app
 from sandbox.clock import now_iso
-from sandbox.faults import BasicFaults, FaultInjector, basic_fault_routes, injected_failure
-from sandbox.sqlite import Database
+from sandbox.faults import injected_failure
 
 UNLOGGED = {"/api/v1/calls"}
 
 
-@dataclass
-class AuthRuntime:
-    settings: AuthSettings
-    db: Database
-    faults: FaultInjector[BasicFaults]
-
-
-def runtime(request: Request) -> AuthRuntime:
-    value: AuthRuntime = request.app.state.runtime
+def runtime(request: Request) -> BasicRuntime[AuthSettings]:
+    value: BasicRuntime[AuthSettings] = request.app.state.runtime
     return value
 
 
-Runtime = Annotated[AuthRuntime, Depends(runtime)]
+Runtime = Annotated[BasicRuntime[AuthSettings], Depends(runtime)]
 
 router = APIRouter()
 
@@ -85,24 +76,8 @@ async def list_calls(rt: Runtime, user_id: str | None = None) -> dict[str, objec
 
 def create_app(settings: AuthSettings) -> FastAPI:
     settings.validate_for_start()
-
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        db = await Database.open(settings.auth_db_path, store.SCHEMA)
-        faults = FaultInjector(db, BasicFaults)
-        await faults.load()
-        app.state.runtime = AuthRuntime(settings, db, faults)
-        try:
-            yield
-        finally:
-            await db.close()
-
-    app = FastAPI(title="Auth sandbox", lifespan=lifespan)
-    app.middleware("http")(_faults_and_call_log)
-    app.include_router(router)
-    app.include_router(basic_fault_routes)
-    app.add_api_route("/healthz", _healthz, methods=["GET"])
-    return app
+    state = (settings.auth_db_path, store.SCHEMA)
+    return basic_app("Auth sandbox", settings, state, router, _faults_and_call_log)
 
 
 async def _faults_and_call_log(
@@ -144,7 +119,3 @@ def _user_of(path: str, body: Any) -> str | None:
     if isinstance(body, dict) and isinstance(body.get("user_id"), str):
         return str(body["user_id"])
     return None
-
-
-async def _healthz() -> dict[str, str]:
-    return {"status": "ok"}

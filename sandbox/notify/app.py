@@ -2,33 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from pydantic import BaseModel, Field
 
-from sandbox.faults import BasicFaults, FaultInjector, basic_fault_routes, injected_failure
+from sandbox.basic import BasicRuntime, basic_app
+from sandbox.faults import injected_failure
 from sandbox.notify import store
 from sandbox.notify.settings import NotifySettings
-from sandbox.sqlite import Database
 
 
-@dataclass
-class NotifyRuntime:
-    settings: NotifySettings
-    db: Database
-    faults: FaultInjector[BasicFaults]
-
-
-def runtime(request: Request) -> NotifyRuntime:
-    value: NotifyRuntime = request.app.state.runtime
+def runtime(request: Request) -> BasicRuntime[NotifySettings]:
+    value: BasicRuntime[NotifySettings] = request.app.state.runtime
     return value
 
 
-Runtime = Annotated[NotifyRuntime, Depends(runtime)]
+Runtime = Annotated[BasicRuntime[NotifySettings], Depends(runtime)]
 router = APIRouter()
 
 
@@ -56,24 +47,8 @@ async def list_notifications(
 
 def create_app(settings: NotifySettings) -> FastAPI:
     settings.validate_for_start()
-
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        db = await Database.open(settings.notify_db_path, store.SCHEMA)
-        faults = FaultInjector(db, BasicFaults)
-        await faults.load()
-        app.state.runtime = NotifyRuntime(settings, db, faults)
-        try:
-            yield
-        finally:
-            await db.close()
-
-    app = FastAPI(title="Notification sandbox", lifespan=lifespan)
-    app.middleware("http")(_faults)
-    app.include_router(router)
-    app.include_router(basic_fault_routes)
-    app.add_api_route("/healthz", _healthz, methods=["GET"])
-    return app
+    state = (settings.notify_db_path, store.SCHEMA)
+    return basic_app("Notification sandbox", settings, state, router, _faults)
 
 
 async def _faults(
@@ -85,7 +60,3 @@ async def _faults(
         if failure is not None:
             return failure
     return await call_next(request)
-
-
-async def _healthz() -> dict[str, str]:
-    return {"status": "ok"}

@@ -98,6 +98,7 @@ async def settings(
         commands_topic=await new_topic(4),
         webhooks_topic=await new_topic(4),
         events_topic=await new_topic(2),
+        dlq_topic=await new_topic(1),
         commands_group=f"test-commands-{suffix}",
         webhooks_group=f"test-webhooks-{suffix}",
         provider_timeout_s=2.0,
@@ -142,6 +143,25 @@ class Gateway:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
         self.producer = make_producer(ctx.settings)
+        self.payments: list[uuid.UUID] = []
+        self.refunds: list[uuid.UUID] = []
+
+    async def clean_up(self) -> None:
+        """The stack's own reconciler shares this database: a row of this test left `accepted`
+        or `pending` (at this test's private provider) would be re-driven or re-read there for
+        good. End each with a final status that says why."""
+        await self.ctx.pool.execute(
+            """UPDATE payments_history.refunds SET status = 'failed', reserved = false,
+                   failure_reason = 'test finished', updated_at = now()
+               WHERE id = ANY($1::uuid[]) AND status = 'accepted'""",
+            self.refunds,
+        )
+        await self.ctx.pool.execute(
+            """UPDATE payments_history.payments SET status = 'failed', next_check_at = NULL,
+                   failure_reason = 'test finished', updated_at = now()
+               WHERE id = ANY($1::uuid[]) AND status IN ('accepted', 'pending')""",
+            self.payments,
+        )
 
     async def send(self, topic: str, key: str, message: Envelope) -> None:
         await self.producer.send_and_wait(topic, encode(message), key=key.encode())
@@ -149,6 +169,7 @@ class Gateway:
     async def new_payment(self, amount: str = "499.00", *, send: bool = True) -> CreatePayment:
         user_id, key = uuid.uuid4(), uuid.uuid4().hex
         payment_id = ids.payment_id(user_id, key)
+        self.payments.append(payment_id)
         await self.ctx.pool.execute(
             """INSERT INTO payments_history.payments (id, user_id, plan_id, amount, currency,
                idempotency_key, request_fingerprint, return_url)
@@ -176,6 +197,7 @@ class Gateway:
     ) -> RefundPayment:
         key = uuid.uuid4().hex
         refund_id = ids.refund_id(payment.user_id, key)
+        self.refunds.append(refund_id)
         await self.ctx.pool.execute(
             """INSERT INTO payments_history.refunds (id, payment_id, user_id, amount, currency,
                idempotency_key, request_fingerprint) VALUES ($1, $2, $3, $4, 'RUB', $5, 'fp')""",
@@ -214,6 +236,7 @@ async def gateway(ctx: Context) -> AsyncIterator[Gateway]:
     await gw.producer.start()
     yield gw
     await gw.producer.stop()
+    await gw.clean_up()
 
 
 async def eventually(check: Callable[[], Awaitable[Any]], within: float = 20.0) -> Any:

@@ -3,7 +3,13 @@ from decimal import Decimal
 
 import pytest
 
-from domain.refund_policy import PaidPeriod, RefundPolicy, pro_rata_unused, refund_amount
+from domain.refund_policy import (
+    PaidPeriod,
+    RefundPolicy,
+    external_refund_ends_access,
+    pro_rata_unused,
+    refund_amount,
+)
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 MONTH = PaidPeriod(Decimal("499.00"), Decimal("0"), T0, T0 + timedelta(days=30))
@@ -55,3 +61,12 @@ def test_a_short_plan_is_refunded_in_full_while_it_runs() -> None:
     minute = PaidPeriod(Decimal("10.00"), Decimal("0"), T0, T0 + timedelta(seconds=60))
     assert refund_amount(POLICY, minute, T0 + timedelta(seconds=30)) == Decimal("10.00")
     assert refund_amount(POLICY, minute, T0 + timedelta(seconds=60)) == Decimal("10.00")
+
+
+def test_a_dashboard_refund_ends_access_when_it_gives_back_what_the_users_own_would() -> None:
+    early = T0 + timedelta(days=2)  # the user's own refund would give back all 499.00
+    assert external_refund_ends_access(POLICY, MONTH, Decimal("499.00"), early)
+    assert not external_refund_ends_access(POLICY, MONTH, Decimal("498.99"), early)
+    late = T0 + timedelta(days=20)  # the user's own refund: 166.33, the unused 10 days
+    assert external_refund_ends_access(POLICY, MONTH, Decimal("166.33"), late)
+    assert not external_refund_ends_access(POLICY, MONTH, Decimal("10.00"), late)

@@ -307,7 +307,7 @@ class FakeProvider:
                 status=self.refund_status,
                 amount=amount,
                 currency=currency,
-                raw={"id": existing},
+                raw={"id": existing, "description": f"Refund {refund_id}"},  # as the client
             )
         self._after(fault)
         return self.refunds[existing]

@@ -190,3 +190,19 @@ async def test_a_canceled_pending_refund_fails_with_its_reason_and_releases_the_
     deps.provider.refund_status = R.SUCCEEDED
     await refund(deps, again)
     assert refund_row(deps, again).status is R.SUCCEEDED
+
+
+async def test_a_refund_of_a_payment_without_provider_id_fails_for_good_and_is_done() -> None:
+    """There is nothing to send it against: failed with its reason, the reservation released,
+    the command recorded (a re-drive is skipped), the provider never asked."""
+    deps = FakeDeps()
+    paid = await paid_payment(deps)
+    put_row(deps, replace(row(deps, paid), external_id=None))
+    cmd = new_refund(deps, paid, "100.00")
+    await refund(deps, cmd)
+    failed = refund_row(deps, cmd)
+    assert failed.status is R.FAILED and not failed.reserved
+    assert deps.store.rows.refunds[cmd.refund_id] == failed
+    assert deps.provider.calls.count("create_refund") == 0
+    assert deps.store.events(cmd.refund_id) == ["RefundFailed"]
+    assert (handlers.CONSUMER, cmd.message_id) in deps.store.rows.inbox

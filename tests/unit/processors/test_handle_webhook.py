@@ -244,3 +244,22 @@ async def test_the_refund_guard_holds_against_a_stale_row() -> None:
         assert not await apply.apply_refund(tx, stale, succeeded, topic="events")
     assert refund_row(deps, cmd).status is RefundStatus.FAILED
     assert row(deps, paid).refunded_amount == Decimal("0.00")
+
+
+async def test_a_refund_webhook_that_beats_our_commit_is_applied_to_our_refund_once() -> None:
+    """The provider made our refund (its description names our id) but our command has not
+    stored its provider id yet: the notification finishes our row, it is not recorded as a
+    refund made outside the pipeline (which would count the money twice)."""
+    deps = FakeDeps()
+    paid = await paid_payment(deps)
+    cmd = new_refund(deps, paid, "100.00")
+    payment_external_id = str(row(deps, paid).external_id)
+    made = await deps.provider.create_refund(
+        cmd.refund_id, payment_external_id, Decimal("100.00"), "RUB"
+    )
+    assert refund_row(deps, cmd).external_id is None
+    await notify(deps, payment_external_id, "refund.succeeded", made.id)
+    assert refund_row(deps, cmd).status is RefundStatus.SUCCEEDED
+    assert refund_row(deps, cmd).external_id == made.external_id
+    assert len(deps.store.rows.refunds) == 1
+    assert row(deps, paid).refunded_amount == Decimal("100.00")

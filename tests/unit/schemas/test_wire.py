@@ -1,3 +1,4 @@
+import json
 import uuid
 from decimal import Decimal
 
@@ -50,6 +51,19 @@ def test_a_command_with_another_id_is_refused() -> None:
 def test_unknown_message_type_is_undecodable() -> None:
     with pytest.raises(UndecodableMessage):
         decode(f'{{"type":"ChargeTwice","schema_version":1,"message_id":"{uuid.uuid4()}"}}')
+
+
+def test_an_unknown_field_is_ignored_but_a_missing_mistyped_or_future_version_is_not() -> None:
+    """A rolling deploy: a newer writer's extra field must not make this reader refuse it."""
+    wire = json.loads(encode(_create()))
+    assert decode(json.dumps({**wire, "coupon": "SPRING"})) == decode(json.dumps(wire))
+    for broken in (
+        {k: v for k, v in wire.items() if k != "amount"},
+        {**wire, "amount": "lots"},
+        {**wire, "schema_version": 2},
+    ):
+        with pytest.raises(UndecodableMessage):
+            decode(json.dumps(broken))
 
 
 def test_malformed_json_is_undecodable() -> None:

@@ -1,0 +1,80 @@
+"""Rows that can never progress end `failed` with their reason and a metric, never a loop.
+
+Without this, such a row is re-driven or re-read by the reconciler for good (processors/
+README.md, "Failure analysis"). Each case fails the row with `gave_up: <why>: <detail>` as
+its `failure_reason`, emits the usual PaymentFailed / RefundFailed event (a refund's
+reservation is released), and counts `billing_gave_up_total{kind, reason}`, which
+infra/prometheus/alerts.yml alerts on:
+
+* `no_provider_id` — a refund of a payment that has no provider id: there is nothing to send
+  it against (a succeeded payment always has one). Failed when its command is handled.
+* `not_sent_in_time` — a payment or refund still `accepted` (the provider never gave us a
+  readable answer) RECONCILE_GIVE_UP_AFTER_SECONDS after it was created. The default, 23 h,
+  is under YooKassa's 24 h memory of an Idempotence-Key, so no re-drive after it could
+  create a second object. The reconciler fails it.
+* `unreadable_at_provider` — a `pending` payment or a refund the provider left pending,
+  older than that, whose re-read fails for good (404, 4xx, an unknown status).
+"""
+
+import logging
+from datetime import UTC, datetime, timedelta
+
+from common.metrics import GAVE_UP
+from processors import apply
+from processors.inbox import InboxEntry
+from processors.ports import Deps
+from processors.repository import PaymentRow, RefundRow
+
+log = logging.getLogger(__name__)
+
+NO_PROVIDER_ID = "no_provider_id"
+NOT_SENT = "not_sent_in_time"
+UNREADABLE = "unreadable_at_provider"
+_DETAIL = {
+    NO_PROVIDER_ID: "the payment has no provider id, so the refund cannot be sent",
+    NOT_SENT: "the provider gave no readable answer before the give-up age",
+    UNREADABLE: "the provider's object stayed unreadable past the give-up age",
+}
+
+
+def reason(why: str, detail: str = "") -> str:
+    return f"gave_up: {why}: {detail or _DETAIL[why]}"
+
+
+def too_old(created_at: datetime | None, deps: Deps) -> bool:
+    """Past the give-up age (rows loaded without their creation time never are)."""
+    if created_at is None:
+        return False
+    age = timedelta(seconds=deps.settings.reconcile_give_up_after_seconds)
+    return datetime.now(UTC) - created_at >= age
+
+
+async def refund_in_transaction(
+    deps: Deps, refund: RefundRow, origin: InboxEntry | None, why: str, detail: str = ""
+) -> bool:
+    """Fail `refund` for good (and mark its command done); True if this call moved it."""
+    async with deps.uow.transaction() as tx:
+        moved = await apply.fail_refund(
+            tx, refund, reason(why, detail), topic=deps.settings.events_topic
+        )
+        if origin is not None:
+            await tx.record(origin)
+    if moved:
+        _count("refund", refund.id, why)
+    return moved
+
+
+async def payment_in_transaction(deps: Deps, row: PaymentRow, why: str, detail: str = "") -> bool:
+    """Fail payment `row` for good; True if this call moved it (a guarded update)."""
+    async with deps.uow.transaction() as tx:
+        moved = await apply.fail_payment(
+            tx, row, reason(why, detail), topic=deps.settings.events_topic
+        )
+    if moved is not None:
+        _count("payment", row.id, why)
+    return moved is not None
+
+
+def _count(kind: str, row_id: object, why: str) -> None:
+    GAVE_UP.labels(kind, why).inc()
+    log.error("%s %s can never progress: failed (%s)", kind, row_id, why)
