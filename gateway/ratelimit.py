@@ -6,9 +6,13 @@ crash only refills everyone's bucket. One statement refills, takes a token if th
 and says whether it did, atomically under the row's lock, so N gateways enforce one limit.
 The time is PostgreSQL's (one clock for every instance); tests pass their own.
 
-While PostgreSQL is away the limiter lets the request through (fails open): every POST
-needs the database anyway and answers 503 a moment later, and the order of answers stays
-401 → 429 → 400 → 422 without I/O for requests that are refused before it.
+When the bucket cannot be read (PostgreSQL away, or the pool busy past its timeout) the
+POST is refused with 503 and Retry-After (fails closed), before anything else is done for
+it. A payment system must not let a burst through unmetered exactly when the database is
+saturated, which is what a burst does; and every POST needs the database anyway, so an
+unmetered request would at best answer 503 a moment later, having cost a Kafka send or a
+provider call on the way. The client retries with the same Idempotency-Key (CONTRACT).
+The order of answers stays 401 → 429/503 → 400 → 422.
 """
 
 import math
@@ -17,7 +21,7 @@ import uuid
 from datetime import datetime
 
 from gateway.database import Database
-from gateway.errors import DatabaseUnavailable, RateLimited
+from gateway.errors import RateLimited
 
 FORGET_EVERY_S = 600.0
 _ELAPSED = "greatest(0, extract(epoch FROM (excluded.updated_at - b.updated_at)))"
@@ -45,14 +49,11 @@ class RateLimiter:
 
     async def take(self, user_id: uuid.UUID, now: datetime | None = None) -> None:
         """One token from the user's bucket, or `RateLimited` with the seconds to wait."""
-        try:
-            async with self.db.connection() as conn:
-                row = await conn.fetchrow(_TAKE, user_id, self.capacity, self.rate, now)
-                if time.monotonic() >= self.next_forget:
-                    self.next_forget = time.monotonic() + FORGET_EVERY_S
-                    await conn.execute(_FORGET, self.capacity / self.rate + 60)
-        except DatabaseUnavailable:
-            return
+        async with self.db.connection() as conn:  # DatabaseUnavailable: 503, fails closed
+            row = await conn.fetchrow(_TAKE, user_id, self.capacity, self.rate, now)
+            if time.monotonic() >= self.next_forget:
+                self.next_forget = time.monotonic() + FORGET_EVERY_S
+                await conn.execute(_FORGET, self.capacity / self.rate + 60)
         if not row["allowed"]:
             raise RateLimited(self.retry_after(float(row["tokens"])))
 

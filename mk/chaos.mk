@@ -14,8 +14,10 @@ CHAOS_REPORT ?= $(if $(SCALE)$(KAFKA_BROKERS),docs/chaos-report-scale.md,docs/ch
 
 .PHONY: chaos
 
+# The harness reads the stack's settings (tests/chaos/renewals.py), which refuse the dev
+# secrets of `make up` unless the profile says dev (common/settings.py): as bench.mk does.
 chaos: up  ## the long chaos run against the stack (≥5,000 payments, ≥50 kills, ≈10 min)
-	cd $(ROOT) && $(PY) -m tests.chaos --payments $(CHAOS_PAYMENTS) --seed $(CHAOS_SEED) \
+	cd $(ROOT) && BILLING_ENV=$${BILLING_ENV:-dev} $(PY) -m tests.chaos --payments $(CHAOS_PAYMENTS) --seed $(CHAOS_SEED) \
 	  --duration $(CHAOS_DURATION) --kills $(CHAOS_KILLS) --concurrency 200 \
 	  --report $(ROOT)/$(CHAOS_REPORT) $(CHAOS_ARGS)
 

@@ -42,6 +42,7 @@ WHERE d.created_at >= $1 AND d.reinjected_at IS NULL AND NOT EXISTS (
 
 Proof = takeover.TakeoverProof | brokers.BrokerProof
 PROOF_ALLOWANCE_S = 180.0  # more time for the clients and the quiet phase, per scale proof
+TRUTH_TIMEOUT_S = 120.0  # to read the ledger, roles, notifications after the quiet phase
 
 
 @dataclass(frozen=True)
@@ -94,12 +95,14 @@ async def run_chaos(config: ChaosConfig, urls: StackUrls) -> RunSummary:
     async with httpx.AsyncClient(timeout=10.0, limits=limits) as http:
         client = Client(http, urls, deadline, random.Random(config.seed))
         outcomes, the_killer, fault_plan = await _chaos_phase(run, client, started, proofs)
+        _give_time(client, config.quiesce_timeout)  # the proofs may have outlasted their allowance
         pool = await asyncpg.create_pool(urls.database, min_size=1, max_size=4)
         try:
             renewers = [o for o, u in zip(outcomes, _plan(config), strict=True) if u.renews]
             left = await renewals.bring_to_rest(client, pool, renewers)
             run.notes.append(f"{len(renewers)} renewing users; {left} still live after cancel")
             await _quiesce(run, client, pool, outcomes, since)
+            _give_time(client, TRUTH_TIMEOUT_S)
             found = await truth.collect(client, pool, outcomes, since)
             if run.broker_proof is not None:
                 run.outage = await brokers.two_brokers_down(client)
@@ -158,6 +161,12 @@ async def _chaos_phase(
         run.notes.append(f"{unfinished} clients gave up waiting for a final status")
     run.notes += the_killer.log if len(the_killer.log) <= 20 else the_killer.log[:20] + ["..."]
     return outcomes, the_killer, fault_plan
+
+
+def _give_time(client: Client, seconds: float) -> None:
+    """At least `seconds` more for the client: the quiet phase and the truth are measured
+    after the chaos, however long its proofs took on a loaded machine."""
+    client.deadline = max(client.deadline, client.now() + seconds)
 
 
 async def _run_in_turn(proofs: list[Proof], start_after: float) -> None:

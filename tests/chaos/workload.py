@@ -114,8 +114,9 @@ async def _confirm(
     """Wait for the payment page, pay on it, wait for the final status."""
     path = f"/api/v1/payments/{outcome.payment_id}"
     payment = await _poll(client, plan.user_id, path, _has_page_or_final, payment)
+    # No page yet means the deadline came first: the invariants judge what it became.
     if payment is None or payment["status"] in FINAL_PAYMENT or not payment["confirmation_url"]:
-        return _seen(outcome, payment)  # final, or the run's deadline came before the page
+        return _seen(outcome, payment)
     external_id = payment["confirmation_url"].rstrip("/").rsplit("/", 1)[-1]
     await client.send(
         "POST",

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from gateway.database import Database
-from gateway.errors import RateLimited
+from gateway.errors import DatabaseUnavailable, RateLimited
 from gateway.ratelimit import RateLimiter
 from gateway.settings import GatewaySettings
 
@@ -40,6 +40,25 @@ async def test_the_bucket_refuses_after_the_burst_and_refills_with_time(
         await limiter.take(user, T0 + timedelta(seconds=20))
     assert again.value.headers["Retry-After"] == "10"  # the refusal took no token
     await limiter.take(user, T0 + timedelta(seconds=30))
+
+
+async def test_a_pool_busy_past_its_timeout_refuses_the_post_instead_of_skipping_the_limit(
+    database_url: str,
+) -> None:
+    """Fails closed: a burst that exhausts the pool must not pass the limiter unmetered."""
+    settings = GatewaySettings(  # type: ignore[call-arg]
+        _env_file=None, database_url=database_url, gateway_db_pool_size=1, gateway_db_timeout_s=0.2
+    )
+    db = Database(settings)
+    await db.open()
+    limiter = RateLimiter(per_minute=600, db=db)
+    try:
+        assert db.pool is not None
+        async with db.pool.acquire(timeout=60):  # the pool's only connection is busy
+            with pytest.raises(DatabaseUnavailable):
+                await limiter.take(uuid.uuid4(), T0)
+    finally:
+        await db.close()
 
 
 async def test_two_gateways_share_one_limit_per_user(

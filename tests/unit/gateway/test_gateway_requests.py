@@ -98,3 +98,15 @@ async def test_liveness_and_openapi_answer_without_dependencies(client: httpx.As
     spec = (await client.get("/openapi.json")).json()
     assert "/api/v1/payments/{payment_id}/refunds" in spec["paths"]
     assert (await client.get("/docs")).status_code == 200
+
+
+async def test_a_post_the_rate_limiter_cannot_meter_gets_503_not_a_pass(
+    closed_client: httpx.AsyncClient, make_token: TokenFactory
+) -> None:
+    """PostgreSQL unreachable: the limiter fails closed, before the body is even looked at."""
+    headers = auth(make_token) | {"Idempotency-Key": "k-1"}
+    body = {"plan_id": "monthly", "return_url": "https://cinema.test/back"}
+    response = await closed_client.post("/api/v1/payments", headers=headers, json=body)
+    assert response.status_code == 503
+    assert response.json()["error"]["code"] == "service_unavailable"
+    assert response.headers["Retry-After"]
