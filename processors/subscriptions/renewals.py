@@ -11,6 +11,13 @@ YooKassa forgets a key after 24 h: an attempt whose payment row is older than
 `renewal_lookup_after_s` and still `accepted` (the outcome never came back) is first looked
 up with the list call by its time range and our metadata, and only sent if nothing is found.
 A transient provider failure raises: the user's lane retries with capped backoff.
+
+54-FZ receipts: the attempt's receipt is fixed when its row is inserted, and an existing row
+is always sent again with exactly the body it was first sent with (its stored receipt, or
+none: a row from before the receipts deploy or from PROVIDER_RECEIPTS=off may already have
+charged the card). Receipts on and no email for the subscriber is decided in T1 only, before
+the row exists: the row is inserted and failed there (`receipt_contact_required`, dunning
+follows), in the same transaction, so it can never have been sent.
 """
 
 import logging
@@ -32,11 +39,13 @@ from processors.repository import PaymentRow
 from processors.runtime import Context
 from processors.subscriptions import repository as repo
 from processors.subscriptions.repository import SubscriptionRow
+from processors.uow import PgStore
 from schemas import ids
 from schemas.messages import RenewSubscription
 
 log = logging.getLogger(__name__)
 LOOKUP_MARGIN = timedelta(minutes=5)
+CONTACT_REQUIRED = "receipt_contact_required"
 
 
 def still_wanted(sub: SubscriptionRow | None, cmd: RenewSubscription) -> bool:
@@ -60,9 +69,6 @@ async def renew(cmd: RenewSubscription, origin: InboxEntry, ctx: Context) -> Non
     row, created_at, method = prepared
     if row.status is not PaymentStatus.ACCEPTED:
         await _record(ctx, origin)  # decided before a crash: lifecycle already ran with it
-        return
-    if ctx.settings.provider_receipts and row.receipt is None:
-        await _fail(ctx, row, origin, "receipt_contact_required")  # nothing is charged
         return
     try:
         obj = await _charge_once(ctx, cmd, row, created_at, method)
@@ -91,15 +97,33 @@ async def _prepare(
         await repo.lock_user(conn, cmd.user_id)
         existing = await _attempt_row(conn, payment_id)
         if existing is None:
-            sub = await repo.load(conn, cmd.user_id)
-            if not still_wanted(sub, cmd) or sub is None or sub.card is None:
-                await inbox.record(conn, origin)
-                return None
-            await _insert_attempt(conn, cmd, sub, payment_id, ctx.settings.provider_receipts)
-            existing = await _attempt_row(conn, payment_id)
-    if existing is None:
-        raise LookupError(f"renewal payment {payment_id} vanished")
+            return await _begin_attempt(conn, cmd, origin, ctx, payment_id)
     return existing
+
+
+async def _begin_attempt(
+    conn: asyncpg.Connection,
+    cmd: RenewSubscription,
+    origin: InboxEntry,
+    ctx: Context,
+    payment_id: Any,
+) -> tuple[PaymentRow, datetime, str] | None:
+    """The new attempt's row, or None when nothing is to be sent: the attempt is no longer
+    wanted, or receipts are on and there is no email (the row is failed here, unsent)."""
+    sub = await repo.load(conn, cmd.user_id)
+    if not still_wanted(sub, cmd) or sub is None or sub.card is None:
+        await inbox.record(conn, origin)
+        return None
+    receipts_on = ctx.settings.provider_receipts
+    receipt = await _insert_attempt(conn, cmd, sub, payment_id, receipts_on)
+    made = await _attempt_row(conn, payment_id)
+    if made is None:
+        raise LookupError(f"renewal payment {payment_id} vanished")
+    if receipts_on and receipt is None:
+        await apply.fail_payment(PgStore(conn), made[0], CONTACT_REQUIRED, topic=_topic(ctx))
+        await inbox.record(conn, origin)
+        return None
+    return made
 
 
 async def _attempt_row(
@@ -121,11 +145,13 @@ async def _insert_attempt(
     sub: SubscriptionRow,
     payment_id: Any,
     receipts_on: bool,
-) -> None:
+) -> dict[str, Any] | None:
+    """Insert the attempt's row; its receipt (None: receipts off, or no email)."""
     plan = await repo.load_plan(conn, sub.plan_id)
     if plan is None or sub.card is None:
         raise LookupError(f"subscription {sub.id}: plan or card missing")
     email = await repo.customer_email(conn, sub.user_id)
+    receipt = renewal_receipt(receipts_on, plan, email)
     await conn.execute(
         """INSERT INTO payments_history.payments
                (id, user_id, plan_id, amount, currency, status, system_id, idempotency_key,
@@ -146,13 +172,14 @@ async def _insert_attempt(
         sub.card.payment_method_id,
         str(PaymentStatus.ACCEPTED),
         email,
-        renewal_receipt(receipts_on, plan, email),
+        receipt,
     )
+    return receipt
 
 
 def renewal_receipt(enabled: bool, plan: repo.Plan, email: str | None) -> dict[str, Any] | None:
     """The autopayment's 54-FZ receipt, fixed with its row so every attempt sends the same
-    body; ``None`` without an email (the renewal then fails without a charge, see `renew`)."""
+    body; ``None`` without an email (the attempt is then failed unsent, see `_begin_attempt`)."""
     try:
         return receipts.receipt_for(enabled, plan.receipt_line, plan.amount, plan.currency, email)
     except receipts.ReceiptContactRequired:

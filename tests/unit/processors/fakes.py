@@ -22,6 +22,7 @@ from domain.refunds import RefundStatus
 from processors.errors import ProviderNotFound, ProviderRejected, ProviderUnavailable
 from processors.inbox import InboxEntry
 from processors.provider.objects import ProviderPayment, ProviderRefund, SavedCard
+from processors.provider.yookassa import Autopayment
 from processors.repository import PaymentChange, PaymentRow, RefundRow
 from processors.settings import ProcessorSettings
 from schemas.ids import provider_idempotence_key
@@ -286,6 +287,28 @@ class FakeProvider:
                 currency=currency,
                 our_payment_id=payment_id,
                 confirmation_url=f"https://provider.example/checkout/{existing}",
+                raw={"id": existing},
+            )
+        self._after(fault)
+        return self.payments[existing]
+
+    async def create_autopayment(self, payment_id: UUID, charge: Autopayment) -> ProviderPayment:
+        """A saved card charged with nobody present: succeeded at once, one per key."""
+        fault = self._before("create_autopayment")
+        key = provider_idempotence_key("payment", payment_id)
+        body = (charge.user_id, charge.amount, charge.currency, charge.payment_method_id)
+        body += (charge.description, repr(charge.receipt))
+        self.receipts[key] = charge.receipt
+        existing = self._idempotent(key, body)
+        if existing is None:
+            existing = str(uuid.uuid4())
+            self.keys[key] = _Made(body, existing)
+            self.payments[existing] = ProviderPayment(
+                id=existing,
+                status=PaymentStatus.SUCCEEDED,
+                amount=charge.amount,
+                currency=charge.currency,
+                our_payment_id=payment_id,
                 raw={"id": existing},
             )
         self._after(fault)
