@@ -98,14 +98,21 @@ async def load_plan(conn: Conn, plan_id: str) -> Plan | None:
     return Plan(r["id"], r["amount"], r["currency"].strip(), terms, line)
 
 
+# A payment's email: the column, else the one in its stored receipt (the same value today).
+_EMAIL = "NULLIF(btrim(COALESCE(customer_email, receipt->'customer'->>'email')), '')"
+
+
 async def customer_email(conn: Conn, user_id: UUID) -> str | None:
-    """Where the subscription's receipts go: the email of the user's latest succeeded payment
-    that has one (the first payment's, carried on by every renewal; a later payment the
-    user made with another email moves it)."""
+    """Where the subscription's receipts go: the email stored with the user's payments (the
+    subscription keeps no contact of its own). The latest succeeded payment's that has one
+    (the first payment's, carried on by every renewal; a later payment the user made with
+    another email moves it), else the latest of any payment of the user (a renewal attempt,
+    a payment the user tried and did not finish). None when no payment has one: a subscriber
+    who paid before migration 0008 until the email is backfilled (docs/deploy.md)."""
     email: str | None = await conn.fetchval(
-        """SELECT customer_email FROM payments_history.payments
-           WHERE user_id = $1 AND status = $2 AND customer_email IS NOT NULL
-           ORDER BY created_at DESC LIMIT 1""",
+        f"""SELECT {_EMAIL} FROM payments_history.payments
+            WHERE user_id = $1 AND {_EMAIL} IS NOT NULL
+            ORDER BY status = $2 DESC, created_at DESC LIMIT 1""",
         user_id,
         str(PaymentStatus.SUCCEEDED),
     )

@@ -75,12 +75,36 @@ async def test_a_renewal_carries_a_receipt_for_the_subscribers_email(
     assert charge["receipt"]["items"][0]["amount"]["value"] == charge["amount"]["value"]
 
 
+async def test_a_renewal_finds_the_email_in_an_earlier_payments_receipt(
+    ctx: Context, gateway: Gateway, processors: Running, sandbox: httpx.AsyncClient
+) -> None:
+    """The column empty (as for a row written before it was filled), the stored receipt has it."""
+    sub = await subscribed(ctx, await saved_card(ctx, sandbox), timedelta(hours=1))
+    await ctx.pool.execute(
+        """UPDATE payments_history.payments SET customer_email = NULL,
+               receipt = jsonb_build_object('customer', jsonb_build_object('email', $2::text))
+           WHERE user_id = $1""",
+        sub.user_id,
+        email_of(sub.user_id),
+    )
+    await gateway.send(ctx.settings.commands_topic, str(sub.user_id), renew_command(sub))
+
+    async def renewed() -> repo.SubscriptionRow | None:
+        row = await repo.load(ctx.pool, sub.user_id)
+        return row if row and row.periods == 2 else None
+
+    await eventually(renewed)
+    [charge] = await charges_for(sandbox, sub)
+    assert charge["receipt"]["customer"] == {"email": email_of(sub.user_id)}
+
+
 async def test_a_renewal_without_any_email_fails_without_a_charge(
     ctx: Context, gateway: Gateway, processors: Running, sandbox: httpx.AsyncClient
 ) -> None:
     sub = await subscribed(ctx, await saved_card(ctx, sandbox), timedelta(hours=1))
     await ctx.pool.execute(
-        "UPDATE payments_history.payments SET customer_email = NULL WHERE user_id = $1",
+        """UPDATE payments_history.payments SET customer_email = NULL, receipt = NULL
+           WHERE user_id = $1""",
         sub.user_id,
     )
     await gateway.send(ctx.settings.commands_topic, str(sub.user_id), renew_command(sub))
