@@ -11,7 +11,11 @@ infra/prometheus/alerts.yml alerts on:
 * `not_sent_in_time` — a payment or refund still `accepted` (the provider never gave us a
   readable answer) RECONCILE_GIVE_UP_AFTER_SECONDS after it was created. The default, 23 h,
   is under YooKassa's 24 h memory of an Idempotence-Key, so no re-drive after it could
-  create a second object. The reconciler fails it.
+  create a second object. The reconciler fails it. A refund only if it was never sent
+  (`reserved = false`, `repository.UNSENT_REFUND`): a reserved one was sent at least once and
+  the provider may have refunded it, so failing it (releasing its money) invites a second
+  refund. It is never auto-failed: it keeps being re-driven on its capped backoff and shows
+  in `billing_stuck{object="refund", reason="accepted_past_redrive"}` for an operator.
 * `unreadable_at_provider` — a `pending` payment or a refund the provider left pending,
   older than that, whose re-read fails for good (404, 4xx, an unknown status).
 """
@@ -52,10 +56,16 @@ def too_old(created_at: datetime | None, deps: Deps) -> bool:
 async def refund_in_transaction(
     deps: Deps, refund: RefundRow, origin: InboxEntry | None, why: str, detail: str = ""
 ) -> bool:
-    """Fail `refund` for good (and mark its command done); True if this call moved it."""
+    """Fail `refund` for good (and mark its command done); True if this call moved it.
+
+    `not_sent_in_time` only moves a refund still never sent (`repository.UNSENT_REFUND`)."""
     async with deps.uow.transaction() as tx:
         moved = await apply.fail_refund(
-            tx, refund, reason(why, detail), topic=deps.settings.events_topic
+            tx,
+            refund,
+            reason(why, detail),
+            topic=deps.settings.events_topic,
+            unsent_only=why == NOT_SENT,
         )
         if origin is not None:
             await tx.record(origin)

@@ -72,7 +72,11 @@ class Store(Protocol):
         self, refund_id: UUID, receipt: dict[str, Any] | None = None
     ) -> None: ...
 
-    async def fail_refund(self, refund_id: UUID, reason: str) -> RefundRow | None: ...
+    async def fail_refund(
+        self, refund_id: UUID, reason: str, *, unsent_only: bool = False
+    ) -> RefundRow | None:
+        """Guarded move to `failed`; with `unsent_only`, only a refund never sent (not
+        reserved, no provider id: `repository.UNSENT_REFUND`)."""
 
     async def note_refund_external(
         self, refund_id: UUID, external_id: UUID, external_refund: dict[str, object]

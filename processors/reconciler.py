@@ -32,7 +32,7 @@ from common.producer import Message, Producer
 from common.retry import pause
 from domain import commands, payments
 from domain.refunds import RefundStatus
-from processors import apply, gauges, give_up
+from processors import apply, gauges, give_up, repository
 from processors.errors import ProviderAnswerInvalid, ProviderError, ProviderRejected
 from processors.ports import Deps
 from processors.runtime import Context, bootstrap, main
@@ -86,10 +86,11 @@ WHERE status = $2::text AND subscription_id IS NULL
   AND created_at <= now() - make_interval(secs => $3)
 ORDER BY created_at LIMIT $1
 """
-_STALE_REFUNDS = """
+# Refunds: only never sent ones (not reserved); a reserved one is never failed here.
+_STALE_REFUNDS = f"""
 SELECT id FROM payments_history.refunds
-WHERE status = $2::text AND external_id IS NULL
-  AND created_at <= now() - make_interval(secs => $3)
+WHERE {repository.UNSENT_REFUND}
+  AND created_at <= now() - make_interval(secs => $2)
 ORDER BY created_at LIMIT $1
 """
 # A refund the provider answered `pending` (its provider id known): re-read it once it has
@@ -208,9 +209,7 @@ async def give_up_stale(ctx: Context) -> int:
         row = await ctx.uow.reads.payment(r["id"])
         if row is not None:
             failed += await give_up.payment_in_transaction(ctx, row, give_up.NOT_SENT)
-    for r in await ctx.pool.fetch(
-        _STALE_REFUNDS, s.reconcile_batch, str(RefundStatus.ACCEPTED), age
-    ):
+    for r in await ctx.pool.fetch(_STALE_REFUNDS, s.reconcile_batch, age):
         refund = await ctx.uow.reads.refund(r["id"])
         if refund is not None:
             failed += await give_up.refund_in_transaction(ctx, refund, None, give_up.NOT_SENT)

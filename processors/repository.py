@@ -77,6 +77,12 @@ class RefundRow:
 _REFUND_COLUMNS = """id, payment_id, user_id, amount, currency, status, external_id, reserved,
     requested_by, created_at, receipt"""
 
+# A refund that never reached the provider: no answer, and never sent (a reserved one passed
+# `_reserve` and was sent at least once; the provider may have refunded it). Only these may be
+# given up as `not_sent_in_time` (processors/give_up.py): the reconciler selects them with it
+# and `fail_refund(unsent_only=True)` guards its UPDATE with it.
+UNSENT_REFUND = f"status = '{RefundStatus.ACCEPTED}' AND external_id IS NULL AND NOT reserved"
+
 
 async def load_payment(conn: Conn, payment_id: UUID, *, lock: bool = False) -> PaymentRow | None:
     sql = f"SELECT {_PAYMENT_COLUMNS} FROM payments_history.payments WHERE id = $1"
@@ -184,15 +190,21 @@ async def reserve_refund(
     )
 
 
-async def fail_refund(conn: Conn, refund_id: UUID, reason: str) -> RefundRow | None:
+async def fail_refund(
+    conn: Conn, refund_id: UUID, reason: str, *, unsent_only: bool = False
+) -> RefundRow | None:
+    """Guarded move to `failed`; with `unsent_only`, only while it is `UNSENT_REFUND`."""
     record = await conn.fetchrow(
         f"""UPDATE payments_history.refunds
             SET status = $3::text, failure_reason = $2, reserved = false, updated_at = now()
-            WHERE id = $1 AND status = ANY($4::text[]) RETURNING {_REFUND_COLUMNS}""",
+            WHERE id = $1 AND status = ANY($4::text[])
+              AND (NOT $5::bool OR ({UNSENT_REFUND}))
+            RETURNING {_REFUND_COLUMNS}""",
         refund_id,
         reason,
         str(RefundStatus.FAILED),
         refunds.predecessors(RefundStatus.FAILED),
+        unsent_only,
     )
     return None if record is None else RefundRow.of(record)
 

@@ -55,8 +55,10 @@ class PgStore:
     async def reserve_refund(self, refund_id: UUID, receipt: dict[str, Any] | None = None) -> None:
         await repository.reserve_refund(self._conn, refund_id, receipt)
 
-    async def fail_refund(self, refund_id: UUID, reason: str) -> RefundRow | None:
-        return await repository.fail_refund(self._conn, refund_id, reason)
+    async def fail_refund(
+        self, refund_id: UUID, reason: str, *, unsent_only: bool = False
+    ) -> RefundRow | None:
+        return await repository.fail_refund(self._conn, refund_id, reason, unsent_only=unsent_only)
 
     async def note_refund_external(
         self, refund_id: UUID, external_id: UUID, external_refund: dict[str, Any]

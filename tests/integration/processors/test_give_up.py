@@ -35,13 +35,20 @@ async def test_rows_never_sent_past_the_give_up_age_end_failed(
         "UPDATE payments_history.payments SET status = 'succeeded' WHERE id = $1", paid.payment_id
     )
     ask = await gateway.new_refund(paid, "10.00", send=False)
+    sent = await gateway.new_refund(paid, "5.00", send=False)  # reserved: sent, answer lost
+    await ctx.pool.execute(
+        "UPDATE payments_history.refunds SET reserved = true WHERE id = $1", sent.refund_id
+    )
     await aged(ctx, "payments", never_sent.payment_id, 41)
     await aged(ctx, "refunds", ask.refund_id, 41)
+    await aged(ctx, "refunds", sent.refund_id, 41)
     await reconciler.give_up_stale(ctx)
     row = await payment(ctx, never_sent.payment_id)
     assert row["status"] == "failed"
     assert row["failure_reason"].startswith("gave_up: not_sent_in_time: ")
     assert (await refund(ctx, ask.refund_id))["failure_reason"].startswith("gave_up: not_sent")
+    held = await refund(ctx, sent.refund_id)  # never auto-failed: the provider may have it
+    assert (held["status"], held["reserved"]) == ("accepted", True)
     await reconciler.give_up_stale(ctx)  # once: a guarded update
     assert await outbox_types(ctx, never_sent.payment_id) == ["PaymentFailed"]
 

@@ -122,10 +122,15 @@ class FakeStore:
         row = self.rows.refunds[refund_id]
         self.rows.refunds[refund_id] = replace(row, reserved=True, receipt=receipt)
 
-    async def fail_refund(self, refund_id: UUID, reason: str) -> RefundRow | None:
+    async def fail_refund(
+        self, refund_id: UUID, reason: str, *, unsent_only: bool = False
+    ) -> RefundRow | None:
         self._call("fail_refund")
         row = self.rows.refunds.get(refund_id)
         if row is None or row.status not in refunds.predecessors(RefundStatus.FAILED):
+            return None
+        unsent = row.status is RefundStatus.ACCEPTED and row.external_id is None
+        if unsent_only and not (unsent and not row.reserved):  # repository.UNSENT_REFUND
             return None
         moved = replace(row, status=RefundStatus.FAILED, reserved=False)
         self.rows.refunds[refund_id] = moved
