@@ -16,12 +16,13 @@ infra/prometheus/alerts.yml alerts on:
   the provider may have refunded it, so failing it (releasing its money) invites a second
   refund. It is never auto-failed: it keeps being re-driven on its capped backoff and shows
   in `billing_stuck{object="refund", reason="accepted_past_redrive"}` for an operator.
-* `unreadable_at_provider` — a `pending` payment or a refund the provider left pending,
-  older than that, whose re-read fails for good (404, 4xx, an unknown status).
+
+A row the provider holds (its provider id known) is never given up here: a refused re-read
+(say, a deploy with another shop's credentials) says nothing about the money, so the
+reconciler keeps re-reading it until the provider's own final answer.
 """
 
 import logging
-from datetime import UTC, datetime, timedelta
 
 from common.metrics import GAVE_UP
 from processors import apply
@@ -33,24 +34,14 @@ log = logging.getLogger(__name__)
 
 NO_PROVIDER_ID = "no_provider_id"
 NOT_SENT = "not_sent_in_time"
-UNREADABLE = "unreadable_at_provider"
 _DETAIL = {
     NO_PROVIDER_ID: "the payment has no provider id, so the refund cannot be sent",
     NOT_SENT: "the provider gave no readable answer before the give-up age",
-    UNREADABLE: "the provider's object stayed unreadable past the give-up age",
 }
 
 
 def reason(why: str, detail: str = "") -> str:
     return f"gave_up: {why}: {detail or _DETAIL[why]}"
-
-
-def too_old(created_at: datetime | None, deps: Deps) -> bool:
-    """Past the give-up age (rows loaded without their creation time never are)."""
-    if created_at is None:
-        return False
-    age = timedelta(seconds=deps.settings.reconcile_give_up_after_seconds)
-    return datetime.now(UTC) - created_at >= age
 
 
 async def refund_in_transaction(

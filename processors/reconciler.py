@@ -10,8 +10,10 @@
   deterministic message_id (payments on their `check_attempts` backoff, refunds once quiet
   for half their age, both capped).
 * What can never progress ends `failed` with its reason (processors/give_up.py): rows still
-  `accepted` past RECONCILE_GIVE_UP_AFTER_SECONDS, and pending ones that old whose provider
-  re-read fails for good.
+  `accepted` (never sent) past RECONCILE_GIVE_UP_AFTER_SECONDS. A row the provider holds
+  (its provider id known) is never failed because its re-read is refused: it is re-read on
+  its backoff until the provider's own final answer (`billing_reconciler_actions{action=
+  "reread_refused"}` counts the refusals).
   Renewal payments are not among them: their RenewSubscription retries in its own lane
   and the scheduler re-drives it (docs/subscriptions.md).
 
@@ -46,7 +48,8 @@ WORK = Counter(
     ["action"],
 )
 
-# A re-read that fails like this will fail the same way next time (404, 4xx, unknown status).
+# A re-read that fails like this will likely fail the same way next time (404, 4xx, unknown
+# status): logged as an error and counted, but the row is never failed for it.
 FOR_GOOD = (ProviderRejected, ProviderAnswerInvalid)
 
 _NEXT = "now() + make_interval(secs => least($2 * power(2, p.check_attempts), $3))"
@@ -160,15 +163,20 @@ async def recheck(ctx: Deps, payment_id: UUID) -> None:
     try:
         obj = await ctx.provider.get_payment(str(row.external_id))
     except FOR_GOOD as exc:
-        if give_up.too_old(row.created_at, ctx):
-            await give_up.payment_in_transaction(ctx, row, give_up.UNREADABLE, str(exc))
-            return
-        log.warning("payment %s: provider re-read refused (%s); next check later", row.id, exc)
+        _refused("payment", row.id, exc)
         return
     except ProviderError as exc:
         log.warning("payment %s: provider re-read failed (%s); next check later", row.id, exc)
         return
     await apply.apply_payment_in_transaction(ctx, row, obj, None)
+
+
+def _refused(kind: str, row_id: UUID, exc: Exception) -> None:
+    """A re-read refused (4xx, an unknown status) of a row the provider holds: never failed
+    for it, however old (wrong-shop credentials would fail paid payments and release refund
+    reservations); re-read on its capped backoff until the provider's own final answer."""
+    WORK.labels("reread_refused").inc()
+    log.error("%s %s: provider re-read refused (%s); next check later", kind, row_id, exc)
 
 
 async def recheck_pending_refunds(ctx: Context) -> int:
@@ -188,10 +196,7 @@ async def recheck_refund(ctx: Deps, refund_id: UUID) -> None:
     try:
         obj = await ctx.provider.get_refund(str(refund.external_id))
     except FOR_GOOD as exc:
-        if give_up.too_old(refund.created_at, ctx):
-            await give_up.refund_in_transaction(ctx, refund, None, give_up.UNREADABLE, str(exc))
-            return
-        log.warning("refund %s: provider re-read refused (%s); next check later", refund.id, exc)
+        _refused("refund", refund.id, exc)
         return
     except ProviderError as exc:
         log.warning("refund %s: provider re-read failed (%s); next check later", refund.id, exc)
