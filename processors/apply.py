@@ -82,10 +82,11 @@ async def apply_payment_in_transaction(
 
 
 async def fail_payment(
-    store: Store, row: PaymentRow, reason: str, *, topic: str
+    store: Store, row: PaymentRow, reason: str, *, topic: str, unsent_only: bool = False
 ) -> PaymentRow | None:
+    """Fail `row` (guarded; see `Store.move_payment`) and queue PaymentFailed."""
     change = PaymentChange(status=PaymentStatus.FAILED, failure_reason=reason)
-    moved = await store.move_payment(row.id, change, 0)
+    moved = await store.move_payment(row.id, change, 0, unsent_only=unsent_only)
     if moved is not None:
         await publish_payment(store, moved, topic)
         await store.on_payment_moved(moved.id, None, topic=topic)

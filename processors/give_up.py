@@ -66,10 +66,12 @@ async def refund_in_transaction(
 
 
 async def payment_in_transaction(deps: Deps, row: PaymentRow, why: str, detail: str = "") -> bool:
-    """Fail payment `row` for good; True if this call moved it (a guarded update)."""
+    """Fail payment `row` for good; True if this call moved it: a compare-and-set on the
+    predicate the give-up decided on (`repository.UNSENT_PAYMENT`), so a re-drive that just
+    moved it to `pending` wins."""
     async with deps.uow.transaction() as tx:
         moved = await apply.fail_payment(
-            tx, row, reason(why, detail), topic=deps.settings.events_topic
+            tx, row, reason(why, detail), topic=deps.settings.events_topic, unsent_only=True
         )
     if moved is not None:
         _count("payment", row.id, why)

@@ -83,10 +83,10 @@ WHERE r.id IN (SELECT id FROM payments_history.refunds
 RETURNING r.id, r.payment_id, r.user_id, r.amount, r.currency, r.requested_by
 """
 # Still `accepted` past the give-up age: never created at the provider (processors/give_up.py).
-_STALE_PAYMENTS = """
+_STALE_PAYMENTS = f"""
 SELECT id FROM payments_history.payments
-WHERE status = $2::text AND subscription_id IS NULL
-  AND created_at <= now() - make_interval(secs => $3)
+WHERE {repository.UNSENT_PAYMENT} AND subscription_id IS NULL
+  AND created_at <= now() - make_interval(secs => $2)
 ORDER BY created_at LIMIT $1
 """
 # Refunds: only never sent ones (not reserved); a reserved one is never failed here.
@@ -210,7 +210,7 @@ async def give_up_stale(ctx: Context) -> int:
     s = ctx.settings
     age = s.reconcile_give_up_after_seconds
     failed = 0
-    for r in await ctx.pool.fetch(_STALE_PAYMENTS, s.reconcile_batch, str(payments.NOT_SENT), age):
+    for r in await ctx.pool.fetch(_STALE_PAYMENTS, s.reconcile_batch, age):
         row = await ctx.uow.reads.payment(r["id"])
         if row is not None:
             failed += await give_up.payment_in_transaction(ctx, row, give_up.NOT_SENT)

@@ -9,7 +9,7 @@ from processors_harness import Gateway, outbox_types, payment, refund
 from test_renewals import subscribed
 
 from common.producer import Producer
-from processors import reconciler, scheduler
+from processors import give_up, reconciler, repository, scheduler
 from processors.runtime import Context
 
 
@@ -51,6 +51,33 @@ async def test_rows_never_sent_past_the_give_up_age_end_failed(
     assert (held["status"], held["reserved"]) == ("accepted", True)
     await reconciler.give_up_stale(ctx)  # once: a guarded update
     assert await outbox_types(ctx, never_sent.payment_id) == ["PaymentFailed"]
+
+
+async def test_the_give_up_update_is_a_compare_and_set_on_never_sent(
+    ctx: Context, gateway: Gateway
+) -> None:
+    """Chosen `accepted` without a provider id; a re-drive's answer lands before the UPDATE
+    (the payment `pending`, the refund with its provider id): neither is failed."""
+    cmd = await gateway.new_payment(send=False)
+    paid = await gateway.new_payment(send=False)
+    ask = await gateway.new_refund(paid, "10.00", send=False)
+    chosen = await repository.load_payment(ctx.pool, cmd.payment_id)
+    chosen_refund = await repository.load_refund(ctx.pool, ask.refund_id)
+    assert chosen is not None and chosen_refund is not None
+    await ctx.pool.execute(
+        "UPDATE payments_history.payments SET status = 'pending', external_id = $2 WHERE id = $1",
+        cmd.payment_id,
+        uuid.uuid4(),
+    )
+    await ctx.pool.execute(
+        "UPDATE payments_history.refunds SET external_id = $2 WHERE id = $1",
+        ask.refund_id,
+        uuid.uuid4(),
+    )
+    assert not await give_up.payment_in_transaction(ctx, chosen, give_up.NOT_SENT)
+    assert not await give_up.refund_in_transaction(ctx, chosen_refund, None, give_up.NOT_SENT)
+    assert (await payment(ctx, cmd.payment_id))["status"] == "pending"
+    assert (await refund(ctx, ask.refund_id))["status"] == "accepted"
 
 
 async def test_a_pending_payment_whose_re_read_is_refused_is_never_failed(

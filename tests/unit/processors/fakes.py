@@ -86,11 +86,19 @@ class FakeStore:
 
     # --- guarded writes: the same guards as the SQL, from the same domain tables
     async def move_payment(
-        self, payment_id: UUID, change: PaymentChange, recheck_after_s: float
+        self,
+        payment_id: UUID,
+        change: PaymentChange,
+        recheck_after_s: float,
+        *,
+        unsent_only: bool = False,
     ) -> PaymentRow | None:
         self._call("move_payment")
         row = self.rows.payments.get(payment_id)
         if row is None or row.status not in payments.predecessors(change.status):
+            return None
+        unsent = row.status is payments.NOT_SENT and row.external_id is None
+        if unsent_only and not unsent:  # repository.UNSENT_PAYMENT
             return None
         moved = replace(
             row,
