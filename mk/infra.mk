@@ -8,7 +8,9 @@ KAFKA_LIBS := $(ROOT)/infra/kafka/libs
 # has, else 1 and 1. `make up PROVIDER_RECEIPTS_REQUIRED=1` (also kept until `make down`)
 # makes the sandbox provider a 54-FZ shop that refuses payments and refunds without a receipt;
 # `make test PROVIDER_RECEIPTS_REQUIRED=1` runs the whole suite against such a shop.
-export SCALE KAFKA_BROKERS PROVIDER_RECEIPTS_REQUIRED
+# Exported only when given: make exports an unset variable as an empty string, which the
+# simulators' settings would read as a value.
+$(foreach var,SCALE KAFKA_BROKERS PROVIDER_RECEIPTS_REQUIRED,$(if $(value $(var)),$(eval export $(var))))
 
 .PHONY: system-deps kafka-jars up _up down ps logs status
 

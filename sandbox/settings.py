@@ -24,7 +24,8 @@ class DefaultSecretInProduction(ValueError):
 class SimulatorSettings(BaseSettings):
     """Base of every simulator's settings: environment variables, no prefix."""
 
-    model_config = SettingsConfigDict(extra="ignore", case_sensitive=False)
+    # An empty variable is no value: `VAR= make …` or an exported unset make variable.
+    model_config = SettingsConfigDict(extra="ignore", case_sensitive=False, env_ignore_empty=True)
 
     billing_env: str = "production"
     log_level: str = "INFO"

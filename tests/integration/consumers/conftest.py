@@ -68,8 +68,16 @@ async def producer(kafka_bootstrap: str) -> AsyncIterator[AIOKafkaProducer]:
 
 
 @pytest.fixture
-async def topics(new_topic: Callable[..., Awaitable[str]]) -> Topics:
-    return Topics(events=await new_topic(3), dlq=await new_topic(1))
+async def topics(
+    new_topic: Callable[..., Awaitable[str]], pool: asyncpg.Pool
+) -> AsyncIterator[Topics]:
+    """A test's private topics; the dead letters its consumers wrote are deleted after it, so
+    the stack's `DeadLettersPending` alert never fires for a test's deliberate poison."""
+    topics = Topics(events=await new_topic(3), dlq=await new_topic(1))
+    yield topics
+    await pool.execute(
+        "DELETE FROM payments_history.dead_letters WHERE origin_topic = $1", topics.events
+    )
 
 
 @pytest.fixture

@@ -47,3 +47,10 @@ def test_settings_read_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PROVIDER_WEBHOOK_URL", "http://hook.test/x")
     assert ProviderSettings().webhook_url == "http://hook.test/x"
     assert "test_dev_only" not in repr(settings)
+
+
+def test_an_empty_variable_is_no_value(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`make test` exported an unset PROVIDER_RECEIPTS_REQUIRED as "", and every provider
+    the tests started refused to boot on it."""
+    monkeypatch.setenv("PROVIDER_RECEIPTS_REQUIRED", "")
+    assert ProviderSettings().provider_receipts_required is False
