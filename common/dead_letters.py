@@ -54,7 +54,7 @@ class DeadLetters:
             origin.topic,
             origin.partition,
             origin.offset,
-            origin.key,
+            letter.original_key,
             letter.original_value,
             letter.error,
         )
@@ -89,7 +89,14 @@ def dead_letter_for(consumer: str, origin: Origin, error: str) -> DeadLetter:
         original_topic=origin.topic,
         original_partition=origin.partition,
         original_offset=origin.offset,
-        original_key=origin.key,
-        original_value=origin.value.decode("utf-8", errors="replace"),
-        error=error[:4000],
+        original_key=None if origin.key is None else pg_text(origin.key),
+        original_value=pg_text(origin.value.decode("utf-8", errors="replace")),
+        error=pg_text(error[:4000]),
     )
+
+
+def pg_text(text: str) -> str:
+    """`text` as PostgreSQL can store it: a NUL (which no text column accepts, so the row's
+    INSERT would fail on every retry and block the lane) becomes U+FFFD, like the bytes
+    that are not UTF-8."""
+    return text.replace("\x00", "\ufffd")

@@ -82,10 +82,11 @@ async def apply_payment_in_transaction(
 
 
 async def fail_payment(
-    store: Store, row: PaymentRow, reason: str, *, topic: str
+    store: Store, row: PaymentRow, reason: str, *, topic: str, unsent_only: bool = False
 ) -> PaymentRow | None:
+    """Fail `row` (guarded; see `Store.move_payment`) and queue PaymentFailed."""
     change = PaymentChange(status=PaymentStatus.FAILED, failure_reason=reason)
-    moved = await store.move_payment(row.id, change, 0)
+    moved = await store.move_payment(row.id, change, 0, unsent_only=unsent_only)
     if moved is not None:
         await publish_payment(store, moved, topic)
         await store.on_payment_moved(moved.id, None, topic=topic)
@@ -130,8 +131,11 @@ async def apply_refund(store: Store, refund: RefundRow, obj: ProviderRefund, *, 
     return True
 
 
-async def fail_refund(store: Store, refund: RefundRow, reason: str, *, topic: str) -> bool:
-    moved = await store.fail_refund(refund.id, reason)
+async def fail_refund(
+    store: Store, refund: RefundRow, reason: str, *, topic: str, unsent_only: bool = False
+) -> bool:
+    """Fail `refund` (guarded; see `Store.fail_refund`) and queue RefundFailed. True if moved."""
+    moved = await store.fail_refund(refund.id, reason, unsent_only=unsent_only)
     if moved is None:
         return False
     await store.append(

@@ -11,13 +11,18 @@ infra/prometheus/alerts.yml alerts on:
 * `not_sent_in_time` — a payment or refund still `accepted` (the provider never gave us a
   readable answer) RECONCILE_GIVE_UP_AFTER_SECONDS after it was created. The default, 23 h,
   is under YooKassa's 24 h memory of an Idempotence-Key, so no re-drive after it could
-  create a second object. The reconciler fails it.
-* `unreadable_at_provider` — a `pending` payment or a refund the provider left pending,
-  older than that, whose re-read fails for good (404, 4xx, an unknown status).
+  create a second object. The reconciler fails it. A refund only if it was never sent
+  (`reserved = false`, `repository.UNSENT_REFUND`): a reserved one was sent at least once and
+  the provider may have refunded it, so failing it (releasing its money) invites a second
+  refund. It is never auto-failed: it keeps being re-driven on its capped backoff and shows
+  in `billing_stuck{object="refund", reason="accepted_past_redrive"}` for an operator.
+
+A row the provider holds (its provider id known) is never given up here: a refused re-read
+(say, a deploy with another shop's credentials) says nothing about the money, so the
+reconciler keeps re-reading it until the provider's own final answer.
 """
 
 import logging
-from datetime import UTC, datetime, timedelta
 
 from common.metrics import GAVE_UP
 from processors import apply
@@ -29,11 +34,9 @@ log = logging.getLogger(__name__)
 
 NO_PROVIDER_ID = "no_provider_id"
 NOT_SENT = "not_sent_in_time"
-UNREADABLE = "unreadable_at_provider"
 _DETAIL = {
     NO_PROVIDER_ID: "the payment has no provider id, so the refund cannot be sent",
     NOT_SENT: "the provider gave no readable answer before the give-up age",
-    UNREADABLE: "the provider's object stayed unreadable past the give-up age",
 }
 
 
@@ -41,21 +44,19 @@ def reason(why: str, detail: str = "") -> str:
     return f"gave_up: {why}: {detail or _DETAIL[why]}"
 
 
-def too_old(created_at: datetime | None, deps: Deps) -> bool:
-    """Past the give-up age (rows loaded without their creation time never are)."""
-    if created_at is None:
-        return False
-    age = timedelta(seconds=deps.settings.reconcile_give_up_after_seconds)
-    return datetime.now(UTC) - created_at >= age
-
-
 async def refund_in_transaction(
     deps: Deps, refund: RefundRow, origin: InboxEntry | None, why: str, detail: str = ""
 ) -> bool:
-    """Fail `refund` for good (and mark its command done); True if this call moved it."""
+    """Fail `refund` for good (and mark its command done); True if this call moved it.
+
+    `not_sent_in_time` only moves a refund still never sent (`repository.UNSENT_REFUND`)."""
     async with deps.uow.transaction() as tx:
         moved = await apply.fail_refund(
-            tx, refund, reason(why, detail), topic=deps.settings.events_topic
+            tx,
+            refund,
+            reason(why, detail),
+            topic=deps.settings.events_topic,
+            unsent_only=why == NOT_SENT,
         )
         if origin is not None:
             await tx.record(origin)
@@ -65,10 +66,12 @@ async def refund_in_transaction(
 
 
 async def payment_in_transaction(deps: Deps, row: PaymentRow, why: str, detail: str = "") -> bool:
-    """Fail payment `row` for good; True if this call moved it (a guarded update)."""
+    """Fail payment `row` for good; True if this call moved it: a compare-and-set on the
+    predicate the give-up decided on (`repository.UNSENT_PAYMENT`), so a re-drive that just
+    moved it to `pending` wins."""
     async with deps.uow.transaction() as tx:
         moved = await apply.fail_payment(
-            tx, row, reason(why, detail), topic=deps.settings.events_topic
+            tx, row, reason(why, detail), topic=deps.settings.events_topic, unsent_only=True
         )
     if moved is not None:
         _count("payment", row.id, why)

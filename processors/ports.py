@@ -63,8 +63,15 @@ class Store(Protocol):
     async def refund_by_external_id(self, external_id: UUID) -> RefundRow | None: ...
 
     async def move_payment(
-        self, payment_id: UUID, change: PaymentChange, recheck_after_s: float
-    ) -> PaymentRow | None: ...
+        self,
+        payment_id: UUID,
+        change: PaymentChange,
+        recheck_after_s: float,
+        *,
+        unsent_only: bool = False,
+    ) -> PaymentRow | None:
+        """Guarded move; with `unsent_only`, only a payment never sent (`accepted`, no
+        provider id: `repository.UNSENT_PAYMENT`)."""
 
     async def reserved_by_others(self, payment_id: UUID, refund_id: UUID) -> list[Decimal]: ...
 
@@ -72,7 +79,11 @@ class Store(Protocol):
         self, refund_id: UUID, receipt: dict[str, Any] | None = None
     ) -> None: ...
 
-    async def fail_refund(self, refund_id: UUID, reason: str) -> RefundRow | None: ...
+    async def fail_refund(
+        self, refund_id: UUID, reason: str, *, unsent_only: bool = False
+    ) -> RefundRow | None:
+        """Guarded move to `failed`; with `unsent_only`, only a refund never sent (not
+        reserved, no provider id: `repository.UNSENT_REFUND`)."""
 
     async def note_refund_external(
         self, refund_id: UUID, external_id: UUID, external_refund: dict[str, object]

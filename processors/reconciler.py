@@ -10,8 +10,10 @@
   deterministic message_id (payments on their `check_attempts` backoff, refunds once quiet
   for half their age, both capped).
 * What can never progress ends `failed` with its reason (processors/give_up.py): rows still
-  `accepted` past RECONCILE_GIVE_UP_AFTER_SECONDS, and pending ones that old whose provider
-  re-read fails for good.
+  `accepted` (never sent) past RECONCILE_GIVE_UP_AFTER_SECONDS. A row the provider holds
+  (its provider id known) is never failed because its re-read is refused: it is re-read on
+  its backoff until the provider's own final answer (`billing_reconciler_actions{action=
+  "reread_refused"}` counts the refusals).
   Renewal payments are not among them: their RenewSubscription retries in its own lane
   and the scheduler re-drives it (docs/subscriptions.md).
 
@@ -32,7 +34,7 @@ from common.producer import Message, Producer
 from common.retry import pause
 from domain import commands, payments
 from domain.refunds import RefundStatus
-from processors import apply, gauges, give_up
+from processors import apply, gauges, give_up, repository
 from processors.errors import ProviderAnswerInvalid, ProviderError, ProviderRejected
 from processors.ports import Deps
 from processors.runtime import Context, bootstrap, main
@@ -46,7 +48,8 @@ WORK = Counter(
     ["action"],
 )
 
-# A re-read that fails like this will fail the same way next time (404, 4xx, unknown status).
+# A re-read that fails like this will likely fail the same way next time (404, 4xx, unknown
+# status): logged as an error and counted, but the row is never failed for it.
 FOR_GOOD = (ProviderRejected, ProviderAnswerInvalid)
 
 _NEXT = "now() + make_interval(secs => least($2 * power(2, p.check_attempts), $3))"
@@ -80,16 +83,17 @@ WHERE r.id IN (SELECT id FROM payments_history.refunds
 RETURNING r.id, r.payment_id, r.user_id, r.amount, r.currency, r.requested_by
 """
 # Still `accepted` past the give-up age: never created at the provider (processors/give_up.py).
-_STALE_PAYMENTS = """
+_STALE_PAYMENTS = f"""
 SELECT id FROM payments_history.payments
-WHERE status = $2::text AND subscription_id IS NULL
-  AND created_at <= now() - make_interval(secs => $3)
+WHERE {repository.UNSENT_PAYMENT} AND subscription_id IS NULL
+  AND created_at <= now() - make_interval(secs => $2)
 ORDER BY created_at LIMIT $1
 """
-_STALE_REFUNDS = """
+# Refunds: only never sent ones (not reserved); a reserved one is never failed here.
+_STALE_REFUNDS = f"""
 SELECT id FROM payments_history.refunds
-WHERE status = $2::text AND external_id IS NULL
-  AND created_at <= now() - make_interval(secs => $3)
+WHERE {repository.UNSENT_REFUND}
+  AND created_at <= now() - make_interval(secs => $2)
 ORDER BY created_at LIMIT $1
 """
 # A refund the provider answered `pending` (its provider id known): re-read it once it has
@@ -159,15 +163,20 @@ async def recheck(ctx: Deps, payment_id: UUID) -> None:
     try:
         obj = await ctx.provider.get_payment(str(row.external_id))
     except FOR_GOOD as exc:
-        if give_up.too_old(row.created_at, ctx):
-            await give_up.payment_in_transaction(ctx, row, give_up.UNREADABLE, str(exc))
-            return
-        log.warning("payment %s: provider re-read refused (%s); next check later", row.id, exc)
+        _refused("payment", row.id, exc)
         return
     except ProviderError as exc:
         log.warning("payment %s: provider re-read failed (%s); next check later", row.id, exc)
         return
     await apply.apply_payment_in_transaction(ctx, row, obj, None)
+
+
+def _refused(kind: str, row_id: UUID, exc: Exception) -> None:
+    """A re-read refused (4xx, an unknown status) of a row the provider holds: never failed
+    for it, however old (wrong-shop credentials would fail paid payments and release refund
+    reservations); re-read on its capped backoff until the provider's own final answer."""
+    WORK.labels("reread_refused").inc()
+    log.error("%s %s: provider re-read refused (%s); next check later", kind, row_id, exc)
 
 
 async def recheck_pending_refunds(ctx: Context) -> int:
@@ -187,10 +196,7 @@ async def recheck_refund(ctx: Deps, refund_id: UUID) -> None:
     try:
         obj = await ctx.provider.get_refund(str(refund.external_id))
     except FOR_GOOD as exc:
-        if give_up.too_old(refund.created_at, ctx):
-            await give_up.refund_in_transaction(ctx, refund, None, give_up.UNREADABLE, str(exc))
-            return
-        log.warning("refund %s: provider re-read refused (%s); next check later", refund.id, exc)
+        _refused("refund", refund.id, exc)
         return
     except ProviderError as exc:
         log.warning("refund %s: provider re-read failed (%s); next check later", refund.id, exc)
@@ -204,13 +210,11 @@ async def give_up_stale(ctx: Context) -> int:
     s = ctx.settings
     age = s.reconcile_give_up_after_seconds
     failed = 0
-    for r in await ctx.pool.fetch(_STALE_PAYMENTS, s.reconcile_batch, str(payments.NOT_SENT), age):
+    for r in await ctx.pool.fetch(_STALE_PAYMENTS, s.reconcile_batch, age):
         row = await ctx.uow.reads.payment(r["id"])
         if row is not None:
             failed += await give_up.payment_in_transaction(ctx, row, give_up.NOT_SENT)
-    for r in await ctx.pool.fetch(
-        _STALE_REFUNDS, s.reconcile_batch, str(RefundStatus.ACCEPTED), age
-    ):
+    for r in await ctx.pool.fetch(_STALE_REFUNDS, s.reconcile_batch, age):
         refund = await ctx.uow.reads.refund(r["id"])
         if refund is not None:
             failed += await give_up.refund_in_transaction(ctx, refund, None, give_up.NOT_SENT)

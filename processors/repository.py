@@ -77,6 +77,18 @@ class RefundRow:
 _REFUND_COLUMNS = """id, payment_id, user_id, amount, currency, status, external_id, reserved,
     requested_by, created_at, receipt"""
 
+# A payment that never reached the provider (no answer, no provider id): the only one the
+# give-up `not_sent_in_time` may fail; the reconciler selects with it and
+# `move_payment(unsent_only=True)` guards its UPDATE with it (a re-drive that just moved the
+# row to `pending` must win).
+UNSENT_PAYMENT = f"status = '{payments.NOT_SENT}' AND external_id IS NULL"
+
+# A refund that never reached the provider: no answer, and never sent (a reserved one passed
+# `_reserve` and was sent at least once; the provider may have refunded it). Only these may be
+# given up as `not_sent_in_time` (processors/give_up.py): the reconciler selects them with it
+# and `fail_refund(unsent_only=True)` guards its UPDATE with it.
+UNSENT_REFUND = f"status = '{RefundStatus.ACCEPTED}' AND external_id IS NULL AND NOT reserved"
+
 
 async def load_payment(conn: Conn, payment_id: UUID, *, lock: bool = False) -> PaymentRow | None:
     sql = f"SELECT {_PAYMENT_COLUMNS} FROM payments_history.payments WHERE id = $1"
@@ -125,9 +137,15 @@ class PaymentChange:
 
 
 async def move_payment(
-    conn: Conn, payment_id: UUID, change: PaymentChange, recheck_after_s: float
+    conn: Conn,
+    payment_id: UUID,
+    change: PaymentChange,
+    recheck_after_s: float,
+    *,
+    unsent_only: bool = False,
 ) -> PaymentRow | None:
-    """Guarded move to `change.status`; the updated row, or None if someone got there first."""
+    """Guarded move to `change.status`; the updated row, or None if someone got there first.
+    With `unsent_only`, only while the row is `UNSENT_PAYMENT`."""
     record = await conn.fetchrow(
         f"""
         UPDATE payments_history.payments SET
@@ -141,7 +159,7 @@ async def move_payment(
             check_attempts = CASE WHEN $10::bool THEN 0 ELSE check_attempts END,
             next_check_at = CASE WHEN $10::bool
                 THEN now() + make_interval(secs => $8::float8) ELSE NULL END
-        WHERE id = $1 AND status = ANY($9::text[])
+        WHERE id = $1 AND status = ANY($9::text[]) AND (NOT $11::bool OR ({UNSENT_PAYMENT}))
         RETURNING {_PAYMENT_COLUMNS}
         """,
         payment_id,
@@ -156,6 +174,7 @@ async def move_payment(
         # re-read later unless a webhook comes; a new status restarts the backoff (the
         # re-sends of an `accepted` row must not stretch its re-reads to the cap)
         change.status is payments.AWAITING_PROVIDER,
+        unsent_only,
     )
     return None if record is None else PaymentRow.of(record)
 
@@ -184,15 +203,21 @@ async def reserve_refund(
     )
 
 
-async def fail_refund(conn: Conn, refund_id: UUID, reason: str) -> RefundRow | None:
+async def fail_refund(
+    conn: Conn, refund_id: UUID, reason: str, *, unsent_only: bool = False
+) -> RefundRow | None:
+    """Guarded move to `failed`; with `unsent_only`, only while it is `UNSENT_REFUND`."""
     record = await conn.fetchrow(
         f"""UPDATE payments_history.refunds
             SET status = $3::text, failure_reason = $2, reserved = false, updated_at = now()
-            WHERE id = $1 AND status = ANY($4::text[]) RETURNING {_REFUND_COLUMNS}""",
+            WHERE id = $1 AND status = ANY($4::text[])
+              AND (NOT $5::bool OR ({UNSENT_REFUND}))
+            RETURNING {_REFUND_COLUMNS}""",
         refund_id,
         reason,
         str(RefundStatus.FAILED),
         refunds.predecessors(RefundStatus.FAILED),
+        unsent_only,
     )
     return None if record is None else RefundRow.of(record)
 

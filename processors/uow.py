@@ -45,9 +45,16 @@ class PgStore:
         return await repository.find_refund_by_external_id(self._conn, external_id)
 
     async def move_payment(
-        self, payment_id: UUID, change: PaymentChange, recheck_after_s: float
+        self,
+        payment_id: UUID,
+        change: PaymentChange,
+        recheck_after_s: float,
+        *,
+        unsent_only: bool = False,
     ) -> PaymentRow | None:
-        return await repository.move_payment(self._conn, payment_id, change, recheck_after_s)
+        return await repository.move_payment(
+            self._conn, payment_id, change, recheck_after_s, unsent_only=unsent_only
+        )
 
     async def reserved_by_others(self, payment_id: UUID, refund_id: UUID) -> list[Decimal]:
         return await repository.reserved_by_others(self._conn, payment_id, refund_id)
@@ -55,8 +62,10 @@ class PgStore:
     async def reserve_refund(self, refund_id: UUID, receipt: dict[str, Any] | None = None) -> None:
         await repository.reserve_refund(self._conn, refund_id, receipt)
 
-    async def fail_refund(self, refund_id: UUID, reason: str) -> RefundRow | None:
-        return await repository.fail_refund(self._conn, refund_id, reason)
+    async def fail_refund(
+        self, refund_id: UUID, reason: str, *, unsent_only: bool = False
+    ) -> RefundRow | None:
+        return await repository.fail_refund(self._conn, refund_id, reason, unsent_only=unsent_only)
 
     async def note_refund_external(
         self, refund_id: UUID, external_id: UUID, external_refund: dict[str, Any]

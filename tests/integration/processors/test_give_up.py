@@ -9,7 +9,7 @@ from processors_harness import Gateway, outbox_types, payment, refund
 from test_renewals import subscribed
 
 from common.producer import Producer
-from processors import reconciler, scheduler
+from processors import give_up, reconciler, repository, scheduler
 from processors.runtime import Context
 
 
@@ -35,21 +35,56 @@ async def test_rows_never_sent_past_the_give_up_age_end_failed(
         "UPDATE payments_history.payments SET status = 'succeeded' WHERE id = $1", paid.payment_id
     )
     ask = await gateway.new_refund(paid, "10.00", send=False)
+    sent = await gateway.new_refund(paid, "5.00", send=False)  # reserved: sent, answer lost
+    await ctx.pool.execute(
+        "UPDATE payments_history.refunds SET reserved = true WHERE id = $1", sent.refund_id
+    )
     await aged(ctx, "payments", never_sent.payment_id, 41)
     await aged(ctx, "refunds", ask.refund_id, 41)
+    await aged(ctx, "refunds", sent.refund_id, 41)
     await reconciler.give_up_stale(ctx)
     row = await payment(ctx, never_sent.payment_id)
     assert row["status"] == "failed"
     assert row["failure_reason"].startswith("gave_up: not_sent_in_time: ")
     assert (await refund(ctx, ask.refund_id))["failure_reason"].startswith("gave_up: not_sent")
+    held = await refund(ctx, sent.refund_id)  # never auto-failed: the provider may have it
+    assert (held["status"], held["reserved"]) == ("accepted", True)
     await reconciler.give_up_stale(ctx)  # once: a guarded update
     assert await outbox_types(ctx, never_sent.payment_id) == ["PaymentFailed"]
 
 
-async def test_a_pending_payment_the_provider_does_not_know_ends_failed_past_the_age(
+async def test_the_give_up_update_is_a_compare_and_set_on_never_sent(
     ctx: Context, gateway: Gateway
 ) -> None:
-    """Its re-read is a 404 every time: it used to be re-read hourly for good."""
+    """Chosen `accepted` without a provider id; a re-drive's answer lands before the UPDATE
+    (the payment `pending`, the refund with its provider id): neither is failed."""
+    cmd = await gateway.new_payment(send=False)
+    paid = await gateway.new_payment(send=False)
+    ask = await gateway.new_refund(paid, "10.00", send=False)
+    chosen = await repository.load_payment(ctx.pool, cmd.payment_id)
+    chosen_refund = await repository.load_refund(ctx.pool, ask.refund_id)
+    assert chosen is not None and chosen_refund is not None
+    await ctx.pool.execute(
+        "UPDATE payments_history.payments SET status = 'pending', external_id = $2 WHERE id = $1",
+        cmd.payment_id,
+        uuid.uuid4(),
+    )
+    await ctx.pool.execute(
+        "UPDATE payments_history.refunds SET external_id = $2 WHERE id = $1",
+        ask.refund_id,
+        uuid.uuid4(),
+    )
+    assert not await give_up.payment_in_transaction(ctx, chosen, give_up.NOT_SENT)
+    assert not await give_up.refund_in_transaction(ctx, chosen_refund, None, give_up.NOT_SENT)
+    assert (await payment(ctx, cmd.payment_id))["status"] == "pending"
+    assert (await refund(ctx, ask.refund_id))["status"] == "accepted"
+
+
+async def test_a_pending_payment_whose_re_read_is_refused_is_never_failed(
+    ctx: Context, gateway: Gateway
+) -> None:
+    """Its re-read is a 404 every time (wrong-shop credentials look the same): the provider
+    holds it, so however old it stays `pending`, re-read on its backoff."""
     cmd = await gateway.new_payment(send=False)
     await ctx.pool.execute(
         "UPDATE payments_history.payments SET status = 'pending', external_id = $2 WHERE id = $1",
@@ -60,12 +95,10 @@ async def test_a_pending_payment_the_provider_does_not_know_ends_failed_past_the
     assert (await payment(ctx, cmd.payment_id))["status"] == "pending"
     await aged(ctx, "payments", cmd.payment_id, 2)
     await reconciler.recheck(ctx, cmd.payment_id)
-    row = await payment(ctx, cmd.payment_id)
-    assert row["status"] == "failed"
-    assert row["failure_reason"].startswith("gave_up: unreadable_at_provider: ")
+    assert (await payment(ctx, cmd.payment_id))["status"] == "pending"
 
 
-async def test_a_pending_refund_the_provider_does_not_know_ends_failed_past_the_age(
+async def test_a_pending_refund_whose_re_read_is_refused_is_never_failed(
     ctx: Context, gateway: Gateway
 ) -> None:
     paid = await gateway.new_payment(send=False)
@@ -80,8 +113,7 @@ async def test_a_pending_refund_the_provider_does_not_know_ends_failed_past_the_
     await aged(ctx, "refunds", ask.refund_id, 2)
     await reconciler.recheck_refund(ctx, ask.refund_id)
     row = await refund(ctx, ask.refund_id)
-    assert (row["status"], row["reserved"]) == ("failed", False)
-    assert row["failure_reason"].startswith("gave_up: unreadable_at_provider: ")
+    assert (row["status"], row["reserved"]) == ("accepted", True)  # its money stays held
 
 
 async def test_an_accepted_refund_is_re_driven_once_quiet_for_half_its_age(

@@ -87,11 +87,19 @@ class FakeStore:
 
     # --- guarded writes: the same guards as the SQL, from the same domain tables
     async def move_payment(
-        self, payment_id: UUID, change: PaymentChange, recheck_after_s: float
+        self,
+        payment_id: UUID,
+        change: PaymentChange,
+        recheck_after_s: float,
+        *,
+        unsent_only: bool = False,
     ) -> PaymentRow | None:
         self._call("move_payment")
         row = self.rows.payments.get(payment_id)
         if row is None or row.status not in payments.predecessors(change.status):
+            return None
+        unsent = row.status is payments.NOT_SENT and row.external_id is None
+        if unsent_only and not unsent:  # repository.UNSENT_PAYMENT
             return None
         moved = replace(
             row,
@@ -123,10 +131,15 @@ class FakeStore:
         row = self.rows.refunds[refund_id]
         self.rows.refunds[refund_id] = replace(row, reserved=True, receipt=receipt)
 
-    async def fail_refund(self, refund_id: UUID, reason: str) -> RefundRow | None:
+    async def fail_refund(
+        self, refund_id: UUID, reason: str, *, unsent_only: bool = False
+    ) -> RefundRow | None:
         self._call("fail_refund")
         row = self.rows.refunds.get(refund_id)
         if row is None or row.status not in refunds.predecessors(RefundStatus.FAILED):
+            return None
+        unsent = row.status is RefundStatus.ACCEPTED and row.external_id is None
+        if unsent_only and not (unsent and not row.reserved):  # repository.UNSENT_REFUND
             return None
         moved = replace(row, status=RefundStatus.FAILED, reserved=False)
         self.rows.refunds[refund_id] = moved
