@@ -139,3 +139,13 @@ class PipelineAges(Settings):
     # YooKassa cancels an unpaid card payment after an hour (`expired_on_confirmation`): a
     # row still `pending` past this is stuck (we missed the news), not a user still paying.
     provider_pending_expiry_s: float = Field(default=3600.0, gt=0)
+    # A refund sent at least once whose answer never came is re-sent under its
+    # Idempotence-Key only this long after it was created; then it is looked up with the list
+    # call instead (processors/refund_lookup.py). Under YooKassa's 24 h memory of a key, which
+    # is why 24 h or more is refused: a re-send after it could refund twice.
+    refund_resend_window_s: float = Field(
+        default=23 * 3600.0,
+        gt=0,
+        lt=24 * 3600.0,
+        description="re-send an unanswered refund blindly this long, then look it up (< 24 h)",
+    )

@@ -132,10 +132,18 @@ async def apply_refund(store: Store, refund: RefundRow, obj: ProviderRefund, *, 
 
 
 async def fail_refund(
-    store: Store, refund: RefundRow, reason: str, *, topic: str, unsent_only: bool = False
+    store: Store,
+    refund: RefundRow,
+    reason: str,
+    *,
+    topic: str,
+    unsent_only: bool = False,
+    unanswered_only: bool = False,
 ) -> bool:
     """Fail `refund` (guarded; see `Store.fail_refund`) and queue RefundFailed. True if moved."""
-    moved = await store.fail_refund(refund.id, reason, unsent_only=unsent_only)
+    moved = await store.fail_refund(
+        refund.id, reason, unsent_only=unsent_only, unanswered_only=unanswered_only
+    )
     if moved is None:
         return False
     await store.append(

@@ -1,7 +1,8 @@
 """Refunds made outside the pipeline (in the provider's dashboard): recorded, not dropped.
 
 The webhooks processor meets a `refund.succeeded` whose refund is none of ours (our refunds
-carry `Refund <our id>` as their description and, once answered, their provider id). Under
+carry our id in their description, `provider/descriptions.py`, read at the edge into
+`ProviderRefund.our_refund_id`, and, once answered, their provider id). Under
 the payment's row lock it inserts the refunds row (id derived from the provider's refund id,
 so a duplicate notification finds it), `requested_by = provider`, and whether it ends the
 time the payment bought as `domain.refund_policy.external_refund_ends_access` decides; the
@@ -9,7 +10,6 @@ caller then applies it like any refund (ledger, RefundSucceeded, the period take
 """
 
 import logging
-import re
 from uuid import UUID
 
 import asyncpg
@@ -24,13 +24,6 @@ from schemas import ids
 log = logging.getLogger(__name__)
 
 REQUESTED_BY = "provider"
-_OURS = re.compile(r"^Refund ([0-9a-fA-F-]{36})$")
-
-
-def our_refund_id(obj: ProviderRefund) -> UUID | None:
-    """The id of ours a refund we created names in its description (None if it names none)."""
-    found = _OURS.match(str(obj.raw.get("description") or ""))
-    return UUID(found.group(1)) if found else None
 
 
 def key_of(obj: ProviderRefund) -> str:

@@ -17,7 +17,7 @@ import logging
 from common import logs
 from common.runloop import KeyedRunLoop
 from domain.refunds import RefundStatus
-from processors import apply, external_refunds
+from processors import apply
 from processors.errors import ProviderNotFound
 from processors.handlers import eventually
 from processors.inbox import InboxEntry, Origin
@@ -73,7 +73,7 @@ async def _apply_refund(
         log.error("refund notification %s does not match payment %s", obj.id, row.id)
         return
     refund = await ctx.uow.reads.refund_by_external_id(external_id)
-    ours = external_refunds.our_refund_id(obj)
+    ours = obj.our_refund_id
     if refund is None and ours is not None:  # ours, its provider id not stored yet
         refund = await eventually(lambda: ctx.uow.reads.refund(ours), ctx)
     async with ctx.uow.transaction() as tx:
