@@ -10,7 +10,9 @@
   deterministic message_id (payments on their `check_attempts` backoff, refunds once quiet
   for half their age, both capped).
 * What can never progress ends `failed` with its reason (processors/give_up.py): rows still
-  `accepted` (never sent) past RECONCILE_GIVE_UP_AFTER_SECONDS. A row the provider holds
+  `accepted` (never sent) past RECONCILE_GIVE_UP_AFTER_SECONDS. A refund sent without an
+  answer is re-driven too, but past REFUND_RESEND_WINDOW_S its command looks it up at the
+  provider instead of re-sending it (processors/refund_lookup.py). A row the provider holds
   (its provider id known) is never failed because its re-read is refused: it is re-read on
   its backoff until the provider's own final answer (`billing_reconciler_actions{action=
   "reread_refused"}` counts the refusals).
