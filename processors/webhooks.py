@@ -70,7 +70,7 @@ async def _apply_refund(
 ) -> None:
     external_id = obj.external_id
     if external_id is None or row.external_id is None:
-        log.error("refund notification %s: payment %s not answered yet", obj.id, row.id)
+        log.error("refund notification %s: no provider id to match %s by", obj.id, row.id)
         return
     if str(row.external_id) != obj.payment_id:  # a second provider payment naming ours
         what = f"provider refund {obj.id} is of {obj.payment_id}, ours is {row.external_id}"
