@@ -100,9 +100,9 @@ async def test_a_renewal_whose_answer_cannot_be_read_is_dead_lettered_and_re_dri
         assert not await redriven(3, 59)  # half its age is a day and a half, the cap an hour
         assert await redriven(3, 61)
         publisher = Producer(ctx.settings)
-        try:  # just re-driven: not again on the next pass
+        try:  # re-driven 5 minutes ago: not again on the next pass
             await ctx.pool.execute(
-                "UPDATE payments_history.payments SET updated_at = now() - interval '5 seconds'"
+                "UPDATE payments_history.payments SET updated_at = now() - interval '5 minutes'"
                 " WHERE id = $1",
                 attempt,
             )
@@ -158,9 +158,9 @@ async def test_a_refund_the_provider_keeps_pending_is_re_read_capped_and_counted
     assert rechecks() >= before + 1
     assert (await refund(ctx, ask.refund_id))["status"] == "accepted"  # still pending there
     await ctx.pool.execute(
-        "UPDATE payments_history.refunds SET updated_at = now() - interval '5 seconds'"
+        "UPDATE payments_history.refunds SET updated_at = now() - interval '5 minutes'"
         " WHERE id = $1",
         ask.refund_id,
     )
-    await reconciler.recheck_pending_refunds(ctx)  # the next pass: not again
+    await reconciler.recheck_pending_refunds(ctx)  # re-read 5 min ago: not again
     assert not await touched(ctx, "refunds", ask.refund_id)
