@@ -19,6 +19,10 @@ for the refund whose description names ours (`provider/descriptions.py`):
   a give-up (`gave_up: not_at_provider: …`, processors/give_up.py): failed, reservation
   released, RefundFailed (the user is told as for any failed refund), `billing_gave_up_total`.
 
+A lookup the provider cannot answer now (5xx, timeout) waits for the next re-drive; one it
+refuses (a 4xx) or answers unreadably is dead-lettered with the reason like any such call
+(processors/runtime.py `PERMANENT`); neither sends anything.
+
 A refund never sent (not reserved) has no key to outlive: its first send is not delayed here
 (its own give-up is `not_sent_in_time`). Every send of a refund happens in the commands
 processor, in its user's lane, one at a time, so no send races this lookup.
