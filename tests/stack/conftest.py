@@ -54,9 +54,9 @@ async def user(stack: Stack, http: httpx.AsyncClient) -> User:
     return await new_user(http, stack)
 
 
-async def new_user(http: httpx.AsyncClient, stack: Stack) -> User:
-    """A fresh user and its token from the Auth sandbox."""
-    user_id = uuid.uuid4()
+async def new_user(http: httpx.AsyncClient, stack: Stack, user_id: uuid.UUID | None = None) -> User:
+    """A fresh user (`user_id`, or a random one) and its token from the Auth sandbox."""
+    user_id = user_id or uuid.uuid4()
     response = await http.post(f"{stack.auth}/api/v1/token", json={"user_id": str(user_id)})
     response.raise_for_status()
     token = response.json()["access_token"]

@@ -7,12 +7,15 @@ and retry, it is never given up on.
 """
 
 import asyncio
+import uuid
 from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import pytest
+from aiokafka.partitioner import murmur2
 
+from schemas.topics import EVENTS, TOPICS
 from tests.stack.conftest import Stack, User, new_user
 from tests.stack.flows import GOOD_CARD, confirm, paid, pay, refund, roles, wait_for_status
 from tests.stack.outage import (
@@ -28,6 +31,22 @@ pytestmark = [pytest.mark.e2e, pytest.mark.disruptive(order=2)]
 
 USERS_PER_SIDE = 3
 HALF_OUTAGE_S = 15
+
+
+def _apart(count: int) -> list[uuid.UUID]:
+    """`count` user ids whose events land in distinct partitions of the events topic (keyed
+    by user, Kafka's default murmur2 partitioner). The subscriptions consumer works a
+    partition in order: a revoke queued behind a grant that waits for Auth would reach Auth
+    only after the outage, and the test would not see revokes meet it (it failed so)."""
+    ids: list[uuid.UUID] = []
+    used: set[int] = set()
+    while len(ids) < count:
+        candidate = uuid.uuid4()
+        partition = (murmur2(str(candidate).encode()) & 0x7FFFFFFF) % TOPICS[EVENTS]
+        if partition not in used:
+            used.add(partition)
+            ids.append(candidate)
+    return ids
 
 
 async def _awaiting_card(http: httpx.AsyncClient, stack: Stack, user: User) -> dict[str, Any]:
@@ -85,8 +104,8 @@ async def test_auth_down_30s_during_grants_and_revokes_leaves_every_role_right_a
 ) -> None:
     started = datetime.now(UTC)
     dlq_before = await dlq_end_offsets()
-    granting = [await new_user(http, stack) for _ in range(USERS_PER_SIDE)]
-    revoking = [await new_user(http, stack) for _ in range(USERS_PER_SIDE)]
+    users = [await new_user(http, stack, user_id) for user_id in _apart(2 * USERS_PER_SIDE)]
+    granting, revoking = users[:USERS_PER_SIDE], users[USERS_PER_SIDE:]
     to_pay = [await _awaiting_card(http, stack, user) for user in granting]
     bought = [await _subscribed(http, stack, user) for user in revoking]
 
