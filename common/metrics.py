@@ -179,6 +179,13 @@ DEAD_LETTERS = Counter(
 
 # --- processors -----------------------------------------------------------------------------
 
+LEDGER_ANOMALIES = Counter(
+    "billing_ledger_anomalies",
+    "Provider objects not applied because their money contradicts our ledger "
+    "(processors/apply.py `contradiction`), by kind: payment, refund, external_refund",
+    ["kind"],
+)
+
 GAVE_UP = Counter(
     "billing_gave_up",
     "Payments and refunds ended `failed` because they could never progress "

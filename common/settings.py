@@ -12,6 +12,8 @@ from typing import Literal, Self
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from domain.refund_policy import RefundPolicy
+
 DEV_JWT_SECRET = "dev-only-jwt-secret-change-me"
 DEV_PROVIDER_SECRET = "test_dev_only_secret_change_me"
 DEV_DJANGO_SECRET = "dev-only-django-secret-change-me"
@@ -76,9 +78,20 @@ class Settings(BaseSettings):
     # How long an Idempotency-Key is honoured as a replay at least (`billing keys expire`).
     idempotency_key_retention_hours: int = Field(default=24, ge=24)
 
+    # The refund policy (CONTRACT §2, domain/refund_policy.py, docs/subscriptions.md): a full
+    # refund this many days after the paid period starts, then unused whole days pro rata.
+    # One variable for every process: the gateway computes the user's refund with it, the
+    # webhooks processor whether a refund made in the provider's dashboard ends access.
+    refund_full_window_days: float = Field(
+        default=14.0, ge=0, description="refund policy: full refund this many days into a period"
+    )
+
     log_level: str = "INFO"
     # json: one JSON object per line (what log shippers read); console: for humans.
     log_format: Literal["json", "console"] = "json"
+
+    def refund_policy(self) -> RefundPolicy:
+        return RefundPolicy.of_days(self.refund_full_window_days)
 
     @property
     def is_production(self) -> bool:
@@ -139,3 +152,13 @@ class PipelineAges(Settings):
     # YooKassa cancels an unpaid card payment after an hour (`expired_on_confirmation`): a
     # row still `pending` past this is stuck (we missed the news), not a user still paying.
     provider_pending_expiry_s: float = Field(default=3600.0, gt=0)
+    # A refund sent at least once whose answer never came is re-sent under its
+    # Idempotence-Key only this long after it was created; then it is looked up with the list
+    # call instead (processors/refund_lookup.py). Under YooKassa's 24 h memory of a key, which
+    # is why 24 h or more is refused: a re-send after it could refund twice.
+    refund_resend_window_s: float = Field(
+        default=23 * 3600.0,
+        gt=0,
+        lt=24 * 3600.0,
+        description="re-send an unanswered refund blindly this long, then look it up (< 24 h)",
+    )

@@ -7,7 +7,6 @@ from pydantic import Field, model_validator
 
 from common.outbox import CHANNEL as OUTBOX_CHANNEL
 from common.settings import Settings
-from domain.refund_policy import RefundPolicy
 from schemas import topics
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -48,13 +47,6 @@ class GatewaySettings(Settings):
             if "://" not in origin:
                 raise ValueError(f"GATEWAY_RETURN_URL_ORIGINS: {origin!r} is not an origin")
         return self
-
-    # The refund policy (CONTRACT §2, docs/subscriptions.md): full refund this many days
-    # after the paid period starts, then unused whole days pro rata.
-    refund_full_window_days: float = Field(default=14.0, ge=0)
-
-    def refund_policy(self) -> RefundPolicy:
-        return RefundPolicy.of_days(self.refund_full_window_days)
 
     def webhook_networks(self) -> list[Network]:
         parts = [part.strip() for part in self.webhook_allowed_networks.split(",")]

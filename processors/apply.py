@@ -3,16 +3,22 @@ for the webhooks processor, the reconciler and the commands processor.
 
 The provider object is the truth about money, but only for the payment it names: its
 metadata must carry our payment_id, its id must match the external_id we already know (if
-any), and its amount and currency must be ours. Anything else is an anomaly: logged, nothing
-changed. The objects are `ProviderPayment` / `ProviderRefund`, already in our terms.
+any), and its amount and currency must be ours (a refund's likewise). Anything else is money
+at the provider that contradicts our ledger: nothing is changed, `billing_ledger_anomalies_
+total{kind}` counts it (alert `LedgerAnomaly`) and `LedgerAnomaly` is raised, so the message
+that brought it is dead-lettered with the reason (processors/runtime.py `PERMANENT`) for an
+operator; the reconciler, which has no message, logs it and carries on. The objects are
+`ProviderPayment` / `ProviderRefund`, already in our terms.
 """
 
 import logging
 
+from common.metrics import LEDGER_ANOMALIES
 from domain import payments, refunds
 from domain.payments import PaymentStatus
 from domain.refunds import RefundStatus
 from processors import events
+from processors.errors import LedgerAnomaly
 from processors.inbox import InboxEntry
 from processors.ports import Deps, Store
 from processors.provider.objects import ProviderPayment, ProviderRefund
@@ -32,6 +38,13 @@ def anomaly(row: PaymentRow, obj: ProviderPayment) -> str | None:
     return None
 
 
+def contradiction(kind: str, message: str) -> LedgerAnomaly:
+    """Count a provider object that contradicts our ledger; the error to raise with it."""
+    LEDGER_ANOMALIES.labels(kind).inc()
+    log.error("ledger anomaly (%s): %s", kind, message)
+    return LedgerAnomaly(f"ledger anomaly: {message}")
+
+
 def change_for(obj: ProviderPayment) -> PaymentChange:
     canceled = obj.status is PaymentStatus.CANCELED
     return PaymentChange(
@@ -47,12 +60,12 @@ async def apply_payment(
     store: Store, row: PaymentRow, obj: ProviderPayment, *, topic: str, recheck_after_s: float
 ) -> PaymentRow | None:
     """Move `row` to the provider's status (guarded) and queue its event; None if no change.
+    Raises `LedgerAnomaly` if `obj` contradicts `row` (`anomaly`).
 
     The subscription follows in the same transaction (`subscriptions.lifecycle`)."""
     problem = anomaly(row, obj)
     if problem is not None:
-        log.error("payment %s: provider object not applied: %s", row.id, problem)
-        return None
+        raise contradiction("payment", f"payment {row.id}: provider payment {obj.id}: {problem}")
     if not payments.can_move(row.status, obj.status):
         return None  # the same status, or behind us: statuses only move forward
     moved = await store.move_payment(row.id, change_for(obj), recheck_after_s)
@@ -66,8 +79,8 @@ async def apply_payment_in_transaction(
     ctx: Deps, row: PaymentRow, obj: ProviderPayment, origin: InboxEntry | None
 ) -> PaymentRow | None:
     """`apply_payment` in a transaction of its own; the message's inbox row (if any) only
-    when it moved the payment: an answer that changed nothing (an anomaly, a status we
-    already have, a forged notification) must not mark its message done."""
+    when it moved the payment: an answer that changed nothing (a status we already have, a
+    forged notification) must not mark its message done."""
     async with ctx.uow.transaction() as tx:
         moved = await apply_payment(
             tx,
@@ -104,11 +117,12 @@ async def apply_refund(store: Store, refund: RefundRow, obj: ProviderRefund, *, 
 
     A refund the provider has not finished (`pending`) keeps its provider id and stays
     `accepted`: its webhook or the reconciler's re-read finishes it (False: nothing is done).
+    Raises `LedgerAnomaly` if `obj` is another refund than ours or for another amount.
     """
     external_id = obj.external_id
-    if external_id is None or refund.external_id not in (None, external_id):
-        log.error("refund %s: provider refund %r is not ours; not applied", refund.id, obj.id)
-        return False
+    problem = refund_anomaly(refund, obj)
+    if problem is not None or external_id is None:
+        raise contradiction("refund", f"refund {refund.id}: provider refund {obj.id}: {problem}")
     if obj.status is RefundStatus.FAILED:
         return await fail_refund(store, refund, obj.cancellation_reason, topic=topic)
     if not refunds.can_move(refund.status, obj.status):
@@ -131,11 +145,28 @@ async def apply_refund(store: Store, refund: RefundRow, obj: ProviderRefund, *, 
     return True
 
 
+def refund_anomaly(refund: RefundRow, obj: ProviderRefund) -> str | None:
+    """Why `obj` must not be applied to `refund`, or None when it is ours."""
+    if obj.external_id is None or refund.external_id not in (None, obj.external_id):
+        return f"provider id differs from ours {refund.external_id}"
+    if obj.amount != refund.amount or obj.currency != refund.currency:
+        return f"amount {obj.amount} {obj.currency} differs from ours {refund.amount}"
+    return None
+
+
 async def fail_refund(
-    store: Store, refund: RefundRow, reason: str, *, topic: str, unsent_only: bool = False
+    store: Store,
+    refund: RefundRow,
+    reason: str,
+    *,
+    topic: str,
+    unsent_only: bool = False,
+    unanswered_only: bool = False,
 ) -> bool:
     """Fail `refund` (guarded; see `Store.fail_refund`) and queue RefundFailed. True if moved."""
-    moved = await store.fail_refund(refund.id, reason, unsent_only=unsent_only)
+    moved = await store.fail_refund(
+        refund.id, reason, unsent_only=unsent_only, unanswered_only=unanswered_only
+    )
     if moved is None:
         return False
     await store.append(

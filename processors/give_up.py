@@ -14,8 +14,13 @@ infra/prometheus/alerts.yml alerts on:
   create a second object. The reconciler fails it. A refund only if it was never sent
   (`reserved = false`, `repository.UNSENT_REFUND`): a reserved one was sent at least once and
   the provider may have refunded it, so failing it (releasing its money) invites a second
-  refund. It is never auto-failed: it keeps being re-driven on its capped backoff and shows
-  in `billing_stuck{object="refund", reason="accepted_past_redrive"}` for an operator.
+  refund. That one is the next case's.
+* `not_at_provider` — a refund sent at least once whose answer never came, past
+  REFUND_RESEND_WINDOW_S: it is no longer re-sent under its key but looked up with the list
+  call (processors/refund_lookup.py); not found there once YooKassa's 24 h memory of the key
+  has passed since it was created, it was never made and never will be (nothing sends it
+  again). Failed when its re-driven command is handled, only while the provider has still
+  given it no id (`repository.UNANSWERED_REFUND`).
 
 A row the provider holds (its provider id known) is never given up here: a refused re-read
 (say, a deploy with another shop's credentials) says nothing about the money, so the
@@ -34,9 +39,12 @@ log = logging.getLogger(__name__)
 
 NO_PROVIDER_ID = "no_provider_id"
 NOT_SENT = "not_sent_in_time"
+NOT_AT_PROVIDER = "not_at_provider"
 _DETAIL = {
     NO_PROVIDER_ID: "the payment has no provider id, so the refund cannot be sent",
     NOT_SENT: "the provider gave no readable answer before the give-up age",
+    NOT_AT_PROVIDER: "sent without an answer, and not in the provider's list of the payment's "
+    "refunds after its Idempotence-Key expired; never sent again",
 }
 
 
@@ -49,7 +57,8 @@ async def refund_in_transaction(
 ) -> bool:
     """Fail `refund` for good (and mark its command done); True if this call moved it.
 
-    `not_sent_in_time` only moves a refund still never sent (`repository.UNSENT_REFUND`)."""
+    `not_sent_in_time` only moves a refund still never sent (`repository.UNSENT_REFUND`),
+    `not_at_provider` one still without a provider id (`repository.UNANSWERED_REFUND`)."""
     async with deps.uow.transaction() as tx:
         moved = await apply.fail_refund(
             tx,
@@ -57,6 +66,7 @@ async def refund_in_transaction(
             reason(why, detail),
             topic=deps.settings.events_topic,
             unsent_only=why == NOT_SENT,
+            unanswered_only=why == NOT_AT_PROVIDER,
         )
         if origin is not None:
             await tx.record(origin)

@@ -19,7 +19,7 @@ from domain import payments, refunds
 from domain.errors import NotRefundable
 from domain.payments import PaymentStatus
 from domain.refunds import RefundStatus
-from processors import apply, give_up
+from processors import apply, give_up, refund_lookup
 from processors.errors import ProviderRejected, ProviderUnavailable
 from processors.inbox import InboxEntry
 from processors.ports import Deps
@@ -99,10 +99,12 @@ async def refund_payment(cmd: RefundPayment, origin: InboxEntry, ctx: Deps) -> N
     reserved = await _reserve(cmd, origin, ctx)
     if reserved is None:
         return
-    refund, payment = reserved
+    refund, payment, sent_before = reserved
     if payment.external_id is None:  # a succeeded payment always has one; never guess
         await give_up.refund_in_transaction(ctx, refund, origin, give_up.NO_PROVIDER_ID)
         return
+    if sent_before and await refund_lookup.looked_up(ctx, refund, payment, origin):
+        return  # its key may be forgotten soon: looked up, never re-sent blindly
     try:
         obj = await ctx.provider.create_refund(
             refund.id,
@@ -126,8 +128,9 @@ async def refund_payment(cmd: RefundPayment, origin: InboxEntry, ctx: Deps) -> N
 
 async def _reserve(
     cmd: RefundPayment, origin: InboxEntry, ctx: Deps
-) -> tuple[RefundRow, PaymentRow] | None:
-    """T1: under the payment's row lock, reserve the money or fail the refund for good."""
+) -> tuple[RefundRow, PaymentRow, bool] | None:
+    """T1: under the payment's row lock, reserve the money or fail the refund for good.
+    Also says whether it was reserved before, i.e. sent at least once."""
     async with ctx.uow.transaction() as tx:
         payment = await tx.payment(cmd.payment_id, lock=True)
         refund = await tx.refund(cmd.refund_id, lock=True)
@@ -138,7 +141,7 @@ async def _reserve(
             await tx.record(origin)
             return None
         if refund.reserved:
-            return refund, payment
+            return refund, payment, True
         held = await tx.reserved_by_others(payment.id, refund.id)
         try:
             left = refunds.available(payment.amount, payment.refunded_amount, held)
@@ -149,7 +152,7 @@ async def _reserve(
             return None
         receipt = refund_receipt(ctx, payment, refund)
         await tx.reserve_refund(refund.id, receipt)
-        return replace(refund, reserved=True, receipt=receipt), payment
+        return replace(refund, reserved=True, receipt=receipt), payment, False
 
 
 def refund_receipt(ctx: Deps, payment: PaymentRow, refund: RefundRow) -> dict[str, Any] | None:

@@ -4,6 +4,7 @@ work. Production plugs in `provider.yookassa.YooKassaClient` and `uow.PgUnitOfWo
 """
 
 from contextlib import AbstractAsyncContextManager
+from datetime import datetime
 from decimal import Decimal
 from typing import Any, Protocol
 from uuid import UUID
@@ -46,9 +47,17 @@ class Provider(Protocol):
 
     async def get_refund(self, external_id: str) -> ProviderRefund: ...
 
+    async def list_refunds(
+        self, payment_external_id: str, cursor: str | None = None
+    ) -> tuple[list[ProviderRefund], str | None]:
+        """One page of the payment's refunds (newest first) and the next page's cursor."""
+
 
 class Store(Protocol):
     """Our rows: loads, guarded moves, the outbox and the inbox (`repository.py` in SQL)."""
+
+    async def now(self) -> datetime:
+        """The database's clock (the one `created_at` is written with)."""
 
     async def seen(self, consumer: str, message_id: UUID) -> bool: ...
 
@@ -80,10 +89,16 @@ class Store(Protocol):
     ) -> None: ...
 
     async def fail_refund(
-        self, refund_id: UUID, reason: str, *, unsent_only: bool = False
+        self,
+        refund_id: UUID,
+        reason: str,
+        *,
+        unsent_only: bool = False,
+        unanswered_only: bool = False,
     ) -> RefundRow | None:
         """Guarded move to `failed`; with `unsent_only`, only a refund never sent (not
-        reserved, no provider id: `repository.UNSENT_REFUND`)."""
+        reserved, no provider id: `repository.UNSENT_REFUND`); with `unanswered_only`, only
+        one the provider never answered (no provider id: `repository.UNANSWERED_REFUND`)."""
 
     async def note_refund_external(
         self, refund_id: UUID, external_id: UUID, external_refund: dict[str, object]

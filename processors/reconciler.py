@@ -10,7 +10,9 @@
   deterministic message_id (payments on their `check_attempts` backoff, refunds once quiet
   for half their age, both capped).
 * What can never progress ends `failed` with its reason (processors/give_up.py): rows still
-  `accepted` (never sent) past RECONCILE_GIVE_UP_AFTER_SECONDS. A row the provider holds
+  `accepted` (never sent) past RECONCILE_GIVE_UP_AFTER_SECONDS. A refund sent without an
+  answer is re-driven too, but past REFUND_RESEND_WINDOW_S its command looks it up at the
+  provider instead of re-sending it (processors/refund_lookup.py). A row the provider holds
   (its provider id known) is never failed because its re-read is refused: it is re-read on
   its backoff until the provider's own final answer (`billing_reconciler_actions{action=
   "reread_refused"}` counts the refusals).
@@ -23,6 +25,7 @@ transaction; the provider is called outside it. An operator's "Re-check with pro
 """
 
 import asyncio
+import contextlib
 import logging
 from dataclasses import dataclass
 from uuid import UUID
@@ -35,7 +38,12 @@ from common.retry import pause
 from domain import commands, payments
 from domain.refunds import RefundStatus
 from processors import apply, gauges, give_up, repository
-from processors.errors import ProviderAnswerInvalid, ProviderError, ProviderRejected
+from processors.errors import (
+    LedgerAnomaly,
+    ProviderAnswerInvalid,
+    ProviderError,
+    ProviderRejected,
+)
 from processors.ports import Deps
 from processors.runtime import Context, bootstrap, main
 from processors.settings import ProcessorSettings
@@ -49,7 +57,9 @@ WORK = Counter(
 )
 
 # A re-read that fails like this will likely fail the same way next time (404, 4xx, unknown
-# status): logged as an error and counted, but the row is never failed for it.
+# status): logged as an error and counted, but the row is never failed for it. A re-read
+# whose money contradicts our ledger is counted where it is found (`apply.contradiction`,
+# `billing_ledger_anomalies_total`) and likewise left as it is, re-read on its backoff.
 FOR_GOOD = (ProviderRejected, ProviderAnswerInvalid)
 
 _NEXT = "now() + make_interval(secs => least($2 * power(2, p.check_attempts), $3))"
@@ -168,7 +178,8 @@ async def recheck(ctx: Deps, payment_id: UUID) -> None:
     except ProviderError as exc:
         log.warning("payment %s: provider re-read failed (%s); next check later", row.id, exc)
         return
-    await apply.apply_payment_in_transaction(ctx, row, obj, None)
+    with contextlib.suppress(LedgerAnomaly):  # counted and logged: an operator's
+        await apply.apply_payment_in_transaction(ctx, row, obj, None)
 
 
 def _refused(kind: str, row_id: UUID, exc: Exception) -> None:
@@ -201,8 +212,9 @@ async def recheck_refund(ctx: Deps, refund_id: UUID) -> None:
     except ProviderError as exc:
         log.warning("refund %s: provider re-read failed (%s); next check later", refund.id, exc)
         return
-    async with ctx.uow.transaction() as tx:
-        await apply.apply_refund(tx, refund, obj, topic=ctx.settings.events_topic)
+    with contextlib.suppress(LedgerAnomaly):  # counted and logged: an operator's
+        async with ctx.uow.transaction() as tx:
+            await apply.apply_refund(tx, refund, obj, topic=ctx.settings.events_topic)
 
 
 async def give_up_stale(ctx: Context) -> int:

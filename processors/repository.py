@@ -83,11 +83,16 @@ _REFUND_COLUMNS = """id, payment_id, user_id, amount, currency, status, external
 # row to `pending` must win).
 UNSENT_PAYMENT = f"status = '{payments.NOT_SENT}' AND external_id IS NULL"
 
+# A refund the provider never answered (no provider id; sent or not): the only one the give-up
+# `not_at_provider` may fail, once the list call did not find it (processors/refund_lookup.py);
+# `fail_refund(unanswered_only=True)` guards its UPDATE with it (a webhook or re-read that
+# brought its provider id must win).
 # A refund that never reached the provider: no answer, and never sent (a reserved one passed
 # `_reserve` and was sent at least once; the provider may have refunded it). Only these may be
 # given up as `not_sent_in_time` (processors/give_up.py): the reconciler selects them with it
 # and `fail_refund(unsent_only=True)` guards its UPDATE with it.
-UNSENT_REFUND = f"status = '{RefundStatus.ACCEPTED}' AND external_id IS NULL AND NOT reserved"
+UNANSWERED_REFUND = f"status = '{RefundStatus.ACCEPTED}' AND external_id IS NULL"
+UNSENT_REFUND = f"{UNANSWERED_REFUND} AND NOT reserved"
 
 
 async def load_payment(conn: Conn, payment_id: UUID, *, lock: bool = False) -> PaymentRow | None:
@@ -113,6 +118,12 @@ async def load_payment_unless_seen(
     fields = dict(record)
     seen = bool(fields.pop("seen"))
     return seen, None if fields["id"] is None else PaymentRow.of_fields(fields)
+
+
+async def now(conn: Conn) -> datetime:
+    """The database's clock: the one `created_at` was written with."""
+    moment: datetime = await conn.fetchval("SELECT now()")
+    return moment
 
 
 async def load_refund(conn: Conn, refund_id: UUID, *, lock: bool = False) -> RefundRow | None:
@@ -204,20 +215,28 @@ async def reserve_refund(
 
 
 async def fail_refund(
-    conn: Conn, refund_id: UUID, reason: str, *, unsent_only: bool = False
+    conn: Conn,
+    refund_id: UUID,
+    reason: str,
+    *,
+    unsent_only: bool = False,
+    unanswered_only: bool = False,
 ) -> RefundRow | None:
-    """Guarded move to `failed`; with `unsent_only`, only while it is `UNSENT_REFUND`."""
+    """Guarded move to `failed`; with `unsent_only`, only while it is `UNSENT_REFUND`; with
+    `unanswered_only`, only while it is `UNANSWERED_REFUND`."""
     record = await conn.fetchrow(
         f"""UPDATE payments_history.refunds
             SET status = $3::text, failure_reason = $2, reserved = false, updated_at = now()
             WHERE id = $1 AND status = ANY($4::text[])
               AND (NOT $5::bool OR ({UNSENT_REFUND}))
+              AND (NOT $6::bool OR ({UNANSWERED_REFUND}))
             RETURNING {_REFUND_COLUMNS}""",
         refund_id,
         reason,
         str(RefundStatus.FAILED),
         refunds.predecessors(RefundStatus.FAILED),
         unsent_only,
+        unanswered_only,
     )
     return None if record is None else RefundRow.of(record)
 

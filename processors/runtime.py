@@ -14,7 +14,7 @@ from common.dead_letters import DeadLetters
 from common.kafka import make_consumer
 from common.producer import Producer
 from common.runloop import KeyedRunLoop, MessageHandler, RunLoopConfig, decoding
-from processors.errors import ProviderAnswerInvalid, ProviderRejected
+from processors.errors import LedgerAnomaly, ProviderAnswerInvalid, ProviderRejected
 from processors.provider.yookassa import RetryPolicy, YooKassaClient, make_client
 from processors.settings import ProcessorSettings
 from processors.uow import PgUnitOfWork
@@ -81,15 +81,18 @@ async def bootstrap(settings: ProcessorSettings) -> Context:
 # down, a row not there yet), except what can never succeed: a record that is not a message
 # we know (malformed JSON, a missing or mistyped field, an unknown type; an unknown *field*
 # is ignored, so a rolling deploy that adds one is handled) and a provider answer we cannot
-# read (an unknown status), or a request the provider refused for good (`ProviderRejected`: a
+# read (an unknown status), a request the provider refused for good (`ProviderRejected`: a
 # 4xx other than 401/429, e.g. a webhook's re-read refused; a 404 there is ignored by the
-# handler). Those are dead-lettered with the reason (billing.dlq.v1 + dead_letters +
-# billing_dead_letters_total), never skipped silently, and the lane moves on; the row they
-# were about stays for the reconciler, which re-reads it (reconciler.py).
+# handler), or a provider object whose money contradicts our ledger (`LedgerAnomaly`: an
+# operator must look, retrying changes nothing). Those are dead-lettered with the reason
+# (billing.dlq.v1 + dead_letters + billing_dead_letters_total), never skipped silently, and
+# the lane moves on; the row they were about stays for the reconciler, which re-reads it
+# (reconciler.py).
 PERMANENT: tuple[type[BaseException], ...] = (
     UndecodableMessage,
     ProviderAnswerInvalid,
     ProviderRejected,
+    LedgerAnomaly,
 )
 POLICY = retry.RetryPolicy(attempts=None, base_seconds=0.2, max_seconds=30.0, permanent=PERMANENT)
 

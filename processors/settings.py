@@ -5,7 +5,6 @@ from datetime import timedelta
 from pydantic import Field
 
 from common.settings import PipelineAges
-from domain.refund_policy import RefundPolicy
 from schemas.topics import COMMANDS, DLQ, EVENTS, WEBHOOKS
 
 
@@ -62,13 +61,6 @@ class ProcessorSettings(PipelineAges):
     renewal_lookup_after_s: float = Field(default=86400.0, ge=0)
     scheduler_interval_s: float = Field(default=1.0, gt=0)
     scheduler_batch: int = Field(default=200, ge=1)
-
-    # The refund policy (domain/refund_policy.py), the same variable as the gateway's: here it
-    # decides whether a refund made in the provider's dashboard ends access.
-    refund_full_window_days: float = Field(default=14.0, ge=0)
-
-    def refund_policy(self) -> RefundPolicy:
-        return RefundPolicy.of_days(self.refund_full_window_days)
 
     @property
     def reminder_lead(self) -> timedelta:

@@ -2,6 +2,7 @@
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -24,6 +25,9 @@ class PgStore:
 
     def __init__(self, conn: Conn) -> None:
         self._conn = conn
+
+    async def now(self) -> datetime:
+        return await repository.now(self._conn)
 
     async def seen(self, consumer: str, message_id: UUID) -> bool:
         return await inbox.seen(self._conn, consumer, message_id)
@@ -63,9 +67,20 @@ class PgStore:
         await repository.reserve_refund(self._conn, refund_id, receipt)
 
     async def fail_refund(
-        self, refund_id: UUID, reason: str, *, unsent_only: bool = False
+        self,
+        refund_id: UUID,
+        reason: str,
+        *,
+        unsent_only: bool = False,
+        unanswered_only: bool = False,
     ) -> RefundRow | None:
-        return await repository.fail_refund(self._conn, refund_id, reason, unsent_only=unsent_only)
+        return await repository.fail_refund(
+            self._conn,
+            refund_id,
+            reason,
+            unsent_only=unsent_only,
+            unanswered_only=unanswered_only,
+        )
 
     async def note_refund_external(
         self, refund_id: UUID, external_id: UUID, external_refund: dict[str, Any]

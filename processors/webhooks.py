@@ -17,7 +17,7 @@ import logging
 from common import logs
 from common.runloop import KeyedRunLoop
 from domain.refunds import RefundStatus
-from processors import apply, external_refunds
+from processors import apply
 from processors.errors import ProviderNotFound
 from processors.handlers import eventually
 from processors.inbox import InboxEntry, Origin
@@ -69,11 +69,14 @@ async def _apply_refund(
     ctx: Deps, row: PaymentRow, obj: ProviderRefund, origin: InboxEntry
 ) -> None:
     external_id = obj.external_id
-    if external_id is None or row.external_id is None or str(row.external_id) != obj.payment_id:
-        log.error("refund notification %s does not match payment %s", obj.id, row.id)
+    if external_id is None or row.external_id is None:
+        log.error("refund notification %s: no provider id to match %s by", obj.id, row.id)
         return
+    if str(row.external_id) != obj.payment_id:  # a second provider payment naming ours
+        what = f"provider refund {obj.id} is of {obj.payment_id}, ours is {row.external_id}"
+        raise apply.contradiction("refund", f"payment {row.id}: {what}")
     refund = await ctx.uow.reads.refund_by_external_id(external_id)
-    ours = external_refunds.our_refund_id(obj)
+    ours = obj.our_refund_id
     if refund is None and ours is not None:  # ours, its provider id not stored yet
         refund = await eventually(lambda: ctx.uow.reads.refund(ours), ctx)
     async with ctx.uow.transaction() as tx:

@@ -15,6 +15,7 @@ import argparse
 import asyncio
 import logging
 import os
+from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaConnectionError, KafkaError, TopicAlreadyExistsError
@@ -89,8 +90,22 @@ async def ensure_topics(
         await admin.close()
 
 
+async def described_topics(
+    admin: AIOKafkaAdminClient, names: list[str], settle_s: float = 10.0
+) -> list[dict[str, Any]]:
+    """The topics as the cluster describes them, once each has its partitions: right after
+    creation the metadata may not have reached the broker asked yet (0 partitions shown)."""
+    deadline = asyncio.get_running_loop().time() + settle_s
+    while True:
+        described: list[dict[str, Any]] = await admin.describe_topics(names)
+        settled = all(d["partitions"] for d in described)
+        if settled or asyncio.get_running_loop().time() >= deadline:
+            return described
+        await asyncio.sleep(0.3)
+
+
 async def report(admin: AIOKafkaAdminClient, topics: dict[str, int]) -> None:
-    for described in await admin.describe_topics(list(topics)):
+    for described in await described_topics(admin, list(topics)):
         name, partitions = described["topic"], described["partitions"]
         have = len(partitions)
         note = "" if have == topics[name] else f" (wanted {topics[name]}; left as is)"

@@ -57,6 +57,8 @@ class ProviderRefund:
     currency: str
     cancellation_reason: str = ""
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    # the refund of ours its description names (`descriptions.refund_id_in`); None: not ours
+    our_refund_id: UUID | None = None
 
     @property
     def external_id(self) -> UUID | None:

@@ -33,6 +33,7 @@ from processors.errors import (
     ProviderRejected,
     ProviderUnavailable,
 )
+from processors.provider.descriptions import refund_description, refund_id_in
 from processors.provider.http import (
     HttpAnswer,
     ProviderHttp,
@@ -160,6 +161,7 @@ def refund_of(obj: dict[str, Any]) -> ProviderRefund:
         currency=currency,
         cancellation_reason=cancellation_reason(obj),
         raw=obj,
+        our_refund_id=refund_id_in(obj.get("description")),
     )
 
 
@@ -212,7 +214,7 @@ class YooKassaClient:
         body: dict[str, Any] = {
             "payment_id": payment_external_id,
             "amount": money(amount, currency),
-            "description": f"Refund {refund_id}",
+            "description": refund_description(refund_id),
         }
         if receipt is not None:
             body["receipt"] = receipt
@@ -251,6 +253,17 @@ class YooKassaClient:
             params["cursor"] = cursor
         page = await self._call("GET", f"/v3/payments?{urlencode(params)}")
         items = [payment_of(item) for item in page.get("items") or []]
+        return items, page.get("next_cursor") or None
+
+    async def list_refunds(
+        self, payment_external_id: str, cursor: str | None = None
+    ) -> tuple[list[ProviderRefund], str | None]:
+        """One page of YooKassa's refund list for one payment: the refunds and the next cursor."""
+        params = {"payment_id": payment_external_id, "limit": "100"}
+        if cursor:
+            params["cursor"] = cursor
+        page = await self._call("GET", f"/v3/refunds?{urlencode(params)}")
+        items = [refund_of(item) for item in page.get("items") or []]
         return items, page.get("next_cursor") or None
 
     async def get_payment(self, external_id: str) -> ProviderPayment:

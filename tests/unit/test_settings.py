@@ -109,3 +109,38 @@ def test_admin_production_starts_behind_tls() -> None:
 
     settings = AdminSettings(_env_file=None, billing_env="production", **ADMIN_REAL)  # type: ignore[arg-type]
     assert settings.allowed_hosts() == ["admin.cinema.example"]
+
+
+def test_the_refund_policy_is_one_variable_declared_once_for_every_process(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Issue 10: it was declared twice (gateway and processors) and could drift apart. Now in
+    common.settings only; the gateway, the processors and the admin read the same value."""
+    from admin_project.settings import AdminSettings
+    from gateway.settings import GatewaySettings
+    from processors.settings import ProcessorSettings
+
+    monkeypatch.setenv("BILLING_ENV", "dev")
+    monkeypatch.setenv("REFUND_FULL_WINDOW_DAYS", "3")
+    kinds = (GatewaySettings, ProcessorSettings, AdminSettings)
+    declared = {
+        c.__name__
+        for k in kinds
+        for c in k.__mro__
+        if "refund_full_window_days" in vars(c).get("__annotations__", {})
+    }
+    assert declared == {"Settings"}
+    policies = {k(_env_file=None).refund_policy() for k in kinds}  # type: ignore[call-arg]
+    common = Settings(_env_file=None)  # type: ignore[call-arg]
+    assert policies == {common.refund_policy()} and common.refund_full_window_days == 3
+
+
+def test_a_refund_resend_window_at_or_past_the_providers_key_memory_is_refused() -> None:
+    """Past 24 h YooKassa has forgotten the key: a blind re-send could refund twice."""
+    from processors.settings import ProcessorSettings
+
+    dev = {"_env_file": None, "billing_env": "dev"}
+    with pytest.raises(ValueError, match="refund_resend_window_s"):
+        ProcessorSettings(**dev, refund_resend_window_s=86400)  # type: ignore[arg-type]
+    ok = ProcessorSettings(**dev)  # type: ignore[arg-type]
+    assert ok.refund_resend_window_s == 23 * 3600

@@ -12,6 +12,7 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -21,6 +22,7 @@ from domain.payments import PaymentStatus
 from domain.refunds import RefundStatus
 from processors.errors import ProviderNotFound, ProviderRejected, ProviderUnavailable
 from processors.inbox import InboxEntry
+from processors.provider.descriptions import refund_description
 from processors.provider.objects import ProviderPayment, ProviderRefund, SavedCard
 from processors.provider.yookassa import Autopayment
 from processors.repository import PaymentChange, PaymentRow, RefundRow
@@ -53,6 +55,7 @@ class FakeStore:
         # the subscription hooks called (processors/subscriptions/lifecycle.py in production)
         self.subscription_hooks: list[tuple[str, UUID]] = []
         self.faults: dict[str, Exception] = {}  # operation name → raised on its next call
+        self.clock = datetime.now(UTC)  # the database's now(); tests move it on
 
     def _call(self, name: str) -> None:
         self.calls.append(name)
@@ -61,6 +64,9 @@ class FakeStore:
             raise fault
 
     # --- what the handlers read
+    async def now(self) -> datetime:
+        return self.clock
+
     async def seen(self, consumer: str, message_id: UUID) -> bool:
         self._call("seen")
         return (consumer, message_id) in self.rows.inbox
@@ -132,7 +138,12 @@ class FakeStore:
         self.rows.refunds[refund_id] = replace(row, reserved=True, receipt=receipt)
 
     async def fail_refund(
-        self, refund_id: UUID, reason: str, *, unsent_only: bool = False
+        self,
+        refund_id: UUID,
+        reason: str,
+        *,
+        unsent_only: bool = False,
+        unanswered_only: bool = False,
     ) -> RefundRow | None:
         self._call("fail_refund")
         row = self.rows.refunds.get(refund_id)
@@ -140,6 +151,8 @@ class FakeStore:
             return None
         unsent = row.status is RefundStatus.ACCEPTED and row.external_id is None
         if unsent_only and not (unsent and not row.reserved):  # repository.UNSENT_REFUND
+            return None
+        if unanswered_only and not unsent:  # repository.UNANSWERED_REFUND
             return None
         moved = replace(row, status=RefundStatus.FAILED, reserved=False)
         self.rows.refunds[refund_id] = moved
@@ -250,6 +263,7 @@ class FakeProvider:
         self.calls: list[str] = []
         self.faults: list[Exception | str] = []
         self.refund_status = RefundStatus.SUCCEEDED
+        self.list_page = 100
 
     def _before(self, name: str) -> str | None:
         self.calls.append(name)
@@ -354,10 +368,25 @@ class FakeProvider:
                 status=self.refund_status,
                 amount=amount,
                 currency=currency,
-                raw={"id": existing, "description": f"Refund {refund_id}"},  # as the client
+                raw={"id": existing, "description": refund_description(refund_id)},
+                our_refund_id=refund_id,  # as the client reads the description back
             )
         self._after(fault)
         return self.refunds[existing]
+
+    async def list_refunds(
+        self, payment_external_id: str, cursor: str | None = None
+    ) -> tuple[list[ProviderRefund], str | None]:
+        """YooKassa's list for one payment, newest first, `list_page` per page."""
+        self._after(self._before("list_refunds"))
+        items = [r for r in self.refunds.values() if r.payment_id == payment_external_id][::-1]
+        start = int(cursor or 0)
+        end = start + self.list_page
+        return items[start:end], str(end) if end < len(items) else None
+
+    def forget_keys(self) -> None:
+        """YooKassa forgets an Idempotence-Key after 24 h: the same key then makes a new object."""
+        self.keys.clear()
 
     async def get_payment(self, external_id: str) -> ProviderPayment:
         self._after(self._before("get_payment"))

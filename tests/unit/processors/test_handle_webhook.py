@@ -4,7 +4,9 @@ trusted: the handler re-reads the provider and applies what it says, forward onl
 from dataclasses import replace
 from decimal import Decimal
 
+import pytest
 from fakes import FakeDeps
+from prometheus_client import REGISTRY
 from world import (
     create,
     forget_row,
@@ -22,6 +24,8 @@ from world import (
 from domain.payments import PaymentStatus
 from domain.refunds import RefundStatus
 from processors import apply, webhooks
+from processors.errors import LedgerAnomaly
+from processors.runtime import POLICY
 
 P = PaymentStatus
 
@@ -127,13 +131,24 @@ async def test_a_provider_payment_that_is_not_ours_is_ignored_and_not_recorded()
     assert row(deps, cmd).status is P.PENDING
 
 
-async def test_a_provider_object_with_another_amount_is_not_applied() -> None:
+def anomalies(kind: str) -> float:
+    return REGISTRY.get_sample_value("billing_ledger_anomalies_total", {"kind": kind}) or 0.0
+
+
+async def test_a_provider_object_with_another_amount_is_not_applied_but_dead_lettered() -> None:
+    """Issue 10: money that contradicts our ledger was dropped with a log line only; now it
+    raises the error the lane dead-letters at once (with the reason), and is counted."""
     deps = FakeDeps()
     cmd, external_id = await pending(deps)
     obj = deps.provider.payments[external_id]
     deps.provider.payments[external_id] = replace(obj, status=P.SUCCEEDED, amount=Decimal("1.00"))
-    await notify(deps, external_id, "payment.succeeded")
+    before = anomalies("payment")
+    with pytest.raises(LedgerAnomaly, match="amount 1.00 RUB differs") as raised:
+        await notify(deps, external_id, "payment.succeeded")
+    assert isinstance(raised.value, POLICY.permanent)
+    assert anomalies("payment") == before + 1
     assert row(deps, cmd).status is P.PENDING and deps.store.events() == ["PaymentPending"]
+    assert not any(consumer == webhooks.CONSUMER for consumer, _ in deps.store.rows.inbox)
 
 
 async def test_a_provider_object_with_another_id_than_ours_is_not_applied() -> None:
@@ -145,7 +160,8 @@ async def test_a_provider_object_with_another_id_than_ours_is_not_applied() -> N
         status=P.SUCCEEDED,
     )
     deps.provider.payments[impostor.id] = impostor
-    await notify(deps, impostor.id, "payment.succeeded")
+    with pytest.raises(LedgerAnomaly, match="differs from ours"):
+        await notify(deps, impostor.id, "payment.succeeded")
     assert row(deps, cmd).status is P.PENDING
 
 

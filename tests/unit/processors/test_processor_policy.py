@@ -1,6 +1,6 @@
 """The processors' per-record policy on the common loop: retry until it works, dead-letter
 only what can never succeed (an undecodable record, an unreadable provider answer, a request
-the provider refused for good)."""
+the provider refused for good, provider money that contradicts our ledger)."""
 
 import pytest
 from fakes import FakeDeps
@@ -8,14 +8,24 @@ from world import notification, origin
 
 from common.retry import OUTAGES
 from processors import webhooks
-from processors.errors import ProviderAnswerInvalid, ProviderRejected, ProviderUnavailable
+from processors.errors import (
+    LedgerAnomaly,
+    ProviderAnswerInvalid,
+    ProviderRejected,
+    ProviderUnavailable,
+)
 from processors.runtime import POLICY
 from schemas.codec import UndecodableMessage
 
 
 def test_transient_failures_are_retried_forever_and_only_poison_gives_up() -> None:
     assert POLICY.attempts is None and not POLICY.exhausted(10**6)
-    assert set(POLICY.permanent) == {UndecodableMessage, ProviderAnswerInvalid, ProviderRejected}
+    assert set(POLICY.permanent) == {
+        UndecodableMessage,
+        ProviderAnswerInvalid,
+        ProviderRejected,
+        LedgerAnomaly,
+    }
     for retried in (ProviderUnavailable, *OUTAGES, RuntimeError):
         assert not issubclass(retried, POLICY.permanent)
     assert POLICY.max_seconds == 30.0 and POLICY.base_seconds == 0.2

@@ -141,3 +141,25 @@ async def test_every_attempt_is_counted_by_operation_and_result() -> None:
     async with provider_client(handler, FAST) as client:
         await client.get_refund(str(uuid.uuid4()))
     assert (count("502"), count("200")) == (before[0] + 1, before[1] + 1)
+
+
+async def test_list_refunds_asks_by_payment_and_passes_the_cursor_on() -> None:
+    """YooKassa's refund list (`GET /v3/refunds?payment_id=…`): a page, then the next."""
+    seen: list[dict[str, str]] = []
+    ours = uuid.uuid4()
+
+    async def handler(request: web.Request) -> web.Response:
+        seen.append(dict(request.query))
+        if "cursor" not in request.query:
+            item = {"id": "r2", "status": "succeeded", "description": "Goodwill"}
+            return web.json_response({"type": "list", "items": [item], "next_cursor": "c1"})
+        item = {"id": "r1", "status": "pending", "description": f"Refund {ours}"}
+        return web.json_response({"type": "list", "items": [item]})
+
+    async with provider_client(handler, FAST) as client:
+        first, cursor = await client.list_refunds("p1")
+        second, last = await client.list_refunds("p1", cursor)
+    asked = {"payment_id": "p1", "limit": "100"}
+    assert seen == [asked, asked | {"cursor": "c1"}]
+    assert ([r.our_refund_id for r in first], cursor) == ([None], "c1")
+    assert ([r.our_refund_id for r in second], last) == ([ours], None)

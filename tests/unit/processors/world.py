@@ -88,6 +88,7 @@ def new_refund(deps: FakeDeps, payment: CreatePayment, amount: str) -> RefundPay
         external_id=None,
         reserved=False,
         requested_by="api",
+        created_at=deps.store.clock,
     )
     deps.store.rows.refunds[refund.id] = refund
     return commands.refund_payment(
