@@ -16,12 +16,16 @@ Every Kafka reader of Billing runs it (the commands and webhooks processors, bot
   are waited out without counting. `give_up` itself is retried until it works.
 * On partition revocation, queued work of those partitions is dropped (the next owner gets
   it again), running work is awaited for a while then cancelled, and the watermark committed.
+* `already_done` (optional, `common.inbox.SeenInBatch`) is a fast path for a fetched batch:
+  one query says which records' messages the inbox already holds, and those count as done
+  without reaching a lane. Every handler's own inbox check stays the guard: it is what a
+  record that is not skipped here meets, and skipping is only ever what it would have done.
 """
 
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Hashable, Iterable
+from collections.abc import Awaitable, Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,6 +43,8 @@ log = logging.getLogger(__name__)
 
 Handler = Callable[[ConsumerRecord], Awaitable[None]]
 MessageHandler = Callable[[Envelope, Origin], Awaitable[None]]
+AlreadyDone = Callable[[Sequence[ConsumerRecord]], Awaitable[Sequence[bool]]]
+Batch = dict[TopicPartition, list[ConsumerRecord]]
 
 
 def decoding(handle: MessageHandler) -> Handler:
@@ -84,6 +90,7 @@ class KeyedRunLoop:
         handler: Handler,
         config: RunLoopConfig,
         give_up: GiveUp | None = None,
+        already_done: AlreadyDone | None = None,
     ) -> None:
         if config.policy.gives_up and give_up is None:
             raise ValueError(f"{config.name}: a policy that gives up needs a give_up action")
@@ -92,11 +99,13 @@ class KeyedRunLoop:
         self._handler = handler
         self._config = config
         self._give_up = give_up
+        self._already_done = already_done
         self._marks: dict[TopicPartition, Watermark] = {}
         self._lanes: Lanes[ConsumerRecord] = Lanes(self._run_one, self._finished)
         self._room = asyncio.Event()
         self._consumer: AIOKafkaConsumer | None = None
         self.handled = 0
+        self.skipped = 0  # already in the inbox when fetched: never reached a lane
 
     async def run(self, stop: asyncio.Event) -> None:
         consumer = await until_up(f"{self._config.name}: Kafka", self._start, stop)
@@ -140,11 +149,31 @@ class KeyedRunLoop:
             log.warning("%s: fetch failed (%s); retrying", self._config.name, exc)
             await asyncio.sleep(1.0)
             return
+        batch, done = await self._done_in(consumer, batch)
         for tp, records in batch.items():
             mark = self._marks.setdefault(tp, Watermark())
             for record in records:
                 mark.add(record.offset)
-                self._lanes.submit((tp, record.key if self._config.by_key else None), record)
+                if id(record) in done:
+                    mark.finish(record.offset)
+                    self.skipped += 1
+                else:
+                    self._lanes.submit((tp, record.key if self._config.by_key else None), record)
+
+    async def _done_in(self, consumer: AIOKafkaConsumer, batch: Batch) -> tuple[Batch, set[int]]:
+        """The batch less partitions revoked meanwhile, and the ids of its records whose
+        messages `already_done` says are handled (none if it cannot tell)."""
+        if self._already_done is None or not batch:
+            return batch, set()
+        records = [record for records in batch.values() for record in records]
+        try:
+            flags = await self._already_done(records)
+        except Exception as exc:  # PostgreSQL away: the lanes wait it out as they always do
+            log.warning("%s: the batch's inbox pre-read failed (%r)", self._config.name, exc)
+            flags = [False] * len(records)
+        assigned = consumer.assignment()  # a rebalance may have run while we awaited
+        kept = {tp: records for tp, records in batch.items() if tp in assigned}
+        return kept, {id(r) for r, done in zip(records, flags, strict=True) if done}
 
     async def _run_one(self, record: ConsumerRecord) -> None:
         with logs.record_context(record.topic, record.partition, record.offset, record.headers):

@@ -14,6 +14,7 @@ import httpx
 
 from common import process
 from common.db import create_pool
+from common.inbox import SeenInBatch
 from common.kafka import make_consumer
 from common.producer import Producer
 from common.retry import until_up
@@ -33,8 +34,12 @@ def build_loop(
     group: str,
     handle: Handler,
     letters: DeadLetters,
+    pool: asyncpg.Pool,
 ) -> KeyedRunLoop:
-    """Retry then dead-letter; at most CONSUMER_MAX_BUFFERED_PER_PARTITION records in flight."""
+    """Retry then dead-letter; at most CONSUMER_MAX_BUFFERED_PER_PARTITION records in flight.
+
+    `consumer_name` is also the inbox consumer: both handlers return at once on a message
+    they have seen, so a fetched batch's seen records are skipped with one query."""
     limit = settings.consumer_max_buffered_per_partition
     policy = policy_from(settings)
     config = RunLoopConfig(consumer_name, limit, policy=policy, by_key=False)
@@ -44,6 +49,7 @@ def build_loop(
         decoding(handle),
         config,
         give_up=letters.write,
+        already_done=SeenInBatch(pool, consumer_name),
     )
 
 
@@ -65,7 +71,7 @@ async def run(
             letters = DeadLetters(consumer_name, pool, producer, settings.consumer_dlq_topic)
             handle = factory(settings, pool, client)
             log.info("%s consuming %s", consumer_name, settings.consumer_events_topic)
-            await build_loop(settings, consumer_name, group, handle, letters).run(stop)
+            await build_loop(settings, consumer_name, group, handle, letters, pool).run(stop)
     finally:
         await _quietly(producer.close())
         if not await _quietly(pool.close()):

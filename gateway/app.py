@@ -19,10 +19,9 @@ from gateway.database import Database
 from gateway.deps import Services
 from gateway.errors import GatewayError, ServiceUnavailable
 from gateway.metrics import Metrics
-from gateway.middleware import BodyLimitMiddleware, MetricsMiddleware
+from gateway.middleware import EdgeMiddleware
 from gateway.publisher import ProducerFactory, Publisher, default_producer
 from gateway.ratelimit import RateLimiter
-from gateway.requestid import RequestIdMiddleware
 from gateway.routes import health, payments, plans, refunds, subscription, webhooks
 from gateway.settings import GatewaySettings
 from gateway.waiting import PaymentWaiters
@@ -61,9 +60,9 @@ def create_app(
         app.include_router(router)
     openapi.install(app, routers)
     _install_error_handlers(app)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.gateway_max_body_bytes)
-    app.add_middleware(MetricsMiddleware, metrics=svc.metrics)
-    app.add_middleware(RequestIdMiddleware)  # outermost: even a 413 has a request id
+    app.add_middleware(
+        EdgeMiddleware, metrics=svc.metrics, max_bytes=settings.gateway_max_body_bytes
+    )
     return app
 
 

@@ -1,4 +1,4 @@
-"""Pure ASGI middlewares: request metrics and the body size limit."""
+"""The gateway's one pure ASGI middleware: request id, request metrics, body size limit."""
 
 import json
 import time
@@ -6,51 +6,59 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from common import logs
+from gateway import requestid
 from gateway.errors import PayloadTooLarge
 from gateway.metrics import Metrics
 
 
-class MetricsMiddleware:
-    """Counts and times every request under its route template (never the raw path)."""
+class EdgeMiddleware:
+    """Everything the gateway does around a request, in one pure ASGI layer (one closure and
+    one await per request instead of three), in the order the three layers had:
 
-    def __init__(self, app: ASGIApp, metrics: Metrics):
+    1. the request id: the caller's `X-Request-ID` if sane, else a fresh one; bound in the
+       log context for the whole request and echoed in the response — even a 413's;
+    2. metrics: every request counted and timed under its route template (never the raw
+       path), whatever its status;
+    3. the body limit: 413 for bodies over `max_bytes`, by Content-Length up front or by
+       counting the stream (`PayloadTooLarge`, answered by the app's error handler).
+    """
+
+    def __init__(self, app: ASGIApp, metrics: Metrics, max_bytes: int):
         self.app = app
         self.metrics = metrics
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        status = {"code": 500}
-        started = time.perf_counter()
-
-        async def send_status(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                status["code"] = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_status)
-        finally:
-            route = getattr(scope.get("route"), "path", "unmatched")
-            method = scope["method"]
-            self.metrics.requests.labels(method, route, str(status["code"])).inc()
-            self.metrics.latency.labels(method, route).observe(time.perf_counter() - started)
-
-
-class BodyLimitMiddleware:
-    """413 for bodies over `max_bytes`, by Content-Length up front or by counting the stream."""
-
-    def __init__(self, app: ASGIApp, max_bytes: int):
-        self.app = app
         self.max_bytes = max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        if self._declared_length(scope) > self.max_bytes:
+        request_id = requestid.of(scope)
+        status = 500
+        started = time.perf_counter()
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                requestid.echo(message, request_id)
+            await send(message)
+
+        with logs.request_context(request_id):
+            try:
+                await self._limited(scope, receive, send_with_id)
+            finally:
+                route = getattr(scope.get("route"), "path", "unmatched")
+                method = scope["method"]
+                self.metrics.requests.labels(method, route, str(status)).inc()
+                self.metrics.latency.labels(method, route).observe(time.perf_counter() - started)
+
+    async def _limited(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if _declared_length(scope) > self.max_bytes:
             await _send_too_large(send)
+            return
+        if scope["method"] in ("GET", "HEAD"):
+            await self.app(scope, receive, send)
             return
         seen = 0
 
@@ -62,19 +70,17 @@ class BodyLimitMiddleware:
                 raise PayloadTooLarge()
             return message
 
-        await self.app(
-            scope, receive if scope["method"] in ("GET", "HEAD") else counting_receive, send
-        )
+        await self.app(scope, counting_receive, send)
 
-    @staticmethod
-    def _declared_length(scope: Scope) -> int:
-        for name, value in scope["headers"]:
-            if name == b"content-length":
-                try:
-                    return int(value)
-                except ValueError:
-                    return 0
-        return 0
+
+def _declared_length(scope: Scope) -> int:
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return 0
+    return 0
 
 
 async def _send_too_large(send: Send) -> None:

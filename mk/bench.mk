@@ -29,3 +29,16 @@ bench-same-key:  ## 64 clients, same and distinct Idempotency-Keys, 60 s: 5xx an
 
 bench-http:  ## the provider's HTTP client candidates side by side at 50 ms latency (no stack)
 	@cd $(ROOT) && $(PY) -m bench.http_clients
+
+BENCH_REPLAY_EVENTS ?= 100000
+
+.PHONY: bench-replay
+bench-replay: bench-stack  ## rewind every consumer group to 0 over ≥ N events: msgs/s, zero effects
+	cd $(ROOT) && BILLING_ENV=$${BILLING_ENV:-dev} $(PY) -m bench.replay \
+	  --events $(BENCH_REPLAY_EVENTS) $(BENCH_ARGS)
+
+BENCH_IDLE_SECONDS ?= 60
+
+.PHONY: bench-idle
+bench-idle:  ## CPU of every program of the running, idle stack over N s (/proc); JSON in .run/bench/
+	@cd $(ROOT) && $(PY) -m bench.idle --seconds $(BENCH_IDLE_SECONDS)

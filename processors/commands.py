@@ -43,7 +43,7 @@ def build_loop(ctx: Context) -> KeyedRunLoop:
     settings = ctx.settings
     return keyed_loop(
         ctx,
-        "processor-commands",
+        handlers.CONSUMER,
         settings.commands_group,
         settings.commands_topic,
         make_handler(ctx),

@@ -11,6 +11,7 @@ import asyncpg
 from common import process, retry
 from common.db import create_pool
 from common.dead_letters import DeadLetters
+from common.inbox import SeenInBatch
 from common.kafka import make_consumer
 from common.producer import Producer
 from common.runloop import KeyedRunLoop, MessageHandler, RunLoopConfig, decoding
@@ -100,11 +101,18 @@ POLICY = retry.RetryPolicy(attempts=None, base_seconds=0.2, max_seconds=30.0, pe
 def keyed_loop(
     ctx: Context, name: str, group: str, topic: str, handle: MessageHandler
 ) -> KeyedRunLoop:
-    """The run loop of a processor that reads `topic` as consumer group `group`."""
+    """The run loop of a processor that reads `topic` as consumer group `group`; `name` is
+    also its inbox consumer: every handler returns at once on a message it has seen, so a
+    fetched batch's seen records are skipped with one query (`SeenInBatch`)."""
     config = RunLoopConfig(name, ctx.settings.processor_max_in_flight, policy=POLICY)
     letters = DeadLetters(name, ctx.pool, ctx.producer, ctx.settings.dlq_topic)
     return KeyedRunLoop(
-        lambda: make_consumer(ctx.settings, group), [topic], decoding(handle), config, letters.write
+        lambda: make_consumer(ctx.settings, group),
+        [topic],
+        decoding(handle),
+        config,
+        letters.write,
+        already_done=SeenInBatch(ctx.pool, name),
     )
 
 

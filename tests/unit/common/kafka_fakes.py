@@ -16,8 +16,14 @@ class FakeConsumer:
 
     def __init__(self, records: Iterable[ConsumerRecord]) -> None:
         self.queue = list(records)
+        self.partitions = {TopicPartition(r.topic, r.partition) for r in self.queue}
         self.commits: list[dict[TopicPartition, int]] = []
         self.stopped = False
+        self.revoked: set[TopicPartition] = set()  # as if a rebalance took them away
+
+    def assignment(self) -> set[TopicPartition]:
+        """Every partition of the records it was given, less the revoked ones."""
+        return self.partitions - self.revoked
 
     def subscribe(self, topics: list[str], listener: Any = None) -> None:
         self.listener = listener
