@@ -40,6 +40,7 @@ class Truth:
     notifications: dict[str, list[Row]] = field(default_factory=dict)
     api_status: dict[str, str] = field(default_factory=dict)  # payment_id -> GET status
     lag: dict[str, int] = field(default_factory=dict)
+    receipts_on: bool = False  # the pipeline's PROVIDER_RECEIPTS (54-FZ receipts sent)
 
 
 @dataclass
@@ -252,6 +253,23 @@ def nothing_stuck(truth: Truth) -> Check:
     return check
 
 
+def receipts_sent(truth: Truth) -> Check:
+    """54-FZ (issue 11): with receipts on, every payment, refund and autopayment the provider
+    holds for the run carries one; and nothing of ours failed over its receipt (a shop with
+    receipts on refuses a payment or refund without one, which alone would pass as `failed`).
+    """
+    check = Check("receipts")
+    for kind, rows in (("payment", truth.db_payments), ("refund", truth.db_refunds)):
+        for row in rows:
+            reason = str(row.get("failure_reason") or "")
+            check.expect("receipt" not in reason.lower(), f"{kind} {row['id']} failed: {reason}")
+    if truth.receipts_on:
+        for kind, rows in (("payment", truth.ledger_payments), ("refund", truth.ledger_refunds)):
+            for row in rows:
+                check.expect(row.get("receipt") is not None, f"{kind} {row['id']}: no receipt")
+    return check
+
+
 def check_all(truth: Truth, outcomes: list[Outcome]) -> list[Check]:
     users = [str(o.user_id) for o in outcomes]
     checks: list[Callable[[], Check]] = [
@@ -262,6 +280,7 @@ def check_all(truth: Truth, outcomes: list[Outcome]) -> list[Check]:
         lambda: one_charge_per_period(truth),
         lambda: notifications_match(truth),
         lambda: nothing_stuck(truth),
+        lambda: receipts_sent(truth),
     ]
     return [make() for make in checks]
 

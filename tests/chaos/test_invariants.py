@@ -14,6 +14,7 @@ EXTERNAL = str(uuid.uuid4())
 REFUND = str(uuid.uuid4())
 EXTERNAL_REFUND = str(uuid.uuid4())
 OTHER_USER = str(uuid.uuid4())
+RECEIPT = {"customer": {"email": "viewer@cinema.test"}, "items": []}  # as the ledger shows it
 
 
 def clean_world() -> tuple[Truth, list[Outcome]]:
@@ -31,6 +32,7 @@ def clean_world() -> tuple[Truth, list[Outcome]]:
                 "payment_id": EXTERNAL,
                 "status": "succeeded",
                 "amount": {"value": "100.00", "currency": "RUB"},
+                "receipt": RECEIPT,
             }
         ],
         db_payments=[
@@ -57,6 +59,7 @@ def clean_world() -> tuple[Truth, list[Outcome]]:
         subscription_status={USER: "active", OTHER_USER: "expired"},
         api_status={PAYMENT: "succeeded", declined: "canceled"},
         lag={"billing-processor-commands": 0},
+        receipts_on=True,
     )
     truth.notifications = {
         USER: [_note(e) for e in truth.outbox if e["payment_id"] == PAYMENT],
@@ -79,7 +82,13 @@ def clean_world() -> tuple[Truth, list[Outcome]]:
 def _ledger(ext: str, ours: str, user: str, status: str) -> dict[str, object]:
     amount = {"value": "499.00", "currency": "RUB"}
     metadata = {"payment_id": ours, "user_id": user}
-    return {"id": ext, "status": status, "amount": amount, "metadata": metadata}
+    return {
+        "id": ext,
+        "status": status,
+        "amount": amount,
+        "metadata": metadata,
+        "receipt": RECEIPT,
+    }
 
 
 def _payment(pid: str, user: str, status: str, refunded: str, ext: str) -> dict[str, object]:
@@ -260,3 +269,29 @@ def test_a_client_that_saw_another_payment_id_for_its_key_is_a_violation() -> No
     outcomes[0].problems.append("same Idempotency-Key answered with another payment_id")
 
     assert "no double charge" in violations(truth, outcomes)
+
+
+@pytest.mark.parametrize("where", ["ledger_payments", "ledger_refunds"])
+def test_a_payment_or_refund_at_the_provider_without_a_receipt_is_caught(where: str) -> None:
+    truth, outcomes = clean_world()
+    getattr(truth, where)[0]["receipt"] = None
+
+    assert "receipts" in violations(truth, outcomes)
+    truth.receipts_on = False  # PROVIDER_RECEIPTS=off: none is sent, none is missing
+    assert violations(truth, outcomes) == {}
+
+
+@pytest.mark.parametrize(
+    ("where", "reason"),
+    [
+        ("db_payments", "provider_rejected: Invalid receipt: receipt is required"),
+        ("db_refunds", "provider_rejected: Invalid receipt: items add up to 10.00"),
+        ("db_payments", "receipt_contact_required"),
+    ],
+)
+def test_a_payment_or_refund_failed_over_its_receipt_is_caught(where: str, reason: str) -> None:
+    """A 54-FZ shop refuses it (nothing at the provider), and `failed` alone looks legal."""
+    truth, outcomes = clean_world()
+    getattr(truth, where)[0]["failure_reason"] = reason
+
+    assert "receipts" in violations(truth, outcomes)

@@ -16,6 +16,7 @@ import asyncpg
 import httpx
 
 from billing_cli.lag import group_lag
+from common.settings import Settings
 from tests.chaos.client import Client
 from tests.chaos.invariants import Row, Truth
 from tests.chaos.stack import CONSUMER_GROUPS
@@ -24,10 +25,11 @@ from tests.chaos.workload import Outcome
 FAN_OUT = 32
 
 PAYMENTS_SQL = """
-SELECT id, user_id, status, amount, refunded_amount, refunded, external_id, idempotency_key
+SELECT id, user_id, status, amount, refunded_amount, refunded, external_id, idempotency_key,
+       failure_reason
 FROM payments_history.payments WHERE user_id = ANY($1::uuid[])"""
 REFUNDS_SQL = """
-SELECT id, payment_id, user_id, status, amount, external_id
+SELECT id, payment_id, user_id, status, amount, external_id, failure_reason
 FROM payments_history.refunds WHERE user_id = ANY($1::uuid[])"""
 SUBSCRIBERS_SQL = """
 SELECT user_id, subscriber_status FROM payments_history.subscribers
@@ -48,7 +50,7 @@ async def collect(
     client: Client, pool: asyncpg.Pool, outcomes: list[Outcome], since: datetime
 ) -> Truth:
     users = [o.user_id for o in outcomes]
-    truth = Truth()
+    truth = Truth(receipts_on=Settings().provider_receipts)
     await _from_ledger(client, truth, {str(u) for u in users})
     await _from_database(pool, truth, users, since)
     truth.roles = await _per_user(users, lambda u: _roles(client, u))

@@ -17,21 +17,24 @@ import asyncpg
 import httpx
 from aiokafka import AIOKafkaProducer
 
-from common.settings import Settings
 from tests.chaos.stack import StackUrls
 from tests.e2e.fixtures import ledger
 from tests.stack.conftest import Stack, User
-from tests.stack.flows import eventually, get_payment, pay, roles, wait_for_status
+from tests.stack.flows import (
+    eventually,
+    external_id,
+    get_payment,
+    pay,
+    refund_in_dashboard,
+    roles,
+    wait_for_status,
+)
 
 SETTLE_S = 4.0  # long enough for the processor to have handled a queued notification
 
 
 def _webhook(stack: Stack) -> str:
     return f"{stack.gateway}/api/v1/webhooks/yookassa"
-
-
-def _external_id(payment: dict[str, Any]) -> str:
-    return str(payment["confirmation_url"]).rstrip("/").rsplit("/", 1)[-1]
 
 
 async def test_a_poison_command_is_dead_lettered_and_the_users_next_payment_goes_through(
@@ -80,7 +83,7 @@ async def test_a_forged_refund_notification_records_no_refund(
     await eventually(lambda: roles(http, stack, user), lambda r: "subscriber" in r)
     forged = {
         "id": str(uuid.uuid4()),
-        "payment_id": _external_id(paid_payment),
+        "payment_id": external_id(paid_payment),
         "status": "succeeded",
         "amount": {"value": paid_payment["amount"], "currency": "RUB"},
     }
@@ -102,16 +105,7 @@ async def test_a_dashboard_refund_notified_again_and_again_is_recorded_once(
     paid_payment: dict[str, Any],
     db: asyncpg.Pool,
 ) -> None:
-    settings = Settings()
-    made = await http.post(
-        f"{stack.provider}/v3/refunds",
-        json={
-            "payment_id": _external_id(paid_payment),
-            "amount": {"value": "100.00", "currency": "RUB"},
-        },
-        headers={"Idempotence-Key": str(uuid.uuid4())},
-        auth=(settings.provider_shop_id, settings.provider_secret_key.get_secret_value()),
-    )
+    made = await refund_in_dashboard(http, stack, paid_payment, "100.00")
     assert made.status_code == 200, made.text
     body = {"type": "notification", "event": "refund.succeeded", "object": made.json()}
     replays = [await http.post(_webhook(stack), json=body) for _ in range(3)]

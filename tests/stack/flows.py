@@ -7,6 +7,7 @@ from typing import Any
 
 import httpx
 
+from common.settings import Settings
 from tests.stack.conftest import Stack, User
 
 GOOD_CARD = "4242424242424242"
@@ -104,6 +105,55 @@ async def refund(
         json={} if amount is None else {"amount": amount},
         headers={**user.headers, "Idempotency-Key": key or str(uuid.uuid4())},
     )
+
+
+def external_id(payment: dict[str, Any]) -> str:
+    """The provider's id of one of our payments (the last part of its confirmation URL)."""
+    return str(payment["confirmation_url"]).rstrip("/").rsplit("/", 1)[-1]
+
+
+async def refund_in_dashboard(
+    http: httpx.AsyncClient,
+    stack: Stack,
+    payment: dict[str, Any],
+    amount: str,
+    description: str | None = None,
+) -> httpx.Response:
+    """The shop's operator refunds ``amount`` of ``payment`` at the provider, not through us.
+
+    The dashboard uses the shop's credentials and, on a shop with 54-FZ receipts, attaches
+    a refund receipt filled from the payment's (`refund_receipt_like`); a payment sent
+    without one gets a refund without one, as on a shop with receipts off."""
+    settings = Settings()
+    paid_with = await provider_payment(http, stack, external_id(payment))
+    body: dict[str, Any] = {
+        "payment_id": paid_with["id"],
+        "amount": {"value": amount, "currency": payment["currency"]},
+    }
+    if description is not None:
+        body["description"] = description
+    if paid_with["receipt"] is not None:
+        body["receipt"] = refund_receipt_like(paid_with["receipt"], amount, payment["currency"])
+    return await http.post(
+        f"{stack.provider}/v3/refunds",
+        json=body,
+        headers={"Idempotence-Key": str(uuid.uuid4())},
+        auth=(settings.provider_shop_id, settings.provider_secret_key.get_secret_value()),
+    )
+
+
+async def provider_payment(http: httpx.AsyncClient, stack: Stack, payment_id: str) -> Any:
+    """The provider's ledger entry of one payment: what it was sent, receipt included."""
+    ledger = (await http.get(f"{stack.provider}/sandbox/ledger")).json()
+    return next(p for p in ledger["payments"] if p["id"] == payment_id)
+
+
+def refund_receipt_like(receipt: dict[str, Any], amount: str, currency: str) -> dict[str, Any]:
+    """A refund receipt as the dashboard fills it: the payment's customer and the kind of its
+    first line (description, VAT, mode, subject), one unit for exactly the refunded amount."""
+    first = receipt["items"][0]
+    item = {**first, "quantity": "1", "amount": {"value": amount, "currency": currency}}
+    return {"customer": dict(receipt["customer"]), "items": [item]}
 
 
 async def subscription(http: httpx.AsyncClient, stack: Stack, user: User) -> dict[str, Any]:

@@ -16,9 +16,16 @@ import asyncpg
 import httpx
 import pytest
 
-from common.settings import Settings
 from tests.stack.conftest import Stack, User
-from tests.stack.flows import eventually, get_payment, notifications, paid, roles, subscription
+from tests.stack.flows import (
+    eventually,
+    get_payment,
+    notifications,
+    paid,
+    refund_in_dashboard,
+    roles,
+    subscription,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -26,17 +33,8 @@ pytestmark = pytest.mark.e2e
 async def refund_at_the_provider(
     http: httpx.AsyncClient, stack: Stack, payment: dict[str, Any], amount: str
 ) -> dict[str, Any]:
-    settings = Settings()
-    external_id = payment["confirmation_url"].rstrip("/").rsplit("/", 1)[-1]
-    response = await http.post(
-        f"{stack.provider}/v3/refunds",
-        json={
-            "payment_id": external_id,
-            "amount": {"value": amount, "currency": payment["currency"]},
-            "description": "Goodwill from the shop's dashboard",
-        },
-        headers={"Idempotence-Key": str(uuid.uuid4())},
-        auth=(settings.provider_shop_id, settings.provider_secret_key.get_secret_value()),
+    response = await refund_in_dashboard(
+        http, stack, payment, amount, "Goodwill from the shop's dashboard"
     )
     assert response.status_code == 200, response.text
     return dict(response.json())

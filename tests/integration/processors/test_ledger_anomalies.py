@@ -14,6 +14,7 @@ from processors_harness import (
     eventually,
     outbox_types,
     payment,
+    receipt_of,
     refund,
     status_is,
 )
@@ -39,14 +40,22 @@ async def paid(ctx: Context, gateway: Gateway, sandbox: httpx.AsyncClient) -> tu
 
 
 async def refund_at_provider(
-    ctx: Context, sandbox: httpx.AsyncClient, external_id: str, amount: str, description: str
+    ctx: Context,
+    sandbox: httpx.AsyncClient,
+    user_id: uuid.UUID,
+    external_id: str,
+    amount: str,
+    description: str,
 ) -> dict[str, Any]:
-    """A refund made at the provider, not by our pipeline (its dashboard, say)."""
+    """A refund made at the provider, not by our pipeline (its dashboard, say): with a refund
+    receipt, as the dashboard of a shop with 54-FZ receipts on (PROVIDER_RECEIPTS_REQUIRED=1)
+    requires; one line of the payment's kind for the refunded amount."""
     s = ctx.settings
     body = {
         "payment_id": external_id,
         "amount": {"value": amount, "currency": "RUB"},
         "description": description,
+        "receipt": receipt_of(amount, user_id),
     }
     key = {"Idempotence-Key": str(uuid.uuid4())}
     auth = (s.provider_shop_id, s.provider_secret_key.get_secret_value())
@@ -66,7 +75,7 @@ async def test_a_dashboard_refund_of_more_than_our_ledger_has_left_is_dead_lette
         cmd.payment_id,
     )
     before = anomalies("external_refund")
-    made = await refund_at_provider(ctx, sandbox, external_id, "100.00", "Goodwill")
+    made = await refund_at_provider(ctx, sandbox, cmd.user_id, external_id, "100.00", "Goodwill")
     await gateway.webhook("refund.succeeded", made, external_id)
     [letter] = await letters_of(ctx.settings, 1)
     assert letter.consumer == "processor-webhooks" and letter.original_key == external_id
@@ -106,7 +115,7 @@ async def test_a_second_provider_refund_naming_ours_is_dead_lettered_not_dropped
     await sandbox.delete("/sandbox/faults")
     before = anomalies("refund")
     second = await refund_at_provider(
-        ctx, sandbox, external_id, "100.00", refund_description(ask.refund_id)
+        ctx, sandbox, cmd.user_id, external_id, "100.00", refund_description(ask.refund_id)
     )
     await gateway.webhook("refund.succeeded", second, external_id)
     [letter] = await letters_of(ctx.settings, 1)

@@ -29,7 +29,14 @@ JWT_SECRET = "unit-test-jwt-secret-that-is-long-enough"
 
 @pytest.fixture
 def provider_settings(tmp_path: Path) -> ProviderSettings:
+    """A shop with receipts off, whatever the environment says.
+
+    ``make test PROVIDER_RECEIPTS_REQUIRED=1`` exports the variable for the stack's sandbox;
+    read here it would turn every receipt-less create below into a 400. The tests about
+    receipts switch them on themselves (``tuned_provider``).
+    """
     return ProviderSettings(
+        provider_receipts_required=False,
         provider_url="http://provider.test",
         provider_shop_id=SHOP_ID,
         provider_secret_key=SecretStr(SECRET),

@@ -97,3 +97,19 @@ async def test_receipts_are_optional_when_the_shop_has_them_off(
     assert with_receipt.json()["receipt_registration"] == "pending"
     invalid = await create(provider, payment_body("499.00", receipt=receipt("1.00")))
     assert (invalid.status_code, invalid.json()["parameter"]) == (400, "receipt")
+
+
+@pytest.fixture
+def receipts_required_in_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What ``make test PROVIDER_RECEIPTS_REQUIRED=1`` exports for the stack's sandbox."""
+    monkeypatch.setenv("PROVIDER_RECEIPTS_REQUIRED", "1")
+
+
+async def test_the_unit_shop_keeps_receipts_off_whatever_the_environment_says(
+    receipts_required_in_env: None, provider: httpx.AsyncClient
+) -> None:
+    """Requested before ``provider``, the variable is set when its settings are built: the
+    unit tests' shop must not pick it up, or every receipt-less create here is a 400."""
+    plain = await create(provider, payment_body())
+    assert plain.status_code == 200, plain.text
+    assert (await provider.get("/v3/me")).json()["fiscalization_enabled"] is False
