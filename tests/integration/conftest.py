@@ -9,7 +9,7 @@ import re
 import subprocess
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -93,3 +93,22 @@ def supervisor(repo_root: Path) -> Supervisor:
     if sup.ctl("pid").returncode != 0:
         stack_missing("the stack's supervisord is not running here (make up)")
     return sup
+
+
+@pytest.fixture(scope="module")
+def pause_stack_programs(repo_root: Path) -> Iterator[Callable[..., None]]:
+    """`pause("reconciler", ...)` stops programs of the stack (when one is up) for the module
+    that asks, and starts them again after it. The integration tests share the stack's
+    database: its janitors would act on the rows a test is setting up (the stack's reconciler
+    re-drove a test's payment first, and the test's own pass found nothing to do). Module
+    scope: these folders have no __init__.py, and a "package" fixture here lives until the
+    session's end, leaving the program stopped for the tests that follow."""
+    ctl = Supervisor(repo_root)
+    stopped: list[str] = []
+
+    def pause(*names: str) -> None:
+        stopped.extend(name for name in names if ctl.ctl("stop", name).returncode == 0)
+
+    yield pause
+    for name in stopped:
+        ctl.ctl("start", name)

@@ -1,10 +1,8 @@
 """Fixtures for the consumers against real Kafka and PostgreSQL (helpers: consumer_world)."""
 
 import asyncio
-import subprocess
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from pathlib import Path
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import asyncpg
@@ -18,23 +16,12 @@ from consumers.settings import ConsumerSettings
 
 
 @pytest.fixture(scope="module", autouse=True)
-def stack_access_reconciler_paused(repo_root: Path) -> Iterator[None]:
+def stack_access_reconciler_paused(pause_stack_programs: Callable[..., None]) -> None:
     """The stack's access reconciler repairs the role of every live subscription in the
     stack's Auth and records it in `subscribers`. These tests' users talk to a private fake
     Auth, so that repair would pre-empt the consumer under test (it then sees the row already
-    granted and calls nobody). Paused while each module runs, when a stack is up; started again
-    after it. (Module, not package, scope: this folder has no __init__.py, and a "package"
-    fixture here lived until the session's end, leaving the program stopped for later tests.)"""
-    ctl = str(repo_root / "infra" / "supervisor" / "ctl")
-
-    def supervisorctl(*args: str) -> bool:
-        done = subprocess.run([ctl, *args], capture_output=True, text=True, timeout=60)
-        return done.returncode == 0
-
-    stopped = supervisorctl("stop", "access-reconciler")
-    yield
-    if stopped:
-        supervisorctl("start", "access-reconciler")
+    granted and calls nobody). Paused while each module runs, when a stack is up."""
+    pause_stack_programs("access-reconciler")
 
 
 @pytest.fixture
