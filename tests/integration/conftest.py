@@ -107,8 +107,29 @@ def pause_stack_programs(repo_root: Path) -> Iterator[Callable[..., None]]:
     stopped: list[str] = []
 
     def pause(*names: str) -> None:
+        _started_again()  # a start still on its way would undo this stop
         stopped.extend(name for name in names if ctl.ctl("stop", name).returncode == 0)
 
     yield pause
-    for name in stopped:
-        ctl.ctl("start", name)
+    if stopped:  # not waited for here (startsecs per program): the next pause or the session end
+        _STARTING.append(
+            subprocess.Popen(
+                [ctl.root / "infra" / "supervisor" / "ctl", "start", *stopped],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+        )
+
+
+_STARTING: list[subprocess.Popen[bytes]] = []
+
+
+def _started_again() -> None:
+    while _STARTING:
+        _STARTING.pop().wait(timeout=120)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def paused_programs_started_at_the_end() -> Iterator[None]:
+    yield
+    _started_again()
