@@ -297,6 +297,20 @@ async def status_is(
     return await eventually(check, within)
 
 
+async def paid(
+    ctx: Context, gateway: Gateway, sandbox: httpx.AsyncClient
+) -> tuple[CreatePayment, str]:
+    """A payment of 499.00 taken to `succeeded` through the sandbox's page and its webhook;
+    the command and the provider's payment id."""
+    cmd = await gateway.new_payment("499.00")
+    external_id = str((await status_is(ctx, cmd.payment_id, "pending"))["external_id"])
+    card = {"card_number": "4242424242424242"}
+    obj = (await sandbox.post(f"/sandbox/payments/{external_id}/confirm", json=card)).json()
+    await gateway.webhook("payment.succeeded", obj, external_id)
+    await status_is(ctx, cmd.payment_id, "succeeded")
+    return cmd, external_id
+
+
 async def outbox_types(ctx: Context, payment_id: uuid.UUID) -> list[str]:
     rows = await ctx.pool.fetch(
         "SELECT type FROM payments_history.outbox WHERE payment_id = $1 ORDER BY id", payment_id

@@ -13,10 +13,10 @@ from processors_harness import (
     Running,
     eventually,
     outbox_types,
+    paid,
     payment,
     receipt_of,
     refund,
-    status_is,
 )
 from prometheus_client import REGISTRY
 from test_poison import forget_dead_letters, letters_of
@@ -27,16 +27,6 @@ from processors.runtime import Context
 
 def anomalies(kind: str) -> float:
     return REGISTRY.get_sample_value("billing_ledger_anomalies_total", {"kind": kind}) or 0.0
-
-
-async def paid(ctx: Context, gateway: Gateway, sandbox: httpx.AsyncClient) -> tuple[Any, str]:
-    cmd = await gateway.new_payment("499.00")
-    external_id = str((await status_is(ctx, cmd.payment_id, "pending"))["external_id"])
-    card = {"card_number": "4242424242424242"}
-    obj = (await sandbox.post(f"/sandbox/payments/{external_id}/confirm", json=card)).json()
-    await gateway.webhook("payment.succeeded", obj, external_id)
-    await status_is(ctx, cmd.payment_id, "succeeded")
-    return cmd, external_id
 
 
 async def refund_at_provider(

@@ -19,11 +19,11 @@ from processors_harness import (
     Running,
     eventually,
     outbox_types,
+    paid,
     payment,
     refund,
     refunds_in_ledger,
     started_provider,
-    status_is,
 )
 from prometheus_client import REGISTRY
 
@@ -65,16 +65,6 @@ def forget_key(provider_db: Path, refund_id: uuid.UUID) -> None:
             (provider_idempotence_key("refund", refund_id),),
         ).rowcount
     assert changed == 1
-
-
-async def paid(ctx: Context, gateway: Gateway, sandbox: httpx.AsyncClient) -> tuple[Any, str]:
-    cmd = await gateway.new_payment("499.00")
-    external_id = str((await status_is(ctx, cmd.payment_id, "pending"))["external_id"])
-    card = {"card_number": "4242424242424242"}
-    obj = (await sandbox.post(f"/sandbox/payments/{external_id}/confirm", json=card)).json()
-    await gateway.webhook("payment.succeeded", obj, external_id)
-    await status_is(ctx, cmd.payment_id, "succeeded")
-    return cmd, external_id
 
 
 async def created_ago(ctx: Context, refund_id: uuid.UUID, hours: float) -> None:

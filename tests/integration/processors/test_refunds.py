@@ -8,31 +8,16 @@ from processors_harness import (
     Gateway,
     Running,
     outbox_types,
+    paid,
     payment,
     refund,
     refunds_in_ledger,
-    status_is,
 )
 
 from processors import handlers
 from processors.inbox import InboxEntry, Origin
 from processors.runtime import Context
-from schemas.messages import CreatePayment, RefundPayment
-
-
-async def paid(
-    ctx: Context, gateway: Gateway, sandbox: httpx.AsyncClient
-) -> tuple[CreatePayment, str]:
-    cmd = await gateway.new_payment("499.00")
-    external_id = str((await status_is(ctx, cmd.payment_id, "pending"))["external_id"])
-    obj = (
-        await sandbox.post(
-            f"/sandbox/payments/{external_id}/confirm", json={"card_number": "4242424242424242"}
-        )
-    ).json()
-    await gateway.webhook("payment.succeeded", obj, external_id)
-    await status_is(ctx, cmd.payment_id, "succeeded")
-    return cmd, external_id
+from schemas.messages import RefundPayment
 
 
 async def refund_status(ctx: Context, cmd: RefundPayment, *statuses: str) -> dict:
