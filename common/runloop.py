@@ -10,6 +10,13 @@ Every Kafka reader of Billing runs it (the commands and webhooks processors, bot
 * Per partition the committed offset only ever reaches the lowest unfinished message (a
   contiguous-done watermark), so a crash redelivers everything not yet finished — handlers
   must be idempotent, which is what the inbox and guarded updates make them.
+* Commits are spaced: at most one every `commit_every_s` while records flow (each is an
+  OffsetCommit request and a write to the broker's offsets log; with records arriving one by
+  one, committing after every fetch cost one per record and group). A crash (kill -9) can
+  therefore also redeliver up to `commit_every_s` of finished work, which the handlers' inbox
+  check (and `already_done`) turns away without effects. A graceful stop and a revocation
+  still commit everything finished at once, so a restart or a rebalance redelivers only
+  unfinished work.
 * A failing handler is retried in its lane as the `RetryPolicy` says (common/retry.py):
   until it works (the processors), or until its attempts run out or its error is permanent,
   when `give_up` runs (the consumers dead-letter) and the message counts as done. Outages
@@ -25,6 +32,8 @@ Every Kafka reader of Billing runs it (the commands and webhooks processors, bot
 import asyncio
 import contextlib
 import logging
+import math
+import time
 from collections.abc import Awaitable, Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -76,7 +85,8 @@ GiveUp = Callable[[ConsumerRecord, GaveUp], Awaitable[None]]
 class RunLoopConfig:
     name: str
     max_in_flight: int = 256
-    commit_interval_s: float = 0.2
+    commit_interval_s: float = 0.2  # how long a fetch (or a full process) waits per turn
+    commit_every_s: float = 1.0  # periodic commits at most this often (see the module doc)
     revoke_timeout_s: float = 10.0
     by_key: bool = True  # False: one lane per partition
     policy: RetryPolicy = field(default_factory=lambda: RetryPolicy.until_it_works(0.2, 30.0))
@@ -104,6 +114,7 @@ class KeyedRunLoop:
         self._lanes: Lanes[ConsumerRecord] = Lanes(self._run_one, self._finished)
         self._room = asyncio.Event()
         self._consumer: AIOKafkaConsumer | None = None
+        self._last_commit = -math.inf  # monotonic time of the last periodic commit
         self.handled = 0
         self.skipped = 0  # already in the inbox when fetched: never reached a lane
 
@@ -140,7 +151,15 @@ class KeyedRunLoop:
                 await pause(self._room, self._config.commit_interval_s)
             else:
                 await self._fetch(consumer, room, interval_ms)
-            await self._commit(consumer)
+            await self._commit_due(consumer)
+
+    async def _commit_due(self, consumer: AIOKafkaConsumer) -> None:
+        """The periodic commit, once `commit_every_s` has passed since the last one."""
+        now = time.monotonic()
+        if now - self._last_commit < self._config.commit_every_s:
+            return
+        if await self._commit(consumer):
+            self._last_commit = now
 
     async def _fetch(self, consumer: AIOKafkaConsumer, room: int, timeout_ms: int) -> None:
         try:
@@ -232,21 +251,23 @@ class KeyedRunLoop:
 
     async def _commit(
         self, consumer: AIOKafkaConsumer, only: set[TopicPartition] | None = None
-    ) -> None:
+    ) -> bool:
+        """Commit every partition's watermark that moved; whether a commit was sent and held."""
         offsets = {
             tp: position
             for tp, mark in self._marks.items()
             if (only is None or tp in only) and (position := mark.committable()) is not None
         }
         if not offsets:
-            return
+            return False
         try:
             await consumer.commit(offsets)
         except KafkaError as exc:  # rebalance or broker away: the next commit catches up
             log.warning("%s: commit failed (%s)", self._config.name, exc)
-            return
+            return False
         for tp, position in offsets.items():
             self._marks[tp].committed = position
+        return True
 
     async def revoke(self, partitions: set[TopicPartition]) -> None:
         await self._lanes.close(
