@@ -98,14 +98,17 @@ class Relay:
     async def _step(self, stop: asyncio.Event) -> None:
         self._wake.clear()
         try:
-            if await self.publish_once():
-                return
+            if await self.publish_once() >= self._settings.relay_batch:
+                return  # a full batch: more rows may be waiting
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
             raise
         except Exception as exc:  # Kafka: the producer was reset; try again shortly
             log.warning("relay could not publish (%s); retrying", exc)
             await pause(stop, 1.0)
             return
+        # Every row committed since the clear above has NOTIFYed (common/outbox.append): the
+        # wait returns at once for those, so a batch that was not full needs no second SELECT
+        # to learn that nothing is left. The poll only backs the notifications up.
         await _pause_or(self._wake, stop, self._settings.relay_poll_s)
 
     async def _wait_for_lock(self, conn: asyncpg.Connection, stop: asyncio.Event) -> bool:

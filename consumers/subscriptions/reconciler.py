@@ -67,10 +67,13 @@ class AccessReconciler:
 
     async def check(self, user_id: UUID) -> int:
         CHECKED.inc()
-        target, _ = await target_and_current(self.pool, user_id)
+        target, current = await target_and_current(self.pool, user_id)
         holds = ROLE in await self.auth.roles(user_id)
         if holds == target.active:
-            await self._write_row(user_id)
+            # Most passes find everything equal: no transaction and lock then (whoever moves
+            # the truth later writes the row itself, under the lock).
+            if needs_change(target, current):
+                await self._write_row(user_id)
             return 0
         await (self.auth.grant if target.active else self.auth.revoke)(user_id)
         REPAIRS.labels("grant" if target.active else "revoke").inc()

@@ -1,11 +1,13 @@
 """The access reconciler finds Auth disagreeing with the subscriptions and repairs it."""
 
+import asyncio
 import uuid
 
 import asyncpg
 import httpx
 from consumer_world import OutsideWorld, add_payment, subscriber
 
+from consumers.subscriptions import repository as repo
 from consumers.subscriptions.auth import AuthClient
 from consumers.subscriptions.reconciler import REPAIRS, AccessReconciler
 
@@ -49,3 +51,31 @@ async def test_auth_away_during_a_pass_is_left_for_the_next_one(
         world.always = None
         await reconciler.run_once(window_s=60)
     assert world.roles[str(user)] == {"subscriber"}
+
+
+async def test_a_user_already_in_agreement_is_checked_without_a_lock_or_a_write(
+    pool: asyncpg.Pool, world: OutsideWorld
+) -> None:
+    user = uuid.uuid4()
+    await add_payment(pool, user)
+    async with httpx.AsyncClient() as client:
+        reconciler = AccessReconciler(pool, AuthClient(client, world.url))
+        assert await reconciler.check(user) == 1  # granted, and the row written
+        row = await subscriber(pool, user)
+        async with pool.acquire() as holder, holder.transaction():
+            await repo.lock_user(holder, user)  # a writer of this user is mid-transaction
+            # Everything agrees: the pass neither waits for the lock nor writes the row.
+            assert await asyncio.wait_for(reconciler.check(user), 5) == 0
+    assert await subscriber(pool, user) == row
+
+
+async def test_a_stale_row_is_still_repaired_when_auth_already_agrees(
+    pool: asyncpg.Pool, world: OutsideWorld
+) -> None:
+    user = uuid.uuid4()
+    await add_payment(pool, user)
+    world.roles[str(user)] = {"subscriber"}  # Auth was told, the row was never written
+    async with httpx.AsyncClient() as client:
+        assert await AccessReconciler(pool, AuthClient(client, world.url)).check(user) == 0
+    row = await subscriber(pool, user)
+    assert row is not None and row["subscriber_status"] is True
