@@ -66,12 +66,10 @@ def kafka_requests(jmx_url: str | None) -> Counter[str]:
         return Counter()
     classpath = str(ROOT / "infra" / "kafka" / "libs" / "*")
     names = "kafka.network:type=RequestMetrics,name=RequestsPerSec,request=*,version=*"
-    out = subprocess.run(
-        ["java", "-Xmx128m", "-cp", classpath, "org.apache.kafka.tools.JmxTool", "--jmx-url", jmx_url,
-         "--object-name", names, "--attributes", "Count", "--one-time", "true",
-         "--report-format", "properties"],
-        check=True, capture_output=True, text=True, timeout=120,
-    ).stdout  # fmt: skip
+    command = ["java", "-Xmx128m", "-cp", classpath, "org.apache.kafka.tools.JmxTool"]
+    command += ["--jmx-url", jmx_url, "--object-name", names, "--attributes", "Count"]
+    command += ["--one-time", "true", "--report-format", "properties"]
+    out = subprocess.run(command, check=True, capture_output=True, text=True, timeout=120).stdout
     counts: Counter[str] = Counter()
     for line in out.splitlines():
         if "request=" in line and ":Count=" in line:
@@ -123,8 +121,8 @@ def show(result: dict[str, Any], top: int) -> None:
     requests = result["kafka_requests_per_flow"]
     if requests:
         total = sum(requests.values())
-        print(f"  Kafka requests/flow {total:.1f}: " + ", ".join(
-            f"{k} {v:.2f}" for k, v in requests.items()))  # fmt: skip
+        listed = ", ".join(f"{k} {v:.2f}" for k, v in requests.items())
+        print(f"  Kafka requests/flow {total:.1f}: {listed}")
     pg = {k: v for k, v in result["pg_per_flow"].items() if not k.startswith("stmt:")}
     print("  PostgreSQL/flow: " + ", ".join(f"{k} {v:.1f}" for k, v in pg.items()))
     stmts = [(k, v) for k, v in result["pg_per_flow"].items() if k.startswith("stmt:")]
