@@ -55,10 +55,12 @@ class AccessReconciler:
     pool: asyncpg.Pool
     auth: AuthClient
 
-    async def run_once(self, window_s: float) -> int:
-        """One pass over the candidates; the number of repairs made."""
+    async def run_once(self, window_s: float, stop: asyncio.Event | None = None) -> int:
+        """One pass over the candidates (cut short by `stop`); the number of repairs made."""
         repaired = 0
         for record in await self.pool.fetch(_CANDIDATES, window_s, sorted(LIVE)):
+            if stop is not None and stop.is_set():
+                break  # a pass over many users must not hold a graceful stop up
             try:
                 repaired += await self.check(record["user_id"])
             except ConsumerError as exc:  # Auth away: the next pass tries again
@@ -107,7 +109,7 @@ async def run(settings: ReconcilerSettings, stop: asyncio.Event) -> None:
             reconciler = AccessReconciler(pool, auth)
             while not stop.is_set():
                 try:
-                    await reconciler.run_once(settings.access_reconcile_window_s)
+                    await reconciler.run_once(settings.access_reconcile_window_s, stop)
                 except (OSError, asyncpg.PostgresError):
                     log.exception("access reconcile pass failed; retrying")
                 await pause(stop, settings.access_reconcile_interval_s)

@@ -79,3 +79,15 @@ async def test_a_stale_row_is_still_repaired_when_auth_already_agrees(
         assert await AccessReconciler(pool, AuthClient(client, world.url)).check(user) == 0
     row = await subscriber(pool, user)
     assert row is not None and row["subscriber_status"] is True
+
+
+async def test_a_stop_cuts_a_pass_short(pool: asyncpg.Pool, world: OutsideWorld) -> None:
+    users = [uuid.uuid4() for _ in range(3)]
+    for user in users:
+        await add_payment(pool, user)
+    stop = asyncio.Event()
+    stop.set()
+    async with httpx.AsyncClient() as client:
+        reconciler = AccessReconciler(pool, AuthClient(client, world.url))
+        assert await reconciler.run_once(window_s=60, stop=stop) == 0
+    assert all(str(user) not in world.roles for user in users)
