@@ -120,7 +120,8 @@ def show(result: dict[str, Any], top: int) -> None:
     print(f"  every program: {ours}")
     requests = result["kafka_requests_per_flow"]
     if requests:
-        total = sum(requests.values())
+        # FetchConsumer and FetchFollower are the same requests as Fetch, counted again by kind
+        total = sum(v for k, v in requests.items() if k not in ("FetchConsumer", "FetchFollower"))
         listed = ", ".join(f"{k} {v:.2f}" for k, v in requests.items())
         print(f"  Kafka requests/flow {total:.1f}: {listed}")
     pg = {k: v for k, v in result["pg_per_flow"].items() if not k.startswith("stmt:")}

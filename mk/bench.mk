@@ -42,3 +42,7 @@ BENCH_IDLE_SECONDS ?= 60
 .PHONY: bench-idle
 bench-idle:  ## CPU of every program of the running, idle stack over N s (/proc); JSON in .run/bench/
 	@cd $(ROOT) && $(PY) -m bench.idle --seconds $(BENCH_IDLE_SECONDS)
+
+.PHONY: bench-broker
+bench-broker: bench-stack  ## 100 flows: Kafka's and PostgreSQL's CPU, requests, commits, statements per flow
+	cd $(ROOT) && BILLING_ENV=$${BILLING_ENV:-dev} $(PY) -m bench.broker_cost $(BENCH_ARGS)
