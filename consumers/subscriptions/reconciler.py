@@ -92,10 +92,13 @@ class AccessReconciler:
     pool: asyncpg.Pool
     auth: AuthClient
 
-    async def run_once(self, passes: Passes) -> int:
-        """One pass over the users `passes` names; the number of repairs made."""
+    async def run_once(self, passes: Passes, stop: asyncio.Event | None = None) -> int:
+        """One pass over the users `passes` names, cut short by `stop` (the first pass after
+        a start can be long); the number of repairs made."""
         repaired = 0
         for user_id in await passes.next(self.pool):
+            if stop is not None and stop.is_set():
+                break
             try:
                 repaired += await self.check(user_id)
             except ConsumerError as exc:  # Auth away: the next pass tries again
@@ -147,7 +150,7 @@ async def run(settings: ReconcilerSettings, stop: asyncio.Event) -> None:
             )
             while not stop.is_set():
                 try:
-                    await reconciler.run_once(passes)
+                    await reconciler.run_once(passes, stop)
                 except (OSError, asyncpg.PostgresError):
                     log.exception("access reconcile pass failed; retrying")
                 await pause(stop, settings.access_reconcile_interval_s)

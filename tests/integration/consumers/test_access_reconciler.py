@@ -1,6 +1,8 @@
 """The access reconciler finds Auth disagreeing with the subscriptions and repairs it, and a
 pass checks what changed plus one slice of the sweep, not every subscriber."""
 
+import asyncio
+import time
 import uuid
 
 import asyncpg
@@ -53,8 +55,8 @@ async def test_auth_away_during_a_pass_is_left_for_the_next_one(
 
 
 def top_ids(n: int) -> list[uuid.UUID]:
-    """n user ids above every random one in the shared database (and below the next run's)."""
-    base = (2**128 - 2**40) + uuid.uuid4().int % 2**39
+    """n user ids above every random one in the shared database and every earlier run's."""
+    base = 2**128 - 2**64 + time.time_ns()
     return [uuid.UUID(int=base + i) for i in range(n)]
 
 
@@ -78,3 +80,17 @@ async def test_a_pass_checks_what_changed_since_the_last_one_and_the_next_slice_
     )
     third = await passes.next(pool)  # a changed; the sweep is back at the lowest ids
     assert a in third and b not in third and c not in third
+
+
+async def test_a_stop_cuts_a_pass_short(pool: asyncpg.Pool, world: OutsideWorld) -> None:
+    users = top_ids(3)
+    for user in users:
+        await add_payment(pool, user)
+    below = uuid.UUID(int=users[0].int - 1)
+    passes = Passes(window_s=3600, sweep_batch=3, interval_s=0.0, after=below)
+    stop = asyncio.Event()
+    stop.set()
+    async with httpx.AsyncClient() as client:
+        reconciler = AccessReconciler(pool, AuthClient(client, world.url))
+        assert await reconciler.run_once(passes, stop) == 0
+    assert all(str(user) not in world.roles for user in users), "a stopped pass still called Auth"
