@@ -42,3 +42,9 @@ BENCH_IDLE_SECONDS ?= 60
 .PHONY: bench-idle
 bench-idle:  ## CPU of every program of the running, idle stack over N s (/proc); JSON in .run/bench/
 	@cd $(ROOT) && $(PY) -m bench.idle --seconds $(BENCH_IDLE_SECONDS)
+
+BENCH_POST_ARGS ?=
+
+.PHONY: bench-post
+bench-post:  ## POST /api/v1/payments vs the bare FastAPI + JWT endpoint, same run; CPU ms per POST
+	@cd $(ROOT) && BILLING_ENV=$${BILLING_ENV:-dev} $(PY) -m bench.post $(BENCH_POST_ARGS)
