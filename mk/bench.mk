@@ -48,3 +48,7 @@ BENCH_POST_ARGS ?=
 .PHONY: bench-post
 bench-post:  ## POST /api/v1/payments vs the bare FastAPI + JWT endpoint, same run; CPU ms per POST
 	@cd $(ROOT) && BILLING_ENV=$${BILLING_ENV:-dev} $(PY) -m bench.post $(BENCH_POST_ARGS)
+
+.PHONY: bench-post-cpu
+bench-post-cpu:  ## the gateway's own CPU per POST, app called in process (A/B of its code); /proc for PG, Kafka
+	@cd $(ROOT) && BILLING_ENV=$${BILLING_ENV:-dev} $(PY) -W ignore -m bench.post_inproc $(BENCH_POST_ARGS)
