@@ -44,6 +44,7 @@ bench-idle:  ## CPU of every program of the running, idle stack over N s (/proc)
 	@cd $(ROOT) && $(PY) -m bench.idle --seconds $(BENCH_IDLE_SECONDS)
 
 BENCH_POST_ARGS ?=
+BENCH_POST_CPU_ARGS ?=
 
 .PHONY: bench-post
 bench-post:  ## POST /api/v1/payments vs the bare FastAPI + JWT endpoint, same run; CPU ms per POST
@@ -51,4 +52,4 @@ bench-post:  ## POST /api/v1/payments vs the bare FastAPI + JWT endpoint, same r
 
 .PHONY: bench-post-cpu
 bench-post-cpu:  ## the gateway's own CPU per POST, app called in process (A/B of its code); /proc for PG, Kafka
-	@cd $(ROOT) && BILLING_ENV=$${BILLING_ENV:-dev} $(PY) -W ignore -m bench.post_inproc $(BENCH_POST_ARGS)
+	@cd $(ROOT) && BILLING_ENV=$${BILLING_ENV:-dev} $(PY) -W ignore -m bench.post_inproc $(BENCH_POST_CPU_ARGS)
