@@ -54,7 +54,8 @@ def pending(user: uuid.UUID, payment: uuid.UUID) -> PaymentPending:
 
 async def prepare(urls: StackUrls, pool: asyncpg.Pool, n: int) -> list[list[Envelope]]:
     """Per user, the events of a flow that reach the consumers from the processors."""
-    stack, flows = stack_from_env(), []
+    stack = stack_from_env()
+    flows: list[list[Envelope]] = []
     async with httpx.AsyncClient(timeout=10) as http:
         for _ in range(n):
             user = (await new_user(http, stack)).id
@@ -96,8 +97,8 @@ async def events_run(n: int, rate: float, settle: float) -> tuple[int, dict[str,
         before = procstat.sample(pids)
         await publish(urls, flows, rate)
         deadline = time.monotonic() + 120
-        while await inbox_rows(pool, users) < 6 * n and time.monotonic() < deadline:
-            await asyncio.sleep(0.5)  # noqa: ASYNC110 - polling PostgreSQL
+        while await inbox_rows(pool, users) < 6 * n and time.monotonic() < deadline:  # noqa: ASYNC110
+            await asyncio.sleep(0.5)  # polling PostgreSQL
         await asyncio.sleep(settle)
         done = await inbox_rows(pool, users)
         print(f"inbox rows {done} of {6 * n}")
