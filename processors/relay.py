@@ -1,7 +1,10 @@
 """`python -m processors.relay`: publish outbox rows to Kafka in id order, then mark them.
 
 One active relay at a time (a PostgreSQL session advisory lock; a second instance waits for
-it). It wakes on `NOTIFY billing_outbox` and polls every `RELAY_POLL_S` anyway. A crash
+it). It wakes on `NOTIFY billing_outbox` (every outbox insert sends one when it commits) and
+polls every `RELAY_POLL_S` anyway, for a row written without one. It reads again at once only
+after a full batch: after a short one, whatever was committed since is announced by its own
+NOTIFY, which may already have come while the batch was being published. A crash
 between the broker's ack and the `published_at` update republishes the same rows with the
 same message_id; consumers dedupe on it. `after_produce` is a seam for the crash-window test
 (tests/integration/processors/relay_crash.py dies there); production passes nothing.
@@ -98,8 +101,8 @@ class Relay:
     async def _step(self, stop: asyncio.Event) -> None:
         self._wake.clear()
         try:
-            if await self.publish_once():
-                return
+            if await self.publish_once() >= self._settings.relay_batch:
+                return  # maybe more queued
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
             raise
         except Exception as exc:  # Kafka: the producer was reset; try again shortly

@@ -46,7 +46,7 @@ class ProcessorSettings(PipelineAges):
     )
 
     relay_batch: int = Field(default=500, ge=1)
-    relay_poll_s: float = Field(default=0.2, gt=0)
+    relay_poll_s: float = Field(default=2.0, gt=0)  # a fallback: NOTIFY wakes the relay
     relay_lock_key: int = 0x6F1C6C1E
     # The topics this relay owns (comma-separated; empty = every outbox row). Rows for any
     # other topic are left to their own relay, so a stray row (a benchmark's or a test's

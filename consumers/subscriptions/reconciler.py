@@ -1,18 +1,26 @@
 """`python -m consumers.subscriptions.reconciler`: Auth's role kept true, not hoped true.
 
-Every `ACCESS_RECONCILE_INTERVAL_S` it compares, for every live subscription and every one
-that changed within `ACCESS_RECONCILE_WINDOW_S`, who should hold the subscriber role (the
+Every `ACCESS_RECONCILE_INTERVAL_S` a pass compares who should hold the subscriber role (the
 subscription record) with who does (Auth's `GET /api/v1/users/{id}/roles`), and repairs a
 difference through the same idempotent calls and the same subscribers-row write as the
-consumer (under the same per-user lock, re-checking the truth after the call). Whatever
-left them apart — a dead letter, an operator's hand in Auth, a bug — is undone within one
-pass. Repairs are counted in `billing_access_repairs_total` on this process's /metrics
-(`ACCESS_RECONCILE_METRICS_PORT`).
+consumer (under the same per-user lock, re-checking the truth after the call).
+
+A pass checks (`Passes`):
+* every subscription that changed since the previous pass began (the first pass after a
+  start: within `ACCESS_RECONCILE_WINDOW_S`), so whatever left a change unapplied — a dead
+  letter, a bug — is undone within one pass;
+* the next `ACCESS_RECONCILE_SWEEP_BATCH` of the sweep over every live subscription and every
+  one that changed within the window, in user order, so a difference made outside Billing
+  (an operator's hand in Auth) is undone within one full sweep: ⌈live / batch⌉ passes.
+A pass costs what changed plus one batch, not the whole subscriber base (it did: every live
+user's Auth role read every 30 s). Repairs are counted in `billing_access_repairs_total` on
+this process's /metrics (`ACCESS_RECONCILE_METRICS_PORT`).
 """
 
 import asyncio
 import logging
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from uuid import UUID
 
 import asyncpg
@@ -38,16 +46,45 @@ REPAIRS = Counter(
 )
 CHECKED = Counter("billing_access_checked", "Users whose Auth role was compared with the truth")
 
-_CANDIDATES = """
+_CHANGED = "SELECT user_id FROM payments_history.subscriptions WHERE updated_at > $1"
+_SWEEP = """
 SELECT user_id FROM payments_history.subscriptions
-WHERE status = ANY($2::text[]) OR updated_at > now() - make_interval(secs => $1)
-ORDER BY user_id
+WHERE user_id > $1
+  AND (status = ANY($2::text[]) OR updated_at > now() - make_interval(secs => $3))
+ORDER BY user_id LIMIT $4
 """
+_START = UUID(int=0)
 
 
 class ReconcilerSettings(ConsumerSettings):
     access_reconcile_interval_s: float = Field(default=30.0, gt=0)
     access_reconcile_window_s: float = Field(default=2 * 86400.0, ge=0)
+    access_reconcile_sweep_batch: int = Field(default=200, gt=0)
+
+
+@dataclass
+class Passes:
+    """Which users each pass checks: what changed since the previous pass began, and the
+    next slice of the sweep (see the module's docstring)."""
+
+    window_s: float
+    sweep_batch: int
+    interval_s: float
+    after: UUID = _START  # the sweep's position: the last user of the previous slice
+    since: datetime | None = None  # the previous pass's start, less one interval
+
+    async def next(self, pool: asyncpg.Pool) -> list[UUID]:
+        async with pool.acquire() as conn:
+            began: datetime = await conn.fetchval("SELECT now()")
+            since = self.since or began - timedelta(seconds=self.window_s)
+            changed = await conn.fetch(_CHANGED, since)
+            live = sorted(LIVE)
+            batch = await conn.fetch(_SWEEP, self.after, live, self.window_s, self.sweep_batch)
+        # updated_at is a transaction's start: one that began before this pass may commit
+        # after its read, so the next pass looks back one interval further.
+        self.since = began - timedelta(seconds=self.interval_s)
+        self.after = batch[-1]["user_id"] if len(batch) == self.sweep_batch else _START
+        return sorted({r["user_id"] for r in changed} | {r["user_id"] for r in batch})
 
 
 @dataclass(frozen=True)
@@ -55,22 +92,26 @@ class AccessReconciler:
     pool: asyncpg.Pool
     auth: AuthClient
 
-    async def run_once(self, window_s: float) -> int:
-        """One pass over the candidates; the number of repairs made."""
+    async def run_once(self, passes: Passes, stop: asyncio.Event | None = None) -> int:
+        """One pass over the users `passes` names, cut short by `stop` (the first pass after
+        a start can be long); the number of repairs made."""
         repaired = 0
-        for record in await self.pool.fetch(_CANDIDATES, window_s, sorted(LIVE)):
+        for user_id in await passes.next(self.pool):
+            if stop is not None and stop.is_set():
+                break
             try:
-                repaired += await self.check(record["user_id"])
+                repaired += await self.check(user_id)
             except ConsumerError as exc:  # Auth away: the next pass tries again
-                log.warning("access check of %s failed: %s", record["user_id"], exc)
+                log.warning("access check of %s failed: %s", user_id, exc)
         return repaired
 
     async def check(self, user_id: UUID) -> int:
         CHECKED.inc()
-        target, _ = await target_and_current(self.pool, user_id)
+        target, current = await target_and_current(self.pool, user_id)
         holds = ROLE in await self.auth.roles(user_id)
         if holds == target.active:
-            await self._write_row(user_id)
+            if needs_change(target, current):  # Auth is right, our row is not
+                await self._write_row(user_id)
             return 0
         await (self.auth.grant if target.active else self.auth.revoke)(user_id)
         REPAIRS.labels("grant" if target.active else "revoke").inc()
@@ -102,9 +143,14 @@ async def run(settings: ReconcilerSettings, stop: asyncio.Event) -> None:
                 client, settings.auth_url, token.get_secret_value() if token else None
             )
             reconciler = AccessReconciler(pool, auth)
+            passes = Passes(
+                settings.access_reconcile_window_s,
+                settings.access_reconcile_sweep_batch,
+                settings.access_reconcile_interval_s,
+            )
             while not stop.is_set():
                 try:
-                    await reconciler.run_once(settings.access_reconcile_window_s)
+                    await reconciler.run_once(passes, stop)
                 except (OSError, asyncpg.PostgresError):
                     log.exception("access reconcile pass failed; retrying")
                 await pause(stop, settings.access_reconcile_interval_s)

@@ -1,5 +1,8 @@
-"""The access reconciler finds Auth disagreeing with the subscriptions and repairs it."""
+"""The access reconciler finds Auth disagreeing with the subscriptions and repairs it, and a
+pass checks what changed plus one slice of the sweep, not every subscriber."""
 
+import asyncio
+import time
 import uuid
 
 import asyncpg
@@ -7,7 +10,7 @@ import httpx
 from consumer_world import OutsideWorld, add_payment, subscriber
 
 from consumers.subscriptions.auth import AuthClient
-from consumers.subscriptions.reconciler import REPAIRS, AccessReconciler
+from consumers.subscriptions.reconciler import REPAIRS, AccessReconciler, Passes
 
 
 def repairs(action: str) -> float:
@@ -44,8 +47,50 @@ async def test_auth_away_during_a_pass_is_left_for_the_next_one(
     world.always = 503
     async with httpx.AsyncClient() as client:
         reconciler = AccessReconciler(pool, AuthClient(client, world.url))
-        await reconciler.run_once(window_s=60)
+        await reconciler.run_once(Passes(window_s=60, sweep_batch=10, interval_s=30))
         assert str(user) not in world.roles
         world.always = None
-        await reconciler.run_once(window_s=60)
+        await reconciler.run_once(Passes(window_s=60, sweep_batch=10, interval_s=30))
     assert world.roles[str(user)] == {"subscriber"}
+
+
+def top_ids(n: int) -> list[uuid.UUID]:
+    """n user ids above every random one in the shared database and every earlier run's."""
+    base = 2**128 - 2**64 + time.time_ns()
+    return [uuid.UUID(int=base + i) for i in range(n)]
+
+
+async def test_a_pass_checks_what_changed_since_the_last_one_and_the_next_slice_of_the_sweep(
+    pool: asyncpg.Pool,
+) -> None:
+    a, b, c = top_ids(3)
+    for user in (a, b, c):
+        await add_payment(pool, user)
+    passes = Passes(window_s=3600, sweep_batch=2, interval_s=0.0, after=uuid.UUID(int=a.int - 1))
+
+    first = await passes.next(pool)  # the first pass: all changed within the window
+    assert {a, b, c} <= set(first) and passes.after == b
+
+    second = await passes.next(pool)  # nothing of theirs changed; the sweep's last slice
+    assert c in second and a not in second and b not in second
+    assert passes.after == uuid.UUID(int=0), "a short slice starts the sweep over"
+
+    await pool.execute(
+        "UPDATE payments_history.subscriptions SET updated_at = now() WHERE user_id = $1", a
+    )
+    third = await passes.next(pool)  # a changed; the sweep is back at the lowest ids
+    assert a in third and b not in third and c not in third
+
+
+async def test_a_stop_cuts_a_pass_short(pool: asyncpg.Pool, world: OutsideWorld) -> None:
+    users = top_ids(3)
+    for user in users:
+        await add_payment(pool, user)
+    below = uuid.UUID(int=users[0].int - 1)
+    passes = Passes(window_s=3600, sweep_batch=3, interval_s=0.0, after=below)
+    stop = asyncio.Event()
+    stop.set()
+    async with httpx.AsyncClient() as client:
+        reconciler = AccessReconciler(pool, AuthClient(client, world.url))
+        assert await reconciler.run_once(passes, stop) == 0
+    assert all(str(user) not in world.roles for user in users), "a stopped pass still called Auth"
