@@ -9,7 +9,9 @@ Every Kafka reader of Billing runs it (the commands and webhooks processors, bot
   earlier record of its partition, dead letters included).
 * Per partition the committed offset only ever reaches the lowest unfinished message (a
   contiguous-done watermark), so a crash redelivers everything not yet finished — handlers
-  must be idempotent, which is what the inbox and guarded updates make them.
+  must be idempotent, which is what the inbox and guarded updates make them. Offsets are
+  committed at most every `commit_interval_s` while records keep coming (each commit is a
+  broker round trip), on revocation and at the stop.
 * A failing handler is retried in its lane as the `RetryPolicy` says (common/retry.py):
   until it works (the processors), or until its attempts run out or its error is permanent,
   when `give_up` runs (the consumers dead-letter) and the message counts as done. Outages
@@ -20,11 +22,16 @@ Every Kafka reader of Billing runs it (the commands and webhooks processors, bot
   one query says which records' messages the inbox already holds, and those count as done
   without reaching a lane. Every handler's own inbox check stays the guard: it is what a
   record that is not skipped here meets, and skipping is only ever what it would have done.
+* `before_commit` (optional, `common.inbox.PendingInbox.flush`) runs before every offset
+  commit, after the offsets are taken: whatever a record finished before that left for it
+  (inbox rows written in bulk) is durable before its offset is. If it fails, nothing is
+  committed this time; the next commit tries it again.
 """
 
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -44,6 +51,7 @@ log = logging.getLogger(__name__)
 Handler = Callable[[ConsumerRecord], Awaitable[None]]
 MessageHandler = Callable[[Envelope, Origin], Awaitable[None]]
 AlreadyDone = Callable[[Sequence[ConsumerRecord]], Awaitable[Sequence[bool]]]
+BeforeCommit = Callable[[], Awaitable[None]]
 Batch = dict[TopicPartition, list[ConsumerRecord]]
 
 
@@ -91,6 +99,7 @@ class KeyedRunLoop:
         config: RunLoopConfig,
         give_up: GiveUp | None = None,
         already_done: AlreadyDone | None = None,
+        before_commit: BeforeCommit | None = None,
     ) -> None:
         if config.policy.gives_up and give_up is None:
             raise ValueError(f"{config.name}: a policy that gives up needs a give_up action")
@@ -100,6 +109,7 @@ class KeyedRunLoop:
         self._config = config
         self._give_up = give_up
         self._already_done = already_done
+        self._before_commit = before_commit
         self._marks: dict[TopicPartition, Watermark] = {}
         self._lanes: Lanes[ConsumerRecord] = Lanes(self._run_one, self._finished)
         self._room = asyncio.Event()
@@ -132,15 +142,18 @@ class KeyedRunLoop:
         return consumer
 
     async def _fetch_loop(self, consumer: AIOKafkaConsumer, stop: asyncio.Event) -> None:
-        interval_ms = int(self._config.commit_interval_s * 1000)
+        interval = self._config.commit_interval_s
+        committed_at = 0.0
         while not stop.is_set():
             room = self._config.max_in_flight - self._lanes.in_flight
             if room <= 0:
                 self._room.clear()
-                await pause(self._room, self._config.commit_interval_s)
+                await pause(self._room, interval)
             else:
-                await self._fetch(consumer, room, interval_ms)
-            await self._commit(consumer)
+                await self._fetch(consumer, room, int(interval * 1000))
+            if time.monotonic() - committed_at >= interval:  # not after every small fetch
+                committed_at = time.monotonic()
+                await self._commit(consumer)
 
     async def _fetch(self, consumer: AIOKafkaConsumer, room: int, timeout_ms: int) -> None:
         try:
@@ -238,7 +251,7 @@ class KeyedRunLoop:
             for tp, mark in self._marks.items()
             if (only is None or tp in only) and (position := mark.committable()) is not None
         }
-        if not offsets:
+        if not offsets or not await self._flushed():
             return
         try:
             await consumer.commit(offsets)
@@ -247,6 +260,17 @@ class KeyedRunLoop:
             return
         for tp, position in offsets.items():
             self._marks[tp].committed = position
+
+    async def _flushed(self) -> bool:
+        """Run `before_commit`; False (commit nothing) if it failed."""
+        if self._before_commit is None:
+            return True
+        try:
+            await self._before_commit()
+            return True
+        except Exception as exc:  # PostgreSQL away: the offsets wait, the records stay done
+            log.warning("%s: not committing, before_commit failed (%r)", self._config.name, exc)
+            return False
 
     async def revoke(self, partitions: set[TopicPartition]) -> None:
         await self._lanes.close(
