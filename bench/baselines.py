@@ -19,23 +19,38 @@ import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
+from bench import procstat
 from bench.throughput import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 
 # Each request gets a fresh Idempotency-Key and the next of the given tokens (one user per
-# token keeps wrk under the gateway's per-user rate limit).
+# token keeps wrk under the gateway's per-user rate limit). The key names the run and wrk's
+# thread: each thread has its own Lua state, counter and random generator, and with the same
+# seed two threads would send the same (user, key) pairs, i.e. replays, not new payments.
 POST_LUA = """
 local tokens = {%s}
+local run = "%s"
+local threads = 0
+function setup(thread)
+  threads = threads + 1
+  thread:set("thread_id", threads)
+end
 local n = 0
-math.randomseed(os.time())
 request = function()
   n = n + 1
-  local key = string.format("wrk-%%d-%%d-%%d", n, math.random(1, 2^30), os.time())
+  local key = string.format("wrk-%%s-%%d-%%d", run, thread_id, n)
   local headers = {["Authorization"] = "Bearer " .. tokens[(n %% #tokens) + 1],
                    ["Idempotency-Key"] = key, ["Content-Type"] = "application/json"}
   return wrk.format("POST", "/api/v1/payments", headers,
     '{"plan_id": "monthly", "return_url": "https://cinema.example/thanks"}')
+end
+"""
+# Pacing (bench.post's half rate): each connection waits a random 0.5-1.5 x the mean before
+# its next request, so the connections do not fire in step.
+DELAY_LUA = """
+delay = function()
+  return math.floor(%f * (0.5 + math.random()))
 end
 """
 
@@ -75,7 +90,8 @@ def parse_wrk(out: str) -> HttpLoad:
 def wrk(url: str, seconds: int, connections: int, extra: list[str]) -> HttpLoad:
     if shutil.which("wrk") is None:
         raise RuntimeError("wrk is not installed: run `make system-deps`")
-    cmd = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", *extra, url]
+    cmd = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s", "--latency"]
+    cmd += [*extra, url]
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
     try:
         return parse_wrk(out)
@@ -85,6 +101,11 @@ def wrk(url: str, seconds: int, connections: int, extra: list[str]) -> HttpLoad:
 
 def bare_endpoint(token: str, seconds: int, connections: int) -> HttpLoad:
     """req/s of a FastAPI endpoint that only verifies the token (its own uvicorn process)."""
+    return bare_endpoint_cpu(token, seconds, connections)[0]
+
+
+def bare_endpoint_cpu(token: str, seconds: int, connections: int) -> tuple[HttpLoad, float]:
+    """`bare_endpoint`, and the bare app's CPU ms per request (from /proc)."""
     port = free_port()
     with tempfile.TemporaryFile() as log:
         proc = subprocess.Popen(
@@ -93,7 +114,10 @@ def bare_endpoint(token: str, seconds: int, connections: int) -> HttpLoad:
         try:
             url = f"http://127.0.0.1:{port}/bare"
             _wait_up(url, token)
-            return wrk(url, seconds, connections, ["-H", f"Authorization: Bearer {token}"])
+            before = procstat.sample({"bare": proc.pid})
+            load = wrk(url, seconds, connections, ["-H", f"Authorization: Bearer {token}"])
+            spent = procstat.delta(before, procstat.sample({"bare": proc.pid}))["bare"]
+            return load, spent.cpu_ms / max(load.requests, 1)
         finally:
             proc.terminate()
             proc.wait(10)
@@ -109,10 +133,15 @@ def _wait_up(url: str, token: str) -> None:
     raise RuntimeError(f"{url} did not come up")
 
 
-def gateway_post(gateway: str, tokens: list[str], seconds: int, connections: int) -> HttpLoad:
-    """req/s of `POST /api/v1/payments` alone (no Prefer: wait), fresh key per request."""
+def gateway_post(
+    gateway: str, tokens: list[str], seconds: int, connections: int, mean_delay_ms: float = 0.0
+) -> HttpLoad:
+    """req/s of `POST /api/v1/payments` alone (no Prefer: wait), fresh key per request; with
+    `mean_delay_ms`, each connection pauses about that long before each next request."""
     with tempfile.NamedTemporaryFile("w", suffix=".lua") as script:
-        script.write(POST_LUA % ", ".join(f'"{t}"' for t in tokens))
+        script.write(POST_LUA % (", ".join(f'"{t}"' for t in tokens), uuid.uuid4().hex))
+        if mean_delay_ms > 0:
+            script.write(DELAY_LUA % mean_delay_ms)
         script.flush()
         return wrk(f"{gateway}/api/v1/payments", seconds, connections, ["-s", script.name])
 

@@ -6,11 +6,17 @@ repeats nothing.
 
 `SeenInBatch` is the run loop's fast path over it for a whole fetched batch (one query
 instead of one per record); it never replaces a handler's own check.
+
+`PendingInbox` writes rows later, many in one statement, for a reader whose message has no
+effect of its own in PostgreSQL (none at all, or one that is idempotent where it lands): the
+run loop flushes it before it commits offsets (`KeyedRunLoop(before_commit=...)`), so an
+offset never passes a record whose row is not durable.
 """
 
+import asyncio
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from uuid import UUID
 
 import asyncpg
@@ -29,6 +35,13 @@ VALUES ($1, $2, $3, $4, $5, $6, $7)
 ON CONFLICT (consumer, message_id) DO NOTHING
 RETURNING 1
 """
+_RECORD_MANY = """
+INSERT INTO payments_history.inbox
+    (consumer, message_id, type, topic, partition, "offset", payment_id)
+SELECT $1, * FROM unnest($2::uuid[], $3::text[], $4::text[], $5::int[], $6::bigint[], $7::uuid[])
+ON CONFLICT (consumer, message_id) DO NOTHING
+"""
+Row = tuple[UUID, str, str, int, int, UUID | None]
 
 
 @dataclass(frozen=True)
@@ -126,3 +139,59 @@ def _decodes_as(value: bytes | None, message_id: UUID) -> bool:
         return decode(value or b"").message_id == message_id
     except UndecodableMessage:
         return False
+
+
+@dataclass
+class PendingInbox:
+    """Inbox rows of handled messages, written by `flush` in one multi-row insert.
+
+    Only for a message whose handling changes nothing in PostgreSQL: its row is then not
+    part of any transaction of ours and only tells a later delivery (a replay, a rebalance)
+    that the message was handled. The run loop calls `flush` before every offset commit and
+    commits nothing if it fails; the rows stay and are written by the next flush. So a crash
+    before the flush redelivers the record, exactly as a crash between an effect and its
+    inbox row always did: only a reader whose effect is idempotent may use it.
+    """
+
+    pool: asyncpg.Pool
+    consumer: str
+    _rows: dict[UUID, Row] = field(default_factory=dict)
+    _flushing: dict[UUID, Row] = field(default_factory=dict)
+    _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    def add(
+        self, message_id: UUID, type_: str, origin: Origin, payment_id: UUID | None = None
+    ) -> None:
+        self._rows[message_id] = (
+            message_id,
+            type_,
+            origin.topic,
+            origin.partition,
+            origin.offset,
+            payment_id,
+        )
+
+    def __contains__(self, message_id: UUID) -> bool:
+        return message_id in self._rows or message_id in self._flushing
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    async def flush(self) -> None:
+        """Write every row added before the call; on failure keep them for the next flush.
+
+        One flush at a time: a second caller waits for the first, so when it returns every
+        row added before it was called is written (or it raises)."""
+        async with self._lock:
+            if not self._rows:
+                return
+            # rows added while we await go to the next flush
+            self._flushing, self._rows = self._rows, {}
+            try:
+                columns = zip(*self._flushing.values(), strict=True)
+                await self.pool.execute(_RECORD_MANY, self.consumer, *map(list, columns))
+            except BaseException:
+                self._rows = self._flushing | self._rows
+                raise
+            finally:
+                self._flushing = {}

@@ -9,14 +9,9 @@ Every Kafka reader of Billing runs it (the commands and webhooks processors, bot
   earlier record of its partition, dead letters included).
 * Per partition the committed offset only ever reaches the lowest unfinished message (a
   contiguous-done watermark), so a crash redelivers everything not yet finished — handlers
-  must be idempotent, which is what the inbox and guarded updates make them.
-* Commits are spaced: at most one every `commit_every_s` while records flow (each is an
-  OffsetCommit request and a write to the broker's offsets log; with records arriving one by
-  one, committing after every fetch cost one per record and group). A crash (kill -9) can
-  therefore also redeliver up to `commit_every_s` of finished work, which the handlers' inbox
-  check (and `already_done`) turns away without effects. A graceful stop and a revocation
-  still commit everything finished at once, so a restart or a rebalance redelivers only
-  unfinished work.
+  must be idempotent, which is what the inbox and guarded updates make them. Offsets are
+  committed at most every `commit_interval_s` while records keep coming (each commit is a
+  broker round trip), on revocation and at the stop.
 * A failing handler is retried in its lane as the `RetryPolicy` says (common/retry.py):
   until it works (the processors), or until its attempts run out or its error is permanent,
   when `give_up` runs (the consumers dead-letter) and the message counts as done. Outages
@@ -27,12 +22,15 @@ Every Kafka reader of Billing runs it (the commands and webhooks processors, bot
   one query says which records' messages the inbox already holds, and those count as done
   without reaching a lane. Every handler's own inbox check stays the guard: it is what a
   record that is not skipped here meets, and skipping is only ever what it would have done.
+* `before_commit` (optional, `common.inbox.PendingInbox.flush`) runs before every offset
+  commit, after the offsets are taken: whatever a record finished before that left for it
+  (inbox rows written in bulk) is durable before its offset is. If it fails, nothing is
+  committed this time; the next commit tries it again.
 """
 
 import asyncio
 import contextlib
 import logging
-import math
 import time
 from collections.abc import Awaitable, Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -53,6 +51,7 @@ log = logging.getLogger(__name__)
 Handler = Callable[[ConsumerRecord], Awaitable[None]]
 MessageHandler = Callable[[Envelope, Origin], Awaitable[None]]
 AlreadyDone = Callable[[Sequence[ConsumerRecord]], Awaitable[Sequence[bool]]]
+BeforeCommit = Callable[[], Awaitable[None]]
 Batch = dict[TopicPartition, list[ConsumerRecord]]
 
 
@@ -85,8 +84,7 @@ GiveUp = Callable[[ConsumerRecord, GaveUp], Awaitable[None]]
 class RunLoopConfig:
     name: str
     max_in_flight: int = 256
-    commit_interval_s: float = 0.2  # how long a fetch (or a full process) waits per turn
-    commit_every_s: float = 1.0  # periodic commits at most this often (see the module doc)
+    commit_interval_s: float = 0.2
     revoke_timeout_s: float = 10.0
     by_key: bool = True  # False: one lane per partition
     policy: RetryPolicy = field(default_factory=lambda: RetryPolicy.until_it_works(0.2, 30.0))
@@ -101,6 +99,7 @@ class KeyedRunLoop:
         config: RunLoopConfig,
         give_up: GiveUp | None = None,
         already_done: AlreadyDone | None = None,
+        before_commit: BeforeCommit | None = None,
     ) -> None:
         if config.policy.gives_up and give_up is None:
             raise ValueError(f"{config.name}: a policy that gives up needs a give_up action")
@@ -110,11 +109,11 @@ class KeyedRunLoop:
         self._config = config
         self._give_up = give_up
         self._already_done = already_done
+        self._before_commit = before_commit
         self._marks: dict[TopicPartition, Watermark] = {}
         self._lanes: Lanes[ConsumerRecord] = Lanes(self._run_one, self._finished)
         self._room = asyncio.Event()
         self._consumer: AIOKafkaConsumer | None = None
-        self._last_commit = -math.inf  # monotonic time of the last periodic commit
         self.handled = 0
         self.skipped = 0  # already in the inbox when fetched: never reached a lane
 
@@ -143,23 +142,18 @@ class KeyedRunLoop:
         return consumer
 
     async def _fetch_loop(self, consumer: AIOKafkaConsumer, stop: asyncio.Event) -> None:
-        interval_ms = int(self._config.commit_interval_s * 1000)
+        interval = self._config.commit_interval_s
+        committed_at = 0.0
         while not stop.is_set():
             room = self._config.max_in_flight - self._lanes.in_flight
             if room <= 0:
                 self._room.clear()
-                await pause(self._room, self._config.commit_interval_s)
+                await pause(self._room, interval)
             else:
-                await self._fetch(consumer, room, interval_ms)
-            await self._commit_due(consumer)
-
-    async def _commit_due(self, consumer: AIOKafkaConsumer) -> None:
-        """The periodic commit, once `commit_every_s` has passed since the last one."""
-        now = time.monotonic()
-        if now - self._last_commit < self._config.commit_every_s:
-            return
-        if await self._commit(consumer):
-            self._last_commit = now
+                await self._fetch(consumer, room, int(interval * 1000))
+            if time.monotonic() - committed_at >= interval:  # not after every small fetch
+                committed_at = time.monotonic()
+                await self._commit(consumer)
 
     async def _fetch(self, consumer: AIOKafkaConsumer, room: int, timeout_ms: int) -> None:
         try:
@@ -251,23 +245,32 @@ class KeyedRunLoop:
 
     async def _commit(
         self, consumer: AIOKafkaConsumer, only: set[TopicPartition] | None = None
-    ) -> bool:
-        """Commit every partition's watermark that moved; whether a commit was sent and held."""
+    ) -> None:
         offsets = {
             tp: position
             for tp, mark in self._marks.items()
             if (only is None or tp in only) and (position := mark.committable()) is not None
         }
-        if not offsets:
-            return False
+        if not offsets or not await self._flushed():
+            return
         try:
             await consumer.commit(offsets)
         except KafkaError as exc:  # rebalance or broker away: the next commit catches up
             log.warning("%s: commit failed (%s)", self._config.name, exc)
-            return False
+            return
         for tp, position in offsets.items():
             self._marks[tp].committed = position
-        return True
+
+    async def _flushed(self) -> bool:
+        """Run `before_commit`; False (commit nothing) if it failed."""
+        if self._before_commit is None:
+            return True
+        try:
+            await self._before_commit()
+            return True
+        except Exception as exc:  # PostgreSQL away: the offsets wait, the records stay done
+            log.warning("%s: not committing, before_commit failed (%r)", self._config.name, exc)
+            return False
 
     async def revoke(self, partitions: set[TopicPartition]) -> None:
         await self._lanes.close(

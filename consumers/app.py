@@ -14,7 +14,7 @@ import httpx
 
 from common import process
 from common.db import create_pool
-from common.inbox import SeenInBatch
+from common.inbox import PendingInbox, SeenInBatch
 from common.kafka import make_consumer
 from common.producer import Producer
 from common.retry import until_up
@@ -23,7 +23,9 @@ from consumers.delivery import DeadLetters, Handler, policy_from
 from consumers.outbound import make_client
 from consumers.settings import ConsumerSettings
 
-HandlerFactory = Callable[[ConsumerSettings, asyncpg.Pool, httpx.AsyncClient], Handler]
+HandlerFactory = Callable[
+    [ConsumerSettings, asyncpg.Pool, httpx.AsyncClient, PendingInbox], Handler
+]
 
 log = logging.getLogger(__name__)
 
@@ -34,12 +36,13 @@ def build_loop(
     group: str,
     handle: Handler,
     letters: DeadLetters,
-    pool: asyncpg.Pool,
+    pending: PendingInbox,
 ) -> KeyedRunLoop:
     """Retry then dead-letter; at most CONSUMER_MAX_BUFFERED_PER_PARTITION records in flight.
 
     `consumer_name` is also the inbox consumer: both handlers return at once on a message
-    they have seen, so a fetched batch's seen records are skipped with one query."""
+    they have seen, so a fetched batch's seen records are skipped with one query. The inbox
+    rows a handler leaves in `pending` are written before every offset commit."""
     limit = settings.consumer_max_buffered_per_partition
     policy = policy_from(settings)
     config = RunLoopConfig(consumer_name, limit, policy=policy, by_key=False)
@@ -49,7 +52,8 @@ def build_loop(
         decoding(handle),
         config,
         give_up=letters.write,
-        already_done=SeenInBatch(pool, consumer_name),
+        already_done=SeenInBatch(pending.pool, consumer_name),
+        before_commit=pending.flush,
     )
 
 
@@ -69,9 +73,10 @@ async def run(
         services = {settings.auth_url: "auth", settings.notify_url: "notify"}
         async with make_client(settings.consumer_http_timeout_seconds, services) as client:
             letters = DeadLetters(consumer_name, pool, producer, settings.consumer_dlq_topic)
-            handle = factory(settings, pool, client)
+            pending = PendingInbox(pool, consumer_name)
+            handle = factory(settings, pool, client, pending)
             log.info("%s consuming %s", consumer_name, settings.consumer_events_topic)
-            await build_loop(settings, consumer_name, group, handle, letters, pool).run(stop)
+            await build_loop(settings, consumer_name, group, handle, letters, pending).run(stop)
     finally:
         await _quietly(producer.close())
         if not await _quietly(pool.close()):

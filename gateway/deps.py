@@ -5,7 +5,7 @@ Dependencies run before the body is validated, so the order of answers is
 """
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Annotated
 
 from fastapi import Depends, Header, Request
@@ -14,6 +14,7 @@ from gateway.auth import current_user
 from gateway.database import Database
 from gateway.errors import IdempotencyKeyInvalid, IdempotencyKeyRequired
 from gateway.metrics import Metrics
+from gateway.plan_cache import PlanCache
 from gateway.publisher import Publisher
 from gateway.ratelimit import RateLimiter
 from gateway.settings import GatewaySettings
@@ -34,6 +35,7 @@ class Services:
     limiter: RateLimiter
     waiters: "PaymentWaiters"
     webhook_limiter: SourceLimiter
+    plans: PlanCache = field(default_factory=PlanCache)
 
 
 async def services(request: Request) -> Services:

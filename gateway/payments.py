@@ -26,6 +26,7 @@ from gateway.repository import (
     NewPayment,
     Record,
     active_plan,
+    insert_or_existing,
     insert_payment,
     payment_by_key,
     user_payment,
@@ -71,6 +72,47 @@ async def _stored_payment(
     """The row for (user, key): the existing one, or a new `accepted` one priced now, with
     the 54-FZ receipt it will be sent with (no contact: 422, and no row).
 
+    Usually one statement (`_short_way`); when that cannot tell, the long way below.
+    """
+    found = await _short_way(svc, user_id, key, body, fp, email)
+    if found is not None:
+        return found
+    return await _long_way(svc, user_id, key, body, fp, email)
+
+
+async def _short_way(
+    svc: Services,
+    user_id: uuid.UUID,
+    key: str,
+    body: CreatePaymentBody,
+    fp: str,
+    email: str | None,
+) -> tuple[Record, bool] | None:
+    """Insert-or-existing in one statement, priced from the cached plan; None when the
+    plan is not cached, the receipt cannot be made (a replay must not be refused for it),
+    or the statement could not tell (`insert_or_existing`)."""
+    plan = svc.plans.get(body.plan_id)
+    if plan is None:
+        return None
+    try:
+        new = _new_payment(svc, plan, user_id, key, body, fp, email)
+    except ReceiptContactRequired:
+        return None
+    async with svc.db.connection() as conn:
+        found = await insert_or_existing(conn, new, plan["version"])
+    return None if found is None else (found[0], not found[1])
+
+
+async def _long_way(
+    svc: Services,
+    user_id: uuid.UUID,
+    key: str,
+    body: CreatePaymentBody,
+    fp: str,
+    email: str | None,
+) -> tuple[Record, bool]:
+    """Look the row up, else read the plan (refreshing the cache) and insert, then re-read.
+
     The payment id is derived from (user, key), so a key whose text the retention clean-up
     dropped still finds its payment by id: a late replay never creates a second one.
     """
@@ -80,27 +122,41 @@ async def _stored_payment(
         if row is not None:
             return row, True
         plan = await active_plan(conn, body.plan_id)
+        svc.plans.put(body.plan_id, plan)
         if plan is None:
             raise UnknownPlan()
-        new = NewPayment(
-            customer_email=email,
-            receipt=_receipt(svc, plan, email),
-            payment_id=ids.payment_id(user_id, key),
-            user_id=user_id,
-            plan_id=plan["id"],
-            amount=plan["amount"],
-            currency=plan["currency"],
-            idempotency_key=key,
-            fingerprint=fp,
-            return_url=body.return_url,
-            auto_renew=body.auto_renew,
-            request_id=logs.current_request_id(),
-        )
+        new = _new_payment(svc, plan, user_id, key, body, fp, email)
         created = await insert_payment(conn, new)
         row = await user_payment(conn, user_id, new.payment_id)
     if row is None:  # the unique key guarantees a row unless someone deleted it meanwhile
         raise DatabaseUnavailable("the payment row vanished; retry")
     return row, not created
+
+
+def _new_payment(
+    svc: Services,
+    plan: Record,
+    user_id: uuid.UUID,
+    key: str,
+    body: CreatePaymentBody,
+    fp: str,
+    email: str | None,
+) -> NewPayment:
+    """The `accepted` row of a new payment, priced from `plan`, with its receipt."""
+    return NewPayment(
+        customer_email=email,
+        receipt=_receipt(svc, plan, email),
+        payment_id=ids.payment_id(user_id, key),
+        user_id=user_id,
+        plan_id=plan["id"],
+        amount=plan["amount"],
+        currency=plan["currency"],
+        idempotency_key=key,
+        fingerprint=fp,
+        return_url=body.return_url,
+        auto_renew=body.auto_renew,
+        request_id=logs.current_request_id(),
+    )
 
 
 def _receipt(svc: Services, plan: Record, email: str | None) -> dict[str, Any] | None:

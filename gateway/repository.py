@@ -78,24 +78,46 @@ async def active_plans(conn: asyncpg.Connection) -> list[Record]:
 
 
 async def active_plan(conn: asyncpg.Connection, plan_id: str) -> Record | None:
-    """The plan with its 54-FZ receipt line (`processors.provider.receipts.ReceiptLine`)."""
+    """The plan with its 54-FZ receipt line (`processors.provider.receipts.ReceiptLine`) and
+    its `version`: a digest of the whole row, which `insert_or_existing` checks."""
     return await conn.fetchrow(
-        f"SELECT {PLAN_COLUMNS}, {RECEIPT_COLUMNS} FROM payments_history.plans"
-        " WHERE id = $1 AND active",
+        f"SELECT {PLAN_COLUMNS}, {RECEIPT_COLUMNS}, md5(p::text) AS version"
+        " FROM payments_history.plans p WHERE id = $1 AND active",
         plan_id,
     )
 
 
-async def insert_payment(conn: asyncpg.Connection, new: NewPayment) -> bool:
-    """True if this call inserted the row; False if (user, key) or its id already existed."""
-    status = await conn.execute(
-        """
-        INSERT INTO payments_history.payments
-            (id, user_id, plan_id, amount, currency, status, system_id, idempotency_key,
-             request_fingerprint, return_url, auto_renew, request_id, customer_email, receipt)
-        VALUES ($1, $2, $3, $4, $5, $10::text, $6, $7, $8, $9, $11, $12, $13, $14::jsonb)
-        ON CONFLICT DO NOTHING
-        """,
+_INSERT_PAYMENT = """
+INSERT INTO payments_history.payments
+    (id, user_id, plan_id, amount, currency, status, system_id, idempotency_key,
+     request_fingerprint, return_url, auto_renew, request_id, customer_email, receipt)"""
+_PAYMENT_VALUES = (
+    "$1, $2, $3::varchar, $4, $5, $10::text, $6, $7, $8, $9, $11, $12, $13, $14::jsonb"
+)
+# The new row if its plan is still exactly the version it was priced from ($15) and neither
+# its (user, key) nor its id is taken; else the row of this (user, key) that the statement
+# sees — by key first, then by the id derived from it (a key the retention clean-up dropped).
+_INSERT_OR_EXISTING = f"""
+WITH created AS (
+    {_INSERT_PAYMENT}
+    SELECT {_PAYMENT_VALUES} FROM payments_history.plans p
+    WHERE p.id = $3::varchar AND p.active AND md5(p::text) = $15
+    ON CONFLICT DO NOTHING
+    RETURNING {PAYMENT_COLUMNS}
+)
+SELECT * FROM (
+    SELECT true AS created, * FROM created
+    UNION ALL
+    SELECT false, {PAYMENT_COLUMNS} FROM payments_history.payments
+    WHERE user_id = $2 AND (idempotency_key = $7 OR id = $1)
+) found
+ORDER BY created DESC, payment_id = $1
+LIMIT 1
+"""
+
+
+def _payment_args(new: NewPayment) -> tuple[object, ...]:
+    return (
         new.payment_id,
         new.user_id,
         new.plan_id,
@@ -111,7 +133,27 @@ async def insert_payment(conn: asyncpg.Connection, new: NewPayment) -> bool:
         new.customer_email,
         new.receipt,
     )
+
+
+async def insert_payment(conn: asyncpg.Connection, new: NewPayment) -> bool:
+    """True if this call inserted the row; False if (user, key) or its id already existed."""
+    status = await conn.execute(
+        f"{_INSERT_PAYMENT} VALUES ({_PAYMENT_VALUES}) ON CONFLICT DO NOTHING",
+        *_payment_args(new),
+    )
     return bool(status == "INSERT 0 1")
+
+
+async def insert_or_existing(
+    conn: asyncpg.Connection, new: NewPayment, plan_version: str
+) -> tuple[Record, bool] | None:
+    """One statement: (the row, whether this call created it) — the new row if the plan is
+    still `plan_version` (`active_plan`'s `version`), else an existing row of (user, key).
+    None when it can say neither: the plan changed or went inactive, or a twin committed
+    after the statement began (its row conflicted but is not in the statement's snapshot).
+    The caller then takes the long way (`payment_by_key`, …), which sees both."""
+    row = await conn.fetchrow(_INSERT_OR_EXISTING, *_payment_args(new), plan_version)
+    return None if row is None else (row, bool(row["created"]))
 
 
 async def payment_by_key(

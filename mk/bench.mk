@@ -43,6 +43,17 @@ BENCH_IDLE_SECONDS ?= 60
 bench-idle:  ## CPU of every program of the running, idle stack over N s (/proc); JSON in .run/bench/
 	@cd $(ROOT) && $(PY) -m bench.idle --seconds $(BENCH_IDLE_SECONDS)
 
+BENCH_POST_ARGS ?=
+BENCH_POST_CPU_ARGS ?=
+
+.PHONY: bench-post
+bench-post:  ## POST /api/v1/payments vs the bare FastAPI + JWT endpoint, same run; CPU ms per POST
+	@cd $(ROOT) && BILLING_ENV=$${BILLING_ENV:-dev} $(PY) -m bench.post $(BENCH_POST_ARGS)
+
+.PHONY: bench-post-cpu
+bench-post-cpu:  ## the gateway's own CPU per POST, app called in process (A/B of its code); /proc for PG, Kafka
+	@cd $(ROOT) && BILLING_ENV=$${BILLING_ENV:-dev} $(PY) -W ignore -m bench.post_inproc $(BENCH_POST_CPU_ARGS)
+
 .PHONY: bench-broker
 bench-broker: bench-stack  ## 100 flows: Kafka's and PostgreSQL's CPU, requests, commits, statements per flow
 	cd $(ROOT) && BILLING_ENV=$${BILLING_ENV:-dev} $(PY) -m bench.broker_cost $(BENCH_ARGS)

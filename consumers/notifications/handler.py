@@ -1,8 +1,14 @@
 """Send one notification per event the user should hear about.
 
 The notification's `dedup_key` is the event's `message_id`, so even a send whose inbox row
-never got written (crash in between) is recognised by the Notification service. The
-inbox is checked first, so a replay from offset 0 sends nothing at all.
+never got written (crash in between) is recognised by the Notification service. Before a
+send the inbox is checked, so a replay from offset 0 sends nothing at all.
+
+The handler changes nothing in PostgreSQL but the inbox row, so the rows go to a
+`PendingInbox` and are written in one statement per commit, before the run loop commits the
+offsets (consumers/app.py): a crash before that redelivers the records, the re-send carries
+the same `dedup_key` and the service drops it — the same as a crash between the send and the
+row always was. An event nobody is notified of needs no check: its row is all it does.
 """
 
 from dataclasses import dataclass
@@ -11,6 +17,7 @@ from typing import Any
 import asyncpg
 import httpx
 
+from common.inbox import PendingInbox
 from consumers import inbox
 from consumers.delivery import Handler
 from consumers.inbox import Origin
@@ -69,16 +76,25 @@ class NotificationHandler:
     pool: asyncpg.Pool
     client: httpx.AsyncClient
     notify_url: str
+    pending: PendingInbox
 
     async def __call__(self, event: Envelope, origin: Origin) -> None:
-        if await inbox.seen(self.pool, CONSUMER, event.message_id):
-            return
         request = notification_for(event)
-        if request is not None:
+        if request is not None and not await self._seen(event):
             url = f"{self.notify_url.rstrip('/')}/api/v1/notifications"
             await send(self.client, "POST", url, json=request)
-        await inbox.record(self.pool, CONSUMER, event, origin)
+        inbox.add(self.pending, event, origin)
+
+    async def _seen(self, event: Envelope) -> bool:
+        return event.message_id in self.pending or await inbox.seen(
+            self.pool, CONSUMER, event.message_id
+        )
 
 
-def build(settings: ConsumerSettings, pool: asyncpg.Pool, client: httpx.AsyncClient) -> Handler:
-    return NotificationHandler(pool, client, settings.notify_url)
+def build(
+    settings: ConsumerSettings,
+    pool: asyncpg.Pool,
+    client: httpx.AsyncClient,
+    pending: PendingInbox,
+) -> Handler:
+    return NotificationHandler(pool, client, settings.notify_url, pending)

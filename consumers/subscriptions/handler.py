@@ -1,8 +1,10 @@
 """Keep Auth's subscriber role and the subscribers row equal to what the payments say.
 
-Order per event: inbox check → compute the target from PostgreSQL (the truth) → if it
-differs from the row, call Auth (idempotent) → one transaction: lock the user, re-check
-the target, upsert the row, outbox the announcement, write the inbox row. If the truth
+Order per event: inbox check and the target from PostgreSQL (the truth), one statement → if
+it differs from the row, call Auth (idempotent) → one transaction: lock the user, re-check
+the inbox and the target (one statement), upsert the row, outbox the announcement, write the
+inbox row. An event the rule does not read has no effect: its inbox row is left to the run
+loop's bulk write before the offset commit (`PendingInbox`). If the truth
 moved between the Auth call and the commit, the row records what Auth was told and
 `StateChanged` makes the delivery loop run the whole thing again, which tells Auth the
 new truth. A replay finds every row already equal: no Auth call.
@@ -15,6 +17,7 @@ from uuid import UUID
 import asyncpg
 import httpx
 
+from common.inbox import PendingInbox
 from consumers import inbox
 from consumers.delivery import Handler
 from consumers.errors import StateChanged
@@ -66,8 +69,16 @@ Conn: TypeAlias = asyncpg.Connection | asyncpg.Pool
 
 
 async def target_and_current(conn: Conn, user_id: UUID) -> tuple[Subscription, Subscription | None]:
-    current = await repo.current_subscription(conn, user_id)
-    return desired(await repo.entitlement(conn, user_id), current), current
+    _, target, current = await seen_target_and_current(conn, user_id)
+    return target, current
+
+
+async def seen_target_and_current(
+    conn: Conn, user_id: UUID, message_id: UUID | None = None
+) -> tuple[bool, Subscription, Subscription | None]:
+    """Whether this consumer handled `message_id`, the target and the row: one statement."""
+    found = await repo.look(conn, user_id, CONSUMER, message_id)
+    return found.seen, desired(found.entitlement, found.current), found.current
 
 
 @dataclass(frozen=True)
@@ -75,15 +86,18 @@ class SubscriptionHandler:
     pool: asyncpg.Pool
     auth: AuthClient
     events_topic: str
+    pending: PendingInbox
     patience: Patience = Patience()
 
     async def __call__(self, event: Envelope, origin: Origin) -> None:
-        if await inbox.seen(self.pool, CONSUMER, event.message_id):
-            return
         if not isinstance(event, RELEVANT):
-            await inbox.record(self.pool, CONSUMER, event, origin)
+            inbox.add(self.pending, event, origin)  # no effect: the row is all it does
             return
-        target, current = await target_and_current(self.pool, event.user_id)
+        seen, target, current = await seen_target_and_current(
+            self.pool, event.user_id, event.message_id
+        )
+        if seen:
+            return
         told = target if needs_change(target, current) else None
         if told is not None:
             await self._tell_auth(event.user_id, told)
@@ -105,9 +119,11 @@ class SubscriptionHandler:
         """
         async with self.pool.acquire() as conn, conn.transaction():
             await repo.lock_user(conn, event.user_id)
-            if await inbox.seen(conn, CONSUMER, event.message_id):
+            seen, target, current = await seen_target_and_current(
+                conn, event.user_id, event.message_id
+            )
+            if seen:
                 return True  # another delivery of the same message got here first
-            target, current = await target_and_current(conn, event.user_id)
             if told is not None and target.active != told.active:
                 await repo.save(conn, event.user_id, told)
                 return False
@@ -139,8 +155,13 @@ def announcement(
     )
 
 
-def build(settings: ConsumerSettings, pool: asyncpg.Pool, client: httpx.AsyncClient) -> Handler:
+def build(
+    settings: ConsumerSettings,
+    pool: asyncpg.Pool,
+    client: httpx.AsyncClient,
+    pending: PendingInbox,
+) -> Handler:
     token = settings.auth_service_token
     auth = AuthClient(client, settings.auth_url, token.get_secret_value() if token else None)
     patience = Patience(settings.consumer_retry_base_seconds, settings.consumer_outage_max_seconds)
-    return SubscriptionHandler(pool, auth, settings.consumer_events_topic, patience)
+    return SubscriptionHandler(pool, auth, settings.consumer_events_topic, pending, patience)

@@ -1,5 +1,6 @@
 """SQL of the subscriptions consumer: read the truth, write the row, announce the change."""
 
+from dataclasses import dataclass
 from typing import TypeAlias
 from uuid import UUID
 
@@ -14,49 +15,66 @@ Conn: TypeAlias = asyncpg.Connection | asyncpg.Pool
 LOCK_NAMESPACE = 1397  # pg_advisory_xact_lock(namespace, hashtext(user_id))
 
 
-async def entitlement(conn: Conn, user_id: UUID) -> Entitlement | None:
-    """The user's subscription record as the role sees it (None: never subscribed)."""
-    row = await conn.fetchrow(
-        """
-        SELECT s.status = ANY($2::text[]) AS active, s.plan_id,
-               CASE WHEN s.status = $3::text AND s.grace_until IS NOT NULL
-                    THEN GREATEST(s.grace_until, s.current_period_end)
-                    ELSE s.current_period_end END AS access_until,
-               (SELECT p.payment_id FROM payments_history.subscription_periods p
-                WHERE p.subscription_id = s.id AND p.payment_id IS NOT NULL
-                  AND p.ended_early_at IS NULL
-                ORDER BY p.number DESC LIMIT 1) AS payment_id,
-               s.created_at::date AS started
-        FROM payments_history.subscriptions s WHERE s.user_id = $1
-        """,
-        user_id,
-        sorted(LIVE),
-        str(SubscriptionStatus.PAST_DUE),
-    )
-    if row is None:
-        return None
-    return Entitlement(
-        row["active"], row["plan_id"], row["access_until"], row["payment_id"], row["started"]
-    )
+_LOOK = """
+SELECT EXISTS (SELECT 1 FROM payments_history.inbox i
+               WHERE i.consumer = $4 AND i.message_id = $5) AS seen,
+       e.active, e.plan_id, e.access_until, e.payment_id, e.started,
+       c.subscriber_status, c.date_subscribe, c.expires_at,
+       c.plan_id AS c_plan_id, c.payment_id AS c_payment_id
+FROM (SELECT) AS one
+LEFT JOIN LATERAL (
+    SELECT s.status = ANY($2::text[]) AS active, s.plan_id,
+           CASE WHEN s.status = $3::text AND s.grace_until IS NOT NULL
+                THEN GREATEST(s.grace_until, s.current_period_end)
+                ELSE s.current_period_end END AS access_until,
+           (SELECT p.payment_id FROM payments_history.subscription_periods p
+            WHERE p.subscription_id = s.id AND p.payment_id IS NOT NULL
+              AND p.ended_early_at IS NULL
+            ORDER BY p.number DESC LIMIT 1) AS payment_id,
+           s.created_at::date AS started
+    FROM payments_history.subscriptions s WHERE s.user_id = $1
+) e ON true
+LEFT JOIN LATERAL (
+    SELECT subscriber_status, date_subscribe, expires_at, plan_id, payment_id
+    FROM payments_history.subscribers WHERE user_id = $1
+) c ON true
+"""
 
 
-async def current_subscription(conn: Conn, user_id: UUID) -> Subscription | None:
+@dataclass(frozen=True)
+class Look:
+    """What one statement says about a user (and, if asked, a message of theirs)."""
+
+    seen: bool  # the consumer's inbox holds the message
+    entitlement: Entitlement | None  # the subscription record as the role sees it
+    current: Subscription | None  # the subscribers row
+
+
+async def look(
+    conn: Conn, user_id: UUID, consumer: str | None = None, message_id: UUID | None = None
+) -> Look:
+    """The entitlement, the subscribers row and whether `consumer` handled `message_id`:
+    one round trip (one snapshot) instead of three."""
     row = await conn.fetchrow(
-        """
-        SELECT subscriber_status, date_subscribe, expires_at, plan_id, payment_id
-        FROM payments_history.subscribers WHERE user_id = $1
-        """,
-        user_id,
+        _LOOK, user_id, sorted(LIVE), str(SubscriptionStatus.PAST_DUE), consumer, message_id
     )
-    if row is None:
-        return None
-    return Subscription(
-        row["subscriber_status"],
-        row["date_subscribe"],
-        row["expires_at"],
-        row["plan_id"],
-        row["payment_id"],
-    )
+    if row is None:  # FROM (SELECT) yields exactly one row
+        raise RuntimeError("the look query returned no row")
+    entitlement = None
+    if row["started"] is not None:  # created_at is NOT NULL: None means no subscription
+        entitlement = Entitlement(
+            row["active"], row["plan_id"], row["access_until"], row["payment_id"], row["started"]
+        )
+    current = None
+    if row["subscriber_status"] is not None:  # NOT NULL in the table: None means no row
+        current = Subscription(
+            row["subscriber_status"],
+            row["date_subscribe"],
+            row["expires_at"],
+            row["c_plan_id"],
+            row["c_payment_id"],
+        )
+    return Look(row["seen"], entitlement, current)
 
 
 async def lock_user(conn: asyncpg.Connection, user_id: UUID) -> None:

@@ -8,6 +8,7 @@ import asyncpg
 import httpx
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from fastapi import FastAPI
 from gateway_it_support import SECRET, Client, GatewayFactory, TopicTail, bearer
 
 from gateway.app import create_app
@@ -38,11 +39,16 @@ def gateway_settings(kafka: str, database: str, **overrides: Any) -> GatewaySett
 
 
 async def serve(settings: GatewaySettings) -> AsyncIterator[Client]:
+    async for _, http in serve_app(settings):
+        yield http
+
+
+async def serve_app(settings: GatewaySettings) -> AsyncIterator[tuple[FastAPI, Client]]:
     app = create_app(settings)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://gateway.test") as http:
-            yield http
+            yield app, http
 
 
 @pytest.fixture(scope="session")
@@ -83,6 +89,15 @@ async def make_gateway(
     yield make
     for generator in generators:
         await anext(generator, None)
+
+
+@pytest.fixture
+async def served(
+    kafka_bootstrap: str, database_url: str, private_topics: None
+) -> AsyncIterator[tuple[FastAPI, Client]]:
+    """A gateway of the test's own, with its app (for its services: the pool, the caches)."""
+    async for pair in serve_app(gateway_settings(kafka_bootstrap, database_url)):
+        yield pair
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,139 @@
+"""`make bench-post`: `POST /api/v1/payments` against the bare FastAPI + JWT endpoint, one run.
+
+    python -m bench.post [--seconds 10] [--connections 64] [--users 200]
+
+In order, on the running stack: tokens of N fresh users → the bare endpoint under wrk (its
+own uvicorn process; its CPU per request from /proc) → the stack settles → the POST under wrk
+at full speed (64 connections, a fresh Idempotency-Key per request, the users' tokens in turn)
+with the CPU of every program of the stack read from /proc before and after → the stack
+settles → the POST again at **half** the rate just reached: wrk has no open-loop pacing (wrk2
+is not in Debian), so each of the same connections waits a random 0.5–1.5 × C / (rate / 2)
+seconds before its next request (wrk's `delay()` hook); the rate reached is printed beside the
+one asked for. Prints req/s, p50/p99, non-2xx and socket errors of each, the POST / bare ratio,
+and CPU ms per POST of the gateway, PostgreSQL and Kafka (and of everything downstream, which
+drains the payments meanwhile). JSON in .run/bench/post/<time>.json.
+
+"Settles" means: the stack's programs together used < 25 % of one core over a second (the
+commands made by the previous phase have drained), or 60 s passed.
+"""
+
+import argparse
+import asyncio
+import json
+import os
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bench import baselines, procstat
+from bench.full_flow import tokens
+from bench.stack import _commit
+from tests.stack.conftest import stack_from_env
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / ".run" / "bench" / "post"
+NAMED = ("gateway", "postgres", "kafka")
+QUIET_PCT = 25.0
+
+
+def settle(pids: dict[str, int], max_s: float = 60.0) -> float:
+    """Seconds waited until the stack is quiet (see the module's doc)."""
+    started = time.monotonic()
+    while time.monotonic() - started < max_s:
+        before = procstat.sample(pids)
+        time.sleep(1.0)
+        busy = sum(s.cpu_ms for s in procstat.delta(before, procstat.sample(pids)).values())
+        if busy / 10 < QUIET_PCT:  # ms over 1 s → % of one core
+            break
+    return time.monotonic() - started
+
+
+def per_request(spent: dict[str, procstat.Sample], requests: int) -> dict[str, float]:
+    """CPU ms per request: the gateway, PostgreSQL, Kafka, and everything else together."""
+    n = max(requests, 1)
+    out = {name: spent[name].cpu_ms / n for name in NAMED if name in spent}
+    out["downstream"] = sum(s.cpu_ms for name, s in spent.items() if name not in NAMED) / n
+    return out
+
+
+def post_phase(
+    gateway: str, users: list[str], args: argparse.Namespace, rate: float | None
+) -> dict[str, Any]:
+    pids = procstat.stack_pids()
+    waited = settle(pids)
+    load = os.getloadavg()[0]
+    before = procstat.sample(pids)
+    mean_delay_ms = args.connections * 1000 / rate if rate else 0.0
+    run = baselines.gateway_post(gateway, users, args.seconds, args.connections, mean_delay_ms)
+    spent = procstat.delta(before, procstat.sample(pids))
+    return {
+        **run.as_dict(),
+        "asked_rps": rate,
+        "settled_s": waited,
+        "loadavg_1m": load,
+        "cpu_ms_per_request": per_request(spent, run.requests),
+    }
+
+
+def bare_phase(token: str, args: argparse.Namespace) -> dict[str, Any]:
+    load = os.getloadavg()[0]
+    run, cpu_ms = baselines.bare_endpoint_cpu(token, args.seconds, args.connections)
+    return {**run.as_dict(), "loadavg_1m": load, "cpu_ms_per_request": cpu_ms}
+
+
+def measure(args: argparse.Namespace) -> dict[str, Any]:
+    stack = stack_from_env()
+    users = asyncio.run(tokens(stack, args.users))
+    started = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    result: dict[str, Any] = {"started": started, "commit": _commit(), "args": vars(args)}
+    result["bare"] = bare_phase(users[0], args)
+    result["post"] = post_phase(stack.gateway, users, args, None)
+    result["ratio"] = result["post"]["rps"] / result["bare"]["rps"]
+    result["half"] = post_phase(stack.gateway, users, args, result["post"]["rps"] / 2)
+    result["loadavg_1m_after"] = os.getloadavg()[0]
+    return result
+
+
+def lines(r: dict[str, Any]) -> list[str]:
+    def load(x: dict[str, Any]) -> str:
+        return (
+            f"{x['rps']:9,.1f} req/s  p50 {x['p50_ms']:7.1f} ms  p99 {x['p99_ms']:7.1f} ms  "
+            f"non-2xx {x['non_2xx']}  socket errors {x['socket_errors']}  "
+            f"(load avg {x['loadavg_1m']:.1f})"
+        )
+
+    def cpu(x: dict[str, Any]) -> str:
+        return "  ".join(f"{name} {ms:.2f}" for name, ms in x["cpu_ms_per_request"].items())
+
+    half = r["half"]
+    return [
+        f"bench-post {r['started']} commit {r['commit']}",
+        f"bare FastAPI + JWT   {load(r['bare'])}",
+        f"  CPU ms/request: bare app {r['bare']['cpu_ms_per_request']:.3f}",
+        f"POST full speed      {load(r['post'])}",
+        f"  CPU ms/POST: {cpu(r['post'])}",
+        f"POST / bare          {r['ratio'] * 100:.1f} %",
+        f"POST at half rate    {load(half)}",
+        f"  asked {half['asked_rps']:.1f} req/s, reached {half['rps'] / half['asked_rps']:.0%}",
+        f"  CPU ms/POST: {cpu(half)}",
+        f"load average after   {r['loadavg_1m_after']:.1f}",
+    ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--users", type=int, default=200, help="tokens in turn (rate limit)")
+    args = parser.parse_args()
+    result = measure(args)
+    OUT.mkdir(parents=True, exist_ok=True)
+    path = OUT / f"{result['started'].replace(':', '')}.json"
+    path.write_text(json.dumps(result, indent=2, sort_keys=True))
+    print("\n".join(lines(result)))
+    print(f"saved {path}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,145 @@
+"""The gateway's own CPU per `POST /api/v1/payments`, measured in process (`make bench-post-cpu`).
+
+    python -m bench.post_inproc [--posts 2000] [--concurrency 32] [--users 200]
+
+The gateway's app (`create_app` with the stack's settings: its PostgreSQL, its Kafka, its
+commands topic) is called as an ASGI app in this process — no uvicorn, no socket, so neither
+HTTP parsing nor uvicorn's access log is in the figure — for N POSTs with fresh
+Idempotency-Keys over U users' tokens (minted here with the stack's JWT secret), C at once.
+Prints this process's CPU (`time.process_time`, every thread) per POST, PostgreSQL's and
+Kafka's from /proc over the same interval, the wall rate and the statuses. CPU is counted,
+not rates, so the figure moves much less with the box's load than wrk's: the instrument for
+an A/B of the gateway's own code. The payments it makes drain through the pipeline after.
+"""
+
+import argparse
+import asyncio
+import os
+import time
+import uuid
+from collections import Counter
+from typing import Any
+
+import jwt
+from fastapi import FastAPI
+from starlette.types import Message
+
+from bench import procstat
+from gateway.app import create_app
+from gateway.settings import GatewaySettings
+
+BODY = b'{"plan_id": "monthly", "return_url": "https://cinema.example/thanks"}'
+
+
+def tokens(settings: GatewaySettings, users: int) -> list[bytes]:
+    def token() -> bytes:
+        user = uuid.uuid4()
+        claims = {
+            "sub": str(user),
+            "iss": settings.jwt_issuer,
+            "aud": settings.jwt_audience,
+            "exp": time.time() + 3600,
+            "email": f"{user}@bench.test",
+        }
+        secret = settings.jwt_secret.get_secret_value()
+        return b"Bearer " + jwt.encode(claims, secret, "HS256").encode()
+
+    return [token() for _ in range(users)]
+
+
+async def post(app: FastAPI, authorization: bytes, key: bytes) -> int:
+    """One POST through the ASGI app; its status."""
+    headers = [
+        (b"host", b"gateway.bench"),
+        (b"authorization", authorization),
+        (b"idempotency-key", key),
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(BODY)).encode()),
+    ]
+    scope: dict[str, Any] = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/api/v1/payments",
+        "raw_path": b"/api/v1/payments",
+        "query_string": b"",
+        "root_path": "",
+        "headers": headers,
+        "client": ("127.0.0.1", 1),
+        "server": ("127.0.0.1", 8000),
+    }
+    done = asyncio.Event()
+    messages: list[Message] = [{"type": "http.request", "body": BODY, "more_body": False}]
+    status = 0
+
+    async def receive() -> Message:
+        if messages:
+            return messages.pop()
+        await done.wait()
+        return {"type": "http.disconnect"}
+
+    async def send(message: Message) -> None:
+        nonlocal status
+        if message["type"] == "http.response.start":
+            status = message["status"]
+
+    await app(scope, receive, send)
+    done.set()
+    return status
+
+
+async def drive(app: FastAPI, users: list[bytes], posts: int, concurrency: int) -> Counter[int]:
+    run, statuses, left = uuid.uuid4().hex, Counter[int](), iter(range(posts))
+
+    async def worker() -> None:
+        for n in left:
+            key = f"inproc-{run}-{n}".encode()
+            statuses[await post(app, users[n % len(users)], key)] += 1
+
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return statuses
+
+
+async def measure(args: argparse.Namespace) -> dict[str, Any]:
+    settings = GatewaySettings()
+    app = create_app(settings)
+    users = tokens(settings, args.users)
+    pids = {
+        name: pid for name, pid in procstat.stack_pids().items() if name in ("postgres", "kafka")
+    }
+    async with app.router.lifespan_context(app):
+        await drive(app, users, args.concurrency, args.concurrency)  # pool, producer, plan cache
+        load, before, cpu0, wall0 = (
+            os.getloadavg()[0],
+            procstat.sample(pids),
+            time.process_time(),
+            time.perf_counter(),
+        )
+        statuses = await drive(app, users, args.posts, args.concurrency)
+        cpu1, wall1 = time.process_time(), time.perf_counter()
+        spent = procstat.delta(before, procstat.sample(pids))
+    n = args.posts
+    return {
+        "loadavg_1m": load,
+        "statuses": dict(statuses),
+        "posts_per_s": n / (wall1 - wall0),
+        "gateway_cpu_ms_per_post": (cpu1 - cpu0) * 1000 / n,
+        **{f"{name}_cpu_ms_per_post": s.cpu_ms / n for name, s in spent.items()},
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--posts", type=int, default=2000)
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--users", type=int, default=200)
+    result = asyncio.run(measure(parser.parse_args()))
+    print(
+        "  ".join(f"{k} {v:.2f}" if isinstance(v, float) else f"{k} {v}" for k, v in result.items())
+    )
+
+
+if __name__ == "__main__":
+    main()

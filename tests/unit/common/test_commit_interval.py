@@ -1,0 +1,49 @@
+"""The run loop commits offsets at most every `commit_interval_s` while records keep coming,
+and everything handled is committed at the stop."""
+
+import asyncio
+
+from aiokafka import ConsumerRecord, TopicPartition
+from kafka_fakes import FakeConsumer, record
+
+from common.retry import RetryPolicy
+from common.runloop import KeyedRunLoop, RunLoopConfig
+
+FAST = RetryPolicy.until_it_works(0.001, 0.002)
+
+
+class OneAtATime(FakeConsumer):
+    """Hands out one record per fetch, `every` seconds apart: a trickle of small fetches."""
+
+    def __init__(self, records: list[ConsumerRecord], every: float) -> None:
+        super().__init__(records)
+        self.every = every
+        self.fetches = 0
+
+    async def getmany(
+        self, timeout_ms: int = 0, max_records: int | None = None
+    ) -> dict[TopicPartition, list[ConsumerRecord]]:
+        self.fetches += 1
+        await asyncio.sleep(self.every)
+        return await super().getmany(timeout_ms, 1)
+
+
+async def test_a_trickle_of_records_is_committed_every_interval_not_every_fetch() -> None:
+    consumer = OneAtATime([record(i, "k") for i in range(40)], every=0.005)
+
+    async def handle(r: ConsumerRecord) -> None:
+        return None
+
+    config = RunLoopConfig("test", 64, commit_interval_s=0.1, policy=FAST)
+    loop = KeyedRunLoop(lambda: consumer, ["t"], handle, config)  # type: ignore[arg-type,return-value]
+    stop = asyncio.Event()
+    task = asyncio.create_task(loop.run(stop))
+    async with asyncio.timeout(5):
+        while consumer.queue:  # noqa: ASYNC110 - polling the fake
+            await asyncio.sleep(0.01)
+    stop.set()
+    await asyncio.wait_for(task, 5)
+
+    assert consumer.fetches >= 40
+    assert len(consumer.commits) <= 40 // 4  # ≥ 0.2 s of fetches, one commit per 0.1 s
+    assert consumer.committed() == 40  # the stop commits the rest
