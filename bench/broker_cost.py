@@ -139,7 +139,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=25)
     parser.add_argument("--warmup", type=int, default=5)
     parser.add_argument("--deadline", type=float, default=150)
-    parser.add_argument("--jmx-url", default=os.environ.get("KAFKA_JMX_URL"))
+    parser.add_argument("--jmx-url", default=None)
     parser.add_argument("--label", default="")
     parser.add_argument("--top", type=int, default=25)
     args = parser.parse_args()

@@ -56,4 +56,5 @@ bench-post-cpu:  ## the gateway's own CPU per POST, app called in process (A/B o
 
 .PHONY: bench-broker
 bench-broker: bench-stack  ## 100 flows: Kafka's and PostgreSQL's CPU, requests, commits, statements per flow
-	cd $(ROOT) && BILLING_ENV=$${BILLING_ENV:-dev} $(PY) -m bench.broker_cost $(BENCH_ARGS)
+	cd $(ROOT) && BILLING_ENV=$${BILLING_ENV:-dev} $(PY) -m bench.broker_cost \
+	  $(if $(KAFKA_JMX_URL),--jmx-url $(KAFKA_JMX_URL)) $(BENCH_ARGS)
