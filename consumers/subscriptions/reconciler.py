@@ -64,14 +64,17 @@ class ReconcilerSettings(ConsumerSettings):
 
 @dataclass
 class Passes:
-    """Which users each pass checks: what changed since the previous pass began, and the
-    next slice of the sweep (see the module's docstring)."""
+    """Which users each pass checks: what changed since the previous pass began, the next
+    slice of the sweep, and whoever the previous pass could not check (see the module's
+    docstring). A pass that ends without `done` (PostgreSQL lost midway) is repeated whole."""
 
     window_s: float
     sweep_batch: int
     interval_s: float
     after: UUID = _START  # the sweep's position: the last user of the previous slice
     since: datetime | None = None  # the previous pass's start, less one interval
+    failed: frozenset[UUID] = frozenset()  # Auth was away when the previous pass asked
+    _next: tuple[datetime, UUID] | None = None  # `since` and `after` once this pass is done
 
     async def next(self, pool: asyncpg.Pool) -> list[UUID]:
         async with pool.acquire() as conn:
@@ -82,9 +85,15 @@ class Passes:
             batch = await conn.fetch(_SWEEP, self.after, live, self.window_s, self.sweep_batch)
         # updated_at is a transaction's start: one that began before this pass may commit
         # after its read, so the next pass looks back one interval further.
-        self.since = began - timedelta(seconds=self.interval_s)
-        self.after = batch[-1]["user_id"] if len(batch) == self.sweep_batch else _START
-        return sorted({r["user_id"] for r in changed} | {r["user_id"] for r in batch})
+        after = batch[-1]["user_id"] if len(batch) == self.sweep_batch else _START
+        self._next = (began - timedelta(seconds=self.interval_s), after)
+        return sorted({r["user_id"] for r in changed} | {r["user_id"] for r in batch} | self.failed)
+
+    def done(self, failed: set[UUID]) -> None:
+        """The pass ended: the next one starts where it began, and asks again for `failed`."""
+        if self._next is not None:
+            self.since, self.after = self._next
+        self.failed = frozenset(failed)
 
 
 @dataclass(frozen=True)
@@ -95,14 +104,16 @@ class AccessReconciler:
     async def run_once(self, passes: Passes, stop: asyncio.Event | None = None) -> int:
         """One pass over the users `passes` names, cut short by `stop` (the first pass after
         a start can be long); the number of repairs made."""
-        repaired = 0
+        repaired, failed = 0, set()
         for user_id in await passes.next(self.pool):
             if stop is not None and stop.is_set():
-                break
+                return repaired
             try:
                 repaired += await self.check(user_id)
             except ConsumerError as exc:  # Auth away: the next pass tries again
+                failed.add(user_id)
                 log.warning("access check of %s failed: %s", user_id, exc)
+        passes.done(failed)
         return repaired
 
     async def check(self, user_id: UUID) -> int:
