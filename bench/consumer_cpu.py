@@ -20,7 +20,6 @@ import asyncio
 import os
 import time
 import uuid
-from decimal import Decimal
 
 import asyncpg
 import httpx
@@ -30,26 +29,13 @@ from bench import procstat
 from bench.full_flow import drive
 from schemas import ids, topics
 from schemas.codec import encode, encode_key
-from schemas.messages import Envelope, PaymentPending
+from schemas.messages import Envelope
 from tests.chaos.stack import StackUrls
-from tests.integration.consumers.consumer_world import add_payment, succeeded
+from tests.integration.consumers.consumer_world import add_payment, pending, succeeded
 from tests.stack.conftest import new_user, stack_from_env
 
 SHOWN = ("consumer-subscriptions", "consumer-notifications", "postgres", "kafka", "outbox-relay")
 CONSUMERS = ("consumer-subscriptions", "consumer-notifications")
-
-
-def pending(user: uuid.UUID, payment: uuid.UUID) -> PaymentPending:
-    return PaymentPending(
-        message_id=ids.message_id("PaymentPending", payment),
-        payment_id=payment,
-        user_id=user,
-        plan_id="monthly",
-        amount=Decimal("499.00"),
-        currency="RUB",
-        external_id=uuid.uuid4(),
-        confirmation_url="https://pay.example/checkout/bench",
-    )
 
 
 async def prepare(urls: StackUrls, pool: asyncpg.Pool, n: int) -> list[list[Envelope]]:
@@ -60,7 +46,12 @@ async def prepare(urls: StackUrls, pool: asyncpg.Pool, n: int) -> list[list[Enve
         for _ in range(n):
             user = (await new_user(http, stack)).id
             payment = await add_payment(pool, user)
-            flows.append([pending(user, payment), succeeded(user, payment)])
+            flows.append(
+                [
+                    pending(user, payment, ids.message_id("PaymentPending", payment)),
+                    succeeded(user, payment),
+                ]
+            )
     return flows
 
 

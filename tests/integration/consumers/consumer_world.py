@@ -34,7 +34,7 @@ from consumers.subscriptions import handler as subscriptions
 from processors.subscriptions import lifecycle
 from schemas import ids
 from schemas.codec import encode, encode_key
-from schemas.messages import Envelope, PaymentSucceeded, RefundSucceeded
+from schemas.messages import Envelope, PaymentPending, PaymentSucceeded, RefundSucceeded
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -248,6 +248,22 @@ async def refund_in_db(
             amount == row["amount"] if ends_access is None else ends_access,
         )
         await lifecycle.on_refund_succeeded(conn, refund_id, topic=NOWHERE)
+
+
+def pending(
+    user_id: uuid.UUID, payment_id: uuid.UUID, message_id: uuid.UUID | None = None
+) -> PaymentPending:
+    """The payment's page is ready: an event no rule acts on (a fresh message id unless given)."""
+    return PaymentPending(
+        message_id=message_id or uuid.uuid4(),
+        payment_id=payment_id,
+        user_id=user_id,
+        plan_id="monthly",
+        amount=Decimal("499.00"),
+        currency="RUB",
+        external_id=uuid.uuid4(),
+        confirmation_url="https://pay.example/checkout/x",
+    )
 
 
 def succeeded(user_id: uuid.UUID, payment_id: uuid.UUID) -> PaymentSucceeded:

@@ -7,7 +7,6 @@ again, is sent again with the same dedup_key, and Notify drops the second one.
 
 import uuid
 from collections.abc import Callable
-from decimal import Decimal
 
 import asyncpg
 import pytest
@@ -18,6 +17,7 @@ from consumer_world import (
     add_payment,
     committed,
     eventually,
+    pending,
     publish,
     running,
     settle,
@@ -27,7 +27,6 @@ from consumer_world import (
 from common.inbox import PendingInbox
 from consumers.notifications.handler import CONSUMER
 from consumers.settings import ConsumerSettings
-from schemas.messages import PaymentPending
 
 PARTITION = 1
 
@@ -84,7 +83,7 @@ async def test_offsets_never_pass_a_record_whose_row_is_not_written(
     offset already has its inbox row."""
     user = uuid.uuid4()
     payment = await add_payment(pool, user)
-    events = [_pending(user, payment) for _ in range(40)]
+    events = [pending(user, payment) for _ in range(40)]
     flush, commit = PendingInbox.flush, AIOKafkaConsumer.commit
     flushes: list[int] = []
     violations: list[tuple[int, int]] = []
@@ -117,19 +116,6 @@ async def test_offsets_never_pass_a_record_whose_row_is_not_written(
     assert violations == []
     assert commits and commits[-1] == 40
     assert await _rows_below(pool, topics.events, 40) == 40
-
-
-def _pending(user: uuid.UUID, payment: uuid.UUID) -> PaymentPending:
-    return PaymentPending(
-        message_id=uuid.uuid4(),
-        payment_id=payment,
-        user_id=user,
-        plan_id="monthly",
-        amount=Decimal("499.00"),
-        currency="RUB",
-        external_id=uuid.uuid4(),
-        confirmation_url="https://pay.example/checkout/x",
-    )
 
 
 async def _sent(world: OutsideWorld, user: uuid.UUID, n: int) -> bool:

@@ -11,6 +11,7 @@ from consumer_world import (
     Topics,
     add_payment,
     eventually,
+    pending,
     publish,
     refund_succeeded,
     running,
@@ -19,7 +20,6 @@ from consumer_world import (
 )
 
 from consumers.settings import ConsumerSettings
-from schemas.messages import PaymentPending
 
 
 async def test_each_event_is_notified_once_with_its_message_id_as_dedup_key(
@@ -33,17 +33,7 @@ async def test_each_event_is_notified_once_with_its_message_id_as_dedup_key(
     payment = await add_payment(pool, user)
     paid = succeeded(user, payment)
     refund = refund_succeeded(user, payment, Decimal("100.00"), Decimal("100.00"))
-    pending = PaymentPending(
-        message_id=uuid.uuid4(),
-        payment_id=payment,
-        user_id=user,
-        plan_id="monthly",
-        amount=Decimal("499.00"),
-        currency="RUB",
-        external_id=uuid.uuid4(),
-        confirmation_url="https://pay.example/checkout/x",
-    )
-    await publish(producer, topics.events, pending, paid, paid, refund)
+    await publish(producer, topics.events, pending(user, payment), paid, paid, refund)
     async with running("notifications", settings_for()):
         await eventually(lambda: _sent(world, user, 2))
         await settle()
