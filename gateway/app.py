@@ -53,6 +53,9 @@ def create_app(
         docs_url=None,  # served by gateway.openapi from local assets
         redoc_url=None,
         generate_unique_id_function=openapi.camel_operation_id,
+        # No OpenTelemetry here (Prometheus, gateway.metrics): off, FastAPI skips its
+        # per-request look-up of the global providers (os.environ reads on every request).
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.services = svc
     routers = [m.router for m in (plans, payments, refunds, subscription, webhooks, health)]

@@ -5,9 +5,16 @@ defeats `alg: none` and RS256/HS256 confusion (a token "signed" with a public ke
 HMAC secret). `exp`, `iss` (`JWT_ISSUER`, the Auth service) and `aud` (`JWT_AUDIENCE`, this
 API) are required, so a token minted with the same secret for another service or by another
 issuer is refused; `nbf` and `iat` are honoured, `sub` must be a UUID.
+
+A client sends the same token with each of its requests (a POST, then its status polls), so
+the gateway keeps the claims of the tokens it verified lately (`VerifiedTokens`, bounded),
+by the token's exact text: a token is one signed string, so the same text passed every check
+above, and only `exp` can make it invalid later. A kept token is refused from its `exp` on,
+exactly when PyJWT would refuse it; a token that failed a check is never kept.
 """
 
 import re
+import time
 import uuid
 from typing import Annotated, Any
 
@@ -43,6 +50,37 @@ def verify_claims(token: str, secret: str, *, issuer: str, audience: str) -> dic
     return claims
 
 
+class VerifiedTokens:
+    """The claims of up to `size` tokens that passed `verify_claims`, by the token's text,
+    each until its `exp`; the oldest is dropped first."""
+
+    def __init__(self, size: int = 4096) -> None:
+        self.size = size
+        self._claims: dict[str, tuple[float, dict[str, Any]]] = {}
+
+    def get(self, token: str, now: float | None = None) -> dict[str, Any] | None:
+        kept = self._claims.get(token)
+        if kept is None:
+            return None
+        if (time.time() if now is None else now) >= kept[0]:  # PyJWT: expired once exp <= now
+            del self._claims[token]
+            return None
+        return kept[1]
+
+    def put(self, token: str, claims: dict[str, Any]) -> None:
+        if len(self._claims) >= self.size:
+            del self._claims[next(iter(self._claims))]
+        self._claims[token] = (float(claims["exp"]), claims)
+
+    def verify(self, token: str, secret: str, *, issuer: str, audience: str) -> dict[str, Any]:
+        """`verify_claims`, answered from the kept claims while the token has not expired."""
+        claims = self.get(token)
+        if claims is None:
+            claims = verify_claims(token, secret, issuer=issuer, audience=audience)
+            self.put(token, claims)
+        return claims
+
+
 def _subject(sub: object) -> uuid.UUID:
     if not isinstance(sub, str):
         raise Unauthorized("the token's sub must be a user UUID")
@@ -62,8 +100,9 @@ def bearer_token(header: str | None) -> str:
 async def current_user(request: Request) -> uuid.UUID:
     """FastAPI dependency: the authenticated user's id (their `email` claim is kept on
     `request.state` for `token_email`: 54-FZ receipts need a contact)."""
-    settings = request.app.state.services.settings
-    claims = verify_claims(
+    svc = request.app.state.services
+    settings = svc.settings
+    claims = svc.tokens.verify(
         bearer_token(request.headers.get("authorization")),
         settings.jwt_secret.get_secret_value(),
         issuer=settings.jwt_issuer,

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 
 from fastapi import Depends, Header, Request
 
-from gateway.auth import current_user
+from gateway.auth import VerifiedTokens, current_user
 from gateway.database import Database
 from gateway.errors import IdempotencyKeyInvalid, IdempotencyKeyRequired
 from gateway.metrics import Metrics
@@ -36,6 +36,7 @@ class Services:
     waiters: "PaymentWaiters"
     webhook_limiter: SourceLimiter
     plans: PlanCache = field(default_factory=PlanCache)
+    tokens: VerifiedTokens = field(default_factory=VerifiedTokens)
 
 
 async def services(request: Request) -> Services:

@@ -19,7 +19,7 @@ import asyncpg
 from asyncpg import Record
 
 from domain import refunds
-from domain.payments import PaymentStatus
+from domain.payments import FINAL, PaymentStatus
 from domain.refunds import RefundStatus
 from schemas.ids import SYSTEM_YOOKASSA
 
@@ -179,10 +179,15 @@ async def user_payment(
     )
 
 
-async def payments_by_ids(conn: asyncpg.Connection, payment_ids: list[uuid.UUID]) -> list[Record]:
+async def settled_payments(conn: asyncpg.Connection, payment_ids: list[uuid.UUID]) -> list[Record]:
+    """Those of `payment_ids` that have their page or a final status (`payments.is_settled`,
+    in SQL): the rows still moving are neither sent nor decoded."""
     return await conn.fetch(
-        f"SELECT {PAYMENT_COLUMNS} FROM payments_history.payments WHERE id = ANY($1::uuid[])",
+        f"SELECT {PAYMENT_COLUMNS} FROM payments_history.payments"
+        " WHERE id = ANY($1::uuid[])"
+        " AND (confirmation_url IS NOT NULL OR status = ANY($2::text[]))",
         payment_ids,
+        sorted(FINAL),
     )
 
 

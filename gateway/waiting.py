@@ -4,7 +4,9 @@ Every move of a payment's status is queued in the outbox by the transaction that
 and the outbox NOTIFYs `billing_outbox` at commit (processors/outbox.py). One dedicated
 connection per gateway LISTENs on that channel; each notification wakes one batched re-read
 of every payment being waited for (`id = ANY(...)`), never a poll per request, so waiting
-requests hold no pool connection while they wait.
+requests hold no pool connection while they wait. The re-read returns only the rows that
+settled (most notifications are about other payments' moves): a wake costs PostgreSQL one
+index probe per waited-for payment, and the gateway decodes only the rows it answers with.
 
 Waiting requests are bounded per user (`GATEWAY_WAIT_MAX_PER_USER`) and in all
 (`GATEWAY_WAIT_MAX_TOTAL`). Beyond either bound, or while the listening connection is down,
@@ -26,7 +28,7 @@ import asyncpg
 from gateway.database import UNAVAILABLE, Database
 from gateway.errors import DatabaseUnavailable
 from gateway.payments import is_settled
-from gateway.repository import Record, payments_by_ids
+from gateway.repository import Record, settled_payments
 from gateway.settings import GatewaySettings
 
 log = logging.getLogger(__name__)
@@ -132,7 +134,7 @@ class PaymentWaiters:
     async def _resolve_settled(self) -> None:
         try:
             async with self.db.connection() as conn:
-                rows = await payments_by_ids(conn, list(self.waiting))
+                rows = await settled_payments(conn, list(self.waiting))
         except (DatabaseUnavailable, asyncpg.PostgresError) as exc:
             # The waits run out and answer 202 with what they had: nothing is lost.
             log.warning("Prefer: wait could not re-read the payments: %s", exc)

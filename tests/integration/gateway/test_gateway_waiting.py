@@ -11,6 +11,8 @@ import uuid
 import asyncpg
 from gateway_it_support import Client, GatewayFactory, bearer
 
+from gateway.payments import is_settled
+from gateway.repository import settled_payments
 from schemas import ids
 
 BODY = {"plan_id": "monthly", "return_url": "https://cinema.test/back"}
@@ -79,3 +81,29 @@ async def test_waiting_requests_beyond_the_total_bound_are_answered_at_once(
     held = [took for _, took, _ in answers if took >= 1.9]
     assert len(held) == 3, answers
     assert {status for status, _, _ in answers} == {202}
+
+
+async def test_a_wake_reads_back_only_the_waited_for_payments_that_settled(
+    client: Client, user: uuid.UUID, db: asyncpg.Pool
+) -> None:
+    keys = [f"settle-{n}-{uuid.uuid4()}" for n in range(3)]
+    for key in keys:
+        response = await client.post(
+            "/api/v1/payments", headers=bearer(user) | {"Idempotency-Key": key}, json=BODY
+        )
+        assert response.status_code == 202, response.text
+    moving, paged, canceled = (ids.payment_id(user, key) for key in keys)
+    await _settle(db, paged)
+    await db.execute(
+        "UPDATE payments_history.payments SET status = 'canceled' WHERE id = $1", canceled
+    )
+
+    async with db.acquire() as conn:
+        rows = await settled_payments(conn, [moving, paged, canceled, uuid.uuid4()])
+
+    assert {row["payment_id"] for row in rows} == {paged, canceled}
+    assert all(is_settled(row) for row in rows)
+    assert not is_settled(await db.fetchrow(_ROW, moving)), "the still-moving row is settled"
+
+
+_ROW = "SELECT status, confirmation_url FROM payments_history.payments WHERE id = $1"

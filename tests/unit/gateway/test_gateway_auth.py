@@ -1,3 +1,4 @@
+import asyncio
 import time
 import uuid
 
@@ -13,8 +14,11 @@ from gateway_unit_support import (
     unsigned_token,
 )
 
+from gateway.app import create_app
+from gateway.auth import VerifiedTokens
 from gateway.auth import verify_token as verify_with_policy
 from gateway.errors import Unauthorized
+from gateway.settings import GatewaySettings
 
 
 def verify_token(token: str, secret: str) -> uuid.UUID:
@@ -108,3 +112,61 @@ async def test_integer_sub_is_refused(client: httpx.AsyncClient) -> None:
     token = unsigned_token({"alg": "HS256"}, {"sub": 42, "exp": time.time() + 60})
     response = await client.get("/api/v1/payments", headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 401
+
+
+def test_a_verified_token_is_answered_from_the_kept_claims_until_its_exp(
+    make_token: TokenFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    exp = time.time() + 60
+    token = make_token(exp=exp)
+    kept = VerifiedTokens()
+    first = kept.verify(token, SECRET, issuer=ISSUER, audience=AUDIENCE)
+    monkeypatch.setattr(jwt, "decode", _no_decode)  # a second check would fail the test
+
+    assert kept.verify(token, SECRET, issuer=ISSUER, audience=AUDIENCE) == first
+    assert kept.get(token, now=exp - 0.001) == first
+    assert kept.get(token, now=exp) is None, "kept past its exp: PyJWT refuses it then"
+    with pytest.raises(AssertionError, match="decoded again"):
+        kept.verify(token, SECRET, issuer=ISSUER, audience=AUDIENCE)
+
+
+def test_a_token_that_failed_a_check_is_never_kept(make_token: TokenFactory) -> None:
+    kept = VerifiedTokens()
+    for token in (make_token(secret="another-secret-another-secret-123"), make_token(aud="x")):
+        for _ in range(2):
+            with pytest.raises(Unauthorized):
+                kept.verify(token, SECRET, issuer=ISSUER, audience=AUDIENCE)
+        assert kept.get(token) is None
+
+
+def test_the_kept_tokens_are_bounded_oldest_out_first(make_token: TokenFactory) -> None:
+    kept = VerifiedTokens(size=3)
+    tokens = [make_token() for _ in range(4)]
+    for token in tokens:
+        kept.verify(token, SECRET, issuer=ISSUER, audience=AUDIENCE)
+
+    assert kept.get(tokens[0]) is None
+    assert all(kept.get(token) is not None for token in tokens[1:])
+
+
+async def test_an_expired_token_is_refused_by_the_api_after_it_was_kept(
+    settings: GatewaySettings, make_token: TokenFactory
+) -> None:
+    app = create_app(settings)
+    token = make_token(exp=time.time() + 1.2)
+    headers = {"Authorization": f"Bearer {token}"}
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://gateway.test") as http:
+        before_exp = await http.get(f"/api/v1/payments/{uuid.uuid4()}", headers=headers)
+        was_kept = app.state.services.tokens.get(token) is not None
+        await asyncio.sleep(1.3)
+        after_exp = await http.get(f"/api/v1/payments/{uuid.uuid4()}", headers=headers)
+
+    assert before_exp.status_code != 401, before_exp.text  # the token passed (then no DB)
+    assert was_kept
+    assert after_exp.status_code == 401, after_exp.text
+    assert app.state.services.tokens.get(token) is None
+
+
+def _no_decode(*_args: object, **_kwargs: object) -> None:
+    raise AssertionError("decoded again")
