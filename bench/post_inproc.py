@@ -7,13 +7,15 @@ commands topic) is called as an ASGI app in this process — no uvicorn, no sock
 HTTP parsing nor uvicorn's access log is in the figure — for N POSTs with fresh
 Idempotency-Keys over U users' tokens (minted here with the stack's JWT secret), C at once.
 Prints this process's CPU (`time.process_time`, every thread) per POST, PostgreSQL's and
-Kafka's from /proc over the same interval, the wall rate and the statuses. CPU is counted,
+Kafka's from /proc over the same interval, the wall rate and the statuses, and the garbage
+collector's share of this process's CPU (its collections by generation). CPU is counted,
 not rates, so the figure moves much less with the box's load than wrk's: the instrument for
 an A/B of the gateway's own code. The payments it makes drain through the pipeline after.
 """
 
 import argparse
 import asyncio
+import gc
 import os
 import time
 import uuid
@@ -117,7 +119,8 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
             time.process_time(),
             time.perf_counter(),
         )
-        statuses = await drive(app, users, args.posts, args.concurrency)
+        with GcTime() as collections:
+            statuses = await drive(app, users, args.posts, args.concurrency)
         cpu1, wall1 = time.process_time(), time.perf_counter()
         spent = procstat.delta(before, procstat.sample(pids))
     n = args.posts
@@ -127,7 +130,32 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
         "posts_per_s": n / (wall1 - wall0),
         "gateway_cpu_ms_per_post": (cpu1 - cpu0) * 1000 / n,
         **{f"{name}_cpu_ms_per_post": s.cpu_ms / n for name, s in spent.items()},
+        "gc_ms_per_post": collections.seconds * 1000 / n,
+        "gc_collections_by_generation": collections.counts,
     }
+
+
+class GcTime:
+    """The CPU time the garbage collector took while the block ran, and its collections."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        self.counts = [0, 0, 0]
+        self._started = 0.0
+
+    def __enter__(self) -> "GcTime":
+        gc.callbacks.append(self._callback)
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        gc.callbacks.remove(self._callback)
+
+    def _callback(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._started = time.process_time()
+        else:
+            self.seconds += time.process_time() - self._started
+            self.counts[info["generation"]] += 1
 
 
 def main() -> None:

@@ -5,6 +5,7 @@ connection yet) and tries Kafka once; neither being down stops the gateway from 
 it answers 503 (and /readyz 503) until they are back.
 """
 
+import gc
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
@@ -16,8 +17,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from gateway import openapi
 from gateway.database import Database
-from gateway.deps import Services
-from gateway.errors import GatewayError, ServiceUnavailable
+from gateway.deps import Services, take_before_refusing
+from gateway.errors import GatewayError, RateLimited, ServiceUnavailable, ValidationFailed
 from gateway.metrics import Metrics
 from gateway.middleware import EdgeMiddleware
 from gateway.publisher import ProducerFactory, Publisher, default_producer
@@ -75,6 +76,9 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     await svc.db.open()
     await svc.publisher.try_connect()
     await svc.waiters.start()
+    # Everything made so far (modules, the app, its routes and models) lives as long as the
+    # process: out of the collector's sight, a full collection walks only what came since.
+    gc.freeze()
     try:
         yield
     finally:
@@ -92,11 +96,16 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def on_gateway_error(request: Request, exc: Exception) -> JSONResponse:
         if not isinstance(exc, GatewayError):  # registered for GatewayError only
             raise exc
+        if exc.status in (400, 422):
+            exc = await _metered_first(request, exc)
         if isinstance(exc, ServiceUnavailable):
             app.state.services.metrics.unavailable.labels(_dependency(exc)).inc()
         return error_response(exc.status, exc.code, exc.message, exc.headers)
 
     async def on_validation_error(request: Request, exc: Exception) -> JSONResponse:
+        refused = await _metered_first(request, ValidationFailed())
+        if not isinstance(refused, ValidationFailed):
+            return await on_gateway_error(request, refused)
         errors: Sequence[Any] = exc.errors() if isinstance(exc, RequestValidationError) else []
         message = "; ".join(_describe(error) for error in errors) or "invalid request"
         return error_response(422, "validation_error", message, {})
@@ -110,6 +119,15 @@ def _install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(GatewayError, on_gateway_error)
     app.add_exception_handler(RequestValidationError, on_validation_error)
     app.add_exception_handler(StarletteHTTPException, on_http_error)
+
+
+async def _metered_first(request: Request, exc: GatewayError) -> GatewayError:
+    """`exc`, or the 429/503 a metered POST gets first (`deps.take_before_refusing`)."""
+    try:
+        await take_before_refusing(request, request.app.state.services)
+    except (RateLimited, ServiceUnavailable) as refused:
+        return refused
+    return exc
 
 
 def _describe(error: dict[str, Any]) -> str:

@@ -2,6 +2,10 @@
 
 Dependencies run before the body is validated, so the order of answers is
 401 (who?) → 429 (too often) → 400 (no key) → 422 (bad body).
+
+`POST /api/v1/payments` keeps that order with its token taken later (`Meter`): by the
+payment's own statement when the request gets that far, else by the error handler before it
+answers 400 or 422 (`gateway.app`), which answers 429 (or 503) instead when the bucket says so.
 """
 
 import uuid
@@ -65,6 +69,33 @@ async def rate_limited_user(
     return user_id
 
 
+@dataclass
+class Meter:
+    """A POST whose rate-limit token is still to be taken, once: `taken` when it was."""
+
+    user_id: uuid.UUID
+    taken: bool = False
+
+
+async def metered_user(
+    request: Request, user_id: Annotated[uuid.UUID, Depends(current_user)]
+) -> Meter:
+    """The caller, with their token still in the bucket (see the module's docstring)."""
+    meter = Meter(user_id)
+    request.state.meter = meter
+    return meter
+
+
+async def take_before_refusing(request: Request, svc: Services) -> None:
+    """For the error handlers: the token of a metered POST refused before it was taken
+    (`RateLimited` or `DatabaseUnavailable` when the bucket says no or cannot be read)."""
+    meter: Meter | None = getattr(request.state, "meter", None)
+    if meter is not None and not meter.taken:
+        meter.taken = True
+        await svc.limiter.take(meter.user_id)
+
+
 Svc = Annotated[Services, Depends(services)]
 PostingUser = Annotated[uuid.UUID, Depends(rate_limited_user)]
 IdempotencyKey = Annotated[str, Depends(idempotency_key)]
+MeteredUser = Annotated[Meter, Depends(metered_user)]

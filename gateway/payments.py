@@ -12,7 +12,7 @@ from typing import Any
 from common import logs
 from domain import commands, payments
 from domain.payments import PaymentStatus
-from gateway.deps import Services
+from gateway.deps import Meter, Services
 from gateway.errors import (
     DatabaseUnavailable,
     IdempotencyKeyReused,
@@ -40,17 +40,22 @@ MAX_WAIT_S = 10
 
 async def accept_payment(
     svc: Services,
-    user_id: uuid.UUID,
+    meter: Meter,
     key: str,
     body: CreatePaymentBody,
     token_email: str | None = None,
 ) -> tuple[Record, bool]:
-    """The payment row and whether it is a replay (the key named an existing payment)."""
+    """The payment row and whether it is a replay (the key named an existing payment).
+
+    The caller's rate-limit token is taken by the first statement (`RateLimited`: nothing
+    else done); a 422 raised before it is answered by the error handler, which takes it
+    then (`deps.Meter`)."""
     if not return_url_allowed(body.return_url, svc.settings.return_url_origins()):
         raise ReturnUrlNotAllowed()
+    user_id = meter.user_id
     fp = fingerprint(body.fingerprint_fields())
     email = receipts.customer_email(token_email, body.email)
-    row, replayed = await _stored_payment(svc, user_id, key, body, fp, email)
+    row, replayed = await _stored_payment(svc, meter, key, body, fp, email)
     if row["request_fingerprint"] != fp:
         raise IdempotencyKeyReused()
     if row["status"] == PaymentStatus.ACCEPTED:
@@ -63,7 +68,7 @@ async def accept_payment(
 
 async def _stored_payment(
     svc: Services,
-    user_id: uuid.UUID,
+    meter: Meter,
     key: str,
     body: CreatePaymentBody,
     fp: str,
@@ -74,38 +79,39 @@ async def _stored_payment(
 
     Usually one statement (`_short_way`); when that cannot tell, the long way below.
     """
-    found = await _short_way(svc, user_id, key, body, fp, email)
+    found = await _short_way(svc, meter, key, body, fp, email)
     if found is not None:
         return found
-    return await _long_way(svc, user_id, key, body, fp, email)
+    return await _long_way(svc, meter, key, body, fp, email)
 
 
 async def _short_way(
     svc: Services,
-    user_id: uuid.UUID,
+    meter: Meter,
     key: str,
     body: CreatePaymentBody,
     fp: str,
     email: str | None,
 ) -> tuple[Record, bool] | None:
-    """Insert-or-existing in one statement, priced from the cached plan; None when the
-    plan is not cached, the receipt cannot be made (a replay must not be refused for it),
-    or the statement could not tell (`insert_or_existing`)."""
+    """The rate-limit token and insert-or-existing in one statement, priced from the cached
+    plan; None when the plan is not cached, the receipt cannot be made (a replay must not be
+    refused for it), or the statement could not tell (`insert_or_existing`)."""
     plan = svc.plans.get(body.plan_id)
     if plan is None:
         return None
     try:
-        new = _new_payment(svc, plan, user_id, key, body, fp, email)
+        new = _new_payment(svc, plan, meter.user_id, key, body, fp, email)
     except ReceiptContactRequired:
         return None
     async with svc.db.connection() as conn:
-        found = await insert_or_existing(conn, new, plan["version"])
+        meter.taken = True  # whatever comes of the statement: one try per request
+        found = await insert_or_existing(conn, new, plan["version"], svc.limiter)
     return None if found is None else (found[0], not found[1])
 
 
 async def _long_way(
     svc: Services,
-    user_id: uuid.UUID,
+    meter: Meter,
     key: str,
     body: CreatePaymentBody,
     fp: str,
@@ -115,8 +121,13 @@ async def _long_way(
 
     The payment id is derived from (user, key), so a key whose text the retention clean-up
     dropped still finds its payment by id: a late replay never creates a second one.
+    The rate-limit token comes first, unless the short way's statement took it.
     """
+    user_id = meter.user_id
     async with svc.db.connection() as conn:
+        if not meter.taken:
+            meter.taken = True
+            await svc.limiter.take_on(conn, user_id)
         row = await payment_by_key(conn, user_id, key)
         row = row or await user_payment(conn, user_id, ids.payment_id(user_id, key))
         if row is not None:

@@ -13,6 +13,12 @@ saturated, which is what a burst does; and every POST needs the database anyway,
 unmetered request would at best answer 503 a moment later, having cost a Kafka send or a
 provider call on the way. The client retries with the same Idempotency-Key (CONTRACT).
 The order of answers stays 401 → 429/503 → 400 → 422.
+
+`POST /api/v1/payments` takes its token in the payment's own statement (`take_statement`
+as the first part of `repository.insert_or_existing`: one round trip, one pool connection,
+no row written without a token); a request refused as bad input before it gets there takes
+its token in the error handler first and gets 429/503 instead when it must (`deps.Meter`).
+The other POSTs take it in their dependency (`deps.rate_limited_user`).
 """
 
 import math
@@ -20,21 +26,31 @@ import time
 import uuid
 from datetime import datetime
 
+import asyncpg
+
 from gateway.database import Database
 from gateway.errors import RateLimited
 
 FORGET_EVERY_S = 600.0
-_ELAPSED = "greatest(0, extract(epoch FROM (excluded.updated_at - b.updated_at)))"
-_REFILLED = f"least($2, b.tokens + {_ELAPSED} * $3)"
-_TAKE = f"""
+
+
+def take_statement(user: str, capacity: str, rate: str, now: str) -> str:
+    """The bucket's one statement, with its parameters named by the caller (`$n`), so that
+    `repository.insert_or_existing` can run it as the first part of the payment's own."""
+    elapsed = "greatest(0, extract(epoch FROM (excluded.updated_at - b.updated_at)))"
+    refilled = f"least({capacity}, b.tokens + {elapsed} * {rate})"
+    return f"""
 INSERT INTO payments_history.rate_limits AS b (user_id, tokens, updated_at, allowed)
-VALUES ($1, $2 - 1, coalesce($4::timestamptz, clock_timestamp()), true)
+VALUES ({user}, {capacity} - 1, coalesce({now}::timestamptz, clock_timestamp()), true)
 ON CONFLICT (user_id) DO UPDATE SET
-  allowed = {_REFILLED} >= 1,
-  tokens = {_REFILLED} - CASE WHEN {_REFILLED} >= 1 THEN 1 ELSE 0 END,
+  allowed = {refilled} >= 1,
+  tokens = {refilled} - CASE WHEN {refilled} >= 1 THEN 1 ELSE 0 END,
   updated_at = greatest(b.updated_at, excluded.updated_at)
 RETURNING allowed, tokens
 """
+
+
+_TAKE = take_statement("$1", "$2", "$3", "$4")
 _FORGET = """
 DELETE FROM payments_history.rate_limits
 WHERE updated_at < clock_timestamp() - make_interval(secs => $1)"""
@@ -50,12 +66,30 @@ class RateLimiter:
     async def take(self, user_id: uuid.UUID, now: datetime | None = None) -> None:
         """One token from the user's bucket, or `RateLimited` with the seconds to wait."""
         async with self.db.connection() as conn:  # DatabaseUnavailable: 503, fails closed
-            row = await conn.fetchrow(_TAKE, user_id, self.capacity, self.rate, now)
-            if time.monotonic() >= self.next_forget:
-                self.next_forget = time.monotonic() + FORGET_EVERY_S
-                await conn.execute(_FORGET, self.capacity / self.rate + 60)
-        if not row["allowed"]:
-            raise RateLimited(self.retry_after(float(row["tokens"])))
+            await self.take_on(conn, user_id, now)
+
+    async def take_on(
+        self, conn: asyncpg.Connection, user_id: uuid.UUID, now: datetime | None = None
+    ) -> None:
+        """`take` on a connection the caller holds (and goes on using)."""
+        row = await conn.fetchrow(_TAKE, user_id, self.capacity, self.rate, now)
+        await self.forget_if_due(conn)
+        self.check(row["allowed"], row["tokens"])
+
+    def args(self, now: datetime | None = None) -> tuple[float, float, datetime | None]:
+        """The values of `take_statement`'s capacity, rate and now."""
+        return self.capacity, self.rate, now
+
+    def check(self, allowed: bool, tokens: float) -> None:
+        """What the statement said: nothing if a token was taken, else `RateLimited`."""
+        if not allowed:
+            raise RateLimited(self.retry_after(float(tokens)))
+
+    async def forget_if_due(self, conn: asyncpg.Connection) -> None:
+        """Every FORGET_EVERY_S, drop the buckets that have been full for a minute."""
+        if time.monotonic() >= self.next_forget:
+            self.next_forget = time.monotonic() + FORGET_EVERY_S
+            await conn.execute(_FORGET, self.capacity / self.rate + 60)
 
     def retry_after(self, tokens: float) -> int:
         """Whole seconds until the bucket holds one token again (at least 1)."""

@@ -21,6 +21,7 @@ from asyncpg import Record
 from domain import refunds
 from domain.payments import FINAL, PaymentStatus
 from domain.refunds import RefundStatus
+from gateway.ratelimit import RateLimiter, take_statement
 from schemas.ids import SYSTEM_YOOKASSA
 
 __all__ = ["Record"]
@@ -94,25 +95,30 @@ INSERT INTO payments_history.payments
 _PAYMENT_VALUES = (
     "$1, $2, $3::varchar, $4, $5, $10::text, $6, $7, $8, $9, $11, $12, $13, $14::jsonb"
 )
-# The new row if its plan is still exactly the version it was priced from ($15) and neither
-# its (user, key) nor its id is taken; else the row of this (user, key) that the statement
-# sees — by key first, then by the id derived from it (a key the retention clean-up dropped).
+# First the caller's rate-limit token ($2's bucket: capacity $16, rate $17, now $18). Then, if
+# one was taken: the new row if its plan is still exactly the version it was priced from ($15)
+# and neither its (user, key) nor its id is taken; else the row of this (user, key) that the
+# statement sees — by key first, then by the id derived from it (a key the retention clean-up
+# dropped). Always one row: the bucket's answer, and the payment's columns or NULLs.
 _INSERT_OR_EXISTING = f"""
-WITH created AS (
+WITH take AS ({take_statement("$2", "$16", "$17", "$18")}),
+created AS (
     {_INSERT_PAYMENT}
-    SELECT {_PAYMENT_VALUES} FROM payments_history.plans p
-    WHERE p.id = $3::varchar AND p.active AND md5(p::text) = $15
+    SELECT {_PAYMENT_VALUES} FROM payments_history.plans p, take
+    WHERE take.allowed AND p.id = $3::varchar AND p.active AND md5(p::text) = $15
     ON CONFLICT DO NOTHING
     RETURNING {PAYMENT_COLUMNS}
 )
-SELECT * FROM (
-    SELECT true AS created, * FROM created
-    UNION ALL
-    SELECT false, {PAYMENT_COLUMNS} FROM payments_history.payments
-    WHERE user_id = $2 AND (idempotency_key = $7 OR id = $1)
-) found
-ORDER BY created DESC, payment_id = $1
-LIMIT 1
+SELECT take.allowed, take.tokens, found.* FROM take LEFT JOIN LATERAL (
+    SELECT * FROM (
+        SELECT true AS created, * FROM created
+        UNION ALL
+        SELECT false, {PAYMENT_COLUMNS} FROM payments_history.payments
+        WHERE take.allowed AND user_id = $2 AND (idempotency_key = $7 OR id = $1)
+    ) candidates
+    ORDER BY created DESC, payment_id = $1
+    LIMIT 1
+) found ON true
 """
 
 
@@ -145,15 +151,21 @@ async def insert_payment(conn: asyncpg.Connection, new: NewPayment) -> bool:
 
 
 async def insert_or_existing(
-    conn: asyncpg.Connection, new: NewPayment, plan_version: str
+    conn: asyncpg.Connection, new: NewPayment, plan_version: str, limiter: RateLimiter
 ) -> tuple[Record, bool] | None:
-    """One statement: (the row, whether this call created it) — the new row if the plan is
-    still `plan_version` (`active_plan`'s `version`), else an existing row of (user, key).
-    None when it can say neither: the plan changed or went inactive, or a twin committed
-    after the statement began (its row conflicted but is not in the statement's snapshot).
-    The caller then takes the long way (`payment_by_key`, …), which sees both."""
-    row = await conn.fetchrow(_INSERT_OR_EXISTING, *_payment_args(new), plan_version)
-    return None if row is None else (row, bool(row["created"]))
+    """One statement: a token from the user's bucket (`RateLimited` if there is none, and
+    nothing else done), then (the row, whether this call created it) — the new row if the
+    plan is still `plan_version` (`active_plan`'s `version`), else an existing row of (user,
+    key). None when it can say neither: the plan changed or went inactive, or a twin
+    committed after the statement began (its row conflicted but is not in the statement's
+    snapshot). The caller then takes the long way (`payment_by_key`, …), which sees both;
+    the token is taken either way."""
+    row = await conn.fetchrow(
+        _INSERT_OR_EXISTING, *_payment_args(new), plan_version, *limiter.args()
+    )
+    await limiter.forget_if_due(conn)
+    limiter.check(row["allowed"], row["tokens"])
+    return None if row["payment_id"] is None else (row, bool(row["created"]))
 
 
 async def payment_by_key(

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Query, Response
 
 from gateway.auth import CurrentUser, TokenEmail
-from gateway.deps import IdempotencyKey, PostingUser, Svc
+from gateway.deps import IdempotencyKey, MeteredUser, Svc
 from gateway.errors import InvalidCursor, NotFound
 from gateway.models import REPLAYED_HEADER, CreatePaymentBody, ErrorOut, PaymentOut, PaymentPage
 from gateway.payments import accept_payment, is_settled, requested_wait
@@ -45,14 +45,14 @@ async def create_payment(
     body: CreatePaymentBody,
     response: Response,
     svc: Svc,
-    user_id: PostingUser,
+    meter: MeteredUser,
     key: IdempotencyKey,
     email: TokenEmail,
     prefer: Annotated[
         str | None, Header(alias="Prefer", description="wait=N, N <= 10 seconds (RFC 7240)")
     ] = None,
 ) -> PaymentOut:
-    row, replayed = await accept_payment(svc, user_id, key, body, email)
+    row, replayed = await accept_payment(svc, meter, key, body, email)
     if replayed:
         response.headers[REPLAYED_HEADER] = "true"
     response.headers["Location"] = f"/api/v1/payments/{row['payment_id']}"

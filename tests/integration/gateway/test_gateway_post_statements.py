@@ -1,8 +1,8 @@
 """What one `POST /api/v1/payments` asks of PostgreSQL, and the plan cache that saves a read.
 
-A new payment whose plan the gateway has seen costs two statements: the rate limiter's and
-one insert-or-existing (which also checks that the plan is still the version it was priced
-from). A same-key replay costs the same two. A plan changed or deactivated since it was
+A new payment whose plan the gateway has seen costs one statement: the rate limiter's token,
+then insert-or-existing (which also checks that the plan is still the version it was priced
+from). A same-key replay costs the same one. A plan changed or deactivated since it was
 cached is noticed by the next payment, never priced from the old row.
 """
 
@@ -17,7 +17,7 @@ import httpx
 import pytest
 from asyncpg.connection import LoggedQuery
 from fastapi import FastAPI
-from gateway_it_support import Client, bearer
+from gateway_it_support import Client, GatewayFactory, bearer
 
 from gateway.database import Database
 from gateway.models import REPLAYED_HEADER
@@ -73,7 +73,7 @@ async def pay(http: Client, user: uuid.UUID, key: str, plan_id: str) -> httpx.Re
     )
 
 
-async def test_a_new_payment_and_its_replay_cost_two_statements_each(
+async def test_a_new_payment_and_its_replay_cost_one_statement_each(
     served: tuple[FastAPI, Client], plan: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     app, http = served
@@ -86,8 +86,9 @@ async def test_a_new_payment_and_its_replay_cost_two_statements_each(
     new = await pay(http, user, key, plan)
     assert new.status_code == 202 and new.json()["payment_id"] == str(ids.payment_id(user, key))
     first = statements.take()
-    assert len(first) == 2, first
-    assert "rate_limits" in first[0] and first[1].startswith("WITH created AS ( INSERT INTO")
+    assert len(first) == 1, first
+    assert first[0].startswith("WITH take AS ( INSERT INTO payments_history.rate_limits")
+    assert "INSERT INTO payments_history.payments" in first[0]
 
     replay = await pay(http, user, key, plan)
     assert replay.status_code == 202 and replay.json()["payment_id"] == new.json()["payment_id"]
@@ -139,3 +140,23 @@ async def test_a_plan_deactivated_after_it_was_cached_is_refused_but_replays_sti
     assert replay.status_code == 202 and replay.json()["payment_id"] == str(
         ids.payment_id(user, paid)
     )
+
+
+async def test_a_post_that_takes_the_long_way_takes_one_rate_limit_token(
+    make_gateway: GatewayFactory, plan: str, db: asyncpg.Pool
+) -> None:
+    """The short way's statement took the token and could not tell (plan deactivated since
+    it was cached): the long way answers without taking a second one."""
+    http = await make_gateway(gateway_rate_limit_per_minute=3)
+    user = uuid.uuid4()
+    assert (await pay(http, user, f"key-{uuid.uuid4()}", plan)).status_code == 202
+    await db.execute("UPDATE payments_history.plans SET active = false WHERE id = $1", plan)
+    refused = await pay(http, user, f"key-{uuid.uuid4()}", plan)
+    assert refused.json()["error"]["code"] == "unknown_plan", refused.text
+    await db.execute("UPDATE payments_history.plans SET active = true WHERE id = $1", plan)
+
+    third = await pay(http, user, f"key-{uuid.uuid4()}", plan)
+    fourth = await pay(http, user, f"key-{uuid.uuid4()}", plan)
+
+    assert third.status_code == 202, third.text  # 2 tokens taken so far, not 3
+    assert fourth.status_code == 429, fourth.text

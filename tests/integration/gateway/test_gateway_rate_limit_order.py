@@ -1,0 +1,73 @@
+"""The order of answers to `POST /api/v1/payments`: 401 → 429 → 400 → 422, with the token
+taken by the payment's own statement (gateway.deps.Meter): a request refused as bad input
+still takes its token first, and gets 429 instead when the bucket is empty."""
+
+import uuid
+from typing import Any
+
+import httpx
+from gateway_it_support import Client, GatewayFactory, bearer
+
+from schemas import ids
+
+GOOD = {"plan_id": "monthly", "return_url": "https://cinema.test/back"}
+EVIL = "https://evil.test/"
+BAD_INPUT: list[tuple[dict[str, str], Any, str]] = [
+    ({}, GOOD, "idempotency_key_required"),
+    ({"Idempotency-Key": "x" * 256}, GOOD, "idempotency_key_invalid"),
+    ({"Idempotency-Key": "k"}, {"plan_id": "monthly"}, "validation_error"),
+    (
+        {"Idempotency-Key": "k"},
+        GOOD | {"return_url": "https://evil.test/"},
+        "return_url_not_allowed",
+    ),
+]
+
+
+async def post(http: Client, user: uuid.UUID, extra: dict[str, str], body: Any) -> httpx.Response:
+    return await http.post("/api/v1/payments", headers=bearer(user) | extra, json=body)
+
+
+async def test_bad_input_from_a_user_over_the_rate_gets_429(make_gateway: GatewayFactory) -> None:
+    http = await make_gateway(gateway_rate_limit_per_minute=1)
+    user = uuid.uuid4()
+    assert (await post(http, user, {"Idempotency-Key": "first"}, GOOD)).status_code == 202
+
+    answers = [await post(http, user, extra, body) for extra, body, _ in BAD_INPUT]
+    replay = await post(http, user, {"Idempotency-Key": "first"}, GOOD)
+
+    assert [a.status_code for a in answers] == [429] * len(BAD_INPUT), [a.text for a in answers]
+    assert all(a.json()["error"]["code"] == "rate_limited" for a in answers)
+    assert all(int(a.headers["Retry-After"]) >= 1 for a in answers)
+    assert replay.status_code == 429, replay.text
+
+
+async def test_bad_input_is_answered_as_such_and_takes_its_token(
+    make_gateway: GatewayFactory,
+) -> None:
+    http = await make_gateway(gateway_rate_limit_per_minute=1)
+    for extra, body, code in BAD_INPUT:
+        user = uuid.uuid4()
+        refused = await post(http, user, extra, body)
+        then = await post(http, user, {"Idempotency-Key": f"then-{uuid.uuid4()}"}, GOOD)
+
+        assert (refused.status_code, refused.json()["error"]["code"]) == (
+            400 if code.startswith("idempotency") else 422,
+            code,
+        ), refused.text
+        assert then.status_code == 429, f"{code}: the refused request took no token"
+
+
+async def test_a_payment_refused_by_the_rate_limit_leaves_no_row(
+    make_gateway: GatewayFactory, db: Any
+) -> None:
+    http = await make_gateway(gateway_rate_limit_per_minute=1)
+    user = uuid.uuid4()
+    assert (await post(http, user, {"Idempotency-Key": "a"}, GOOD)).status_code == 202
+    limited = await post(http, user, {"Idempotency-Key": "b"}, GOOD)
+
+    assert limited.status_code == 429, limited.text
+    rows = await db.fetchval(
+        "SELECT count(*) FROM payments_history.payments WHERE id = $1", ids.payment_id(user, "b")
+    )
+    assert rows == 0
