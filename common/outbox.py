@@ -2,7 +2,9 @@
 
 `append` inserts the event (idempotent on `message_id`) and `NOTIFY billing_outbox`, which
 PostgreSQL delivers only when the transaction commits: the relay wakes at once instead of
-waiting for its next poll. The processors and the subscriptions consumer both write through it;
+waiting for its next poll. The notification's payload is the event's payment id ('' when it
+has none), so a gateway holding `Prefer: wait` requests re-reads only for its own payments.
+The processors and the subscriptions consumer both write through it;
 `processors.relay` publishes what it queued.
 """
 
@@ -22,9 +24,10 @@ WITH queued AS (
         (message_id, topic, key, type, payload, payment_id, refund_id)
     VALUES ($1, $2, $3, $4, $5, $6, $7)
     ON CONFLICT (message_id) DO NOTHING
-    RETURNING id
+    RETURNING id, payment_id
 )
-SELECT (SELECT id FROM queued) AS id, pg_notify($8, '')
+SELECT (SELECT id FROM queued) AS id,
+       pg_notify($8, coalesce((SELECT payment_id::text FROM queued), ''))
 """
 
 
