@@ -25,7 +25,13 @@ def runtime(request: Request) -> BasicRuntime[AuthSettings]:
     return value
 
 
-Runtime = Annotated[BasicRuntime[AuthSettings], Depends(runtime)]
+async def _runtime(request: Request) -> BasicRuntime[AuthSettings]:
+    """``async`` on purpose: FastAPI runs a plain ``def`` dependency in its thread pool, one
+    thread hop per request for an attribute read (as in sandbox/provider/runtime.py)."""
+    return runtime(request)
+
+
+Runtime = Annotated[BasicRuntime[AuthSettings], Depends(_runtime)]
 
 router = APIRouter()
 

@@ -19,7 +19,13 @@ def runtime(request: Request) -> BasicRuntime[NotifySettings]:
     return value
 
 
-Runtime = Annotated[BasicRuntime[NotifySettings], Depends(runtime)]
+async def _runtime(request: Request) -> BasicRuntime[NotifySettings]:
+    """``async`` on purpose: FastAPI runs a plain ``def`` dependency in its thread pool, one
+    thread hop per request for an attribute read (as in sandbox/provider/runtime.py)."""
+    return runtime(request)
+
+
+Runtime = Annotated[BasicRuntime[NotifySettings], Depends(_runtime)]
 router = APIRouter()
 
 
