@@ -1,7 +1,7 @@
 """The gateway in-process (lifespan run) against the real Kafka and PostgreSQL."""
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import asyncpg
@@ -98,6 +98,23 @@ async def served(
     """A gateway of the test's own, with its app (for its services: the pool, the caches)."""
     async for pair in serve_app(gateway_settings(kafka_bootstrap, database_url)):
         yield pair
+
+
+@pytest.fixture
+async def make_served(
+    kafka_bootstrap: str, database_url: str, private_topics: None
+) -> AsyncIterator[Callable[..., Awaitable[tuple[FastAPI, Client]]]]:
+    """`await make_served(**overrides)`: `served` with settings of the test's own."""
+    generators: list[AsyncIterator[tuple[FastAPI, Client]]] = []
+
+    async def make(**overrides: Any) -> tuple[FastAPI, Client]:
+        generator = serve_app(gateway_settings(kafka_bootstrap, database_url, **overrides))
+        generators.append(generator)
+        return await anext(generator)
+
+    yield make
+    for generator in generators:
+        await anext(generator, None)
 
 
 @pytest.fixture(scope="session")
