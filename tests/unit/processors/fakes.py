@@ -192,21 +192,18 @@ class FakeStore:
         key: str,
         payment_id: UUID | None = None,
         refund_id: UUID | None = None,
-    ) -> bool:
+    ) -> None:
         self._call("append")
-        if event.message_id in self.rows.outbox:
-            return False
-        self.rows.outbox[event.message_id] = event
-        return True
+        self.rows.outbox.setdefault(event.message_id, event)
 
     async def record(self, origin: InboxEntry) -> None:
         self._call("record")
         self.rows.inbox.add((origin.consumer, origin.message_id))
 
     async def on_payment_moved(
-        self, payment_id: UUID, saved_card: SavedCard | None, *, topic: str
+        self, payment: PaymentRow, saved_card: SavedCard | None, *, topic: str
     ) -> None:
-        self.subscription_hooks.append(("payment_moved", payment_id))
+        self.subscription_hooks.append(("payment_moved", payment.id))
 
     async def on_refund_succeeded(self, refund_id: UUID, *, topic: str) -> None:
         self.subscription_hooks.append(("refund_succeeded", refund_id))
