@@ -65,6 +65,12 @@ class Store(Protocol):
         self, payment_id: UUID, consumer: str, message_id: UUID
     ) -> tuple[bool, PaymentRow | None]: ...
 
+    async def payment_by_external_unless_seen(
+        self, external_id: str, consumer: str, message_id: UUID
+    ) -> tuple[bool, PaymentRow | None]:
+        """Whether `consumer` handled `message_id`, and the payment whose provider id is
+        `external_id` (None if none has it yet, or it is no provider id)."""
+
     async def payment(self, payment_id: UUID, *, lock: bool = False) -> PaymentRow | None: ...
 
     async def refund(self, refund_id: UUID, *, lock: bool = False) -> RefundRow | None: ...

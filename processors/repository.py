@@ -123,6 +123,32 @@ async def load_payment_unless_seen(
     return seen, None if fields["id"] is None else PaymentRow.of_fields(fields)
 
 
+async def payment_by_external_unless_seen(
+    conn: Conn, external_id: str, consumer: str, message_id: UUID
+) -> tuple[bool, PaymentRow | None]:
+    """`load_payment_unless_seen` by the provider's payment id (None when it is no UUID or
+    no row of ours has it yet): a webhook's inbox check and, before the provider's object
+    says which payment it is, the row its notification names — to be checked against it."""
+    try:
+        key: UUID | None = UUID(external_id)
+    except ValueError:
+        key = None
+    record = await conn.fetchrow(
+        f"""SELECT EXISTS (SELECT 1 FROM payments_history.inbox
+                           WHERE consumer = $2 AND message_id = $3) AS seen, p.*
+            FROM (SELECT 1) AS one
+            LEFT JOIN (SELECT {_PAYMENT_COLUMNS} FROM payments_history.payments
+                       WHERE external_id = $1) p
+            ON true""",
+        key,
+        consumer,
+        message_id,
+    )
+    fields = dict(record)
+    seen = bool(fields.pop("seen"))
+    return seen, None if fields["id"] is None else PaymentRow.of_fields(fields)
+
+
 async def now(conn: Conn) -> datetime:
     """The database's clock: the one `created_at` was written with."""
     moment: datetime = await conn.fetchval("SELECT now()")

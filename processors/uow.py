@@ -45,6 +45,13 @@ class PgStore:
             self._conn, payment_id, consumer, message_id
         )
 
+    async def payment_by_external_unless_seen(
+        self, external_id: str, consumer: str, message_id: UUID
+    ) -> tuple[bool, PaymentRow | None]:
+        return await repository.payment_by_external_unless_seen(
+            self._conn, external_id, consumer, message_id
+        )
+
     async def payment(self, payment_id: UUID, *, lock: bool = False) -> PaymentRow | None:
         return await repository.load_payment(self._conn, payment_id, lock=lock)
 

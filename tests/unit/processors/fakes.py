@@ -78,6 +78,14 @@ class FakeStore:
         seen = (consumer, message_id) in self.rows.inbox
         return seen, self.rows.payments.get(payment_id)
 
+    async def payment_by_external_unless_seen(
+        self, external_id: str, consumer: str, message_id: UUID
+    ) -> tuple[bool, PaymentRow | None]:
+        self._call("payment_by_external_unless_seen")
+        seen = (consumer, message_id) in self.rows.inbox
+        found = [p for p in self.rows.payments.values() if str(p.external_id) == external_id]
+        return seen, found[0] if found else None
+
     async def payment(self, payment_id: UUID, *, lock: bool = False) -> PaymentRow | None:
         self._call("payment")
         return self.rows.payments.get(payment_id)
