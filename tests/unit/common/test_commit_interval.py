@@ -64,9 +64,7 @@ class Counting(FakeConsumer):
         return await super().getmany(timeout_ms, max_records)
 
 
-async def test_a_quiet_reader_neither_polls_nor_commits_and_stops_at_once_with_its_work_committed() -> (
-    None
-):
+async def test_a_quiet_reader_neither_polls_nor_commits_and_its_stop_is_immediate() -> None:
     consumer = Counting([record(i, "k") for i in range(3)])
     handled = asyncio.Event()
 
