@@ -2,8 +2,9 @@
 
 One flow: a new user token from the Auth sandbox → `POST /api/v1/payments` (every other flow
 with `Prefer: wait=10`) → the card holder pays on the page (sandbox confirm, card 4242…) →
-wait until the role is granted in Auth and the notification is in Notify → one GET that the
-payment is `succeeded`. The flow helpers are tests/stack/flows.py's. At most `concurrency`
+wait until the role is granted in Auth and the notification is in Notify (one watcher for
+all flows, bench/watch.py) → one GET of the user's roles and one of the payment, which must be
+`succeeded`. The flow helpers are tests/stack/flows.py's. At most `concurrency`
 flows run at once; the run stops after N flows or `deadline_s`, whichever comes first.
 """
 
@@ -16,6 +17,8 @@ from typing import Any
 
 import httpx
 
+from bench.watch import ROLE, Watch
+from common.aiohttp_transport import AiohttpTransport
 from tests.stack import flows
 from tests.stack.conftest import Stack, User, new_user
 
@@ -57,7 +60,9 @@ def pct(values: list[float], p: int) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[p - 1]
 
 
-async def one_flow(http: httpx.AsyncClient, stack: Stack, wait: bool, run: FlowRun) -> None:
+async def one_flow(
+    http: httpx.AsyncClient, stack: Stack, watch: Watch, wait: bool, run: FlowRun
+) -> None:
     started = time.perf_counter()
     user = await new_user(http, stack)
     payment = await flows.pay(http, stack, user, prefer="wait=10" if wait else None)
@@ -67,7 +72,7 @@ async def one_flow(http: httpx.AsyncClient, stack: Stack, wait: bool, run: FlowR
             http, stack, user, payment["payment_id"], _has_page, every=POLL_S
         )
     await flows.confirm(http, stack, payment, flows.GOOD_CARD)
-    await _granted_and_notified(http, stack, user)
+    await _granted_and_notified(http, stack, watch, user)
     final = await flows.get_payment(http, stack, user, payment["payment_id"])
     if final["status"] != "succeeded":
         raise RuntimeError(f"payment {payment['payment_id']} is {final['status']}")
@@ -78,29 +83,34 @@ def _has_page(payment: dict[str, Any]) -> bool:
     return payment["confirmation_url"] is not None or payment["status"] in flows.FINAL
 
 
-async def _granted_and_notified(http: httpx.AsyncClient, stack: Stack, user: User) -> None:
-    roles = await flows.eventually(
-        lambda: flows.roles(http, stack, user), bool, within=60, every=POLL_S
-    )
-    sent = await flows.eventually(
-        lambda: flows.notifications(http, stack, user), bool, within=60, every=POLL_S
-    )
-    if not roles or not sent:
-        raise RuntimeError(f"user {user.id}: roles {roles}, notifications {len(sent)}")
+async def _granted_and_notified(
+    http: httpx.AsyncClient, stack: Stack, watch: Watch, user: User
+) -> None:
+    """The watcher saw the grant and a notification; Auth's roles say the same."""
+    if not await watch.arrived(str(user.id), within=60):
+        raise RuntimeError(f"user {user.id}: no role grant and notification within 60 s")
+    roles = await flows.roles(http, stack, user)
+    if ROLE not in roles:
+        raise RuntimeError(f"user {user.id}: granted, but Auth's roles are {roles}")
 
 
 async def drive(stack: Stack, n: int, concurrency: int, deadline_s: float) -> FlowRun:
     """Run n flows, at most `concurrency` at once; give up on what is left at the deadline."""
     run = FlowRun()
     gate = asyncio.Semaphore(concurrency)
-    limits = httpx.Limits(max_connections=concurrency * 2, max_keepalive_connections=concurrency)
+    # httpx's API on aiohttp's pool: httpx's own pool costs O(connections) per request, which
+    # at 100 flows at once made the generator cost more CPU than the stack's Python.
+    wire = AiohttpTransport(max_connections=concurrency * 2)
 
-    async with httpx.AsyncClient(timeout=30, limits=limits) as http:
+    async with (
+        httpx.AsyncClient(timeout=30, transport=wire) as http,
+        Watch.running(http, stack) as watch,
+    ):
 
         async def guarded(i: int) -> None:
             async with gate:
                 try:
-                    await one_flow(http, stack, wait=i % 2 == 0, run=run)
+                    await one_flow(http, stack, watch, wait=i % 2 == 0, run=run)
                     run.flows += 1
                 except (httpx.HTTPError, RuntimeError, AssertionError, KeyError) as exc:
                     run.failed += 1

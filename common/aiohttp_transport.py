@@ -1,11 +1,12 @@
 """An httpx transport on aiohttp's connection pool, for the consumers' calls to Auth and
-Notifications.
+Notifications, the provider sandbox's webhooks and the bench's load generator.
 
 httpx's own transport (httpcore 1.0) scans every pooled connection, with a socket check each,
 on every request start and end: O(connections) per call (`bench.http_clients` measures it).
 aiohttp's `TCPConnector` hands out a kept-alive connection in O(1) and never reuses one the
-server closed or whose keep-alive ran out. The callers keep httpx's API, its exceptions and
-`httpx.MockTransport` in their tests; only the wire under it changes.
+server closed or one idle longer than `KEEPALIVE_S`, which is below the servers' keep-alive.
+The callers keep httpx's API, its exceptions and `httpx.MockTransport` in their tests; only
+the wire under it changes.
 
 Bodies are read whole (the services answer small JSON objects) and handed to httpx still
 encoded: httpx decodes `Content-Encoding` itself, so aiohttp's decompression is off.
@@ -17,9 +18,17 @@ import httpx
 _NO_AUTO_HEADERS = ("User-Agent", "Accept", "Accept-Encoding", "Content-Type")
 
 
+# A kept-alive connection is given up after this many idle seconds: well before uvicorn's
+# 5 s (its default, which our services and sandboxes keep). aiohttp's own default is 15 s: a
+# connection idle 5–15 s was reused while the server was closing it, and the request failed
+# with "Server disconnected" (seen in `make bench` on a loaded box).
+KEEPALIVE_S = 2.0
+
+
 class AiohttpTransport(httpx.AsyncBaseTransport):
-    def __init__(self, max_connections: int = 100) -> None:
+    def __init__(self, max_connections: int = 100, keepalive_s: float = KEEPALIVE_S) -> None:
         self._max_connections = max_connections
+        self.keepalive_s = keepalive_s
         self._session: aiohttp.ClientSession | None = None  # made on the first call's loop
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
@@ -46,7 +55,9 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
 
     def _session_now(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
-            connector = aiohttp.TCPConnector(limit=self._max_connections)
+            connector = aiohttp.TCPConnector(
+                limit=self._max_connections, keepalive_timeout=self.keepalive_s
+            )
             self._session = aiohttp.ClientSession(
                 connector=connector,
                 auto_decompress=False,

@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from sandbox.auth import store, tokens
@@ -17,6 +17,7 @@ from sandbox.clock import now_iso
 from sandbox.faults import injected_failure
 
 UNLOGGED = {"/api/v1/calls"}
+SQLITE_MAX = 2**63 - 1
 
 
 def runtime(request: Request) -> BasicRuntime[AuthSettings]:
@@ -24,7 +25,13 @@ def runtime(request: Request) -> BasicRuntime[AuthSettings]:
     return value
 
 
-Runtime = Annotated[BasicRuntime[AuthSettings], Depends(runtime)]
+async def _runtime(request: Request) -> BasicRuntime[AuthSettings]:
+    """``async`` on purpose: FastAPI runs a plain ``def`` dependency in its thread pool, one
+    thread hop per request for an attribute read (as in sandbox/provider/runtime.py)."""
+    return runtime(request)
+
+
+Runtime = Annotated[BasicRuntime[AuthSettings], Depends(_runtime)]
 
 router = APIRouter()
 
@@ -70,8 +77,13 @@ async def list_roles(user_id: uuid.UUID, rt: Runtime) -> dict[str, object]:
 
 
 @router.get("/api/v1/calls")
-async def list_calls(rt: Runtime, user_id: str | None = None) -> dict[str, object]:
-    return {"items": await store.calls(rt.db, user_id)}
+async def list_calls(
+    rt: Runtime, user_id: str | None = None, after: int = Query(0, ge=0, le=SQLITE_MAX)
+) -> dict[str, object]:
+    """`after`: only the calls whose `seq` is greater, so a watcher reads each call once;
+    `last_seq`: the newest call's, where a watcher that ignores the past starts."""
+    items, last_seq = await store.calls(rt.db, user_id, after)
+    return {"items": items, "last_seq": last_seq}
 
 
 def create_app(settings: AuthSettings) -> FastAPI:

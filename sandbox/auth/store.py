@@ -69,13 +69,19 @@ async def log_call(db: Database, call: dict[str, Any]) -> None:
         )
 
 
-async def calls(db: Database, user_id: str | None) -> list[dict[str, Any]]:
-    sql, args = "SELECT * FROM calls", tuple[str, ...]()
+async def calls(
+    db: Database, user_id: str | None, after: int = 0
+) -> tuple[list[dict[str, Any]], int]:
+    """The calls logged after `seq` `after` (0: all), of `user_id` if given, in order, and
+    the newest `seq` in the log at that moment (0 when empty)."""
+    sql, args = "SELECT * FROM calls WHERE seq > ?", list[object]([after])
     if user_id:
-        sql, args = sql + " WHERE user_id = ?", (user_id,)
+        sql, args = sql + " AND user_id = ?", [*args, user_id]
     async with db.reading() as conn:
         cur = await conn.execute(sql + " ORDER BY seq", args)
         rows = await cur.fetchall()
+        cur = await conn.execute("SELECT coalesce(max(seq), 0) FROM calls")
+        last = await cur.fetchone()
     return [
         {
             "seq": row["seq"],
@@ -88,4 +94,4 @@ async def calls(db: Database, user_id: str | None) -> list[dict[str, Any]]:
             "at": row["at"],
         }
         for row in rows
-    ]
+    ], int(last[0]) if last else 0

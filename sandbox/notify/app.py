@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from sandbox.basic import BasicRuntime, basic_app
@@ -19,7 +19,13 @@ def runtime(request: Request) -> BasicRuntime[NotifySettings]:
     return value
 
 
-Runtime = Annotated[BasicRuntime[NotifySettings], Depends(runtime)]
+async def _runtime(request: Request) -> BasicRuntime[NotifySettings]:
+    """``async`` on purpose: FastAPI runs a plain ``def`` dependency in its thread pool, one
+    thread hop per request for an attribute read (as in sandbox/provider/runtime.py)."""
+    return runtime(request)
+
+
+Runtime = Annotated[BasicRuntime[NotifySettings], Depends(_runtime)]
 router = APIRouter()
 
 
@@ -40,9 +46,15 @@ async def send_notification(body: NotificationIn, rt: Runtime) -> dict[str, obje
 
 @router.get("/api/v1/notifications")
 async def list_notifications(
-    rt: Runtime, user_id: str | None = None, dedup_key: str | None = None
+    rt: Runtime,
+    user_id: str | None = None,
+    dedup_key: str | None = None,
+    after: int = Query(0, ge=0, le=2**63 - 1),
 ) -> dict[str, object]:
-    return {"items": await store.received(rt.db, user_id, dedup_key)}
+    """`after`: only the receipts whose `seq` is greater, so a watcher reads each once;
+    `last_seq`: the newest receipt's, where a watcher that ignores the past starts."""
+    items, last_seq = await store.received(rt.db, user_id, dedup_key, after)
+    return {"items": items, "last_seq": last_seq}
 
 
 def create_app(settings: NotifySettings) -> FastAPI:

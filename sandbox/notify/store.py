@@ -58,19 +58,24 @@ async def receive(
 
 
 async def received(
-    db: Database, user_id: str | None, dedup_key: str | None
-) -> list[dict[str, Any]]:
-    clauses, args = [], []
+    db: Database, user_id: str | None, dedup_key: str | None, after: int = 0
+) -> tuple[list[dict[str, Any]], int]:
+    """The receipts after `seq` `after` (0: all), filtered by the fields given, in order, and
+    the newest `seq` stored at that moment (0 when empty)."""
+    clauses, args = ["seq > ?"], list[object]([after])
     for column, value in (("user_id", user_id), ("dedup_key", dedup_key)):
         if value:
             clauses.append(f"{column} = ?")
             args.append(value)
-    where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+    where = f" WHERE {' AND '.join(clauses)}"
     async with db.reading() as conn:
         cur = await conn.execute(f"SELECT * FROM notifications{where} ORDER BY seq", args)
         rows = await cur.fetchall()
+        cur = await conn.execute("SELECT coalesce(max(seq), 0) FROM notifications")
+        last = await cur.fetchone()
     return [
         {
+            "seq": row["seq"],
             "id": row["id"],
             "user_id": row["user_id"],
             "template": row["template"],
@@ -80,4 +85,4 @@ async def received(
             "received_at": row["received_at"],
         }
         for row in rows
-    ]
+    ], int(last[0]) if last else 0

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+import uvicorn
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
@@ -83,3 +84,24 @@ async def test_a_refused_connection_is_httpx_connect_error() -> None:
         async with httpx.AsyncClient(transport=AiohttpTransport()) as client:
             with pytest.raises(httpx.ConnectError):
                 await client.get(f"http://127.0.0.1:{port}/")
+
+
+def test_a_kept_alive_connection_is_dropped_before_uvicorn_closes_it() -> None:
+    """uvicorn closes an idle connection after `timeout_keep_alive`; reusing one near that
+    moment races the close ("Server disconnected"). The pool gives it up well before."""
+    uvicorn_closes_after = uvicorn.Config(app=None).timeout_keep_alive
+    assert AiohttpTransport().keepalive_s <= uvicorn_closes_after / 2
+
+
+async def test_an_idle_connection_past_its_keep_alive_is_not_reused(
+    server: tuple[str, Seen],
+) -> None:
+    base, seen = server
+    async with httpx.AsyncClient(transport=AiohttpTransport(keepalive_s=0.2)) as client:
+        await client.get(f"{base}/first")
+        await client.get(f"{base}/soon")
+        await asyncio.sleep(0.6)
+        await client.get(f"{base}/later")
+    first, soon, later = (peer for _, _, peer in seen)
+    assert first == soon
+    assert later != first

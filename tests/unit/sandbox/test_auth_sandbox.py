@@ -79,6 +79,29 @@ async def test_every_call_is_logged_in_order_and_filterable(auth: httpx.AsyncCli
     assert len(everything) == 3
 
 
+async def test_calls_after_a_seq_are_only_the_later_ones(auth: httpx.AsyncClient) -> None:
+    user_id, other = str(uuid.uuid4()), str(uuid.uuid4())
+    await auth.post(f"/api/v1/users/{user_id}/roles", json={"role": "subscriber"})
+    seen = (await auth.get("/api/v1/calls")).json()["items"][-1]["seq"]
+    await auth.post(f"/api/v1/users/{other}/roles", json={"role": "subscriber"})
+    await auth.delete(f"/api/v1/users/{user_id}/roles/subscriber")
+    later = (await auth.get("/api/v1/calls", params={"after": seen})).json()["items"]
+    assert [(c["method"], c["user_id"]) for c in later] == [("POST", other), ("DELETE", user_id)]
+    mine = await auth.get("/api/v1/calls", params={"after": seen, "user_id": user_id})
+    assert [c["method"] for c in mine.json()["items"]] == ["DELETE"]
+    assert (await auth.get("/api/v1/calls", params={"after": "x"})).status_code == 422
+
+
+async def test_last_seq_is_the_newest_call_even_when_none_is_listed(
+    auth: httpx.AsyncClient,
+) -> None:
+    assert (await auth.get("/api/v1/calls")).json() == {"items": [], "last_seq": 0}
+    await auth.post(f"/api/v1/users/{uuid.uuid4()}/roles", json={"role": "subscriber"})
+    newest = (await auth.get("/api/v1/calls")).json()["items"][-1]["seq"]
+    nothing = (await auth.get("/api/v1/calls", params={"after": 2**63 - 1})).json()
+    assert nothing == {"items": [], "last_seq": newest}
+
+
 async def test_injected_error_is_503_logged_and_changes_nothing(auth: httpx.AsyncClient) -> None:
     user_id = str(uuid.uuid4())
     assert (await auth.post("/sandbox/faults", json={"error_rate": 1.0})).status_code == 200

@@ -43,6 +43,24 @@ async def test_listing_filters_by_user_and_dedup_key(notify: httpx.AsyncClient) 
     assert [i["user_id"] for i in by_key["items"]] == [alice]
 
 
+async def test_listing_after_a_seq_returns_only_later_receipts(
+    notify: httpx.AsyncClient,
+) -> None:
+    first, second = str(uuid.uuid4()), str(uuid.uuid4())
+    await notify.post("/api/v1/notifications", json=notification(first, str(uuid.uuid4())))
+    everything = (await notify.get("/api/v1/notifications")).json()["items"]
+    seen = everything[-1]["seq"]
+    assert everything[-1]["user_id"] == first
+    await notify.post("/api/v1/notifications", json=notification(second, str(uuid.uuid4())))
+    later = (await notify.get("/api/v1/notifications", params={"after": seen})).json()["items"]
+    assert [i["user_id"] for i in later] == [second]
+    assert later[0]["seq"] > seen
+    bad = await notify.get("/api/v1/notifications", params={"after": -1})
+    assert bad.status_code == 422
+    tail = (await notify.get("/api/v1/notifications", params={"after": 2**63 - 1})).json()
+    assert tail == {"items": [], "last_seq": later[0]["seq"]}
+
+
 async def test_missing_dedup_key_is_422(notify: httpx.AsyncClient) -> None:
     body = notification(str(uuid.uuid4()), "x")
     del body["dedup_key"]
