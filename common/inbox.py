@@ -5,7 +5,9 @@ PostgreSQL transaction as its own state change, so a redelivery or a replay from
 repeats nothing.
 
 `SeenInBatch` is the run loop's fast path over it for a whole fetched batch (one query
-instead of one per record); it never replaces a handler's own check.
+instead of one per record); it never replaces a handler's own check. It decodes each record
+of such a batch once, and can leave the messages it let through in a `Decoded` for their
+handler to take instead of decoding them again.
 
 `PendingInbox` writes rows later, many in one statement, for a reader whose message has no
 effect of its own in PostgreSQL (none at all, or one that is idempotent where it lands): the
@@ -15,6 +17,7 @@ offset never passes a record whose row is not durable.
 
 import asyncio
 import json
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from uuid import UUID
@@ -23,6 +26,7 @@ import asyncpg
 from aiokafka import ConsumerRecord
 
 from schemas.codec import UndecodableMessage, decode
+from schemas.messages import Envelope
 
 _SEEN = "SELECT 1 FROM payments_history.inbox WHERE consumer = $1 AND message_id = $2"
 _SEEN_ANY = """
@@ -106,6 +110,26 @@ def message_id_of(value: bytes | None) -> UUID | None:
         return None
 
 
+class Decoded:
+    """Messages decoded ahead of their handler, by (topic, partition, offset); at most
+    `limit` (the oldest go first: a record revoked before its handler ran leaves its entry)."""
+
+    def __init__(self, limit: int = 4096) -> None:
+        self._limit = limit
+        self._items: OrderedDict[tuple[str, int, int], Envelope] = OrderedDict()
+
+    def put(self, record: ConsumerRecord, message: Envelope) -> None:
+        self._items[(record.topic, record.partition, record.offset)] = message
+        while len(self._items) > self._limit:
+            self._items.popitem(last=False)
+
+    def take(self, record: ConsumerRecord) -> Envelope | None:
+        return self._items.pop((record.topic, record.partition, record.offset), None)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
 @dataclass(frozen=True)
 class SeenInBatch:
     """`KeyedRunLoop`'s `already_done` for a reader whose handlers start with `seen`.
@@ -113,8 +137,10 @@ class SeenInBatch:
     A batch of at least `min_batch` records costs one query, which says which records'
     messages `consumer` has handled: a replay from offset 0 re-reads them without a
     statement each. A smaller batch (the steady state: records one or two at a time, all
-    new) is not looked up at all, so it costs no statement more than before. A record is
-    skipped only if it also decodes (as its handler would decode it) to that message id.
+    new) is not looked up at all, so it costs no statement more than before. Each record of
+    a looked-up batch is decoded once, as its handler would decode it: one that does not
+    decode is never skipped (its handler dead-letters it), whatever its `message_id`. With
+    `decoded`, the messages of the records it lets through are left there for the handler.
     Only valid for a reader whose every handler returns at once, changing nothing, when its
     message is in the inbox — so skipping is what the record would have done.
     """
@@ -122,23 +148,28 @@ class SeenInBatch:
     pool: asyncpg.Pool
     consumer: str
     min_batch: int = 8
+    decoded: Decoded | None = None
 
     async def __call__(self, records: Sequence[ConsumerRecord]) -> list[bool]:
         if len(records) < self.min_batch:
             return [False] * len(records)
-        ids = [message_id_of(record.value) for record in records]
-        known = [i for i in ids if i is not None]
+        messages = [_decoded(record.value) for record in records]
+        known = [m.message_id for m in messages if m is not None]
         done = await seen_any(self.pool, self.consumer, known) if known else set()
-        return [i in done and _decodes_as(r.value, i) for r, i in zip(records, ids, strict=True)]
+        flags = [m is not None and m.message_id in done for m in messages]
+        if self.decoded is not None:
+            for record, message, skip in zip(records, messages, flags, strict=True):
+                if message is not None and not skip:
+                    self.decoded.put(record, message)
+        return flags
 
 
-def _decodes_as(value: bytes | None, message_id: UUID) -> bool:
-    """Whether the handler would get as far as its inbox check: a record that is not a
-    message we know is for its handler to dead-letter, whatever its `message_id`."""
+def _decoded(value: bytes | None) -> Envelope | None:
+    """The message the handler would get, or None for one it dead-letters."""
     try:
-        return decode(value or b"").message_id == message_id
+        return decode(value or b"")
     except UndecodableMessage:
-        return False
+        return None
 
 
 @dataclass

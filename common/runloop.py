@@ -10,8 +10,12 @@ Every Kafka reader of Billing runs it (the commands and webhooks processors, bot
 * Per partition the committed offset only ever reaches the lowest unfinished message (a
   contiguous-done watermark), so a crash redelivers everything not yet finished — handlers
   must be idempotent, which is what the inbox and guarded updates make them. Offsets are
-  committed at most every `commit_interval_s` while records keep coming (each commit is a
-  broker round trip), on revocation and at the stop.
+  committed by a task of their own, `commit_interval_s` (1 s) after the first record
+  finished since the last commit (each commit is a broker round trip and a write to
+  `__consumer_offsets`; nothing finished, no commit), on revocation and at the stop. A kill
+  -9 redelivers what finished within that last interval: the inbox turns it away.
+* The fetch waits for records (or room, or the stop) as long as it takes: it is not the
+  commit's clock, so a quiet reader does not wake up to poll.
 * A failing handler is retried in its lane as the `RetryPolicy` says (common/retry.py):
   until it works (the processors), or until its attempts run out or its error is permanent,
   when `give_up` runs (the consumers dead-letter) and the message counts as done. Outages
@@ -31,10 +35,9 @@ Every Kafka reader of Billing runs it (the commands and webhooks processors, bot
 import asyncio
 import contextlib
 import logging
-import time
 from collections.abc import Awaitable, Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
 from aiokafka.errors import KafkaError
@@ -42,7 +45,7 @@ from aiokafka.errors import KafkaError
 from common import logs
 from common.inbox import Origin
 from common.lanes import Lanes, Watermark
-from common.retry import RetryPolicy, pause, until_up
+from common.retry import RetryPolicy, until_up
 from schemas.codec import decode
 from schemas.messages import Envelope
 
@@ -53,6 +56,10 @@ MessageHandler = Callable[[Envelope, Origin], Awaitable[None]]
 AlreadyDone = Callable[[Sequence[ConsumerRecord]], Awaitable[Sequence[bool]]]
 BeforeCommit = Callable[[], Awaitable[None]]
 Batch = dict[TopicPartition, list[ConsumerRecord]]
+T = TypeVar("T")
+# How long one getmany() waits when nothing comes. Only a bound: the stop and the commits do
+# not wait for it (the broker holds the fetch itself up to fetch_max_wait_ms, common/kafka.py).
+_FETCH_WAIT_MS = 30_000
 
 
 def decoding(handle: MessageHandler) -> Handler:
@@ -84,7 +91,7 @@ GiveUp = Callable[[ConsumerRecord, GaveUp], Awaitable[None]]
 class RunLoopConfig:
     name: str
     max_in_flight: int = 256
-    commit_interval_s: float = 0.2
+    commit_interval_s: float = 1.0
     revoke_timeout_s: float = 10.0
     by_key: bool = True  # False: one lane per partition
     policy: RetryPolicy = field(default_factory=lambda: RetryPolicy.until_it_works(0.2, 30.0))
@@ -113,6 +120,8 @@ class KeyedRunLoop:
         self._marks: dict[TopicPartition, Watermark] = {}
         self._lanes: Lanes[ConsumerRecord] = Lanes(self._run_one, self._finished)
         self._room = asyncio.Event()
+        self._progress = asyncio.Event()  # a record finished since the last commit began
+        self._commit_lock = asyncio.Lock()  # the periodic, revocation and final commits
         self._consumer: AIOKafkaConsumer | None = None
         self.handled = 0
         self.skipped = 0  # already in the inbox when fetched: never reached a lane
@@ -142,25 +151,48 @@ class KeyedRunLoop:
         return consumer
 
     async def _fetch_loop(self, consumer: AIOKafkaConsumer, stop: asyncio.Event) -> None:
-        interval = self._config.commit_interval_s
-        committed_at = 0.0
-        while not stop.is_set():
-            room = self._config.max_in_flight - self._lanes.in_flight
-            if room <= 0:
-                self._room.clear()
-                await pause(self._room, interval)
-            else:
-                await self._fetch(consumer, room, int(interval * 1000))
-            if time.monotonic() - committed_at >= interval:  # not after every small fetch
-                committed_at = time.monotonic()
-                await self._commit(consumer)
-
-    async def _fetch(self, consumer: AIOKafkaConsumer, room: int, timeout_ms: int) -> None:
+        stopped = asyncio.ensure_future(stop.wait())
+        committer = asyncio.create_task(self._commit_every_interval(consumer))
         try:
-            batch = await consumer.getmany(timeout_ms=timeout_ms, max_records=room)
+            while not stop.is_set():
+                room = self._config.max_in_flight - self._lanes.in_flight
+                if room > 0:
+                    await self._fetch(consumer, room, stopped)
+                else:
+                    self._room.clear()
+                    await _unless_stopped(self._room.wait(), stopped)
+        finally:
+            for task in (stopped, committer):
+                task.cancel()
+            await asyncio.gather(stopped, committer, return_exceptions=True)
+
+    async def _commit_every_interval(self, consumer: AIOKafkaConsumer) -> None:
+        """Commit `commit_interval_s` after a record finished: the finished records of that
+        interval go in one commit; a reader with nothing finished sends none."""
+        while True:
+            await self._progress.wait()
+            await asyncio.sleep(self._config.commit_interval_s)
+            self._progress.clear()
+            try:
+                committed = await self._commit(consumer)
+            except Exception:  # never let the commits stop
+                log.exception("%s: periodic commit failed", self._config.name)
+                committed = False
+            if not committed:  # the flush or the commit failed: again after an interval
+                self._progress.set()
+
+    async def _fetch(
+        self, consumer: AIOKafkaConsumer, room: int, stopped: "asyncio.Future[Any]"
+    ) -> None:
+        try:
+            batch = await _unless_stopped(
+                consumer.getmany(timeout_ms=_FETCH_WAIT_MS, max_records=room), stopped
+            )
         except KafkaError as exc:
             log.warning("%s: fetch failed (%s); retrying", self._config.name, exc)
-            await asyncio.sleep(1.0)
+            await _unless_stopped(asyncio.sleep(1.0), stopped)
+            return
+        if not batch:  # nothing came, or the stop: a batch fetched as it came is read again
             return
         batch, done = await self._done_in(consumer, batch)
         for tp, records in batch.items():
@@ -169,6 +201,7 @@ class KeyedRunLoop:
                 mark.add(record.offset)
                 if id(record) in done:
                     mark.finish(record.offset)
+                    self._progress.set()
                     self.skipped += 1
                 else:
                     self._lanes.submit((tp, record.key if self._config.by_key else None), record)
@@ -241,25 +274,32 @@ class KeyedRunLoop:
         mark = self._marks.get(TopicPartition(record.topic, record.partition))
         if mark is not None:
             mark.finish(record.offset)
+            self._progress.set()
         self._room.set()
 
     async def _commit(
         self, consumer: AIOKafkaConsumer, only: set[TopicPartition] | None = None
-    ) -> None:
-        offsets = {
-            tp: position
-            for tp, mark in self._marks.items()
-            if (only is None or tp in only) and (position := mark.committable()) is not None
-        }
-        if not offsets or not await self._flushed():
-            return
-        try:
-            await consumer.commit(offsets)
-        except KafkaError as exc:  # rebalance or broker away: the next commit catches up
-            log.warning("%s: commit failed (%s)", self._config.name, exc)
-            return
-        for tp, position in offsets.items():
-            self._marks[tp].committed = position
+    ) -> bool:
+        """Commit every finished offset (of `only`); False if that failed this time."""
+        async with self._commit_lock:  # one at a time: a later commit never lands first
+            offsets = {
+                tp: position
+                for tp, mark in self._marks.items()
+                if (only is None or tp in only) and (position := mark.committable()) is not None
+            }
+            if not offsets:
+                return True
+            if not await self._flushed():
+                return False
+            try:
+                await consumer.commit(offsets)
+            except KafkaError as exc:  # rebalance or broker away: the next commit catches up
+                log.warning("%s: commit failed (%s)", self._config.name, exc)
+                return False
+            for tp, position in offsets.items():
+                if (mark := self._marks.get(tp)) is not None:
+                    mark.committed = position
+            return True
 
     async def _flushed(self) -> bool:
         """Run `before_commit`; False (commit nothing) if it failed."""
@@ -292,6 +332,18 @@ class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
 
     async def on_partitions_assigned(self, assigned: Any) -> None:
         return None
+
+
+async def _unless_stopped(work: Awaitable[T], stopped: "asyncio.Future[Any]") -> T | None:
+    """`work`'s result, or None once `stopped` is done first (`work` is then cancelled)."""
+    task = asyncio.ensure_future(work)
+    if not stopped.done():
+        await asyncio.wait((task, stopped), return_when=asyncio.FIRST_COMPLETED)
+    if stopped.done():
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        return None
+    return task.result()
 
 
 def _lane_tp(lane: Hashable) -> Any:

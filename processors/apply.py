@@ -71,7 +71,7 @@ async def apply_payment(
     moved = await store.move_payment(row.id, change_for(obj), recheck_after_s)
     if moved is not None:
         await publish_payment(store, moved, topic)
-        await store.on_payment_moved(moved.id, obj.saved_card, topic=topic)
+        await store.on_payment_moved(moved, obj.saved_card, topic=topic)
     return moved
 
 
@@ -102,7 +102,7 @@ async def fail_payment(
     moved = await store.move_payment(row.id, change, 0, unsent_only=unsent_only)
     if moved is not None:
         await publish_payment(store, moved, topic)
-        await store.on_payment_moved(moved.id, None, topic=topic)
+        await store.on_payment_moved(moved, None, topic=topic)
     return moved
 
 

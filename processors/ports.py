@@ -65,6 +65,12 @@ class Store(Protocol):
         self, payment_id: UUID, consumer: str, message_id: UUID
     ) -> tuple[bool, PaymentRow | None]: ...
 
+    async def payment_by_external_unless_seen(
+        self, external_id: str, consumer: str, message_id: UUID
+    ) -> tuple[bool, PaymentRow | None]:
+        """Whether `consumer` handled `message_id`, and the payment whose provider id is
+        `external_id` (None if none has it yet, or it is no provider id)."""
+
     async def payment(self, payment_id: UUID, *, lock: bool = False) -> PaymentRow | None: ...
 
     async def refund(self, refund_id: UUID, *, lock: bool = False) -> RefundRow | None: ...
@@ -123,14 +129,16 @@ class Store(Protocol):
         key: str,
         payment_id: UUID | None = None,
         refund_id: UUID | None = None,
-    ) -> bool: ...
+    ) -> None:
+        """Queue `event` for the relay, in the transaction; one already queued is kept."""
 
     async def record(self, origin: InboxEntry) -> None: ...
 
     async def on_payment_moved(
-        self, payment_id: UUID, saved_card: SavedCard | None, *, topic: str
+        self, payment: PaymentRow, saved_card: SavedCard | None, *, topic: str
     ) -> None:
-        """The subscription follows its payment, in the same transaction."""
+        """The subscription follows its payment (`payment` as `move_payment` returned it), in
+        the same transaction."""
 
     async def on_refund_succeeded(self, refund_id: UUID, *, topic: str) -> None:
         """A refund that ends access takes its payment's period back, in the same transaction."""

@@ -16,13 +16,14 @@ import asyncpg
 from domain import payments, refunds
 from domain.payments import PaymentStatus
 from domain.refunds import RefundStatus
+from processors.subscriptions import repository as subscriptions
 from schemas.ids import SYSTEM_YOOKASSA
 
 Conn: TypeAlias = asyncpg.Connection | asyncpg.Pool
 
 _PAYMENT_COLUMNS = """id, user_id, plan_id, amount, currency, status, external_id,
     return_url, confirmation_url, refunded_amount, refunded, failure_reason, auto_renew,
-    created_at, receipt"""
+    created_at, receipt, subscription_id, period_number"""
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,8 @@ class PaymentRow:
     auto_renew: bool = False  # the user's consent to save the card (CONTRACT §2a)
     created_at: datetime | None = None  # the give-up age (processors/give_up.py)
     receipt: dict[str, Any] | None = None  # the 54-FZ receipt it is sent with, built once
+    subscription_id: UUID | None = None  # a renewal's subscription (its period: period_number)
+    period_number: int | None = None
 
     @classmethod
     def of(cls, record: asyncpg.Record) -> "PaymentRow":
@@ -120,6 +123,32 @@ async def load_payment_unless_seen(
     return seen, None if fields["id"] is None else PaymentRow.of_fields(fields)
 
 
+async def payment_by_external_unless_seen(
+    conn: Conn, external_id: str, consumer: str, message_id: UUID
+) -> tuple[bool, PaymentRow | None]:
+    """`load_payment_unless_seen` by the provider's payment id (None when it is no UUID or
+    no row of ours has it yet): a webhook's inbox check and, before the provider's object
+    says which payment it is, the row its notification names — to be checked against it."""
+    try:
+        key: UUID | None = UUID(external_id)
+    except ValueError:
+        key = None
+    record = await conn.fetchrow(
+        f"""SELECT EXISTS (SELECT 1 FROM payments_history.inbox
+                           WHERE consumer = $2 AND message_id = $3) AS seen, p.*
+            FROM (SELECT 1) AS one
+            LEFT JOIN (SELECT {_PAYMENT_COLUMNS} FROM payments_history.payments
+                       WHERE external_id = $1) p
+            ON true""",
+        key,
+        consumer,
+        message_id,
+    )
+    fields = dict(record)
+    seen = bool(fields.pop("seen"))
+    return seen, None if fields["id"] is None else PaymentRow.of_fields(fields)
+
+
 async def now(conn: Conn) -> datetime:
     """The database's clock: the one `created_at` was written with."""
     moment: datetime = await conn.fetchval("SELECT now()")
@@ -154,25 +183,15 @@ async def move_payment(
     recheck_after_s: float,
     *,
     unsent_only: bool = False,
+    lock_user: bool = False,
 ) -> PaymentRow | None:
     """Guarded move to `change.status`; the updated row, or None if someone got there first.
-    With `unsent_only`, only while the row is `UNSENT_PAYMENT`."""
+    With `unsent_only`, only while the row is `UNSENT_PAYMENT`. With `lock_user`, the moved
+    payment's user's subscription lock is taken in the same statement, after the row's
+    (`subscriptions.repository.lock_user`, the order the subscription hooks always took
+    them in)."""
     record = await conn.fetchrow(
-        f"""
-        UPDATE payments_history.payments SET
-            status = $2::text,
-            external_id = COALESCE(external_id, $3),
-            external_payment = COALESCE($4::jsonb, external_payment),
-            confirmation_url = COALESCE(confirmation_url, $5),
-            system_id = COALESCE(system_id, $6),
-            failure_reason = COALESCE($7, failure_reason),
-            updated_at = now(),
-            check_attempts = CASE WHEN $10::bool THEN 0 ELSE check_attempts END,
-            next_check_at = CASE WHEN $10::bool
-                THEN now() + make_interval(secs => $8::float8) ELSE NULL END
-        WHERE id = $1 AND status = ANY($9::text[]) AND (NOT $11::bool OR ({UNSENT_PAYMENT}))
-        RETURNING {_PAYMENT_COLUMNS}
-        """,
+        _LOCKING_MOVE if lock_user else _MOVE,
         payment_id,
         str(change.status),
         change.external_id,
@@ -188,6 +207,28 @@ async def move_payment(
         unsent_only,
     )
     return None if record is None else PaymentRow.of(record)
+
+
+_MOVE = f"""
+        UPDATE payments_history.payments SET
+            status = $2::text,
+            external_id = COALESCE(external_id, $3),
+            external_payment = COALESCE($4::jsonb, external_payment),
+            confirmation_url = COALESCE(confirmation_url, $5),
+            system_id = COALESCE(system_id, $6),
+            failure_reason = COALESCE($7, failure_reason),
+            updated_at = now(),
+            check_attempts = CASE WHEN $10::bool THEN 0 ELSE check_attempts END,
+            next_check_at = CASE WHEN $10::bool
+                THEN now() + make_interval(secs => $8::float8) ELSE NULL END
+        WHERE id = $1 AND status = ANY($9::text[]) AND (NOT $11::bool OR ({UNSENT_PAYMENT}))
+        RETURNING {_PAYMENT_COLUMNS}
+        """
+_LOCKING_MOVE = f"""
+WITH moved AS ({_MOVE})
+SELECT {_PAYMENT_COLUMNS} FROM moved
+WHERE (SELECT true FROM {subscriptions.user_lock("moved.user_id")})
+"""
 
 
 async def reserved_by_others(conn: Conn, payment_id: UUID, refund_id: UUID) -> list[Decimal]:

@@ -7,19 +7,20 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 import asyncpg
+from aiokafka import ConsumerRecord
 
-from common import process, retry
+from common import logs, process, retry
 from common.db import create_pool
 from common.dead_letters import DeadLetters
-from common.inbox import SeenInBatch
+from common.inbox import Decoded, Origin, SeenInBatch
 from common.kafka import make_consumer
 from common.producer import Producer
-from common.runloop import KeyedRunLoop, MessageHandler, RunLoopConfig, decoding
+from common.runloop import Handler, KeyedRunLoop, MessageHandler, RunLoopConfig
 from processors.errors import LedgerAnomaly, ProviderAnswerInvalid, ProviderRejected
 from processors.provider.yookassa import RetryPolicy, YooKassaClient, make_client
 from processors.settings import ProcessorSettings
 from processors.uow import PgUnitOfWork
-from schemas.codec import UndecodableMessage
+from schemas.codec import UndecodableMessage, decode
 
 log = logging.getLogger(__name__)
 
@@ -103,17 +104,32 @@ def keyed_loop(
 ) -> KeyedRunLoop:
     """The run loop of a processor that reads `topic` as consumer group `group`; `name` is
     also its inbox consumer: every handler returns at once on a message it has seen, so a
-    fetched batch's seen records are skipped with one query (`SeenInBatch`)."""
+    fetched batch's seen records are skipped with one query (`SeenInBatch`), which hands
+    the messages it decoded to their handlers (each record is decoded once)."""
     config = RunLoopConfig(name, ctx.settings.processor_max_in_flight, policy=POLICY)
     letters = DeadLetters(name, ctx.pool, ctx.producer, ctx.settings.dlq_topic)
+    decoded = Decoded()
     return KeyedRunLoop(
         lambda: make_consumer(ctx.settings, group),
         [topic],
-        decoding(handle),
+        decoding_once(handle, decoded),
         config,
         letters.write,
-        already_done=SeenInBatch(ctx.pool, name),
+        already_done=SeenInBatch(ctx.pool, name, decoded=decoded),
     )
+
+
+def decoding_once(handle: MessageHandler, decoded: Decoded) -> Handler:
+    """`common.runloop.decoding`, taking the message `SeenInBatch` decoded when there is one
+    (a retry of the record decodes it again); `UndecodableMessage` is the policy's."""
+
+    async def on_record(record: ConsumerRecord) -> None:
+        origin = Origin.of(record)
+        message = decoded.take(record) or decode(origin.value)
+        logs.bind_message(message)  # undone by the run loop's record context
+        await handle(message, origin)
+
+    return on_record
 
 
 async def run_loop(

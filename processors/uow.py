@@ -1,4 +1,9 @@
-"""The PostgreSQL unit of work: `ports.Store` over asyncpg, one transaction per `transaction()`."""
+"""The PostgreSQL unit of work: `ports.Store` over asyncpg, one transaction per `transaction()`.
+
+A transaction's tail — the outbox events, the inbox row, a subscription's new period and due
+rows — is collected in a `Journal` and written in one statement before COMMIT
+(processors/journal.py); a `PgStore` made on a connection without one writes each at once.
+"""
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -9,10 +14,10 @@ from uuid import UUID
 
 import asyncpg
 
-from common import outbox
 from domain.refund_policy import RefundPolicy
 from processors import external_refunds, inbox, repository
 from processors.inbox import InboxEntry
+from processors.journal import Journal
 from processors.provider.objects import ProviderRefund, SavedCard
 from processors.repository import Conn, PaymentChange, PaymentRow, RefundRow
 from processors.subscriptions import lifecycle
@@ -21,10 +26,11 @@ from schemas.messages import Envelope
 
 class PgStore:
     """`ports.Store` on a pool (each call its own statement) or on a connection in a
-    transaction."""
+    transaction; with a `journal`, the tail of the transaction waits for `flush`."""
 
-    def __init__(self, conn: Conn) -> None:
+    def __init__(self, conn: Conn, journal: Journal | None = None) -> None:
         self._conn = conn
+        self._journal = journal
 
     async def now(self) -> datetime:
         return await repository.now(self._conn)
@@ -37,6 +43,13 @@ class PgStore:
     ) -> tuple[bool, PaymentRow | None]:
         return await repository.load_payment_unless_seen(
             self._conn, payment_id, consumer, message_id
+        )
+
+    async def payment_by_external_unless_seen(
+        self, external_id: str, consumer: str, message_id: UUID
+    ) -> tuple[bool, PaymentRow | None]:
+        return await repository.payment_by_external_unless_seen(
+            self._conn, external_id, consumer, message_id
         )
 
     async def payment(self, payment_id: UUID, *, lock: bool = False) -> PaymentRow | None:
@@ -57,7 +70,12 @@ class PgStore:
         unsent_only: bool = False,
     ) -> PaymentRow | None:
         return await repository.move_payment(
-            self._conn, payment_id, change, recheck_after_s, unsent_only=unsent_only
+            self._conn,
+            payment_id,
+            change,
+            recheck_after_s,
+            unsent_only=unsent_only,
+            lock_user=lifecycle.locks_user(change.status),
         )
 
     async def reserved_by_others(self, payment_id: UUID, refund_id: UUID) -> list[Decimal]:
@@ -105,21 +123,45 @@ class PgStore:
         key: str,
         payment_id: UUID | None = None,
         refund_id: UUID | None = None,
-    ) -> bool:
-        return await outbox.append(
-            self._conn, event, topic=topic, key=key, payment_id=payment_id, refund_id=refund_id
-        )
+    ) -> None:
+        async with self._tail() as journal:
+            journal.append(event, topic=topic, key=key, payment_id=payment_id, refund_id=refund_id)
 
     async def record(self, origin: InboxEntry) -> None:
-        await inbox.record(self._conn, origin)
+        if self._journal is None:
+            await inbox.record(self._conn, origin)
+        else:
+            self._journal.record(origin)
 
     async def on_payment_moved(
-        self, payment_id: UUID, saved_card: SavedCard | None, *, topic: str
+        self, payment: PaymentRow, saved_card: SavedCard | None, *, topic: str
     ) -> None:
-        await lifecycle.on_payment_moved(self._connection(), payment_id, saved_card, topic=topic)
+        """The subscription follows; `move_payment` took the user's lock if it may."""
+        locked = lifecycle.locks_user(payment.status)
+        facts = lifecycle.facts_of(payment)
+        async with self._tail() as journal:
+            await lifecycle.follow(
+                self._connection(), journal, facts, saved_card, topic=topic, locked=locked
+            )
 
     async def on_refund_succeeded(self, refund_id: UUID, *, topic: str) -> None:
-        await lifecycle.on_refund_succeeded(self._connection(), refund_id, topic=topic)
+        async with self._tail() as journal:
+            await lifecycle.refund_succeeded(self._connection(), journal, refund_id, topic=topic)
+
+    async def flush(self) -> None:
+        """Write the journal's rows (`PgUnitOfWork.transaction` calls it before COMMIT)."""
+        if self._journal is not None:
+            await self._journal.flush(self._connection())
+
+    @asynccontextmanager
+    async def _tail(self) -> AsyncIterator[Journal]:
+        """The transaction's journal; without one, a journal written when the block ends."""
+        if self._journal is not None:
+            yield self._journal
+            return
+        journal = Journal()
+        yield journal
+        await journal.flush(self._connection())
 
     def _connection(self) -> asyncpg.Connection:
         """The subscription hooks write several rows: only ever inside a transaction."""
@@ -140,4 +182,6 @@ class PgUnitOfWork:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[PgStore]:
         async with self._pool.acquire() as conn, conn.transaction():
-            yield PgStore(conn)
+            store = PgStore(conn, Journal())
+            yield store
+            await store.flush()

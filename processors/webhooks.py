@@ -1,6 +1,9 @@
 """`python -m processors.webhooks`: provider notifications → re-read from the provider → apply.
 
-The notification body is never trusted: it only says which provider object to re-read. A
+The notification body is never trusted: it only says which provider object to re-read, and
+where to look for our row — the inbox check and the payment holding the notified provider id
+are one read before the provider's, and that row is used only when the provider's object
+names it too (else the payment the object names is read). A
 provider 404 means a forged or foreign notification (nothing changed). Our row not being
 there yet (the webhook beat the command) is retried in the lane with backoff; after the last
 try it is left to the reconciler. The inbox dedupes on what was applied, not on what was
@@ -33,7 +36,10 @@ CONSUMER = "processor-webhooks"
 
 
 async def handle_notification(note: ProviderNotification, origin: InboxEntry, ctx: Deps) -> None:
-    if await ctx.uow.reads.seen(CONSUMER, note.message_id):
+    seen, named = await ctx.uow.reads.payment_by_external_unless_seen(
+        note.payment_external_id, CONSUMER, note.message_id
+    )
+    if seen:
         return
     try:
         obj = await ctx.provider.get_payment(note.payment_external_id)
@@ -46,7 +52,9 @@ async def handle_notification(note: ProviderNotification, origin: InboxEntry, ct
         log.warning("provider payment %s is not one of ours: ignored", obj.id)
         return
     logs.bind(payment_id=payment_id, external_id=note.payment_external_id)
-    row = await eventually(lambda: ctx.uow.reads.payment(payment_id), ctx)
+    row = named if named is not None and named.id == payment_id else None
+    if row is None:  # the body named none of ours, or another: the provider's object decides
+        row = await eventually(lambda: ctx.uow.reads.payment(payment_id), ctx)
     if row is None:
         log.warning("payment %s not recorded yet; left to the reconciler", payment_id)
         return

@@ -5,10 +5,11 @@ the webhooks processor while the commands processor renews, an operator's change
 read-modify-write below runs on the row as it is.
 """
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import TypeAlias
+from typing import Any, TypeAlias
 from uuid import UUID
 
 import asyncpg
@@ -37,7 +38,7 @@ class SubscriptionRow:
     state: Subscription
 
     @classmethod
-    def of(cls, r: asyncpg.Record) -> "SubscriptionRow":
+    def of(cls, r: Mapping[str, Any]) -> "SubscriptionRow":
         card = None
         if r["payment_method_id"]:
             card = Card(r["payment_method_id"], r["card_last4"], r["card_expiry"])
@@ -65,6 +66,12 @@ class Plan:
     receipt_line: ReceiptLine
 
 
+def user_lock(user_id_sql: str) -> str:
+    """The SQL call that takes `lock_user`'s lock, for a statement that names the user in SQL
+    (`processors.repository.move_payment` takes it in the statement that moves the payment)."""
+    return f"pg_advisory_xact_lock({LOCK_NAMESPACE}, hashtext(({user_id_sql})::text))"
+
+
 async def lock_user(conn: asyncpg.Connection, user_id: UUID) -> None:
     await conn.execute(
         "SELECT pg_advisory_xact_lock($1, hashtext($2))", LOCK_NAMESPACE, str(user_id)
@@ -78,16 +85,19 @@ async def load(conn: Conn, user_id: UUID) -> SubscriptionRow | None:
     return None if record is None else SubscriptionRow.of(record)
 
 
+_PLAN_COLUMNS = """id, title, amount, currency, period_seconds, renew_before_seconds,
+    retry_seconds, grace_seconds, receipt_description, receipt_quantity, receipt_vat_code,
+    receipt_payment_mode, receipt_payment_subject"""
+
+
 async def load_plan(conn: Conn, plan_id: str) -> Plan | None:
     r = await conn.fetchrow(
-        """SELECT id, title, amount, currency, period_seconds, renew_before_seconds,
-                  retry_seconds, grace_seconds, receipt_description, receipt_quantity,
-                  receipt_vat_code, receipt_payment_mode, receipt_payment_subject
-           FROM payments_history.plans WHERE id = $1""",
-        plan_id,
+        f"SELECT {_PLAN_COLUMNS} FROM payments_history.plans WHERE id = $1", plan_id
     )
-    if r is None:
-        return None
+    return None if r is None else _plan_of(r)
+
+
+def _plan_of(r: Mapping[str, Any]) -> Plan:
     terms = PlanTerms.of_seconds(
         r["period_seconds"],
         r["renew_before_seconds"],
@@ -227,6 +237,48 @@ async def plan_due(
         due_at,
         period,
         attempt,
+    )
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """What a subscription's change reads under the user's lock, in one statement."""
+
+    now: datetime  # the transaction's clock, as `now()`
+    has_period: bool  # the payment already bought a period
+    plan: Plan | None
+    current: SubscriptionRow | None
+
+
+def _aliased(columns: str, prefix: str, table: str) -> str:
+    return ", ".join(f"{table}.{c.strip()} AS {prefix}{c.strip()}" for c in columns.split(","))
+
+
+_INPUTS = f"""
+SELECT now() AS now,
+       EXISTS (SELECT 1 FROM payments_history.subscription_periods WHERE payment_id = $1)
+           AS has_period,
+       {_aliased(_PLAN_COLUMNS, "plan__", "p")}, {_aliased(_COLUMNS, "sub__", "s")}
+FROM (SELECT 1) AS one
+LEFT JOIN payments_history.plans p ON p.id = $2
+LEFT JOIN payments_history.subscriptions s ON s.user_id = $3
+"""
+
+
+async def inputs(
+    conn: asyncpg.Connection, payment_id: UUID | None, plan_id: str, user_id: UUID
+) -> Inputs:
+    """The clock, whether `payment_id` has its period, the plan and the user's subscription:
+    `now`, `period_of_payment`, `load_plan` and `load` in one round trip. Take the user's
+    lock in an earlier statement: a statement reads what was committed when it began."""
+    r = await conn.fetchrow(_INPUTS, payment_id, plan_id, user_id)
+    plan = {k.removeprefix("plan__"): v for k, v in r.items() if k.startswith("plan__")}
+    sub = {k.removeprefix("sub__"): v for k, v in r.items() if k.startswith("sub__")}
+    return Inputs(
+        now=r["now"],
+        has_period=r["has_period"],
+        plan=None if plan["id"] is None else _plan_of(plan),
+        current=None if sub["id"] is None else SubscriptionRow.of(sub),
     )
 
 

@@ -8,19 +8,30 @@ pointless stay: each command re-checks the subscription before doing anything.
 import asyncpg
 
 from domain.subscriptions import PlanTerms, SubscriptionStatus, renewal_due_at
-from processors.subscriptions.repository import SubscriptionRow, plan_due
+from processors.journal import Due, Journal
+from processors.subscriptions.repository import SubscriptionRow
 
 REMIND, RENEW, EXPIRE = "remind", "renew", "expire"
 
 
-async def plan_next(conn: asyncpg.Connection, row: SubscriptionRow, terms: PlanTerms) -> None:
-    """A `remind` row carries the charge time; the scheduler sends it its lead earlier."""
+def due(row: SubscriptionRow, terms: PlanTerms) -> list[Due]:
+    """The rows `row` makes due. A `remind` row carries the charge time; the scheduler sends
+    it its lead earlier."""
     s = row.state
     upcoming = row.periods + 1
+    rows: list[Due] = []
     if s.renews and s.status is SubscriptionStatus.ACTIVE:
-        await plan_due(conn, row, REMIND, renewal_due_at(s, terms), upcoming)
-        await plan_due(conn, row, RENEW, renewal_due_at(s, terms), upcoming)
+        rows.append((REMIND, renewal_due_at(s, terms), upcoming, 0))
+        rows.append((RENEW, renewal_due_at(s, terms), upcoming, 0))
     if s.status is SubscriptionStatus.PAST_DUE and s.renews and s.next_retry_at is not None:
-        await plan_due(conn, row, RENEW, s.next_retry_at, upcoming, s.dunning_attempt)
+        rows.append((RENEW, s.next_retry_at, upcoming, s.dunning_attempt))
     if s.active:
-        await plan_due(conn, row, EXPIRE, s.access_until, row.periods)
+        rows.append((EXPIRE, s.access_until, row.periods, 0))
+    return rows
+
+
+async def plan_next(conn: asyncpg.Connection, row: SubscriptionRow, terms: PlanTerms) -> None:
+    """Queue `due(row, terms)` now, in the caller's transaction (one statement)."""
+    journal = Journal()
+    journal.plan(row.id, row.user_id, due(row, terms))
+    await journal.flush(conn)

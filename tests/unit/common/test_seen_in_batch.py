@@ -11,7 +11,7 @@ from typing import Any
 from aiokafka import ConsumerRecord, TopicPartition
 from kafka_fakes import FakeConsumer, record
 
-from common.inbox import SeenInBatch, message_id_of
+from common.inbox import Decoded, SeenInBatch, message_id_of
 from common.retry import RetryPolicy
 from common.runloop import AlreadyDone, KeyedRunLoop, RunLoopConfig
 from schemas import ids
@@ -155,3 +155,39 @@ async def test_a_record_that_does_not_decode_goes_to_its_handler_whatever_its_id
         False,
         True,
     ]
+
+
+async def test_a_looked_up_batch_is_decoded_once_and_its_new_messages_left_for_the_handler(
+    monkeypatch: Any,
+) -> None:
+    """Each record of a looked-up batch is decoded once; `decoded` keeps the ones let through
+    (taken by their handler, processors/runtime.py) and none that was skipped."""
+    import common.inbox
+
+    events = [pending(n) for n in range(8)]
+    calls: list[bytes] = []
+    real = common.inbox.decode
+
+    def counting(raw: bytes | str) -> Any:
+        calls.append(raw if isinstance(raw, bytes) else raw.encode())
+        return real(raw)
+
+    monkeypatch.setattr(common.inbox, "decode", counting)
+    decoded = Decoded()
+    check = SeenInBatch(FakePool({events[0].message_id}), "c", decoded=decoded)  # type: ignore[arg-type]
+    records = records_of([encode(e) for e in events])
+
+    assert await check(records) == [True] + [False] * 7
+    assert len(calls) == 8
+    assert decoded.take(records[0]) is None
+    assert [decoded.take(r) for r in records[1:]] == events[1:]
+    assert len(decoded) == 0
+
+
+def test_decoded_keeps_at_most_its_limit_dropping_the_oldest() -> None:
+    decoded = Decoded(limit=2)
+    records = records_of([b"a", b"b", b"c"])
+    for r, event in zip(records, [pending(n) for n in range(3)], strict=True):
+        decoded.put(r, event)
+
+    assert len(decoded) == 2 and decoded.take(records[0]) is None

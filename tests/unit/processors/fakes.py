@@ -78,6 +78,14 @@ class FakeStore:
         seen = (consumer, message_id) in self.rows.inbox
         return seen, self.rows.payments.get(payment_id)
 
+    async def payment_by_external_unless_seen(
+        self, external_id: str, consumer: str, message_id: UUID
+    ) -> tuple[bool, PaymentRow | None]:
+        self._call("payment_by_external_unless_seen")
+        seen = (consumer, message_id) in self.rows.inbox
+        found = [p for p in self.rows.payments.values() if str(p.external_id) == external_id]
+        return seen, found[0] if found else None
+
     async def payment(self, payment_id: UUID, *, lock: bool = False) -> PaymentRow | None:
         self._call("payment")
         return self.rows.payments.get(payment_id)
@@ -192,21 +200,18 @@ class FakeStore:
         key: str,
         payment_id: UUID | None = None,
         refund_id: UUID | None = None,
-    ) -> bool:
+    ) -> None:
         self._call("append")
-        if event.message_id in self.rows.outbox:
-            return False
-        self.rows.outbox[event.message_id] = event
-        return True
+        self.rows.outbox.setdefault(event.message_id, event)
 
     async def record(self, origin: InboxEntry) -> None:
         self._call("record")
         self.rows.inbox.add((origin.consumer, origin.message_id))
 
     async def on_payment_moved(
-        self, payment_id: UUID, saved_card: SavedCard | None, *, topic: str
+        self, payment: PaymentRow, saved_card: SavedCard | None, *, topic: str
     ) -> None:
-        self.subscription_hooks.append(("payment_moved", payment_id))
+        self.subscription_hooks.append(("payment_moved", payment.id))
 
     async def on_refund_succeeded(self, refund_id: UUID, *, topic: str) -> None:
         self.subscription_hooks.append(("refund_succeeded", refund_id))

@@ -279,3 +279,31 @@ async def test_a_refund_webhook_that_beats_our_commit_is_applied_to_our_refund_o
     assert refund_row(deps, cmd).external_id == made.external_id
     assert len(deps.store.rows.refunds) == 1
     assert row(deps, paid).refunded_amount == Decimal("100.00")
+
+
+async def test_a_webhook_reads_once_before_the_provider_and_not_again_after() -> None:
+    """The inbox check and the notified payment are one read; the row is not read again."""
+    deps = FakeDeps()
+    cmd, external_id = await pending(deps)
+    deps.provider.settle(external_id, P.SUCCEEDED)
+    deps.store.calls.clear()
+    await notify(deps, external_id, "payment.succeeded")
+    reads = [c for c in deps.store.calls if c in ("seen", "payment", "payment_unless_seen")]
+    assert deps.store.calls[0] == "payment_by_external_unless_seen" and reads == []
+    assert row(deps, cmd).status is P.SUCCEEDED
+
+
+async def test_the_row_the_body_names_is_not_used_when_the_provider_names_another() -> None:
+    """Our row holding the notified provider id is only where to look: when the provider's
+    object names another payment of ours, that one is read and checked (a ledger anomaly)."""
+    deps = FakeDeps()
+    cmd_a, external_a = await pending(deps)
+    cmd_b, _ = await pending(deps)
+    obj = deps.provider.payments[external_a]
+    deps.provider.payments[external_a] = replace(
+        obj, status=P.SUCCEEDED, our_payment_id=cmd_b.payment_id
+    )
+    with pytest.raises(LedgerAnomaly, match="differs from ours"):
+        await notify(deps, external_a, "payment.succeeded")
+    assert "payment" in deps.store.calls
+    assert row(deps, cmd_a).status is P.PENDING and row(deps, cmd_b).status is P.PENDING

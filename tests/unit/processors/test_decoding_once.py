@@ -1,0 +1,68 @@
+"""The processors' record handler takes the message `SeenInBatch` decoded for its record
+instead of decoding the record again (processors/runtime.py `decoding_once`)."""
+
+import uuid
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from aiokafka import ConsumerRecord
+
+import processors.runtime
+from common.inbox import Decoded, Origin
+from schemas import ids
+from schemas.codec import UndecodableMessage, encode
+from schemas.messages import Envelope, PaymentPending
+
+
+def pending() -> PaymentPending:
+    payment = uuid.uuid4()
+    return PaymentPending(
+        message_id=ids.message_id("PaymentPending", payment),
+        payment_id=payment,
+        user_id=uuid.uuid4(),
+        plan_id="p",
+        amount=Decimal("1.00"),
+        currency="RUB",
+        external_id=uuid.uuid4(),
+        confirmation_url="http://x/1",
+    )
+
+
+def record(offset: int, value: bytes) -> ConsumerRecord:
+    return ConsumerRecord("t", 0, offset, 0, 0, b"k", value, None, 0, 0, [])
+
+
+async def test_a_message_decoded_ahead_is_handed_over_and_a_retry_decodes_the_record(
+    monkeypatch: Any,
+) -> None:
+    got: list[Envelope] = []
+    decodes: list[bytes] = []
+    real = processors.runtime.decode
+
+    def counting(raw: bytes | str) -> Envelope:
+        decodes.append(raw if isinstance(raw, bytes) else raw.encode())
+        return real(raw)
+
+    async def handle(message: Envelope, where: Origin) -> None:
+        got.append(message)
+
+    monkeypatch.setattr(processors.runtime, "decode", counting)
+    event, decoded = pending(), Decoded()
+    r = record(7, encode(event))
+    decoded.put(r, event)
+    on_record = processors.runtime.decoding_once(handle, decoded)
+
+    await on_record(r)
+    assert got == [event] and decodes == []
+    await on_record(r)  # a retry of the same record: decoded from its bytes
+    assert got == [event, event] and len(decodes) == 1
+
+
+async def test_an_undecodable_record_still_raises_for_the_policy() -> None:
+    async def handle(message: Envelope, where: Origin) -> None:
+        raise AssertionError("never handled")
+
+    on_record = processors.runtime.decoding_once(handle, Decoded())
+    with pytest.raises(UndecodableMessage):
+        await on_record(record(1, b"not json"))
