@@ -4,11 +4,11 @@ Every move of a payment's status is queued in the outbox by the transaction that
 and the outbox NOTIFYs `billing_outbox` at commit (processors/outbox.py). One dedicated
 connection per gateway LISTENs on that channel; each notification wakes one batched re-read
 of every payment being waited for (`id = ANY(...)`), never a poll per request, so waiting
-requests hold no pool connection while they wait. A notification names the payment its
-event is about (`common.outbox`): one about a payment nobody here waits for wakes nothing
-(most are: other gateways' payments, refunds, subscriptions); an empty or unknown payload
-wakes the re-read as before. The re-read returns only the rows that settled, so the gateway
-decodes only the rows it answers with.
+requests hold no pool connection while they wait. A notification names the payment(s) its
+events are about (`common.outbox`: one id; a comma-separated list is read too): one about
+payments nobody here waits for wakes nothing (most are: other gateways' payments, refunds,
+subscriptions); an empty or unknown payload wakes the re-read as before. The re-read
+returns only the rows that settled, so the gateway decodes only the rows it answers with.
 
 Waiting requests are bounded per user (`GATEWAY_WAIT_MAX_PER_USER`) and in all
 (`GATEWAY_WAIT_MAX_TOTAL`). Beyond either bound, or while the listening connection is down,
@@ -124,13 +124,14 @@ class PaymentWaiters:
         return conn
 
     def _notified(self, _conn: object, _pid: int, _channel: str, payload: str) -> None:
-        """Wake for a payment being waited for, or for any payment ('' or not an id)."""
+        """Wake for a payment being waited for, or for any payment when the payload does not
+        name payments (empty, or not a comma-separated list of ids)."""
         try:
-            about = uuid.UUID(payload)
+            about = [uuid.UUID(part) for part in payload.split(",")]
         except ValueError:
             self.wake.set()
             return
-        if about in self.waiting:
+        if any(payment_id in self.waiting for payment_id in about):
             self.wake.set()
 
     async def _check_on_wake(self) -> None:

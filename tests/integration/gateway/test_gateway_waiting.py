@@ -127,9 +127,11 @@ async def test_a_notification_about_another_payment_wakes_no_re_read(
     before = len(reads)
 
     await db.execute("SELECT pg_notify($1, $2)", channel, str(uuid.uuid4()))
+    await db.execute("SELECT pg_notify($1, $2)", channel, f"{uuid.uuid4()},{uuid.uuid4()}")
     await asyncio.sleep(1.0)
     after_other = len(reads)
-    await db.execute("SELECT pg_notify($1, $2)", channel, str(ids.payment_id(user, key)))
+    held = f"{uuid.uuid4()},{ids.payment_id(user, key)}"
+    await db.execute("SELECT pg_notify($1, $2)", channel, held)
     status, _, headers = await asyncio.wait_for(request, 5)
 
     assert before >= 1, "the wait did not look once when it started"
