@@ -5,7 +5,7 @@ and the outbox NOTIFYs `billing_outbox` at commit (processors/outbox.py). One de
 connection per gateway LISTENs on that channel; each notification wakes one batched re-read
 of every payment being waited for (`id = ANY(...)`), never a poll per request, so waiting
 requests hold no pool connection while they wait. A notification names the payment(s) its
-events are about (`common.outbox`: one id; a comma-separated list is read too): one about
+events are about (`common.outbox`: one id; `processors.journal`: a comma-separated list): one about
 payments nobody here waits for wakes nothing (most are: other gateways' payments, refunds,
 subscriptions); an empty or unknown payload wakes the re-read as before. The re-read
 returns only the rows that settled, so the gateway decodes only the rows it answers with.

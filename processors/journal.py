@@ -59,9 +59,10 @@ WITH queued AS (
                          $25::int[], $26::int[])
     ON CONFLICT (subscription_id, kind, due_at) DO NOTHING
 )
-SELECT CASE WHEN cardinality($1::uuid[]) > 0 THEN (SELECT true FROM pg_notify($27, '')) END
+SELECT CASE WHEN cardinality($1::uuid[]) > 0 THEN (SELECT true FROM pg_notify($27, $28)) END
 """
 
+_NOTIFY_MAX = 7000  # PostgreSQL refuses a NOTIFY payload of 8000 bytes or more
 _Event = tuple[UUID, str, str, str, str, UUID | None, UUID | None]
 _Inbox = tuple[str, UUID, str, str, int, int, UUID | None]
 _Period = tuple[UUID, int, UUID | None, str, datetime, datetime]
@@ -110,6 +111,16 @@ class Journal:
         """Queue the scheduler's rows (`subscriptions.schedule.due`) for one subscription."""
         self.planned.extend((subscription_id, user_id, *row) for row in due)
 
+    def about(self) -> str:
+        """The NOTIFY payload: the queued events' payment ids, comma-separated, so a gateway
+        holding `Prefer: wait` requests re-reads only for its own (gateway/waiting.py); ''
+        (wake every wait) when an event names no payment or the list would not fit."""
+        ids = [row[5] for row in self.events.values()]
+        if not ids or any(i is None for i in ids):
+            return ""
+        payload = ",".join(sorted({str(i) for i in ids}))
+        return payload if len(payload) <= _NOTIFY_MAX else ""
+
     def __bool__(self) -> bool:
         return bool(self.events or self.inbox or self.periods or self.planned)
 
@@ -123,7 +134,7 @@ class Journal:
             *_columns(self.periods, 6),
             *_columns(self.planned, 6),
         ]
-        await conn.execute(_FLUSH, *args, CHANNEL)
+        await conn.execute(_FLUSH, *args, CHANNEL, self.about())
         self.events, self.inbox, self.periods, self.planned = {}, {}, [], []
 
 

@@ -192,3 +192,20 @@ async def test_the_subscriptions_reads_in_one_statement_match_the_separate_reads
         await conn.execute(
             "UPDATE payments_history.payments SET status = 'failed' WHERE id = $1", payment
         )
+
+
+async def test_the_notification_names_the_payments_its_events_are_about(
+    conns: tuple[asyncpg.Connection, ...],
+) -> None:
+    """A gateway holding `Prefer: wait` requests re-reads only for the payments named."""
+    writer, listener = conns
+    heard: asyncio.Queue[str] = asyncio.Queue()
+    await listener.add_listener(CHANNEL, lambda *args: heard.put_nowait(args[3]))
+    user, journal = uuid.uuid4(), Journal()
+    first, second = failed(user), failed(user)
+    async with writer.transaction():
+        for event in (first, second):
+            journal.append(event, topic="t", key=str(user), payment_id=event.payment_id)
+        await journal.flush(writer)
+    payload = await asyncio.wait_for(heard.get(), 5)
+    assert sorted(payload.split(",")) == sorted([str(first.payment_id), str(second.payment_id)])
