@@ -3,7 +3,6 @@ messages the inbox holds is committed without one handler call, and only those."
 
 import asyncio
 import uuid
-from decimal import Decimal
 
 import asyncpg
 from aiokafka import AIOKafkaProducer, ConsumerRecord
@@ -15,24 +14,14 @@ from common.kafka import make_consumer
 from common.retry import RetryPolicy
 from common.runloop import KeyedRunLoop, RunLoopConfig
 from common.settings import Settings
-from schemas import ids
 from schemas.codec import decode, encode, encode_key
 from schemas.messages import PaymentPending
+from tests.events import payment_pending
 from tests.integration.conftest import NewTopicFactory
 
 
 def pending() -> PaymentPending:
-    payment = uuid.uuid4()
-    return PaymentPending(
-        message_id=ids.message_id("PaymentPending", payment),
-        payment_id=payment,
-        user_id=uuid.uuid4(),
-        plan_id="test",
-        amount=Decimal("1.00"),
-        currency="RUB",
-        external_id=uuid.uuid4(),
-        confirmation_url="http://127.0.0.1/x",
-    )
+    return payment_pending(confirmation_url="http://127.0.0.1/x")
 
 
 async def test_seen_any_reads_the_inbox_of_one_consumer(database_url: str) -> None:

@@ -35,6 +35,7 @@ from processors.subscriptions import lifecycle
 from schemas import ids
 from schemas.codec import encode, encode_key
 from schemas.messages import Envelope, PaymentPending, PaymentSucceeded, RefundSucceeded
+from tests.events import payment_pending
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -254,16 +255,7 @@ def pending(
     user_id: uuid.UUID, payment_id: uuid.UUID, message_id: uuid.UUID | None = None
 ) -> PaymentPending:
     """The payment's page is ready: an event no rule acts on (a fresh message id unless given)."""
-    return PaymentPending(
-        message_id=message_id or uuid.uuid4(),
-        payment_id=payment_id,
-        user_id=user_id,
-        plan_id="monthly",
-        amount=Decimal("499.00"),
-        currency="RUB",
-        external_id=uuid.uuid4(),
-        confirmation_url="https://pay.example/checkout/x",
-    )
+    return payment_pending(user_id, payment_id, message_id or uuid.uuid4())
 
 
 def succeeded(user_id: uuid.UUID, payment_id: uuid.UUID) -> PaymentSucceeded:

@@ -7,7 +7,6 @@ import json
 import uuid
 from collections.abc import AsyncIterator
 from datetime import timedelta
-from decimal import Decimal
 
 import asyncpg
 import pytest
@@ -23,6 +22,7 @@ from processors.repository import PaymentChange
 from processors.subscriptions import repository as repo
 from schemas import ids
 from schemas.messages import PaymentFailed
+from tests.events import payment_failed
 
 PLAN = "monthly"
 
@@ -36,16 +36,7 @@ async def conns(database_url: str) -> AsyncIterator[tuple[asyncpg.Connection, ..
 
 
 def failed(user: uuid.UUID) -> PaymentFailed:
-    payment = uuid.uuid4()
-    return PaymentFailed(
-        message_id=ids.message_id("PaymentFailed", payment),
-        payment_id=payment,
-        user_id=user,
-        plan_id=PLAN,
-        amount=Decimal("499.00"),
-        currency="RUB",
-        reason="test",
-    )
+    return payment_failed(user)
 
 
 async def subscription(conn: asyncpg.Connection, user: uuid.UUID) -> repo.SubscriptionRow:

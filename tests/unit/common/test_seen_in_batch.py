@@ -5,7 +5,6 @@ a record that does not decode, the handler decides as before."""
 import asyncio
 import uuid
 from collections.abc import Sequence
-from decimal import Decimal
 from typing import Any
 
 from aiokafka import ConsumerRecord, TopicPartition
@@ -14,9 +13,9 @@ from kafka_fakes import FakeConsumer, record
 from common.inbox import Decoded, SeenInBatch, message_id_of
 from common.retry import RetryPolicy
 from common.runloop import AlreadyDone, KeyedRunLoop, RunLoopConfig
-from schemas import ids
 from schemas.codec import encode
 from schemas.messages import PaymentPending
+from tests.events import payment_pending
 
 FAST = RetryPolicy.until_it_works(0.001, 0.002)
 
@@ -104,17 +103,7 @@ class FakePool:
 
 
 def pending(n: int) -> PaymentPending:
-    payment = uuid.uuid4()
-    return PaymentPending(
-        message_id=ids.message_id("PaymentPending", payment),
-        payment_id=payment,
-        user_id=uuid.uuid4(),
-        plan_id="p",
-        amount=Decimal("1.00"),
-        currency="RUB",
-        external_id=uuid.uuid4(),
-        confirmation_url=f"http://x/{n}",
-    )
+    return payment_pending(confirmation_url=f"http://x/{n}")
 
 
 def records_of(values: list[bytes]) -> list[ConsumerRecord]:

@@ -1,8 +1,6 @@
 """The processors' record handler takes the message `SeenInBatch` decoded for its record
 instead of decoding the record again (processors/runtime.py `decoding_once`)."""
 
-import uuid
-from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -10,23 +8,13 @@ from aiokafka import ConsumerRecord
 
 import processors.runtime
 from common.inbox import Decoded, Origin
-from schemas import ids
 from schemas.codec import UndecodableMessage, encode
 from schemas.messages import Envelope, PaymentPending
+from tests.events import payment_pending
 
 
 def pending() -> PaymentPending:
-    payment = uuid.uuid4()
-    return PaymentPending(
-        message_id=ids.message_id("PaymentPending", payment),
-        payment_id=payment,
-        user_id=uuid.uuid4(),
-        plan_id="p",
-        amount=Decimal("1.00"),
-        currency="RUB",
-        external_id=uuid.uuid4(),
-        confirmation_url="http://x/1",
-    )
+    return payment_pending(confirmation_url="http://x/1")
 
 
 def record(offset: int, value: bytes) -> ConsumerRecord:

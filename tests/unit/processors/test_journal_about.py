@@ -1,24 +1,12 @@
 """The journal's NOTIFY payload: the payments its events are about, or '' to wake every wait."""
 
-import uuid
-from decimal import Decimal
-
 from processors.journal import Journal
-from schemas import ids
 from schemas.messages import PaymentFailed
+from tests.events import payment_failed
 
 
 def failed() -> PaymentFailed:
-    payment = uuid.uuid4()
-    return PaymentFailed(
-        message_id=ids.message_id("PaymentFailed", payment),
-        payment_id=payment,
-        user_id=uuid.uuid4(),
-        plan_id="monthly",
-        amount=Decimal("499.00"),
-        currency="RUB",
-        reason="test",
-    )
+    return payment_failed()
 
 
 def test_the_payload_lists_each_payment_once() -> None:
