@@ -17,7 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from gateway import openapi
 from gateway.database import Database
-from gateway.deps import Services, take_before_refusing
+from gateway.deps import Services, refusal_before_the_body, take_before_refusing
 from gateway.errors import GatewayError, RateLimited, ServiceUnavailable, ValidationFailed
 from gateway.metrics import Metrics
 from gateway.middleware import EdgeMiddleware
@@ -103,10 +103,14 @@ def _install_error_handlers(app: FastAPI) -> None:
         return error_response(exc.status, exc.code, exc.message, exc.headers)
 
     async def on_validation_error(request: Request, exc: Exception) -> JSONResponse:
+        errors: Sequence[Any] = exc.errors() if isinstance(exc, RequestValidationError) else []
+        if any(error.get("type") == "json_invalid" for error in errors):
+            first = await refusal_before_the_body(request)
+            if first is not None:
+                return await on_gateway_error(request, first)
         refused = await _metered_first(request, ValidationFailed())
         if not isinstance(refused, ValidationFailed):
             return await on_gateway_error(request, refused)
-        errors: Sequence[Any] = exc.errors() if isinstance(exc, RequestValidationError) else []
         message = "; ".join(_describe(error) for error in errors) or "invalid request"
         return error_response(422, "validation_error", message, {})
 

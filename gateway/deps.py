@@ -6,6 +6,8 @@ Dependencies run before the body is validated, so the order of answers is
 `POST /api/v1/payments` keeps that order with its token taken later (`Meter`): by the
 payment's own statement when the request gets that far, else by the error handler before it
 answers 400 or 422 (`gateway.app`), which answers 429 (or 503) instead when the bucket says so.
+A body that is not JSON is the exception FastAPI makes: it refuses it before any dependency
+runs, so the error handler runs their checks first (`refusal_before_the_body`).
 """
 
 import uuid
@@ -13,10 +15,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Annotated
 
 from fastapi import Depends, Header, Request
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
 
 from gateway.auth import VerifiedTokens, current_user
 from gateway.database import Database
-from gateway.errors import IdempotencyKeyInvalid, IdempotencyKeyRequired
+from gateway.errors import GatewayError, IdempotencyKeyInvalid, IdempotencyKeyRequired
 from gateway.metrics import Metrics
 from gateway.plan_cache import PlanCache
 from gateway.publisher import Publisher
@@ -93,6 +97,33 @@ async def take_before_refusing(request: Request, svc: Services) -> None:
     if meter is not None and not meter.taken:
         meter.taken = True
         await svc.limiter.take(meter.user_id)
+
+
+async def refusal_before_the_body(request: Request) -> GatewayError | None:
+    """FastAPI parses a JSON body before it solves the route's dependencies, so a body that
+    is not JSON would be refused (422) before anyone asked who sent it or took their token.
+    This runs the checks those dependencies make, in their order, for such a request: 401,
+    then 429/503 (the token taken, as any POST's is), then 400; None when all pass."""
+    route = request.scope.get("route")
+    calls = _calls(route.dependant) if isinstance(route, APIRoute) else set()
+    try:
+        if calls & {current_user, rate_limited_user, metered_user}:
+            user_id = await current_user(request)
+            if calls & {rate_limited_user, metered_user}:
+                await request.app.state.services.limiter.take(user_id)
+        if idempotency_key in calls:
+            await idempotency_key(request.headers.get("Idempotency-Key"))
+    except GatewayError as refused:
+        return refused
+    return None
+
+
+def _calls(dependant: Dependant) -> set[object]:
+    """Every dependency callable of a route, sub-dependencies included."""
+    found: set[object] = set()
+    for sub in dependant.dependencies:
+        found |= {sub.call} | _calls(sub)
+    return found
 
 
 Svc = Annotated[Services, Depends(services)]

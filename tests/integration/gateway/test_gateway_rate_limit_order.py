@@ -71,3 +71,44 @@ async def test_a_payment_refused_by_the_rate_limit_leaves_no_row(
         "SELECT count(*) FROM payments_history.payments WHERE id = $1", ids.payment_id(user, "b")
     )
     assert rows == 0
+
+
+NOT_JSON = b'{"plan_id": '  # FastAPI parses a JSON body before it solves the dependencies
+
+
+async def post_raw(http: Client, headers: dict[str, str]) -> httpx.Response:
+    headers = headers | {"Content-Type": "application/json"}
+    return await http.post("/api/v1/payments", headers=headers, content=NOT_JSON)
+
+
+async def test_a_body_that_is_not_json_keeps_the_order_of_answers(
+    make_gateway: GatewayFactory,
+) -> None:
+    """No token: 401; no Idempotency-Key: 400; over the rate: 429; else 422 — and it takes
+    its token like any other POST."""
+    http = await make_gateway(gateway_rate_limit_per_minute=1)
+    anonymous = await post_raw(http, {"Idempotency-Key": "k"})
+    keyless = await post_raw(http, bearer(uuid.uuid4()))
+    user = uuid.uuid4()
+    refused = await post_raw(http, bearer(user) | {"Idempotency-Key": "k"})
+    then = await post_raw(http, bearer(user) | {"Idempotency-Key": "k"})
+
+    assert anonymous.status_code == 401, anonymous.text
+    assert (keyless.status_code, keyless.json()["error"]["code"]) == (
+        400,
+        "idempotency_key_required",
+    )
+    assert (refused.status_code, refused.json()["error"]["code"]) == (422, "validation_error")
+    assert then.status_code == 429, "the request that was not JSON took no token"
+
+
+async def test_a_refund_body_that_is_not_json_needs_a_token_first(
+    make_gateway: GatewayFactory,
+) -> None:
+    http = await make_gateway()
+    response = await http.post(
+        f"/api/v1/payments/{uuid.uuid4()}/refunds",
+        headers={"Idempotency-Key": "k", "Content-Type": "application/json"},
+        content=NOT_JSON,
+    )
+    assert response.status_code == 401, response.text
