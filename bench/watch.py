@@ -92,10 +92,16 @@ class Watch:
         return int(response.json()["last_seq"])
 
     async def loop(self) -> None:
-        """A failed read is tried again next tick; the flows' own deadlines bound the wait."""
+        """A failed read is tried again next tick and said once; the flows' own deadlines
+        bound the wait."""
+        said = False
         while True:
-            with contextlib.suppress(httpx.HTTPError):
+            try:
                 await self.tick()
+            except (httpx.HTTPError, KeyError, ValueError) as exc:  # a sandbox without `after`
+                if not said:
+                    print(f"watch: reading the sandboxes failed ({exc!r}); trying again")
+                    said = True
             await asyncio.sleep(self.every)
 
     async def tick(self) -> None:
