@@ -43,7 +43,7 @@ from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, ConsumerRecord
 from aiokafka.errors import KafkaError
 
 from common import logs
-from common.inbox import Origin
+from common.inbox import Decoded, Origin
 from common.lanes import Lanes, Watermark
 from common.retry import RetryPolicy, until_up
 from schemas.codec import decode
@@ -62,13 +62,15 @@ T = TypeVar("T")
 _FETCH_WAIT_MS = 30_000
 
 
-def decoding(handle: MessageHandler) -> Handler:
+def decoding(handle: MessageHandler, decoded: Decoded | None = None) -> Handler:
     """A record handler that decodes first: `UndecodableMessage` is for the policy to treat
-    as permanent: every reader dead-letters it (common/dead_letters.py)."""
+    as permanent: every reader dead-letters it (common/dead_letters.py). With `decoded`, a
+    message `SeenInBatch` decoded for the record is taken instead (a retry decodes again)."""
 
     async def on_record(record: ConsumerRecord) -> None:
         origin = Origin.of(record)
-        message = decode(origin.value)
+        message = decoded.take(record) if decoded is not None else None
+        message = message or decode(origin.value)
         logs.bind_message(message)  # undone by record_context when the record is done
         await handle(message, origin)
 

@@ -8,7 +8,7 @@ and emits nothing.
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, TypeAlias
+from typing import Any, Literal, TypeAlias
 from uuid import UUID
 
 import asyncpg
@@ -108,19 +108,7 @@ async def load_payment_unless_seen(
     conn: Conn, payment_id: UUID, consumer: str, message_id: UUID
 ) -> tuple[bool, PaymentRow | None]:
     """One round trip for the inbox check and the payment: (already handled?, the row)."""
-    record = await conn.fetchrow(
-        f"""SELECT EXISTS (SELECT 1 FROM payments_history.inbox
-                           WHERE consumer = $2 AND message_id = $3) AS seen, p.*
-            FROM (SELECT 1) AS one
-            LEFT JOIN (SELECT {_PAYMENT_COLUMNS} FROM payments_history.payments WHERE id = $1) p
-            ON true""",
-        payment_id,
-        consumer,
-        message_id,
-    )
-    fields = dict(record)
-    seen = bool(fields.pop("seen"))
-    return seen, None if fields["id"] is None else PaymentRow.of_fields(fields)
+    return await _unless_seen(conn, "id", payment_id, consumer, message_id)
 
 
 async def payment_by_external_unless_seen(
@@ -133,12 +121,23 @@ async def payment_by_external_unless_seen(
         key: UUID | None = UUID(external_id)
     except ValueError:
         key = None
+    return await _unless_seen(conn, "external_id", key, consumer, message_id)
+
+
+async def _unless_seen(
+    conn: Conn,
+    column: Literal["id", "external_id"],
+    key: UUID | None,
+    consumer: str,
+    message_id: UUID,
+) -> tuple[bool, PaymentRow | None]:
+    """Whether `consumer` handled `message_id`, and the payment whose `column` is `key`."""
     record = await conn.fetchrow(
         f"""SELECT EXISTS (SELECT 1 FROM payments_history.inbox
                            WHERE consumer = $2 AND message_id = $3) AS seen, p.*
             FROM (SELECT 1) AS one
             LEFT JOIN (SELECT {_PAYMENT_COLUMNS} FROM payments_history.payments
-                       WHERE external_id = $1) p
+                       WHERE {column} = $1) p
             ON true""",
         key,
         consumer,

@@ -7,20 +7,19 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 import asyncpg
-from aiokafka import ConsumerRecord
 
-from common import logs, process, retry
+from common import process, retry
 from common.db import create_pool
 from common.dead_letters import DeadLetters
-from common.inbox import Decoded, Origin, SeenInBatch
+from common.inbox import Decoded, SeenInBatch
 from common.kafka import make_consumer
 from common.producer import Producer
-from common.runloop import Handler, KeyedRunLoop, MessageHandler, RunLoopConfig
+from common.runloop import KeyedRunLoop, MessageHandler, RunLoopConfig, decoding
 from processors.errors import LedgerAnomaly, ProviderAnswerInvalid, ProviderRejected
 from processors.provider.yookassa import RetryPolicy, YooKassaClient, make_client
 from processors.settings import ProcessorSettings
 from processors.uow import PgUnitOfWork
-from schemas.codec import UndecodableMessage, decode
+from schemas.codec import UndecodableMessage
 
 log = logging.getLogger(__name__)
 
@@ -112,24 +111,11 @@ def keyed_loop(
     return KeyedRunLoop(
         lambda: make_consumer(ctx.settings, group),
         [topic],
-        decoding_once(handle, decoded),
+        decoding(handle, decoded),
         config,
         letters.write,
         already_done=SeenInBatch(ctx.pool, name, decoded=decoded),
     )
-
-
-def decoding_once(handle: MessageHandler, decoded: Decoded) -> Handler:
-    """`common.runloop.decoding`, taking the message `SeenInBatch` decoded when there is one
-    (a retry of the record decodes it again); `UndecodableMessage` is the policy's."""
-
-    async def on_record(record: ConsumerRecord) -> None:
-        origin = Origin.of(record)
-        message = decoded.take(record) or decode(origin.value)
-        logs.bind_message(message)  # undone by the run loop's record context
-        await handle(message, origin)
-
-    return on_record
 
 
 async def run_loop(

@@ -1,12 +1,13 @@
 """The processors' record handler takes the message `SeenInBatch` decoded for its record
-instead of decoding the record again (processors/runtime.py `decoding_once`)."""
+instead of decoding the record again (`common.runloop.decoding` with a `Decoded`, as
+processors/runtime.py builds it)."""
 
 from typing import Any
 
 import pytest
 from aiokafka import ConsumerRecord
 
-import processors.runtime
+import common.runloop
 from common.inbox import Decoded, Origin
 from schemas.codec import UndecodableMessage, encode
 from schemas.messages import Envelope, PaymentPending
@@ -26,7 +27,7 @@ async def test_a_message_decoded_ahead_is_handed_over_and_a_retry_decodes_the_re
 ) -> None:
     got: list[Envelope] = []
     decodes: list[bytes] = []
-    real = processors.runtime.decode
+    real = common.runloop.decode
 
     def counting(raw: bytes | str) -> Envelope:
         decodes.append(raw if isinstance(raw, bytes) else raw.encode())
@@ -35,11 +36,11 @@ async def test_a_message_decoded_ahead_is_handed_over_and_a_retry_decodes_the_re
     async def handle(message: Envelope, where: Origin) -> None:
         got.append(message)
 
-    monkeypatch.setattr(processors.runtime, "decode", counting)
+    monkeypatch.setattr(common.runloop, "decode", counting)
     event, decoded = pending(), Decoded()
     r = record(7, encode(event))
     decoded.put(r, event)
-    on_record = processors.runtime.decoding_once(handle, decoded)
+    on_record = common.runloop.decoding(handle, decoded)
 
     await on_record(r)
     assert got == [event] and decodes == []
@@ -51,6 +52,6 @@ async def test_an_undecodable_record_still_raises_for_the_policy() -> None:
     async def handle(message: Envelope, where: Origin) -> None:
         raise AssertionError("never handled")
 
-    on_record = processors.runtime.decoding_once(handle, Decoded())
+    on_record = common.runloop.decoding(handle, Decoded())
     with pytest.raises(UndecodableMessage):
         await on_record(record(1, b"not json"))
