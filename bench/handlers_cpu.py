@@ -25,13 +25,13 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import asyncpg
 
 from bench import procstat
+from bench.throughput import insert_accepted
 
 TOPIC = "bench.handlers-cpu"
 
@@ -41,32 +41,6 @@ class Deps:
     settings: Any
     provider: Any
     uow: Any
-
-
-async def insert(pool: asyncpg.Pool, n: int, messages: Any, ids: Any) -> list[Any]:
-    rows, commands = [], []
-    for _ in range(n):
-        user, key = uuid.uuid4(), uuid.uuid4().hex
-        payment = ids.payment_id(user, key)
-        rows.append((payment, user, key))
-        commands.append(
-            messages.CreatePayment(
-                message_id=ids.message_id("CreatePayment", payment),
-                payment_id=payment,
-                user_id=user,
-                plan_id="monthly",
-                amount=Decimal("499.00"),
-                currency="RUB",
-                return_url="https://x/",
-            )
-        )
-    await pool.executemany(
-        """INSERT INTO payments_history.payments (id, user_id, plan_id, amount, currency,
-           idempotency_key, request_fingerprint, return_url)
-           VALUES ($1, $2, 'monthly', 499, 'RUB', $3, 'fp', 'https://x/')""",
-        rows,
-    )
-    return commands
 
 
 async def phase(
@@ -93,7 +67,7 @@ async def flows(pool: asyncpg.Pool, m: dict[str, Any], n: int, at_once: int) -> 
     provider = m["fakes"].FakeProvider()
     deps = Deps(settings, provider, m["uow"].PgUnitOfWork(pool))
     postgres = procstat.stack_pids()["postgres"]
-    commands = await insert(pool, n, m["messages"], m["ids"])
+    commands = await insert_accepted(pool, n, m["messages"], m["ids"])
     entry, handlers, webhooks = m["inbox"].InboxEntry, m["handlers"], m["webhooks"]
 
     async def create(i: int, cmd: Any) -> None:

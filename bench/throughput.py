@@ -29,6 +29,7 @@ import uuid
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import httpx
@@ -37,8 +38,8 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from domain.payments import PaymentStatus
 from schemas import ids
+from schemas import messages as schema_messages
 from schemas.codec import encode
-from schemas.messages import CreatePayment
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -105,43 +106,49 @@ def start_provider(workdir: Path) -> tuple[subprocess.Popen[bytes], str]:
     raise RuntimeError("the sandbox provider did not start")
 
 
-async def seed(pool: asyncpg.Pool, bootstrap: str, topic: str, n: int) -> list[uuid.UUID]:
-    cmds = []
+async def insert_accepted(
+    pool: asyncpg.Pool, n: int, messages: Any = schema_messages, id_rules: Any = ids
+) -> list[Any]:
+    """N accepted payments of distinct users, inserted as the gateway inserts them, and the
+    CreatePayment of each. `messages` and `id_rules` are the schema modules to build them
+    with (bench.handlers_cpu passes another checkout's)."""
+    rows, commands = [], []
     for _ in range(n):
         user_id, key = uuid.uuid4(), uuid.uuid4().hex
-        pid = ids.payment_id(user_id, key)
-        cmds.append(
-            (
-                key,
-                CreatePayment(
-                    message_id=ids.message_id("CreatePayment", pid),
-                    payment_id=pid,
-                    user_id=user_id,
-                    plan_id="monthly",
-                    amount=Decimal("499.00"),
-                    currency="RUB",
-                    return_url="https://b/",
-                ),
+        pid = id_rules.payment_id(user_id, key)
+        rows.append((pid, user_id, key))
+        commands.append(
+            messages.CreatePayment(
+                message_id=id_rules.message_id("CreatePayment", pid),
+                payment_id=pid,
+                user_id=user_id,
+                plan_id="monthly",
+                amount=Decimal("499.00"),
+                currency="RUB",
+                return_url="https://b/",
             )
         )
     await pool.executemany(
         """INSERT INTO payments_history.payments (id, user_id, plan_id, amount, currency,
            idempotency_key, request_fingerprint, return_url)
            VALUES ($1, $2, 'monthly', 499.00, 'RUB', $3, 'bench', 'https://b/')""",
-        [(c.payment_id, c.user_id, key) for key, c in cmds],
+        rows,
     )
+    return commands
+
+
+async def seed(pool: asyncpg.Pool, bootstrap: str, topic: str, n: int) -> list[uuid.UUID]:
+    cmds = await insert_accepted(pool, n)
     producer = AIOKafkaProducer(
         bootstrap_servers=bootstrap, enable_idempotence=True, acks="all", linger_ms=5
     )
     await producer.start()
     try:
-        futures = [
-            await producer.send(topic, encode(c), key=str(c.user_id).encode()) for _, c in cmds
-        ]
+        futures = [await producer.send(topic, encode(c), key=str(c.user_id).encode()) for c in cmds]
         await asyncio.gather(*futures)
     finally:
         await producer.stop()
-    return [c.payment_id for _, c in cmds]
+    return [c.payment_id for c in cmds]
 
 
 async def run_mode(mode: str, in_flight: int, n: int, provider_url: str, workdir: Path) -> Figures:
