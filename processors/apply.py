@@ -78,10 +78,15 @@ async def apply_payment(
 async def apply_payment_in_transaction(
     ctx: Deps, row: PaymentRow, obj: ProviderPayment, origin: InboxEntry | None
 ) -> PaymentRow | None:
-    """`apply_payment` in a transaction of its own; the message's inbox row (if any) only
-    when it moved the payment: an answer that changed nothing (a status we already have, a
+    """`apply_payment` in a transaction, perhaps one shared with other messages' (group
+    commit, `UnitOfWork.grouped`: returns once committed); the message's inbox row (if any)
+    only when it moved the payment: an answer that changed nothing (a status we already have, a
     forged notification) must not mark its message done."""
-    async with ctx.uow.transaction() as tx:
+    problem = anomaly(row, obj)  # before the body: a body may run twice, counted once
+    if problem is not None:
+        raise contradiction("payment", f"payment {row.id}: provider payment {obj.id}: {problem}")
+
+    async def body(tx: Store) -> PaymentRow | None:
         moved = await apply_payment(
             tx,
             row,
@@ -91,7 +96,9 @@ async def apply_payment_in_transaction(
         )
         if origin is not None and moved is not None:
             await tx.record(origin)
-    return moved
+        return moved
+
+    return await ctx.uow.grouped(row.user_id, body)
 
 
 async def fail_payment(

@@ -3,10 +3,11 @@ work. Production plugs in `provider.yookassa.YooKassaClient` and `uow.PgUnitOfWo
 (`runtime.Context`); the unit tests plug in in-memory fakes (`tests/unit/processors/fakes.py`).
 """
 
+from collections.abc import Awaitable, Callable, Hashable
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 from uuid import UUID
 
 from domain.refund_policy import RefundPolicy
@@ -15,6 +16,8 @@ from processors.provider.objects import ProviderPayment, ProviderRefund, SavedCa
 from processors.repository import PaymentChange, PaymentRow, RefundRow
 from processors.settings import ProcessorSettings
 from schemas.messages import Envelope
+
+R = TypeVar("R")
 
 
 class Provider(Protocol):
@@ -146,12 +149,17 @@ class Store(Protocol):
 
 class UnitOfWork(Protocol):
     """`reads`: one statement at a time, no transaction. `transaction()`: a `Store` whose
-    writes commit together when the block ends, or not at all if it raises."""
+    writes commit together when the block ends, or not at all if it raises. `grouped(key,
+    body)`: `body(store)` committed the same way, perhaps in one transaction with other
+    handlers' bodies (group commit); it returns once committed. `key` is the user the body
+    writes for; a body must have no effect outside its store (it may be run twice)."""
 
     @property
     def reads(self) -> Store: ...
 
     def transaction(self) -> AbstractAsyncContextManager[Store]: ...
+
+    async def grouped(self, key: Hashable, body: Callable[[Store], Awaitable[R]]) -> R: ...
 
 
 class Deps(Protocol):

@@ -16,6 +16,7 @@ from common.kafka import make_consumer
 from common.producer import Producer
 from common.runloop import KeyedRunLoop, MessageHandler, RunLoopConfig, decoding
 from processors.errors import LedgerAnomaly, ProviderAnswerInvalid, ProviderRejected
+from processors.group_commit import GroupCommitter
 from processors.provider.yookassa import RetryPolicy, YooKassaClient, make_client
 from processors.settings import ProcessorSettings
 from processors.uow import PgUnitOfWork
@@ -36,7 +37,8 @@ class Context:
     producer: Producer = field(init=False)
 
     def __post_init__(self) -> None:
-        self.uow = PgUnitOfWork(self.pool)
+        group = self.settings.processor_group_max
+        self.uow = PgUnitOfWork(self.pool, GroupCommitter(self.pool, group, enabled=group > 1))
         self.producer = Producer(self.settings)
 
     async def aclose(self) -> None:

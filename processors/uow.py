@@ -5,23 +5,26 @@ rows — is collected in a `Journal` and written in one statement before COMMIT
 (processors/journal.py); a `PgStore` made on a connection without one writes each at once.
 """
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
 from contextlib import asynccontextmanager
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 import asyncpg
 
 from domain.refund_policy import RefundPolicy
 from processors import external_refunds, inbox, repository
+from processors.group_commit import GroupCommitter
 from processors.inbox import InboxEntry
 from processors.journal import Journal
 from processors.provider.objects import ProviderRefund, SavedCard
 from processors.repository import Conn, PaymentChange, PaymentRow, RefundRow
 from processors.subscriptions import lifecycle
 from schemas.messages import Envelope
+
+R = TypeVar("R")
 
 
 class PgStore:
@@ -171,9 +174,10 @@ class PgStore:
 
 
 class PgUnitOfWork:
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    def __init__(self, pool: asyncpg.Pool, committer: GroupCommitter | None = None) -> None:
         self._pool = pool
         self._reads = PgStore(pool)
+        self.committer = committer or GroupCommitter(pool, enabled=False)
 
     @property
     def reads(self) -> PgStore:
@@ -185,3 +189,12 @@ class PgUnitOfWork:
             store = PgStore(conn, Journal())
             yield store
             await store.flush()
+
+    async def grouped(self, key: Hashable, body: Callable[[PgStore], Awaitable[R]]) -> R:
+        """`body` in a transaction perhaps shared with other handlers' (processors/
+        group_commit.py); returns once committed. `key`: the user it writes for."""
+
+        async def run(conn: asyncpg.Connection, journal: Journal) -> R:
+            return await body(PgStore(conn, journal))
+
+        return await self.committer.run(key, run)

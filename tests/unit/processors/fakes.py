@@ -9,12 +9,12 @@ a used key is refused. Faults are queued per call to simulate crashes and outage
 
 import copy
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 from domain import payments, refunds
@@ -22,6 +22,7 @@ from domain.payments import PaymentStatus
 from domain.refunds import RefundStatus
 from processors.errors import ProviderNotFound, ProviderRejected, ProviderUnavailable
 from processors.inbox import InboxEntry
+from processors.ports import Store
 from processors.provider.descriptions import refund_description
 from processors.provider.objects import ProviderPayment, ProviderRefund, SavedCard
 from processors.provider.yookassa import Autopayment
@@ -29,6 +30,8 @@ from processors.repository import PaymentChange, PaymentRow, RefundRow
 from processors.settings import ProcessorSettings
 from schemas.ids import provider_idempotence_key
 from schemas.messages import Envelope
+
+R = TypeVar("R")
 
 
 class Crash(Exception):
@@ -247,6 +250,11 @@ class FakeUnitOfWork:
             self.store.rows = before
             raise
         self.commits += 1
+
+    async def grouped(self, key: Hashable, body: Callable[[Store], Awaitable[R]]) -> R:
+        """A body alone in its transaction (group commit is PostgreSQL's: integration tests)."""
+        async with self.transaction() as tx:
+            return await body(tx)
 
 
 @dataclass

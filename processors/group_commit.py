@@ -1,0 +1,152 @@
+"""Group commit: the transaction bodies handlers submit at their commit point, several in one
+PostgreSQL transaction (`BEGIN`, the bodies, one journal flush for all, `COMMIT`).
+
+A handler reads and calls the provider as before, then hands its transaction body to
+`GroupCommitter.run` and awaits it: it returns only after the COMMIT that holds the body's
+writes, so the handler — and the run loop's record, whose offset becomes committable — is
+finished only then. While a batch is in flight, newly submitted bodies queue; the writer
+then takes everything queued (at most `max_batch`, one body per key) as the next batch. A
+lone body is committed at once: no latency added when idle.
+
+Keys are the users the bodies write for (a payment, its refunds, its user's subscription
+and advisory lock all belong to one user): a batch holds at most one body per key, so no
+body reads rows another body of its batch queued in the journal and not written yet, and
+the bodies run in key order, so two processors' batches take their users' locks in the same
+order and do not deadlock on each other. A batch that fails for any reason — a conflict,
+`deadlock_detected`, a serialization failure, an error raised by one body — is rolled back
+whole and each of its bodies is run again alone, in its own transaction, exactly as before
+group commit, so one bad message never fails the others and its own error reaches its own
+handler. No savepoints: one each would be a round trip per body, what grouping saves.
+
+Everything a body does must be in its transaction (no effect outside it: it may run twice).
+"""
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Hashable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import asyncpg
+
+from processors.journal import Journal
+
+log = logging.getLogger(__name__)
+R = TypeVar("R")
+Body = Callable[[asyncpg.Connection, Journal], Awaitable[R]]
+# A test's fault injection (tests/integration/processors/group_crash.py): awaited with the
+# point ("begin", "body", "flushed", "committed"), the batch's size and the bodies run so far.
+Seam = Callable[[str, int, int], Awaitable[None]]
+
+
+@dataclass
+class _Job:
+    key: Hashable
+    body: Body[Any]
+    done: asyncio.Future[Any]
+
+
+@dataclass
+class GroupCommitter:
+    """One writer task per process at a time; `enabled=False` runs every body alone."""
+
+    pool: asyncpg.Pool
+    max_batch: int = 64
+    enabled: bool = True
+    seam: Seam | None = None
+    batches: int = 0  # committed batches of more than one body (for tests and benches)
+    _queue: list[_Job] = field(default_factory=list)
+    _writer: asyncio.Task[None] | None = None
+
+    async def run(self, key: Hashable, body: Body[R]) -> R:
+        """Run `body` in a transaction, perhaps shared; its result once it is committed."""
+        if not self.enabled:
+            return await self._alone(body)
+        job = _Job(key, body, asyncio.get_running_loop().create_future())
+        self._queue.append(job)
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._drain())
+        result: R = await job.done
+        return result
+
+    async def _drain(self) -> None:
+        batch: list[_Job] = []
+        try:
+            while self._queue:
+                batch = self._take()
+                if len(batch) == 1:
+                    await self._settle_alone(batch[0])
+                elif batch:
+                    await self._run_batch(batch)
+        except BaseException as exc:  # the writer itself was cancelled: nothing may hang
+            for job in [*batch, *self._queue]:
+                if not job.done.done():
+                    job.done.set_exception(RuntimeError(f"group writer stopped: {exc!r}"))
+            self._queue = []
+            raise
+
+    def _take(self) -> list[_Job]:
+        """The next batch: queued jobs still awaited, one per key, in key order."""
+        batch: dict[Hashable, _Job] = {}
+        rest: list[_Job] = []
+        for job in self._queue:
+            if job.done.done():  # its handler was cancelled: nothing waits for it
+                continue
+            if job.key in batch or len(batch) >= self.max_batch:
+                rest.append(job)
+            else:
+                batch[job.key] = job
+        self._queue = rest
+        return [batch[k] for k in sorted(batch, key=str)]
+
+    async def _run_batch(self, batch: list[_Job]) -> None:
+        try:
+            results = await self._together(batch)
+        except Exception as exc:  # noqa: BLE001 - each body is retried alone, errors to its own
+            log.info("group of %d rolled back (%r): each body alone", len(batch), exc)
+            for job in batch:
+                await self._settle_alone(job)
+            return
+        self.batches += 1
+        for job, result in zip(batch, results, strict=True):
+            if not job.done.done():
+                job.done.set_result(result)
+
+    async def _together(self, batch: list[_Job]) -> list[Any]:
+        await self._at("begin", len(batch), 0)
+        results: list[Any] = []
+        async with self.pool.acquire() as conn:
+            async with conn.transaction():
+                journal = Journal()
+                for job in batch:
+                    results.append(await job.body(conn, journal))
+                    await self._at("body", len(batch), len(results))
+                await journal.flush(conn)
+                await self._at("flushed", len(batch), len(results))
+            await self._at("committed", len(batch), len(results))
+        return results
+
+    async def _settle_alone(self, job: _Job) -> None:
+        if job.done.done():
+            return
+        try:
+            result = await self._alone(job.body)
+        except Exception as exc:  # noqa: BLE001 - handed to the handler that submitted it
+            if not job.done.done():
+                job.done.set_exception(exc)
+            return
+        if not job.done.done():
+            job.done.set_result(result)
+
+    async def _alone(self, body: Body[R]) -> R:
+        await self._at("begin", 1, 0)
+        async with self.pool.acquire() as conn:
+            async with conn.transaction():
+                journal = Journal()
+                result = await body(conn, journal)
+                await journal.flush(conn)
+        return result
+
+    async def _at(self, point: str, size: int, done: int) -> None:
+        if self.seam is not None:
+            await self.seam(point, size, done)
