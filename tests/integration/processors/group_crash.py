@@ -9,7 +9,10 @@ windows test_group_commit proves safe:
 - `committed`: after COMMIT, before any of the batch's records is finished (so before its
   offset can be committed).
 
-The first lone body waits `GROUP_CRASH_GATHER_S` (0.5 s) before its BEGIN, so the messages
+At that point it waits `LINGER_S` before it dies: the run loop commits offsets once a second
+(`RunLoopConfig.commit_interval_s`), so an offset committed before its record's COMMIT would be
+committed by then, and its record lost. The
+first lone body waits `GROUP_CRASH_GATHER_S` (0.5 s) before its BEGIN, so the messages
 fetched with it queue behind it and form a batch. The fault is injected through the
 committer's `seam`; production code has no switch.
 """
@@ -25,8 +28,10 @@ from processors.group_commit import Seam
 from processors.runtime import Context, main, run_loop
 from processors.settings import ProcessorSettings
 
+LINGER_S = 2.5
 
-def seam_for(at: str, gather_s: float) -> Seam:
+
+def seam_for(at: str, gather_s: float, linger_s: float) -> Seam:
     point, _, k = at.partition(":")
     gathered = False
 
@@ -36,6 +41,7 @@ def seam_for(at: str, gather_s: float) -> Seam:
             gathered = True
             await asyncio.sleep(gather_s)
         if size >= 2 and where == point and (not k or done == int(k)):
+            await asyncio.sleep(linger_s)  # an offset committed too early would be now
             os.kill(os.getpid(), signal.SIGKILL)
 
     return seam
@@ -46,7 +52,8 @@ def build(module: str) -> Callable[[Context], KeyedRunLoop]:
 
     def build_loop(ctx: Context) -> KeyedRunLoop:
         gather_s = float(os.environ.get("GROUP_CRASH_GATHER_S", "0.5"))
-        ctx.uow.committer.seam = seam_for(os.environ["GROUP_CRASH_AT"], gather_s)
+        at = os.environ["GROUP_CRASH_AT"]
+        ctx.uow.committer.seam = seam_for(at, gather_s, LINGER_S)
         return program.build_loop(ctx)
 
     return build_loop

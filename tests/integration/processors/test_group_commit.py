@@ -20,6 +20,7 @@ import pytest
 from processors_harness import Gateway, eventually
 from test_kills import spawn
 
+from billing_cli.lag import partition_lag
 from processors import commands, webhooks
 from processors.runtime import Context
 from schemas import ids
@@ -66,12 +67,19 @@ async def moved_by_the_kill(ctx: Context, wanted: list[UUID], status: str, at: s
         assert moved < N
 
 
-async def until_all(ctx: Context, wanted: list[UUID], status: str, module: str, log: Path) -> None:
+async def until_all(
+    ctx: Context, wanted: list[UUID], status: str, module: str, group: str, log: Path
+) -> None:
+    """Restart `module` until every payment is in `status` and `group` has committed every
+    record of its topic (the redelivered ones handled or skipped)."""
     proc = spawn(module, ctx.settings, log)
     try:
 
         async def done() -> bool:
-            return await count_in(ctx, wanted, status) == len(wanted)
+            if await count_in(ctx, wanted, status) != len(wanted):
+                return False
+            rows = await partition_lag(ctx.settings.kafka_bootstrap_servers, [group])
+            return any(r.committed is not None for r in rows) and all(r.lag == 0 for r in rows)
 
         await eventually(done, within=60)
     finally:
@@ -118,7 +126,8 @@ async def test_commands_group_killed_creates_each_payment_once(
     log = tmp_path / "processor-commands.log"
     killed_at("commands", at, ctx, log)
     await moved_by_the_kill(ctx, wanted, "pending", at)
-    await until_all(ctx, wanted, "pending", "processors.commands", log)
+    group = ctx.settings.commands_group
+    await until_all(ctx, wanted, "pending", "processors.commands", group, log)
     made = await charges(sandbox, wanted)
     assert [made[str(w)] for w in wanted] == [1] * N
     events = await events_of(ctx, wanted)
@@ -173,7 +182,8 @@ async def test_webhooks_group_killed_moves_each_payment_once(
     log = tmp_path / "processor-webhooks.log"
     killed_at("webhooks", at, ctx, log)
     await moved_by_the_kill(ctx, wanted, "succeeded", at)
-    await until_all(ctx, wanted, "succeeded", "processors.webhooks", log)
+    group = ctx.settings.webhooks_group
+    await until_all(ctx, wanted, "succeeded", "processors.webhooks", group, log)
     made = await charges(sandbox, wanted)
     assert [made[str(w)] for w in wanted] == [1] * N
     events = await events_of(ctx, wanted)
