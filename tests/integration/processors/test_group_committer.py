@@ -1,0 +1,122 @@
+"""The group committer against the real PostgreSQL: which bodies share a transaction, and a
+failed batch — a body that raises, a deadlock the server breaks — becomes a clean retry of
+each body alone, so one bad message never fails the others."""
+
+import asyncio
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from uuid import UUID
+
+import asyncpg
+from processors_harness import Gateway
+
+from processors.group_commit import GroupCommitter
+from processors.journal import Journal
+from processors.runtime import Context
+
+Body = Callable[[asyncpg.Connection, Journal], Awaitable[int]]
+
+
+def marking(payment_id: UUID, mark: str, runs: Counter[str]) -> Body:
+    """A body that writes `mark` on the payment (an accepted row of this test) and returns
+    its transaction's id."""
+
+    async def body(conn: asyncpg.Connection, journal: Journal) -> int:
+        runs[mark] += 1
+        await conn.execute(
+            "UPDATE payments_history.payments SET failure_reason = $2 WHERE id = $1",
+            payment_id,
+            mark,
+        )
+        txid: int = await conn.fetchval("SELECT txid_current()")
+        return txid
+
+    return body
+
+
+async def marks(ctx: Context, payments: list[UUID]) -> list[str | None]:
+    rows = await ctx.pool.fetch(
+        "SELECT id, failure_reason FROM payments_history.payments WHERE id = ANY($1)", payments
+    )
+    by_id = {r["id"]: r["failure_reason"] for r in rows}
+    return [by_id[p] for p in payments]
+
+
+async def accepted(gateway: Gateway, n: int) -> list[UUID]:
+    return [(await gateway.new_payment(send=False)).payment_id for _ in range(n)]
+
+
+async def test_bodies_queued_together_share_one_transaction_one_per_key(
+    ctx: Context, gateway: Gateway
+) -> None:
+    a, b, c, a2 = await accepted(gateway, 4)
+    committer = GroupCommitter(ctx.pool)
+    runs: Counter[str] = Counter()
+    first = await committer.run("k0", marking(a, "lone", runs))  # idle: committed at once
+    txids = await asyncio.gather(
+        committer.run("k1", marking(a, "a", runs)),
+        committer.run("k2", marking(b, "b", runs)),
+        committer.run("k3", marking(c, "c", runs)),
+        committer.run("k1", marking(a2, "a2", runs)),  # k1 again: the next transaction
+    )
+    assert txids[0] == txids[1] == txids[2] != first
+    assert txids[3] not in (txids[0], first)
+    assert await marks(ctx, [a, b, c, a2]) == ["a", "b", "c", "a2"]
+    assert set(runs.values()) == {1}
+    assert committer.batches == 1
+
+
+async def test_a_body_that_raises_fails_alone_and_the_others_commit(
+    ctx: Context, gateway: Gateway
+) -> None:
+    a, b, c = await accepted(gateway, 3)
+    committer = GroupCommitter(ctx.pool)
+    runs: Counter[str] = Counter()
+    good = marking(b, "b", runs)
+
+    async def bad(conn: asyncpg.Connection, journal: Journal) -> int:
+        await good(conn, journal)  # its write must go with it
+        raise ValueError("this message is bad")
+
+    results = await asyncio.gather(
+        committer.run("k1", marking(a, "a", runs)),
+        committer.run("k2", bad),
+        committer.run("k3", marking(c, "c", runs)),
+        return_exceptions=True,
+    )
+    assert isinstance(results[1], ValueError)
+    assert isinstance(results[0], int) and isinstance(results[2], int)
+    assert results[0] != results[2]  # each alone, after the batch rolled back
+    assert await marks(ctx, [a, b, c]) == ["a", None, "c"]
+    # a and b ran in the batch (in key order), c did not get to; then each alone
+    assert runs == Counter({"a": 2, "b": 2, "c": 1})
+    assert committer.batches == 0
+
+
+async def test_a_deadlock_the_server_breaks_becomes_a_retry_of_each_body_alone(
+    ctx: Context, gateway: Gateway
+) -> None:
+    """The batch locks A then waits for B, held by another transaction, which then asks for
+    A: PostgreSQL's deadlock detector (deadlock_timeout, 1 s) aborts the batch, which waited
+    first; each body is run again alone and both commit, the other transaction too."""
+    a, b = await accepted(gateway, 2)
+    committer = GroupCommitter(ctx.pool)
+    runs: Counter[str] = Counter()
+    async with ctx.pool.acquire() as other:
+        tx = other.transaction()
+        await tx.start()
+        await other.execute("UPDATE payments_history.payments SET amount = amount WHERE id = $1", b)
+        grouped = asyncio.gather(
+            committer.run("k1", marking(a, "a", runs)),
+            committer.run("k2", marking(b, "b", runs)),
+        )
+        await asyncio.sleep(0.3)  # the batch holds A and waits for B
+        await other.execute(  # waits for A: the cycle; the batch is the victim
+            "UPDATE payments_history.payments SET amount = amount WHERE id = $1", a
+        )
+        await tx.commit()
+    txids = await asyncio.wait_for(grouped, 30)
+    assert txids[0] != txids[1]
+    assert await marks(ctx, [a, b]) == ["a", "b"]
+    assert runs == Counter({"a": 2, "b": 2})
+    assert committer.batches == 0
