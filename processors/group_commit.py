@@ -4,21 +4,26 @@ PostgreSQL transaction (`BEGIN`, the bodies, one journal flush for all, `COMMIT`
 A handler reads and calls the provider as before, then hands its transaction body to
 `GroupCommitter.run` and awaits it: it returns only after the COMMIT that holds the body's
 writes, so the handler — and the run loop's record, whose offset becomes committable — is
-finished only then. While a batch is in flight, newly submitted bodies queue; the writer
-then takes everything queued (at most `max_batch`, one body per key) as the next batch. A
-lone body is committed at once: no latency added when idle.
+finished only then. One writer task writes one transaction at a time; bodies submitted
+while it is busy queue, and it then takes everything queued (at most `max_batch`, one body
+per key) as the next one. A lone body is written at once: no latency added when idle.
 
 Keys are the users the bodies write for (a payment, its refunds, its user's subscription
-and advisory lock all belong to one user): a batch holds at most one body per key, so no
-body reads rows another body of its batch queued in the journal and not written yet, and
-the bodies run in key order, so two processors' batches take their users' locks in the same
-order and do not deadlock on each other. A batch that fails for any reason — a conflict,
-`deadlock_detected`, a serialization failure, an error raised by one body — is rolled back
-whole and each of its bodies is run again alone, in its own transaction, exactly as before
-group commit, so one bad message never fails the others and its own error reaches its own
-handler. No savepoints: one each would be a round trip per body, what grouping saves.
+and advisory lock all belong to one user): a transaction holds at most one body per key, so
+no body reads rows another body queued in the journal and not written yet, and the bodies
+run in key order, so two processors' batches take their users' locks in the same order.
 
-Everything a body does must be in its transaction (no effect outside it: it may run twice).
+A batch waits for a lock at most `lock_wait_ms` (`SET LOCAL lock_timeout`, in BEGIN's round
+trip): a gateway request or an operator holding one user's row must not stall every handler
+behind the writer. A batch that fails for any reason — that timeout, `deadlock_detected`, a
+conflict, an error raised by one body — is rolled back whole, and each of its bodies runs
+again alone in its own transaction, without the timeout, concurrently, exactly as before
+group commit (its key stays out of batches until it is done): one bad or blocked message
+never fails or holds the others, and its own error reaches its own handler. No savepoints:
+one each would be a round trip per body, what grouping saves.
+
+Everything a body does must be in its transaction: it may run twice (in a batch that rolled
+back, then alone).
 """
 
 import asyncio
@@ -53,9 +58,12 @@ class GroupCommitter:
     pool: asyncpg.Pool
     max_batch: int = 64
     enabled: bool = True
+    lock_wait_ms: int = 250  # 0: wait as long as it takes (PostgreSQL's lock_timeout)
     seam: Seam | None = None
-    batches: int = 0  # committed batches of more than one body (for tests and benches)
+    batches: int = 0  # committed transactions of more than one body (tests, benches)
     _queue: list[_Job] = field(default_factory=list)
+    _alone_keys: set[Hashable] = field(default_factory=set)
+    _tasks: set[asyncio.Task[None]] = field(default_factory=set)
     _writer: asyncio.Task[None] | None = None
 
     async def run(self, key: Hashable, body: Body[R]) -> R:
@@ -64,20 +72,19 @@ class GroupCommitter:
             return await self._alone(body)
         job = _Job(key, body, asyncio.get_running_loop().create_future())
         self._queue.append(job)
-        if self._writer is None or self._writer.done():
-            self._writer = asyncio.create_task(self._drain())
+        self._kick()
         result: R = await job.done
         return result
+
+    def _kick(self) -> None:
+        if self._queue and (self._writer is None or self._writer.done()):
+            self._writer = asyncio.create_task(self._drain())
 
     async def _drain(self) -> None:
         batch: list[_Job] = []
         try:
-            while self._queue:
-                batch = self._take()
-                if len(batch) == 1:
-                    await self._settle_alone(batch[0])
-                elif batch:
-                    await self._run_batch(batch)
+            while batch := self._take():
+                await self._write(batch)
         except BaseException as exc:  # the writer itself was cancelled: nothing may hang
             for job in [*batch, *self._queue]:
                 if not job.done.done():
@@ -86,28 +93,30 @@ class GroupCommitter:
             raise
 
     def _take(self) -> list[_Job]:
-        """The next batch: queued jobs still awaited, one per key, in key order."""
+        """The next batch: queued jobs still awaited, one per key, none whose key is being
+        written alone, in key order; the rest keep their place."""
         batch: dict[Hashable, _Job] = {}
         rest: list[_Job] = []
         for job in self._queue:
             if job.done.done():  # its handler was cancelled: nothing waits for it
                 continue
-            if job.key in batch or len(batch) >= self.max_batch:
+            busy = job.key in batch or job.key in self._alone_keys
+            if busy or len(batch) >= self.max_batch:
                 rest.append(job)
             else:
                 batch[job.key] = job
         self._queue = rest
         return [batch[k] for k in sorted(batch, key=str)]
 
-    async def _run_batch(self, batch: list[_Job]) -> None:
+    async def _write(self, batch: list[_Job]) -> None:
         try:
             results = await self._together(batch)
         except Exception as exc:  # noqa: BLE001 - each body is retried alone, errors to its own
             log.info("group of %d rolled back (%r): each body alone", len(batch), exc)
             for job in batch:
-                await self._settle_alone(job)
+                self._start_alone(job)
             return
-        self.batches += 1
+        self.batches += len(batch) > 1
         for job, result in zip(batch, results, strict=True):
             if not job.done.done():
                 job.done.set_result(result)
@@ -116,30 +125,46 @@ class GroupCommitter:
         await self._at("begin", len(batch), 0)
         results: list[Any] = []
         async with self.pool.acquire() as conn:
-            async with conn.transaction():
+            await conn.execute(f"BEGIN; SET LOCAL lock_timeout = {int(self.lock_wait_ms)}")
+            try:
                 journal = Journal()
                 for job in batch:
                     results.append(await job.body(conn, journal))
                     await self._at("body", len(batch), len(results))
                 await journal.flush(conn)
                 await self._at("flushed", len(batch), len(results))
+            except BaseException:
+                await conn.execute("ROLLBACK")  # (a broken one: the pool rolls it back)
+                raise
+            await conn.execute("COMMIT")
             await self._at("committed", len(batch), len(results))
         return results
 
-    async def _settle_alone(self, job: _Job) -> None:
+    def _start_alone(self, job: _Job) -> None:
+        """Run `job` in its own transaction, beside the writer; its key out of batches."""
         if job.done.done():
             return
+        self._alone_keys.add(job.key)
+        task = asyncio.create_task(self._settle_alone(job))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _settle_alone(self, job: _Job) -> None:
         try:
             result = await self._alone(job.body)
         except Exception as exc:  # noqa: BLE001 - handed to the handler that submitted it
             if not job.done.done():
                 job.done.set_exception(exc)
-            return
-        if not job.done.done():
-            job.done.set_result(result)
+        else:
+            if not job.done.done():
+                job.done.set_result(result)
+        finally:
+            if not job.done.done():  # cancelled itself: its handler must not hang
+                job.done.set_exception(RuntimeError("group commit stopped"))
+            self._alone_keys.discard(job.key)
+            self._kick()
 
     async def _alone(self, body: Body[R]) -> R:
-        await self._at("begin", 1, 0)
         async with self.pool.acquire() as conn:
             async with conn.transaction():
                 journal = Journal()

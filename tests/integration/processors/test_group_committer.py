@@ -100,7 +100,7 @@ async def test_a_deadlock_the_server_breaks_becomes_a_retry_of_each_body_alone(
     A: PostgreSQL's deadlock detector (deadlock_timeout, 1 s) aborts the batch, which waited
     first; each body is run again alone and both commit, the other transaction too."""
     a, b = await accepted(gateway, 2)
-    committer = GroupCommitter(ctx.pool)
+    committer = GroupCommitter(ctx.pool, lock_wait_ms=0)  # no lock timeout: the detector's
     runs: Counter[str] = Counter()
     async with ctx.pool.acquire() as other:
         tx = other.transaction()
@@ -117,6 +117,30 @@ async def test_a_deadlock_the_server_breaks_becomes_a_retry_of_each_body_alone(
         await tx.commit()
     txids = await asyncio.wait_for(grouped, 30)
     assert txids[0] != txids[1]
+    assert await marks(ctx, [a, b]) == ["a", "b"]
+    assert runs == Counter({"a": 2, "b": 2})
+    assert committer.batches == 0
+
+
+async def test_a_batch_blocked_on_a_lock_gives_up_and_the_others_do_not_wait_for_it(
+    ctx: Context, gateway: Gateway
+) -> None:
+    """Another transaction holds B's row for long (an operator, a slow request): the batch
+    [A, B] waits `lock_wait_ms`, rolls back; A commits alone at once, B alone when B is free."""
+    a, b = await accepted(gateway, 2)
+    committer = GroupCommitter(ctx.pool, lock_wait_ms=200)
+    runs: Counter[str] = Counter()
+    async with ctx.pool.acquire() as other:
+        tx = other.transaction()
+        await tx.start()
+        await other.execute("UPDATE payments_history.payments SET amount = amount WHERE id = $1", b)
+        first = asyncio.ensure_future(committer.run("k1", marking(a, "a", runs)))
+        second = asyncio.ensure_future(committer.run("k2", marking(b, "b", runs)))
+        await asyncio.wait_for(asyncio.shield(first), 5)  # while B is still held
+        assert not second.done()
+        assert await marks(ctx, [a, b]) == ["a", None]
+        await tx.commit()
+    await asyncio.wait_for(second, 10)
     assert await marks(ctx, [a, b]) == ["a", "b"]
     assert runs == Counter({"a": 2, "b": 2})
     assert committer.batches == 0
