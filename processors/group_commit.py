@@ -27,8 +27,9 @@ back, then alone).
 """
 
 import asyncio
+import contextvars
 import logging
-from collections.abc import Awaitable, Callable, Hashable
+from collections.abc import Awaitable, Callable, Coroutine, Hashable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -38,7 +39,7 @@ from processors.journal import Journal
 
 log = logging.getLogger(__name__)
 R = TypeVar("R")
-Body = Callable[[asyncpg.Connection, Journal], Awaitable[R]]
+Body = Callable[[asyncpg.Connection, Journal], Coroutine[Any, Any, R]]
 # A test's fault injection (tests/integration/processors/group_crash.py): awaited with the
 # point ("begin", "body", "flushed", "committed"), the batch's size and the bodies run so far.
 Seam = Callable[[str, int, int], Awaitable[None]]
@@ -49,6 +50,8 @@ class _Job:
     key: Hashable
     body: Body[Any]
     done: asyncio.Future[Any]
+    # the handler's context (its log fields): the body runs in it, not in the writer's
+    context: contextvars.Context = field(default_factory=contextvars.copy_context)
 
 
 @dataclass
@@ -129,7 +132,8 @@ class GroupCommitter:
             try:
                 journal = Journal()
                 for job in batch:
-                    results.append(await job.body(conn, journal))
+                    body = job.body(conn, journal)
+                    results.append(await asyncio.create_task(body, context=job.context))
                     await self._at("body", len(batch), len(results))
                 await journal.flush(conn)
                 await self._at("flushed", len(batch), len(results))
@@ -145,7 +149,7 @@ class GroupCommitter:
         if job.done.done():
             return
         self._alone_keys.add(job.key)
-        task = asyncio.create_task(self._settle_alone(job))
+        task = asyncio.create_task(self._settle_alone(job), context=job.context)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 

@@ -3,6 +3,7 @@ failed batch — a body that raises, a deadlock the server breaks — becomes a 
 each body alone, so one bad message never fails the others."""
 
 import asyncio
+import contextvars
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from uuid import UUID
@@ -144,3 +145,27 @@ async def test_a_batch_blocked_on_a_lock_gives_up_and_the_others_do_not_wait_for
     assert await marks(ctx, [a, b]) == ["a", "b"]
     assert runs == Counter({"a": 2, "b": 2})
     assert committer.batches == 0
+
+
+WHO: contextvars.ContextVar[str] = contextvars.ContextVar("who", default="nobody")
+
+
+async def test_each_body_runs_in_its_handlers_context(ctx: Context, gateway: Gateway) -> None:
+    """A handler's log fields (common.logs binds them in a context variable) are those its
+    body logs with, though the writer task runs the transaction."""
+    a, b = await accepted(gateway, 2)
+    committer = GroupCommitter(ctx.pool)
+    seen: dict[str, str] = {}
+
+    async def handler(name: str, payment_id: UUID) -> None:
+        WHO.set(name)
+
+        async def body(conn: asyncpg.Connection, journal: Journal) -> None:
+            await conn.execute("SELECT 1 FROM payments_history.payments WHERE id = $1", payment_id)
+            seen[name] = WHO.get()
+
+        await committer.run(name, body)
+
+    await asyncio.gather(handler("first", a), handler("second", b))
+    assert seen == {"first": "first", "second": "second"}
+    assert committer.batches == 1
