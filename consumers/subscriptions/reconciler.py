@@ -48,9 +48,7 @@ REPAIRS = Counter(
 )
 CHECKED = Counter("billing_access_checked", "Users whose Auth role was compared with the truth")
 
-_CHANGED = (
-    "SELECT user_id, updated_at FROM payments_history.subscriptions WHERE updated_at > $1"
-)
+_CHANGED = "SELECT user_id, updated_at FROM payments_history.subscriptions WHERE updated_at > $1"
 _SWEEP = """
 SELECT user_id FROM payments_history.subscriptions
 WHERE user_id > $1
