@@ -3,7 +3,7 @@ then restarted: every payment moved once, one event each, one inbox row each, no
 subscription period twice, no provider charge twice; a record is finished (its offset
 committable) only after its batch's COMMIT.
 
-The short version (in `make test`) kills each processor at one point; `GROUP_KILLS=all`
+The short version (in `make test`) kills each processor at one point; `make test-group-kills`
 runs every point (`begin`, `body:1`, `flushed`, `committed`) for both.
 """
 
