@@ -19,9 +19,14 @@ class ProcessorSettings(PipelineAges):
     # key-level parallelism; 1 = one message at a time (the benchmark's baseline)
     processor_max_in_flight: int = Field(default=256, ge=1)
     db_pool_size: int = Field(default=20, ge=1)
+
     # group commit (processors/group_commit.py): handlers' transaction bodies that reach
     # their commit point together share one transaction, at most this many (1 = each alone)
-    processor_group_max: int = Field(default=64, ge=1)
+    processor_group_max: int = Field(
+        default=64,
+        ge=1,
+        description="handlers' transactions committed together at most (1 = each alone)",
+    )
 
     provider_timeout_s: float = Field(default=5.0, gt=0)
     provider_attempts: int = Field(default=4, ge=1)
