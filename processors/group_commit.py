@@ -50,8 +50,9 @@ class _Job:
     key: Hashable
     body: Body[Any]
     done: asyncio.Future[Any]
-    # the handler's context (its log fields): the body runs in it, not in the writer's
-    context: contextvars.Context = field(default_factory=contextvars.copy_context)
+    # the handler's context (its log fields): the body runs in it, not in the writer's;
+    # None: the body is run by its handler's own task (`_inline`)
+    context: contextvars.Context | None = field(default_factory=contextvars.copy_context)
 
 
 @dataclass
@@ -68,20 +69,49 @@ class GroupCommitter:
     _alone_keys: set[Hashable] = field(default_factory=set)
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
     _writer: asyncio.Task[None] | None = None
+    _inline_busy: bool = False
 
     async def run(self, key: Hashable, body: Body[R]) -> R:
         """Run `body` in a transaction, perhaps shared; its result once it is committed."""
         if not self.enabled:
             return await self._alone(body)
+        if not self._queue and not self._writing():
+            return await self._inline(key, body)
         job = _Job(key, body, asyncio.get_running_loop().create_future())
         self._queue.append(job)
         self._kick()
         result: R = await job.done
         return result
 
+    def _writing(self) -> bool:
+        return self._inline_busy or (self._writer is not None and not self._writer.done())
+
     def _kick(self) -> None:
-        if self._queue and (self._writer is None or self._writer.done()):
+        if self._queue and not self._writing():
             self._writer = asyncio.create_task(self._drain())
+
+    async def _inline(self, key: Hashable, body: Body[R]) -> R:
+        """Idle: the lone body is written by its handler's own task at once (no writer task,
+        no hop); bodies submitted meanwhile queue for the writer, started when it is done."""
+        job = _Job(key, body, asyncio.get_running_loop().create_future(), context=None)
+        self._inline_busy = True
+        try:
+            results = await self._together([job])
+        except Exception as exc:  # noqa: BLE001 - run alone, as after any failed batch
+            log.info("lone body rolled back (%r): alone without the lock timeout", exc)
+            results = None
+        finally:
+            self._inline_busy = False
+            self._kick()
+        if results is not None:
+            result: R = results[0]
+            return result
+        self._alone_keys.add(key)
+        try:
+            return await self._alone(body)
+        finally:
+            self._alone_keys.discard(key)
+            self._kick()
 
     async def _drain(self) -> None:
         batch: list[_Job] = []
@@ -132,8 +162,7 @@ class GroupCommitter:
             try:
                 journal = Journal()
                 for job in batch:
-                    body = job.body(conn, journal)
-                    results.append(await asyncio.create_task(body, context=job.context))
+                    results.append(await self._step(job, conn, journal))
                     await self._at("body", len(batch), len(results))
                 await journal.flush(conn)
                 await self._at("flushed", len(batch), len(results))
@@ -143,6 +172,14 @@ class GroupCommitter:
             await conn.execute("COMMIT")
             await self._at("committed", len(batch), len(results))
         return results
+
+    @staticmethod
+    def _step(job: _Job, conn: asyncpg.Connection, journal: Journal) -> Awaitable[Any]:
+        """The body, in its handler's context (the writer's jobs as a task of their own)."""
+        body = job.body(conn, journal)
+        if job.context is None:
+            return body
+        return asyncio.create_task(body, context=job.context)
 
     def _start_alone(self, job: _Job) -> None:
         """Run `job` in its own transaction, beside the writer; its key out of batches."""

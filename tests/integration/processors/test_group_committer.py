@@ -5,7 +5,8 @@ each body alone, so one bad message never fails the others."""
 import asyncio
 import contextvars
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any, TypeVar
 from uuid import UUID
 
 import asyncpg
@@ -16,6 +17,7 @@ from processors.journal import Journal
 from processors.runtime import Context
 
 Body = Callable[[asyncpg.Connection, Journal], Awaitable[int]]
+T = TypeVar("T")
 
 
 def marking(payment_id: UUID, mark: str, runs: Counter[str]) -> Body:
@@ -47,6 +49,25 @@ async def accepted(gateway: Gateway, n: int) -> list[UUID]:
     return [(await gateway.new_payment(send=False)).payment_id for _ in range(n)]
 
 
+async def behind_a_lone_body(
+    committer: GroupCommitter, *submitted: Coroutine[Any, Any, T]
+) -> list[asyncio.Future[T]]:
+    """Start `submitted` (calls of `committer.run`) while a lone body is being written, so
+    they queue and the writer takes them as one batch once it is done."""
+    release = asyncio.Event()
+
+    async def lone(conn: asyncpg.Connection, journal: Journal) -> None:
+        await release.wait()
+
+    first = asyncio.ensure_future(committer.run("k0", lone))
+    await asyncio.sleep(0)  # it is being written (by its own task: the committer was idle)
+    futures = [asyncio.ensure_future(c) for c in submitted]
+    await asyncio.sleep(0)  # they queued behind it
+    release.set()
+    await first
+    return futures
+
+
 async def test_bodies_queued_together_share_one_transaction_one_per_key(
     ctx: Context, gateway: Gateway
 ) -> None:
@@ -54,12 +75,15 @@ async def test_bodies_queued_together_share_one_transaction_one_per_key(
     committer = GroupCommitter(ctx.pool)
     runs: Counter[str] = Counter()
     first = await committer.run("k0", marking(a, "lone", runs))  # idle: committed at once
-    txids = await asyncio.gather(
+    assert committer._writer is None  # by its handler's own task, no writer task
+    submitted = await behind_a_lone_body(
+        committer,
         committer.run("k1", marking(a, "a", runs)),
         committer.run("k2", marking(b, "b", runs)),
         committer.run("k3", marking(c, "c", runs)),
         committer.run("k1", marking(a2, "a2", runs)),  # k1 again: the next transaction
     )
+    txids = await asyncio.gather(*submitted)
     assert txids[0] == txids[1] == txids[2] != first
     assert txids[3] not in (txids[0], first)
     assert await marks(ctx, [a, b, c, a2]) == ["a", "b", "c", "a2"]
@@ -79,12 +103,13 @@ async def test_a_body_that_raises_fails_alone_and_the_others_commit(
         await good(conn, journal)  # its write must go with it
         raise ValueError("this message is bad")
 
-    results = await asyncio.gather(
+    submitted = await behind_a_lone_body(
+        committer,
         committer.run("k1", marking(a, "a", runs)),
         committer.run("k2", bad),
         committer.run("k3", marking(c, "c", runs)),
-        return_exceptions=True,
     )
+    results = await asyncio.gather(*submitted, return_exceptions=True)
     assert isinstance(results[1], ValueError)
     assert isinstance(results[0], int) and isinstance(results[2], int)
     assert results[0] != results[2]  # each alone, after the batch rolled back
@@ -108,8 +133,11 @@ async def test_a_deadlock_the_server_breaks_becomes_a_retry_of_each_body_alone(
         await tx.start()
         await other.execute("UPDATE payments_history.payments SET amount = amount WHERE id = $1", b)
         grouped = asyncio.gather(
-            committer.run("k1", marking(a, "a", runs)),
-            committer.run("k2", marking(b, "b", runs)),
+            *await behind_a_lone_body(
+                committer,
+                committer.run("k1", marking(a, "a", runs)),
+                committer.run("k2", marking(b, "b", runs)),
+            )
         )
         await asyncio.sleep(0.3)  # the batch holds A and waits for B
         await other.execute(  # waits for A: the cycle; the batch is the victim
@@ -135,8 +163,11 @@ async def test_a_batch_blocked_on_a_lock_gives_up_and_the_others_do_not_wait_for
         tx = other.transaction()
         await tx.start()
         await other.execute("UPDATE payments_history.payments SET amount = amount WHERE id = $1", b)
-        first = asyncio.ensure_future(committer.run("k1", marking(a, "a", runs)))
-        second = asyncio.ensure_future(committer.run("k2", marking(b, "b", runs)))
+        first, second = await behind_a_lone_body(
+            committer,
+            committer.run("k1", marking(a, "a", runs)),
+            committer.run("k2", marking(b, "b", runs)),
+        )
         await asyncio.wait_for(asyncio.shield(first), 5)  # while B is still held
         assert not second.done()
         assert await marks(ctx, [a, b]) == ["a", None]
@@ -166,6 +197,8 @@ async def test_each_body_runs_in_its_handlers_context(ctx: Context, gateway: Gat
 
         await committer.run(name, body)
 
-    await asyncio.gather(handler("first", a), handler("second", b))
+    await asyncio.gather(
+        *await behind_a_lone_body(committer, handler("first", a), handler("second", b))
+    )
     assert seen == {"first": "first", "second": "second"}
     assert committer.batches == 1
