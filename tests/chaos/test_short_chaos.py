@@ -32,6 +32,7 @@ async def test_short_chaos_run_keeps_every_invariant(urls: StackUrls) -> None:  
     config = ChaosConfig(payments=PAYMENTS, seed=SEED, duration=DURATION, quiesce_timeout=150)
 
     run = await run_chaos(config, urls)
+    print(*run.notes, sep="\n")
 
     assert set(run.kills) == kinds, f"not every kind was killed: {run.kills}"
     assert run.accepted >= PAYMENTS * 0.95

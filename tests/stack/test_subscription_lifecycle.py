@@ -51,7 +51,11 @@ async def scenarios(
 ) -> AsyncIterator[dict[str, asyncio.Task[None]]]:
     """Every selected test's scenario, started at once, each for a fresh user."""
     module = request.module
-    chosen = {i.originalname for i in request.session.items if i.module is module}
+    chosen = {
+        i.originalname
+        for i in request.session.items
+        if isinstance(i, pytest.Function) and i.module is module
+    }
     async with httpx.AsyncClient(timeout=15) as http:
         tasks = {
             name: asyncio.create_task(_run(scenario, http, stack))
