@@ -9,17 +9,8 @@ STRICT_PACKAGES := common domain
 lint: venv  ## ruff check, ruff format --check, mypy (strict on the domain and common/)
 	cd $(ROOT) && $(VENV)/bin/ruff check .
 	cd $(ROOT) && $(VENV)/bin/ruff format --check .
-	@$(MAKE) --no-print-directory -f $(ROOT)/Makefile -j2 --output-sync=target mypy mypy-strict
-
-# The two mypy runs side by side (≈14 s each from a fresh clone, one core each), each with
-# its own cache: in one cache the strict run's entries for common/ and domain/ would
-# invalidate the other's every time (the options differ).
-.PHONY: mypy mypy-strict
-mypy: venv
 	cd $(ROOT) && $(VENV)/bin/mypy $(SOURCE_PACKAGES)
-
-mypy-strict: venv
-	cd $(ROOT) && $(VENV)/bin/mypy --strict --cache-dir .mypy_cache/strict $(STRICT_PACKAGES)
+	cd $(ROOT) && $(VENV)/bin/mypy --strict $(STRICT_PACKAGES)
 
 fmt: venv  ## apply ruff's fixes and formatting
 	cd $(ROOT) && $(VENV)/bin/ruff check --fix . && $(VENV)/bin/ruff format .
