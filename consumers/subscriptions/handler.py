@@ -18,7 +18,7 @@ from uuid import UUID
 import asyncpg
 import httpx
 
-from common.inbox import PendingInbox
+from common.inbox import Checked, PendingInbox
 from consumers import inbox
 from consumers.delivery import Handler
 from consumers.errors import StateChanged
@@ -161,7 +161,9 @@ def build(
     pool: asyncpg.Pool,
     client: httpx.AsyncClient,
     pending: PendingInbox,
+    checked: Checked,
 ) -> Handler:
+    """`checked` is not used: the first look reads the truth as well as the inbox."""
     token = settings.auth_service_token
     auth = AuthClient(client, settings.auth_url, token.get_secret_value() if token else None)
     patience = Patience(settings.consumer_retry_base_seconds, settings.consumer_outage_max_seconds)
