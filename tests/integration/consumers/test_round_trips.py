@@ -79,11 +79,14 @@ async def test_a_change_costs_the_subscriptions_consumer_five_round_trips(
     assert sent[1].startswith("BEGIN;") and "pg_advisory_xact_lock" in sent[1]
     assert sent[-1] == "COMMIT"
     assert world.grants(user) == 1
-    assert await pool.fetchval(
-        "SELECT count(*) FROM payments_history.outbox WHERE key = $1 AND type = $2",
-        str(user),
-        "SubscriptionActivated",
-    ) == 1
+    assert (
+        await pool.fetchval(
+            "SELECT count(*) FROM payments_history.outbox WHERE key = $1 AND type = $2",
+            str(user),
+            "SubscriptionActivated",
+        )
+        == 1
+    )
 
 
 async def test_a_looked_up_batch_is_notified_without_a_check_per_message(
