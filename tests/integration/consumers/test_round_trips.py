@@ -47,7 +47,9 @@ def _pre_reads(sent: list[str]) -> list[str]:
 
 def _ours(query: str) -> bool:
     """Not asyncpg's own look-ups of types and settings (made once per connection)."""
-    return "payments_history" in query or query.startswith(("BEGIN", "COMMIT", "ROLLBACK"))
+    if "payments_history" in query or "pg_advisory" in query:
+        return True
+    return query.startswith(("BEGIN", "COMMIT", "ROLLBACK"))
 
 
 def _handlers(sent: list[str]) -> list[str]:
