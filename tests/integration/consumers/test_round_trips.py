@@ -1,10 +1,12 @@
-"""The statements each consumer sends PostgreSQL per event, counted on its own connections.
+"""The statements each consumer sends PostgreSQL per event, counted on its own connections,
+and the subscriptions consumer's transaction that begins with the user's lock in one of them.
 
 Every statement of the consumer under test (run in this process) is logged by asyncpg's
 query logger, added to each connection its pool opens; the counts are what a flow costs the
 database in round trips (docs/performance.md, round 9).
 """
 
+import asyncio
 import uuid
 from collections.abc import Callable, Iterator
 
@@ -25,6 +27,8 @@ from consumer_world import (
 
 from common import db
 from consumers.settings import ConsumerSettings
+from consumers.subscriptions import repository as repo
+from consumers.subscriptions.state import Subscription
 
 
 @pytest.fixture
@@ -125,3 +129,42 @@ async def _active(pool: asyncpg.Pool, user: uuid.UUID) -> bool:
 
 async def _sent(world: OutsideWorld, user: uuid.UUID, n: int) -> bool:
     return len(world.notes(user)) >= n
+
+
+async def test_the_one_round_trip_begin_holds_the_users_lock_until_commit(
+    pool: asyncpg.Pool,
+) -> None:
+    """`repository.locked`: a second writer of the user waits for the first one's COMMIT and
+    then reads what it wrote (the look after the lock is a statement of its own)."""
+    user = uuid.uuid4()
+    order: list[str] = []
+
+    async def second() -> None:
+        async with repo.locked(pool, user) as conn:
+            order.append("second locked")
+            found = await repo.look(conn, user)
+            order.append(f"second saw {found.current is not None}")
+
+    async with repo.locked(pool, user) as conn:
+        waiting = asyncio.create_task(second())
+        await asyncio.sleep(0.3)
+        order.append("first writes")
+        await repo.save(conn, user, Subscription(active=False))
+    await asyncio.wait_for(waiting, 5)
+
+    assert order == ["first writes", "second locked", "second saw True"]
+
+
+async def test_a_block_that_raises_is_rolled_back_and_frees_the_lock(pool: asyncpg.Pool) -> None:
+    user = uuid.uuid4()
+    with pytest.raises(RuntimeError):
+        async with repo.locked(pool, user) as conn:
+            await repo.save(conn, user, Subscription(active=False))
+            raise RuntimeError("the handler failed")
+
+    assert await subscriber(pool, user) is None
+    async with pool.acquire() as conn, conn.transaction():
+        free = await conn.fetchval(
+            "SELECT pg_try_advisory_xact_lock($1, hashtext($2))", repo.LOCK_NAMESPACE, str(user)
+        )
+    assert free
