@@ -115,6 +115,8 @@ def _install_error_handlers(app: FastAPI) -> None:
         return error_response(422, "validation_error", message, {})
 
     async def on_http_error(request: Request, exc: Exception) -> JSONResponse:
+        if isinstance(exc.__cause__, UnicodeDecodeError):  # FastAPI's 400 for such a body
+            return await on_validation_error(request, _not_utf8())
         status = exc.status_code if isinstance(exc, StarletteHTTPException) else 500
         detail = exc.detail if isinstance(exc, StarletteHTTPException) else "error"
         code = HTTP_CODES.get(status, "http_error")
@@ -132,6 +134,12 @@ async def _metered_first(request: Request, exc: GatewayError) -> GatewayError:
     except (RateLimited, ServiceUnavailable) as refused:
         return refused
     return exc
+
+
+def _not_utf8() -> RequestValidationError:
+    """A body that is not UTF-8 is not JSON either: refused as one (`refusal_before_the_body`)."""
+    error = {"type": "json_invalid", "loc": ("body",), "msg": "the body is not UTF-8 JSON"}
+    return RequestValidationError([error])
 
 
 def _describe(error: dict[str, Any]) -> str:

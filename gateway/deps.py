@@ -6,8 +6,8 @@ Dependencies run before the body is validated, so the order of answers is
 `POST /api/v1/payments` keeps that order with its token taken later (`Meter`): by the
 payment's own statement when the request gets that far, else by the error handler before it
 answers 400 or 422 (`gateway.app`), which answers 429 (or 503) instead when the bucket says so.
-A body that is not JSON is the exception FastAPI makes: it refuses it before any dependency
-runs, so the error handler runs their checks first (`refusal_before_the_body`).
+A body that is not JSON (or not UTF-8) is the exception FastAPI makes: it refuses it before
+any dependency runs, so the error handler runs their checks first (`refusal_before_the_body`).
 """
 
 import uuid

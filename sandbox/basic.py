@@ -3,14 +3,15 @@ basic faults) opened in the app's lifespan, the app around their router, and ``s
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 import uvicorn
-from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi import APIRouter, FastAPI
+from starlette.types import ASGIApp, Message, Receive, Scope
 
 from common import logs
 from sandbox.faults import BasicFaults, FaultInjector, basic_fault_routes
@@ -18,7 +19,7 @@ from sandbox.settings import SimulatorSettings, bind_address
 from sandbox.sqlite import Database
 
 S = TypeVar("S", bound=SimulatorSettings)
-Middleware = Callable[[Request, Callable[[Request], Awaitable[Response]]], Awaitable[Response]]
+Middleware = Callable[[ASGIApp], ASGIApp]
 
 
 @dataclass
@@ -47,7 +48,7 @@ def basic_app(
             await db.close()
 
     app = FastAPI(title=title, lifespan=lifespan)
-    app.middleware("http")(middleware)
+    app.add_middleware(middleware)
     app.include_router(router)
     app.include_router(basic_fault_routes)
     app.add_api_route("/healthz", _healthz, methods=["GET"])
@@ -61,6 +62,38 @@ def serve(create_app: Callable[[S], FastAPI], settings: S, program: str, url: st
     uvicorn.run(
         create_app(settings), host=host, port=port, timeout_graceful_shutdown=2, log_config=None
     )
+
+
+def runtime_of(scope: Scope) -> BasicRuntime[Any]:
+    """The runtime of the app a request came to (Starlette puts the app in the scope)."""
+    value: BasicRuntime[Any] = scope["app"].state.runtime
+    return value
+
+
+async def read_body(receive: Receive) -> tuple[bytes, Receive]:
+    """The whole request body, and a `receive` that hands it to the app again."""
+    chunks, more = [], True
+    while more:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunks.append(message.get("body", b""))
+        more = message.get("more_body", False)
+    raw, given = b"".join(chunks), False
+
+    async def replay() -> Message:
+        nonlocal given
+        if given:
+            return await receive()
+        given = True
+        return {"type": "http.request", "body": raw, "more_body": False}
+
+    return raw, replay
+
+
+def is_last(message: Message) -> bool:
+    """Whether `message` is the one that completes a response (its body's last part)."""
+    return message["type"] == "http.response.body" and not message.get("more_body", False)
 
 
 async def _healthz() -> dict[str, str]:

@@ -8,7 +8,9 @@ consumer (under the same per-user lock, re-checking the truth after the call).
 A pass checks (`Passes`):
 * every subscription that changed since the previous pass began (the first pass after a
   start: within `ACCESS_RECONCILE_WINDOW_S`), so whatever left a change unapplied — a dead
-  letter, a bug — is undone within one pass;
+  letter, a bug — is undone within one pass; a change the previous pass already checked (the
+  same `updated_at`, seen again because a pass looks back one interval further) is not asked
+  about twice;
 * the next `ACCESS_RECONCILE_SWEEP_BATCH` of the sweep over every live subscription and every
   one that changed within the window, in user order, so a difference made outside Billing
   (an operator's hand in Auth) is undone within one full sweep: ⌈live / batch⌉ passes.
@@ -19,7 +21,7 @@ this process's /metrics (`ACCESS_RECONCILE_METRICS_PORT`).
 
 import asyncio
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from uuid import UUID
 
@@ -46,7 +48,7 @@ REPAIRS = Counter(
 )
 CHECKED = Counter("billing_access_checked", "Users whose Auth role was compared with the truth")
 
-_CHANGED = "SELECT user_id FROM payments_history.subscriptions WHERE updated_at > $1"
+_CHANGED = "SELECT user_id, updated_at FROM payments_history.subscriptions WHERE updated_at > $1"
 _SWEEP = """
 SELECT user_id FROM payments_history.subscriptions
 WHERE user_id > $1
@@ -74,25 +76,29 @@ class Passes:
     after: UUID = _START  # the sweep's position: the last user of the previous slice
     since: datetime | None = None  # the previous pass's start, less one interval
     failed: frozenset[UUID] = frozenset()  # Auth was away when the previous pass asked
-    _next: tuple[datetime, UUID] | None = None  # `since` and `after` once this pass is done
+    checked: dict[UUID, datetime] = field(default_factory=dict)  # the previous pass's changes
+    _next: tuple[datetime, UUID, dict[UUID, datetime]] | None = None  # once this pass is done
 
     async def next(self, pool: asyncpg.Pool) -> list[UUID]:
         async with pool.acquire() as conn:
             began: datetime = await conn.fetchval("SELECT now()")
             since = self.since or began - timedelta(seconds=self.window_s)
-            changed = await conn.fetch(_CHANGED, since)
+            changed = {r["user_id"]: r["updated_at"] for r in await conn.fetch(_CHANGED, since)}
             live = sorted(LIVE)
             batch = await conn.fetch(_SWEEP, self.after, live, self.window_s, self.sweep_batch)
         # updated_at is a transaction's start: one that began before this pass may commit
-        # after its read, so the next pass looks back one interval further.
+        # after its read, so the next pass looks back one interval further — and skips what
+        # it finds there unchanged since this pass checked it.
         after = batch[-1]["user_id"] if len(batch) == self.sweep_batch else _START
-        self._next = (began - timedelta(seconds=self.interval_s), after)
-        return sorted({r["user_id"] for r in changed} | {r["user_id"] for r in batch} | self.failed)
+        self._next = (began - timedelta(seconds=self.interval_s), after, changed)
+        new = {user for user, at in changed.items() if self.checked.get(user) != at}
+        return sorted(new | {r["user_id"] for r in batch} | self.failed)
 
     def done(self, failed: set[UUID]) -> None:
         """The pass ended: the next one starts where it began, and asks again for `failed`."""
         if self._next is not None:
-            self.since, self.after = self._next
+            self.since, self.after, changed = self._next
+            self.checked = {user: at for user, at in changed.items() if user not in failed}
         self.failed = frozenset(failed)
 
 

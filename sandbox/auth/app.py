@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from pydantic import BaseModel, Field
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sandbox.auth import store, tokens
 from sandbox.auth.settings import AuthSettings
-from sandbox.basic import BasicRuntime, basic_app
+from sandbox.basic import BasicRuntime, basic_app, is_last, read_body, runtime_of
 from sandbox.clock import now_iso
 from sandbox.faults import injected_failure
 
@@ -89,30 +89,50 @@ async def list_calls(
 def create_app(settings: AuthSettings) -> FastAPI:
     settings.validate_for_start()
     state = (settings.auth_db_path, store.SCHEMA)
-    return basic_app("Auth sandbox", settings, state, router, _faults_and_call_log)
+    return basic_app("Auth sandbox", settings, state, router, _FaultsAndCallLog)
 
 
-async def _faults_and_call_log(
-    request: Request, call_next: Callable[[Request], Awaitable[Response]]
-) -> Response:
-    """Every ``/api/v1/`` call is logged in order, including the ones a fault failed."""
-    path = request.url.path
-    if not path.startswith("/api/v1/") or path in UNLOGGED:
-        return await call_next(request)
-    rt = runtime(request)
-    raw = await request.body()
-    response = await injected_failure(rt.faults) or await call_next(request)
+class _FaultsAndCallLog:
+    """Every ``/api/v1/`` call is logged in order, including the ones a fault failed; the
+    log row is written before the response's last part is sent, so a client that got its
+    answer finds its call in the log. Pure ASGI: Starlette's ``BaseHTTPMiddleware`` costs a
+    task and two streams per request."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if scope["type"] != "http" or not path.startswith("/api/v1/") or path in UNLOGGED:
+            await self.app(scope, receive, send)
+            return
+        rt = runtime_of(scope)
+        raw, receive = await read_body(receive)
+        status = 500
+
+        async def logging_send(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            elif is_last(message):
+                await store.log_call(rt.db, _call(scope["method"], path, raw, status))
+            await send(message)
+
+        failure = await injected_failure(rt.faults)
+        await (failure or self.app)(scope, receive, logging_send)
+
+
+def _call(method: str, path: str, raw: bytes, status: int) -> dict[str, Any]:
     body = _json_or_text(raw)
-    call = {
-        "method": request.method,
+    user_id = _user_of(path, body)
+    return {
+        "method": method,
         "path": path,
-        "user_id": _user_of(path, body),
+        "user_id": user_id,
         "body": body,
-        "status": response.status_code,
+        "status": status,
         "at": now_iso(),
     }
-    await store.log_call(rt.db, call)
-    return response
 
 
 def _json_or_text(raw: bytes) -> Any:

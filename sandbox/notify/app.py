@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from pydantic import BaseModel, Field
+from starlette.types import ASGIApp, Receive, Scope, Send
 
-from sandbox.basic import BasicRuntime, basic_app
+from sandbox.basic import BasicRuntime, basic_app, runtime_of
 from sandbox.faults import injected_failure
 from sandbox.notify import store
 from sandbox.notify.settings import NotifySettings
@@ -60,15 +60,21 @@ async def list_notifications(
 def create_app(settings: NotifySettings) -> FastAPI:
     settings.validate_for_start()
     state = (settings.notify_db_path, store.SCHEMA)
-    return basic_app("Notification sandbox", settings, state, router, _faults)
+    return basic_app("Notification sandbox", settings, state, router, _Faults)
 
 
-async def _faults(
-    request: Request, call_next: Callable[[Request], Awaitable[Response]]
-) -> Response:
-    """Faults hit sending only; listing stays reliable because tests read it to assert."""
-    if request.method == "POST" and request.url.path == "/api/v1/notifications":
-        failure = await injected_failure(runtime(request).faults)
-        if failure is not None:
-            return failure
-    return await call_next(request)
+class _Faults:
+    """Faults hit sending only; listing stays reliable because tests read it to assert.
+    Pure ASGI: Starlette's ``BaseHTTPMiddleware`` costs a task and two streams per request."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        sending = (scope["type"], scope.get("method"), scope.get("path")) == (
+            "http",
+            "POST",
+            "/api/v1/notifications",
+        )
+        failure = await injected_failure(runtime_of(scope).faults) if sending else None
+        await (failure or self.app)(scope, receive, send)

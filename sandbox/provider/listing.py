@@ -17,9 +17,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-import aiosqlite
-
 from sandbox.provider.errors import InvalidRequest
+from sandbox.sqlite import Connection, Row
 
 DEFAULT_LIMIT, MAX_LIMIT = 10, 100
 COMPARISONS = {"gte": ">=", "gt": ">", "lte": "<=", "lt": "<"}
@@ -63,9 +62,7 @@ def refunds_query(params: Sequence[tuple[str, str]]) -> ListQuery:
     return query
 
 
-async def page(
-    conn: aiosqlite.Connection, query: ListQuery
-) -> tuple[list[aiosqlite.Row], str | None]:
+async def page(conn: Connection, query: ListQuery) -> tuple[list[Row], str | None]:
     """One page of rows and the cursor of the next page (``None`` on the last one)."""
     sql, args = query.sql()
     rows = list(await (await conn.execute(sql, args)).fetchall())

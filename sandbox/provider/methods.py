@@ -12,11 +12,9 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-import aiosqlite
-
 from sandbox.provider.cards import SUCCEEDED, SandboxCard, find_card
 from sandbox.provider.errors import NotFound
-from sandbox.sqlite import Database
+from sandbox.sqlite import Connection, Database
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS payment_methods (
@@ -81,7 +79,7 @@ async def script(
     return method.to_wire()
 
 
-async def insert(conn: aiosqlite.Connection, method: SavedMethod) -> None:
+async def insert(conn: Connection, method: SavedMethod) -> None:
     await conn.execute(
         "INSERT INTO payment_methods(id, card_number, revoked, next_results, created_at)"
         " VALUES (?, ?, ?, ?, ?)",
@@ -95,14 +93,14 @@ async def insert(conn: aiosqlite.Connection, method: SavedMethod) -> None:
     )
 
 
-async def update(conn: aiosqlite.Connection, method: SavedMethod) -> None:
+async def update(conn: Connection, method: SavedMethod) -> None:
     await conn.execute(
         "UPDATE payment_methods SET revoked = ?, next_results = ? WHERE id = ?",
         (int(method.revoked), json.dumps(method.next_results), method.id),
     )
 
 
-async def get(conn: aiosqlite.Connection, method_id: str) -> SavedMethod | None:
+async def get(conn: Connection, method_id: str) -> SavedMethod | None:
     cur = await conn.execute("SELECT * FROM payment_methods WHERE id = ?", (method_id,))
     row = await cur.fetchone()
     if row is None:

@@ -10,31 +10,30 @@ import json
 from decimal import Decimal
 from typing import Any
 
-import aiosqlite
-
 from sandbox.provider.domain import Payment, Refund, RefundStatus, YooKassaStatus
+from sandbox.sqlite import Connection, Row
 
 
-async def insert_payment(conn: aiosqlite.Connection, p: Payment) -> None:
+async def insert_payment(conn: Connection, p: Payment) -> None:
     await _insert(conn, "payments", _payment_row(p))
 
 
-async def update_payment(conn: aiosqlite.Connection, p: Payment) -> None:
+async def update_payment(conn: Connection, p: Payment) -> None:
     await _update(conn, "payments", _payment_row(p))
 
 
-async def get_payment(conn: aiosqlite.Connection, payment_id: str) -> Payment | None:
+async def get_payment(conn: Connection, payment_id: str) -> Payment | None:
     cur = await conn.execute("SELECT * FROM payments WHERE id = ?", (payment_id,))
     row = await cur.fetchone()
     return None if row is None else payment_from_row(row)
 
 
-async def all_payments(conn: aiosqlite.Connection) -> list[Payment]:
+async def all_payments(conn: Connection) -> list[Payment]:
     cur = await conn.execute("SELECT * FROM payments ORDER BY rowid")
     return [payment_from_row(row) for row in await cur.fetchall()]
 
 
-async def due_payments(conn: aiosqlite.Connection, now: float, limit: int) -> list[Payment]:
+async def due_payments(conn: Connection, now: float, limit: int) -> list[Payment]:
     """Unpaid or uncaptured payments past their deadline (partial index ``payments_expiry``)."""
     cur = await conn.execute(
         "SELECT * FROM payments WHERE status IN ('pending', 'waiting_for_capture')"
@@ -44,7 +43,7 @@ async def due_payments(conn: aiosqlite.Connection, now: float, limit: int) -> li
     return [payment_from_row(row) for row in await cur.fetchall()]
 
 
-async def anything_due(conn: aiosqlite.Connection, now: float) -> bool:
+async def anything_due(conn: Connection, now: float) -> bool:
     cur = await conn.execute(
         "SELECT EXISTS (SELECT 1 FROM payments WHERE status IN ('pending', 'waiting_for_capture')"
         " AND expires_at <= ?) OR EXISTS (SELECT 1 FROM refunds WHERE status = 'pending'"
@@ -55,26 +54,26 @@ async def anything_due(conn: aiosqlite.Connection, now: float) -> bool:
     return bool(row is not None and row["due"])
 
 
-async def insert_refund(conn: aiosqlite.Connection, r: Refund) -> None:
+async def insert_refund(conn: Connection, r: Refund) -> None:
     await _insert(conn, "refunds", _refund_row(r))
 
 
-async def update_refund(conn: aiosqlite.Connection, r: Refund) -> None:
+async def update_refund(conn: Connection, r: Refund) -> None:
     await _update(conn, "refunds", _refund_row(r))
 
 
-async def get_refund(conn: aiosqlite.Connection, refund_id: str) -> Refund | None:
+async def get_refund(conn: Connection, refund_id: str) -> Refund | None:
     cur = await conn.execute("SELECT * FROM refunds WHERE id = ?", (refund_id,))
     row = await cur.fetchone()
     return None if row is None else refund_from_row(row)
 
 
-async def all_refunds(conn: aiosqlite.Connection) -> list[Refund]:
+async def all_refunds(conn: Connection) -> list[Refund]:
     cur = await conn.execute("SELECT * FROM refunds ORDER BY rowid")
     return [refund_from_row(row) for row in await cur.fetchall()]
 
 
-async def due_refunds(conn: aiosqlite.Connection, now: float, limit: int) -> list[Refund]:
+async def due_refunds(conn: Connection, now: float, limit: int) -> list[Refund]:
     cur = await conn.execute(
         "SELECT * FROM refunds WHERE status = 'pending' AND settle_at <= ?"
         " ORDER BY settle_at LIMIT ?",
@@ -83,12 +82,12 @@ async def due_refunds(conn: aiosqlite.Connection, now: float, limit: int) -> lis
     return [refund_from_row(row) for row in await cur.fetchall()]
 
 
-async def _insert(conn: aiosqlite.Connection, table: str, row: dict[str, Any]) -> None:
+async def _insert(conn: Connection, table: str, row: dict[str, Any]) -> None:
     names, marks = ", ".join(row), ", ".join("?" for _ in row)
     await conn.execute(f"INSERT INTO {table}({names}) VALUES ({marks})", tuple(row.values()))
 
 
-async def _update(conn: aiosqlite.Connection, table: str, row: dict[str, Any]) -> None:
+async def _update(conn: Connection, table: str, row: dict[str, Any]) -> None:
     object_id = row.pop("id")
     assignments = ", ".join(f"{name} = ?" for name in row)
     await conn.execute(f"UPDATE {table} SET {assignments} WHERE id = ?", (*row.values(), object_id))
@@ -125,7 +124,7 @@ def _payment_row(p: Payment) -> dict[str, Any]:
     }
 
 
-def payment_from_row(row: aiosqlite.Row) -> Payment:
+def payment_from_row(row: Row) -> Payment:
     return Payment(
         id=row["id"],
         idempotence_key=row["idempotence_key"],
@@ -171,7 +170,7 @@ def _refund_row(r: Refund) -> dict[str, Any]:
     }
 
 
-def refund_from_row(row: aiosqlite.Row) -> Refund:
+def refund_from_row(row: Row) -> Refund:
     return Refund(
         id=row["id"],
         payment_id=row["payment_id"],

@@ -14,8 +14,6 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-import aiosqlite
-
 from sandbox.clock import now_iso
 from sandbox.faults import FaultInjector
 from sandbox.provider import commands, methods, records, store, webhooks
@@ -26,7 +24,7 @@ from sandbox.provider.methods import SavedMethod
 from sandbox.provider.receipts import check_receipt
 from sandbox.provider.settings import ProviderSettings
 from sandbox.provider.wire import payment_object, refund_object
-from sandbox.sqlite import Database
+from sandbox.sqlite import Connection, Database
 
 PAYMENT_EVENTS = {
     YooKassaStatus.WAITING_FOR_CAPTURE: "payment.waiting_for_capture",
@@ -128,14 +126,14 @@ class ProviderService:
         async with self.db.reading() as conn:
             return refund_object(await load_refund(conn, refund_id))
 
-    async def announce_payment(self, conn: aiosqlite.Connection, payment: Payment) -> None:
+    async def announce_payment(self, conn: Connection, payment: Payment) -> None:
         """Queue the webhook of a payment that has just changed status (same transaction)."""
         event = PAYMENT_EVENTS.get(payment.status)
         if event is not None:
             wire = payment_object(payment, self.settings)
             await webhooks.enqueue(conn, self.faults, event, wire)
 
-    async def announce_refund(self, conn: aiosqlite.Connection, refund: Refund) -> None:
+    async def announce_refund(self, conn: Connection, refund: Refund) -> None:
         event = REFUND_EVENTS.get(refund.status)
         if event is not None:
             await webhooks.enqueue(conn, self.faults, event, refund_object(refund))
@@ -150,13 +148,13 @@ class ProviderService:
         payment.capture_funds(amount, receipt, self.timing)
 
     async def _save_decision(
-        self, conn: aiosqlite.Connection, key: str, fingerprint: str, payment: Payment
+        self, conn: Connection, key: str, fingerprint: str, payment: Payment
     ) -> None:
         await records.update_payment(conn, payment)
         await store.remember_key(conn, key, fingerprint, "payment", payment.id)
         await self.announce_payment(conn, payment)
 
-    async def _replay(self, conn: aiosqlite.Connection, key: str, fingerprint: str) -> str | None:
+    async def _replay(self, conn: Connection, key: str, fingerprint: str) -> str | None:
         found = await store.find_key(conn, key, time.time())
         if found is None:
             return None
@@ -164,9 +162,7 @@ class ProviderService:
             raise IdempotenceKeyReused()
         return found[2]
 
-    async def _refund(
-        self, conn: aiosqlite.Connection, key: str, command: commands.CreateRefund
-    ) -> Refund:
+    async def _refund(self, conn: Connection, key: str, command: commands.CreateRefund) -> Refund:
         payment = await records.get_payment(conn, command.payment_id)
         if payment is None:
             raise InvalidRequest(
@@ -220,7 +216,7 @@ class ProviderService:
         return payment
 
     async def _charge_saved_method(
-        self, conn: aiosqlite.Connection, payment: Payment, method_id: str
+        self, conn: Connection, payment: Payment, method_id: str
     ) -> None:
         """An autopayment settles at once: the saved card (or its script) decides."""
         method = await methods.get(conn, method_id)
@@ -232,18 +228,18 @@ class ProviderService:
         payment.charge(method.card, method.next_decline(), self.timing)
         await methods.update(conn, method)
 
-    async def _payment_wire(self, conn: aiosqlite.Connection, payment_id: str) -> dict[str, Any]:
+    async def _payment_wire(self, conn: Connection, payment_id: str) -> dict[str, Any]:
         return payment_object(await _load_payment(conn, payment_id), self.settings)
 
 
-async def _load_payment(conn: aiosqlite.Connection, payment_id: str) -> Payment:
+async def _load_payment(conn: Connection, payment_id: str) -> Payment:
     payment = await records.get_payment(conn, payment_id)
     if payment is None:
         raise NotFound("Payment not found or forbidden", parameter="payment_id")
     return payment
 
 
-async def load_refund(conn: aiosqlite.Connection, refund_id: str) -> Refund:
+async def load_refund(conn: Connection, refund_id: str) -> Refund:
     refund = await records.get_refund(conn, refund_id)
     if refund is None:
         raise NotFound("Refund not found or forbidden", parameter="refund_id")

@@ -12,10 +12,8 @@ import json
 import time
 from typing import Any
 
-import aiosqlite
-
 from sandbox.provider import methods
-from sandbox.sqlite import KV_SCHEMA
+from sandbox.sqlite import KV_SCHEMA, Connection, Row
 
 IDEMPOTENCE_TTL_S = 24 * 3600
 
@@ -99,7 +97,7 @@ CREATE INDEX IF NOT EXISTS refunds_settle ON refunds(settle_at) WHERE status = '
 """
 
 
-async def find_key(conn: aiosqlite.Connection, key: str, now: float) -> tuple[str, str, str] | None:
+async def find_key(conn: Connection, key: str, now: float) -> tuple[str, str, str] | None:
     """``(fingerprint, kind, object_id)`` for a live key; a key older than 24 h is forgotten."""
     cur = await conn.execute(
         "SELECT fingerprint, kind, object_id, created_at FROM idempotence WHERE key = ?", (key,)
@@ -114,7 +112,7 @@ async def find_key(conn: aiosqlite.Connection, key: str, now: float) -> tuple[st
 
 
 async def remember_key(
-    conn: aiosqlite.Connection, key: str, fingerprint: str, kind: str, object_id: str
+    conn: Connection, key: str, fingerprint: str, kind: str, object_id: str
 ) -> None:
     await conn.execute(
         "INSERT INTO idempotence(key, fingerprint, kind, object_id, created_at)"
@@ -123,7 +121,7 @@ async def remember_key(
     )
 
 
-async def migrate(conn: aiosqlite.Connection) -> None:
+async def migrate(conn: Connection) -> None:
     """Add the columns a newer sandbox needs to a database an older one created."""
     for table, columns in ADDED_COLUMNS.items():
         cur = await conn.execute(f"PRAGMA table_info({table})")
@@ -137,7 +135,7 @@ async def migrate(conn: aiosqlite.Connection) -> None:
 
 
 async def insert_delivery(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     event: str,
     object_id: str,
     body: dict[str, Any],
@@ -151,7 +149,7 @@ async def insert_delivery(
     )
 
 
-async def due_deliveries(conn: aiosqlite.Connection, now: float, limit: int) -> list[aiosqlite.Row]:
+async def due_deliveries(conn: Connection, now: float, limit: int) -> list[Row]:
     cur = await conn.execute(
         "SELECT id, body, attempts FROM deliveries WHERE status = 'pending'"
         " AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?",
@@ -160,7 +158,7 @@ async def due_deliveries(conn: aiosqlite.Connection, now: float, limit: int) -> 
     return list(await cur.fetchall())
 
 
-async def next_due_at(conn: aiosqlite.Connection) -> float | None:
+async def next_due_at(conn: Connection) -> float | None:
     cur = await conn.execute(
         "SELECT MIN(next_attempt_at) AS due FROM deliveries WHERE status = 'pending'"
     )
@@ -169,7 +167,7 @@ async def next_due_at(conn: aiosqlite.Connection) -> float | None:
 
 
 async def record_attempt(
-    conn: aiosqlite.Connection, delivery_id: int, at: str, error: str | None, retry_at: float
+    conn: Connection, delivery_id: int, at: str, error: str | None, retry_at: float
 ) -> None:
     """Delivered when ``error`` is None, else rescheduled at ``retry_at``."""
     status = "pending" if error else "delivered"
@@ -181,9 +179,7 @@ async def record_attempt(
     )
 
 
-async def list_deliveries(
-    conn: aiosqlite.Connection, object_id: str | None
-) -> list[dict[str, Any]]:
+async def list_deliveries(conn: Connection, object_id: str | None) -> list[dict[str, Any]]:
     sql = "SELECT * FROM deliveries"
     args: tuple[str, ...] = ()
     if object_id:
@@ -192,7 +188,7 @@ async def list_deliveries(
     return [_delivery(row) for row in await cur.fetchall()]
 
 
-def _delivery(row: aiosqlite.Row) -> dict[str, Any]:
+def _delivery(row: Row) -> dict[str, Any]:
     return {
         "id": row["id"],
         "event": row["event"],

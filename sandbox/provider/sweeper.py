@@ -13,13 +13,12 @@ import logging
 import time
 from typing import Any
 
-import aiosqlite
-
 from sandbox.provider import records
 from sandbox.provider.domain import Refund, RefundStatus
 from sandbox.provider.errors import InvalidRequest, NotFound
 from sandbox.provider.service import ProviderService, load_refund
 from sandbox.provider.wire import refund_object
+from sandbox.sqlite import Connection
 
 log = logging.getLogger(__name__)
 BATCH = 100
@@ -87,7 +86,7 @@ class Sweeper:
         return refund_object(refund)
 
     async def _settle(
-        self, conn: aiosqlite.Connection, refund: Refund, status: RefundStatus, reason: str | None
+        self, conn: Connection, refund: Refund, status: RefundStatus, reason: str | None
     ) -> None:
         service = self._service
         payment = await records.get_payment(conn, refund.payment_id)

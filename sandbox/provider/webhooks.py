@@ -14,7 +14,6 @@ import logging
 import time
 from typing import Any
 
-import aiosqlite
 import httpx
 
 from sandbox.clock import now_iso
@@ -22,7 +21,7 @@ from sandbox.faults import FaultInjector
 from sandbox.provider import store
 from sandbox.provider.faults import ProviderFaults
 from sandbox.provider.settings import ProviderSettings
-from sandbox.sqlite import Database
+from sandbox.sqlite import Connection, Database
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +30,7 @@ IDLE_POLL_S = 5.0
 
 
 async def enqueue(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     faults: FaultInjector[ProviderFaults],
     event: str,
     obj: dict[str, Any],

@@ -115,6 +115,32 @@ async def test_a_pass_checks_what_changed_since_the_last_one_and_the_next_slice_
     assert a in third and b not in third and c not in third
 
 
+async def test_a_change_the_previous_pass_checked_is_not_asked_about_again(
+    pool: asyncpg.Pool,
+) -> None:
+    """A pass looks back one interval before the previous pass began (a transaction may
+    commit after that pass read), so it finds the changes that pass checked: each is asked
+    about once, and asked again only when it changes again."""
+    a, b, c = top_ids(3)
+    for user in (a, b, c):
+        await add_payment(pool, user)
+    below = uuid.UUID(int=a.int - 1)
+    passes = Passes(window_s=3600, sweep_batch=2, interval_s=3600, after=below)
+
+    first = await passes.next(pool)
+    passes.done(set())
+    second = await passes.next(pool)  # a and b within the look-back, unchanged; c: the sweep
+    passes.done(set())
+    await pool.execute(
+        "UPDATE payments_history.subscriptions SET updated_at = now() WHERE user_id = $1", b
+    )
+    third = await passes.next(pool)
+
+    assert {a, b, c} <= set(first)
+    assert c in second and a not in second and b not in second, "checked twice"
+    assert b in third, "a change after the check was not checked"
+
+
 async def test_a_stop_cuts_a_pass_short(pool: asyncpg.Pool, world: OutsideWorld) -> None:
     users = top_ids(3)
     for user in users:

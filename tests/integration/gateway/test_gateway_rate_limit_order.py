@@ -112,3 +112,30 @@ async def test_a_refund_body_that_is_not_json_needs_a_token_first(
         content=NOT_JSON,
     )
     assert response.status_code == 401, response.text
+
+
+NOT_UTF8 = b'{"plan_id": "\xff"}'  # FastAPI refuses it with its own 400, before any dependency
+
+
+async def test_a_body_that_is_not_utf8_keeps_the_order_of_answers(
+    make_gateway: GatewayFactory,
+) -> None:
+    """Bytes that are not UTF-8 are refused like a body that is not JSON: 401 without a
+    token, 400 without a key, else 422 — and the refused request takes its token."""
+    http = await make_gateway(gateway_rate_limit_per_minute=1)
+    headers = {"Content-Type": "application/json"}
+
+    async def send(extra: dict[str, str]) -> httpx.Response:
+        return await http.post("/api/v1/payments", headers=headers | extra, content=NOT_UTF8)
+
+    anonymous = await send({"Idempotency-Key": "k"})
+    keyless = await send(bearer(uuid.uuid4()))
+    user = uuid.uuid4()
+    refused = await send(bearer(user) | {"Idempotency-Key": "k"})
+    then = await send(bearer(user) | {"Idempotency-Key": "k"})
+
+    assert anonymous.status_code == 401, anonymous.text
+    assert keyless.json()["error"]["code"] == "idempotency_key_required", keyless.text
+    assert (refused.status_code, refused.json()["error"]["code"]) == (422, "validation_error")
+    assert "UTF-8" in refused.json()["error"]["message"], refused.text
+    assert then.status_code == 429, "the request that was not UTF-8 took no token"

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httpx
 
+from sandbox.clock import now_iso
 from tests.unit.sandbox.conftest import create_payment, new_key, paid_payment
 
 
@@ -23,6 +25,13 @@ async def all_pages(client: httpx.AsyncClient, path: str, **params: str) -> list
         params["cursor"] = page["next_cursor"]
 
 
+async def after_millisecond_of(created_at: str) -> None:
+    """Return once the clock has left the millisecond `created_at` names: two payments
+    created within one millisecond are the same moment for every time filter."""
+    await asyncio.sleep(0.002)
+    assert now_iso() > created_at
+
+
 async def test_payments_list_pages_newest_first_without_gaps(provider: httpx.AsyncClient) -> None:
     created = [(await create_payment(provider, f"{n}.00"))["id"] for n in range(1, 6)]
     listed = await all_pages(provider, "/v3/payments", limit="2")
@@ -31,6 +40,7 @@ async def test_payments_list_pages_newest_first_without_gaps(provider: httpx.Asy
 
 async def test_payments_list_filters_by_time_range_and_status(provider: httpx.AsyncClient) -> None:
     before = await create_payment(provider)
+    await after_millisecond_of(before["created_at"])  # the filters' resolution
     paid = await paid_payment(provider)
     pending = await create_payment(provider)
     window = {"created_at.gte": paid["created_at"], "created_at.lt": "2999-01-01T00:00:00Z"}
