@@ -10,16 +10,22 @@ published at `rate` users a second, the third (SubscriptionActivated) coming fro
 subscriptions consumer through the outbox as in a real flow. The run ends when both
 consumers' inbox rows for the 3·N messages are there; it prints each program's CPU per
 user (= per flow: the consumers see exactly a flow's three events, grant in Auth and send a
-notification) and the load average. A fixed rate keeps the fetched batches the same size
-between the two trees compared; `--flows N` drives N full flows instead (bench.full_flow:
-everything, rate as fast as the box goes).
+notification) and the load average. The stack's access reconciler is stopped for the run
+and started again after it: it grants the role of every live subscription it finds, so it
+would pre-empt the consumer for the prepared users (no Auth call, no announcement, and the
+run waits 120 s for SubscriptionActivated rows that never come). A fixed rate keeps the
+fetched batches the same size between the two trees compared; `--flows N` drives N full
+flows instead (bench.full_flow: everything, rate as fast as the box goes).
 """
 
 import argparse
 import asyncio
+import contextlib
 import os
+import subprocess
 import time
 import uuid
+from collections.abc import Iterator
 
 import asyncpg
 import httpx
@@ -79,6 +85,18 @@ async def publish(urls: StackUrls, flows: list[list[Envelope]], rate: float) -> 
         await producer.stop()
 
 
+@contextlib.contextmanager
+def paused(program: str) -> Iterator[None]:
+    """`program` of the stack stopped for the block (if it was running), started after it."""
+    ctl = [str(procstat.ROOT / "infra" / "supervisor" / "ctl")]
+    stopped = subprocess.run([*ctl, "stop", program], capture_output=True).returncode == 0
+    try:
+        yield
+    finally:
+        if stopped:
+            subprocess.run([*ctl, "start", program], capture_output=True, check=False)
+
+
 async def events_run(n: int, rate: float, settle: float) -> tuple[int, dict[str, procstat.Sample]]:
     urls, pids = StackUrls.from_env(), procstat.stack_pids()
     pool = await asyncpg.create_pool(urls.database, min_size=1, max_size=2)
@@ -118,7 +136,8 @@ def main() -> None:
     if args.flows:
         n, spent = asyncio.run(flows_run(args.flows, args.settle))
     else:
-        n, spent = asyncio.run(events_run(args.users, args.rate, args.settle))
+        with paused("access-reconciler"):
+            n, spent = asyncio.run(events_run(args.users, args.rate, args.settle))
     print(f"load average {load0:.1f} -> {os.getloadavg()[0]:.1f}")
     for name in SHOWN:
         print(f"  {name:24} {spent[name].cpu_ms / max(n, 1):7.2f} ms CPU per flow")

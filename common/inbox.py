@@ -5,9 +5,10 @@ PostgreSQL transaction as its own state change, so a redelivery or a replay from
 repeats nothing.
 
 `SeenInBatch` is the run loop's fast path over it for a whole fetched batch (one query
-instead of one per record); it never replaces a handler's own check. It decodes each record
-of such a batch once, and can leave the messages it let through in a `Decoded` for their
-handler to take instead of decoding them again.
+instead of one per record). It decodes each record of such a batch once, and can leave the
+messages it let through in a `Decoded` for their handler to take instead of decoding them
+again, and mark their records in a `Checked`: a handler whose effect is idempotent where it
+lands may then skip its own check of a record its batch's pre-read found not handled.
 
 `PendingInbox` writes rows later, many in one statement, for a reader whose message has no
 effect of its own in PostgreSQL (none at all, or one that is idempotent where it lands): the
@@ -130,6 +131,41 @@ class Decoded:
         return len(self._items)
 
 
+class Checked:
+    """Records whose messages `SeenInBatch` found not handled when it looked their batch up,
+    by (topic, partition, offset); at most `limit` (the oldest go first).
+
+    For a handler whose only effect is idempotent where it lands (the notifications
+    consumer: Notify drops a second send with the same `dedup_key`), one that `take`s its
+    record's mark may skip its own inbox check: that check could then only find a row
+    written since the pre-read by another delivery of the message (a rebalance's overlap),
+    a race it narrowed but never closed (such a row is written up to a commit interval after
+    its send); the idempotence where the effect lands is what closes it. Every fetched batch
+    first clears its records' marks, so a mark is never older than its record's last fetch:
+    a record fetched again whose lookup fails or is not made is checked by its handler.
+    """
+
+    def __init__(self, limit: int = 4096) -> None:
+        self._limit = limit
+        self._keys: OrderedDict[tuple[str, int, int], None] = OrderedDict()
+
+    def add(self, record: ConsumerRecord) -> None:
+        self._keys[(record.topic, record.partition, record.offset)] = None
+        while len(self._keys) > self._limit:
+            self._keys.popitem(last=False)
+
+    def forget(self, record: ConsumerRecord) -> None:
+        self._keys.pop((record.topic, record.partition, record.offset), None)
+
+    def take(self, origin: Origin) -> bool:
+        """Whether the record at `origin` was marked; its mark is gone after this."""
+        key = (origin.topic, origin.partition, origin.offset)
+        return self._keys.pop(key, False) is None
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+
 @dataclass(frozen=True)
 class SeenInBatch:
     """`KeyedRunLoop`'s `already_done` for a reader whose handlers start with `seen`.
@@ -140,7 +176,8 @@ class SeenInBatch:
     new) is not looked up at all, so it costs no statement more than before. Each record of
     a looked-up batch is decoded once, as its handler would decode it: one that does not
     decode is never skipped (its handler dead-letters it), whatever its `message_id`. With
-    `decoded`, the messages of the records it lets through are left there for the handler.
+    `decoded`, the messages of the records it lets through are left there for the handler;
+    with `checked`, those records are marked there (`Checked`).
     Only valid for a reader whose every handler returns at once, changing nothing, when its
     message is in the inbox — so skipping is what the record would have done.
     """
@@ -149,19 +186,28 @@ class SeenInBatch:
     consumer: str
     min_batch: int = 8
     decoded: Decoded | None = None
+    checked: Checked | None = None
 
     async def __call__(self, records: Sequence[ConsumerRecord]) -> list[bool]:
+        if self.checked is not None:
+            for record in records:  # a mark of an earlier fetch says nothing now
+                self.checked.forget(record)
         if len(records) < self.min_batch:
             return [False] * len(records)
         messages = [_decoded(record.value) for record in records]
         known = [m.message_id for m in messages if m is not None]
         done = await seen_any(self.pool, self.consumer, known) if known else set()
         flags = [m is not None and m.message_id in done for m in messages]
-        if self.decoded is not None:
-            for record, message, skip in zip(records, messages, flags, strict=True):
-                if message is not None and not skip:
-                    self.decoded.put(record, message)
+        for record, message, skip in zip(records, messages, flags, strict=True):
+            if message is not None and not skip:
+                self._let_through(record, message)
         return flags
+
+    def _let_through(self, record: ConsumerRecord, message: Envelope) -> None:
+        if self.decoded is not None:
+            self.decoded.put(record, message)
+        if self.checked is not None:
+            self.checked.add(record)
 
 
 def _decoded(value: bytes | None) -> Envelope | None:

@@ -14,7 +14,7 @@ import httpx
 
 from common import process
 from common.db import create_pool
-from common.inbox import PendingInbox, SeenInBatch
+from common.inbox import Checked, Decoded, PendingInbox, SeenInBatch
 from common.kafka import make_consumer
 from common.producer import Producer
 from common.retry import until_up
@@ -24,7 +24,7 @@ from consumers.outbound import make_client
 from consumers.settings import ConsumerSettings
 
 HandlerFactory = Callable[
-    [ConsumerSettings, asyncpg.Pool, httpx.AsyncClient, PendingInbox], Handler
+    [ConsumerSettings, asyncpg.Pool, httpx.AsyncClient, PendingInbox, Checked], Handler
 ]
 
 log = logging.getLogger(__name__)
@@ -37,22 +37,25 @@ def build_loop(
     handle: Handler,
     letters: DeadLetters,
     pending: PendingInbox,
+    checked: Checked,
 ) -> KeyedRunLoop:
     """Retry then dead-letter; at most CONSUMER_MAX_BUFFERED_PER_PARTITION records in flight.
 
     `consumer_name` is also the inbox consumer: both handlers return at once on a message
-    they have seen, so a fetched batch's seen records are skipped with one query. The inbox
-    rows a handler leaves in `pending` are written before every offset commit."""
+    they have seen, so a fetched batch's seen records are skipped with one query; the others
+    of such a batch are decoded there once and marked in `checked`. The inbox rows a handler
+    leaves in `pending` are written before every offset commit."""
     limit = settings.consumer_max_buffered_per_partition
     policy = policy_from(settings)
     config = RunLoopConfig(consumer_name, limit, policy=policy, by_key=False)
+    decoded = Decoded()
     return KeyedRunLoop(
         lambda: make_consumer(settings, group, max_poll_records=limit),
         [settings.consumer_events_topic],
-        decoding(handle),
+        decoding(handle, decoded),
         config,
         give_up=letters.write,
-        already_done=SeenInBatch(pending.pool, consumer_name),
+        already_done=SeenInBatch(pending.pool, consumer_name, decoded=decoded, checked=checked),
         before_commit=pending.flush,
     )
 
@@ -73,10 +76,11 @@ async def run(
         services = {settings.auth_url: "auth", settings.notify_url: "notify"}
         async with make_client(settings.consumer_http_timeout_seconds, services) as client:
             letters = DeadLetters(consumer_name, pool, producer, settings.consumer_dlq_topic)
-            pending = PendingInbox(pool, consumer_name)
-            handle = factory(settings, pool, client, pending)
+            pending, checked = PendingInbox(pool, consumer_name), Checked()
+            handle = factory(settings, pool, client, pending, checked)
             log.info("%s consuming %s", consumer_name, settings.consumer_events_topic)
-            await build_loop(settings, consumer_name, group, handle, letters, pending).run(stop)
+            loop = build_loop(settings, consumer_name, group, handle, letters, pending, checked)
+            await loop.run(stop)
     finally:
         await _quietly(producer.close())
         if not await _quietly(pool.close()):

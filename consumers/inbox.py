@@ -10,10 +10,10 @@ run loop commits its offset.
 import asyncpg
 
 from common import inbox
-from common.inbox import Origin, PendingInbox, seen
+from common.inbox import Origin, PendingInbox, Row, seen
 from schemas.messages import Envelope
 
-__all__ = ["Origin", "add", "record", "seen"]
+__all__ = ["Origin", "add", "record", "row", "seen"]
 
 
 def _type_of(event: Envelope) -> str:
@@ -37,3 +37,9 @@ async def record(
 def add(pending: PendingInbox, event: Envelope, origin: Origin) -> None:
     """The row `record` would write, left for the run loop's flush before its commit."""
     pending.add(event.message_id, _type_of(event), origin, getattr(event, "payment_id", None))
+
+
+def row(event: Envelope, origin: Origin) -> Row:
+    """The row `record` writes (less the consumer), for a writer that joins it to its own."""
+    o, payment_id = origin, getattr(event, "payment_id", None)
+    return (event.message_id, _type_of(event), o.topic, o.partition, o.offset, payment_id)

@@ -15,7 +15,7 @@ import os
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -103,6 +103,81 @@ def database_url() -> Iterator[str]:
             conn.execute("CREATE SCHEMA IF NOT EXISTS payments_history AUTHORIZATION billing")
         os.environ["DATABASE_URL"] = url
         yield url
+
+
+class PausedPrograms:
+    """Programs of the stack (when one is up) that the tests hold stopped right now.
+
+    The integration tests share the stack's database: its janitors would act on the rows a
+    test is setting up (the stack's reconciler re-drove a test's payment first, and the
+    test's own pass found nothing to do). A module asks with `pause_stack_programs(...)`.
+    A program stays stopped from one module that asks for it to the next one that asks
+    again; the first test that does not ask, or the session's end, starts it again. (Started
+    after every module, then stopped by the next one, the pause cost ~4 s a module: 17
+    processors modules in a row paid ~1 min for it.)
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.ctl = root / "infra" / "supervisor" / "ctl"
+        self.stopped: set[str] = set()
+        self.starting: list[subprocess.Popen[bytes]] = []
+
+    def pause(self, *names: str) -> None:
+        """Exactly `names` stopped: the others paused before are started again."""
+        self.resume(keep=names)
+        self.started_again()  # a start still on its way would undo this stop
+        wanted = sorted(set(names) - self.stopped)
+        if not wanted:
+            return
+        if self._run("stop", *wanted) == 0:
+            self.stopped.update(wanted)
+        else:  # which one failed (no stack, unknown program): only the others count
+            self.stopped.update(name for name in wanted if self._run("stop", name) == 0)
+
+    def resume(self, keep: Iterable[str] = ()) -> None:
+        """Start the paused programs not in `keep`, not waited for (startsecs per program):
+        the next pause or the session's end waits."""
+        names = sorted(self.stopped - set(keep))
+        if names:
+            self.stopped -= set(names)
+            self.starting.append(
+                subprocess.Popen(
+                    [self.ctl, "start", *names],
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
+            )
+
+    def started_again(self) -> None:
+        while self.starting:
+            self.starting.pop().wait(timeout=120)
+
+    def _run(self, *args: str) -> int:
+        return subprocess.run([self.ctl, *args], capture_output=True, timeout=60).returncode
+
+
+PAUSED = PausedPrograms(ROOT)
+
+
+@pytest.fixture(scope="module")
+def pause_stack_programs() -> Callable[..., None]:
+    """`pause("reconciler", ...)`: those programs of the stack stopped while the module that
+    asks runs (PausedPrograms says until when). Module scope: these folders have no
+    __init__.py, and a "package" fixture lives until the session's end."""
+    return PAUSED.pause
+
+
+@pytest.fixture(autouse=True)
+def _paused_programs_run_for_the_others(request: pytest.FixtureRequest) -> None:
+    if "pause_stack_programs" not in request.fixturenames:
+        PAUSED.resume()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _paused_programs_started_at_the_end() -> Iterator[None]:
+    yield
+    PAUSED.resume()
+    PAUSED.started_again()
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -8,7 +8,9 @@ The handler changes nothing in PostgreSQL but the inbox row, so the rows go to a
 `PendingInbox` and are written in one statement per commit, before the run loop commits the
 offsets (consumers/app.py): a crash before that redelivers the records, the re-send carries
 the same `dedup_key` and the service drops it — the same as a crash between the send and the
-row always was. An event nobody is notified of needs no check: its row is all it does.
+row always was. An event nobody is notified of needs no check: its row is all it does. Nor
+does one whose fetched batch the run loop's pre-read looked up and found not handled
+(`common.inbox.Checked`): the inbox was read for it a moment ago.
 """
 
 from dataclasses import dataclass
@@ -17,7 +19,7 @@ from typing import Any
 import asyncpg
 import httpx
 
-from common.inbox import PendingInbox
+from common.inbox import Checked, PendingInbox
 from consumers import inbox
 from consumers.delivery import Handler
 from consumers.inbox import Origin
@@ -77,18 +79,20 @@ class NotificationHandler:
     client: httpx.AsyncClient
     notify_url: str
     pending: PendingInbox
+    checked: Checked
 
     async def __call__(self, event: Envelope, origin: Origin) -> None:
+        looked_up = self.checked.take(origin)  # its batch's pre-read found it not handled
         request = notification_for(event)
-        if request is not None and not await self._seen(event):
+        if request is not None and not await self._seen(event, looked_up):
             url = f"{self.notify_url.rstrip('/')}/api/v1/notifications"
             await send(self.client, "POST", url, json=request)
         inbox.add(self.pending, event, origin)
 
-    async def _seen(self, event: Envelope) -> bool:
-        return event.message_id in self.pending or await inbox.seen(
-            self.pool, CONSUMER, event.message_id
-        )
+    async def _seen(self, event: Envelope, looked_up: bool) -> bool:
+        if event.message_id in self.pending:
+            return True  # handled in this process; its row waits for the flush
+        return not looked_up and await inbox.seen(self.pool, CONSUMER, event.message_id)
 
 
 def build(
@@ -96,5 +100,6 @@ def build(
     pool: asyncpg.Pool,
     client: httpx.AsyncClient,
     pending: PendingInbox,
+    checked: Checked,
 ) -> Handler:
-    return NotificationHandler(pool, client, settings.notify_url, pending)
+    return NotificationHandler(pool, client, settings.notify_url, pending, checked)

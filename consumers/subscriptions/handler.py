@@ -1,10 +1,11 @@
 """Keep Auth's subscriber role and the subscribers row equal to what the payments say.
 
 Order per event: inbox check and the target from PostgreSQL (the truth), one statement → if
-it differs from the row, call Auth (idempotent) → one transaction: lock the user, re-check
-the inbox and the target (one statement), upsert the row, outbox the announcement, write the
-inbox row. An event the rule does not read has no effect: its inbox row is left to the run
-loop's bulk write before the offset commit (`PendingInbox`). If the truth
+it differs from the row, call Auth (idempotent) → one transaction: BEGIN and lock the user
+(one round trip), re-check the inbox and the target (one statement), then the upsert of the
+row, the announcement (outbox) and the inbox row (one statement), COMMIT. An event the rule
+does not read has no effect: its inbox row is left to the run loop's bulk write before the
+offset commit (`PendingInbox`). If the truth
 moved between the Auth call and the commit, the row records what Auth was told and
 `StateChanged` makes the delivery loop run the whole thing again, which tells Auth the
 new truth. A replay finds every row already equal: no Auth call.
@@ -17,7 +18,7 @@ from uuid import UUID
 import asyncpg
 import httpx
 
-from common.inbox import PendingInbox
+from common.inbox import Checked, PendingInbox
 from consumers import inbox
 from consumers.delivery import Handler
 from consumers.errors import StateChanged
@@ -117,8 +118,7 @@ class SubscriptionHandler:
         said before — so the next run sees the difference and tells Auth again. Returning
         early there instead would leave Auth granting a subscription nobody paid for.
         """
-        async with self.pool.acquire() as conn, conn.transaction():
-            await repo.lock_user(conn, event.user_id)
+        async with repo.locked(self.pool, event.user_id) as conn:
             seen, target, current = await seen_target_and_current(
                 conn, event.user_id, event.message_id
             )
@@ -127,12 +127,13 @@ class SubscriptionHandler:
             if told is not None and target.active != told.active:
                 await repo.save(conn, event.user_id, told)
                 return False
-            if needs_change(target, current):
-                if told is None:
-                    return False  # changed since we looked, and Auth was not told: look again
-                await repo.save(conn, event.user_id, target)
-                await repo.announce(conn, self.events_topic, announcement(event, target))
-            await inbox.record(conn, CONSUMER, event, origin)
+            if not needs_change(target, current):
+                await inbox.record(conn, CONSUMER, event, origin)
+                return True
+            if told is None:
+                return False  # changed since we looked, and Auth was not told: look again
+            news = (self.events_topic, announcement(event, target))
+            await repo.settle(conn, target, news, (CONSUMER, inbox.row(event, origin)))
             return True
 
 
@@ -160,7 +161,9 @@ def build(
     pool: asyncpg.Pool,
     client: httpx.AsyncClient,
     pending: PendingInbox,
+    checked: Checked,
 ) -> Handler:
+    """`checked` is not used: the first look reads the truth as well as the inbox."""
     token = settings.auth_service_token
     auth = AuthClient(client, settings.auth_url, token.get_secret_value() if token else None)
     patience = Patience(settings.consumer_retry_base_seconds, settings.consumer_outage_max_seconds)

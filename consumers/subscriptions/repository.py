@@ -1,5 +1,8 @@
 """SQL of the subscriptions consumer: read the truth, write the row, announce the change."""
 
+import contextlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import TypeAlias
 from uuid import UUID
@@ -7,12 +10,47 @@ from uuid import UUID
 import asyncpg
 
 from common import outbox
+from common.inbox import Row as Handled
 from consumers.subscriptions.state import Entitlement, Subscription
 from domain.subscriptions import LIVE, SubscriptionStatus
+from schemas.codec import encode
 from schemas.messages import SubscriptionActivated, SubscriptionRevoked
 
 Conn: TypeAlias = asyncpg.Connection | asyncpg.Pool
+Announcement: TypeAlias = SubscriptionActivated | SubscriptionRevoked
 LOCK_NAMESPACE = 1397  # pg_advisory_xact_lock(namespace, hashtext(user_id))
+
+_UPSERT = """
+    INSERT INTO payments_history.subscribers AS s
+        (user_id, subscriber_status, date_subscribe, expires_at, plan_id, payment_id,
+         updated_at)
+    VALUES ($1, $2, $3, $4, $5, $6, now())
+    ON CONFLICT (user_id) DO UPDATE SET
+        subscriber_status = EXCLUDED.subscriber_status,
+        date_subscribe = EXCLUDED.date_subscribe,
+        expires_at = EXCLUDED.expires_at,
+        plan_id = COALESCE(EXCLUDED.plan_id, s.plan_id),
+        payment_id = COALESCE(EXCLUDED.payment_id, s.payment_id),
+        updated_at = now()
+"""
+_SAVE = _UPSERT
+# The upsert, the outbox row keyed by the user (`common.outbox.append`) and the inbox row
+# (`common.inbox.record`), then the relay's NOTIFY, as `append` sends it.
+_SETTLE = f"""
+WITH saved AS ({_UPSERT}
+), queued AS (
+    INSERT INTO payments_history.outbox (message_id, topic, key, type, payload, payment_id)
+    VALUES ($7, $8, $9, $10, $11::text::jsonb, $12)
+    ON CONFLICT (message_id) DO NOTHING
+    RETURNING payment_id
+), recorded AS (
+    INSERT INTO payments_history.inbox
+        (consumer, message_id, type, topic, partition, "offset", payment_id)
+    VALUES ($13, $14, $15, $16, $17, $18, $19)
+    ON CONFLICT (consumer, message_id) DO NOTHING
+)
+SELECT pg_notify($20, coalesce((SELECT payment_id::text FROM queued), ''))
+"""
 
 
 _LOOK = """
@@ -84,35 +122,60 @@ async def lock_user(conn: asyncpg.Connection, user_id: UUID) -> None:
     )
 
 
+@asynccontextmanager
+async def locked(pool: asyncpg.Pool, user_id: UUID) -> AsyncIterator[asyncpg.Connection]:
+    """A transaction holding the user's lock (`lock_user`), BEGIN and the lock in one round
+    trip: one simple query of two statements (BEGIN leaves the transaction open after it).
+    Committed when the block ends, rolled back when it raises. Only constants and the UUID's
+    canonical text go into the query. The block's first read must be a statement of its own,
+    after this one: a statement that waits for a lock reads the data of before the wait."""
+    key = str(UUID(str(user_id)))  # canonical hex and dashes, nothing else
+    begin = f"BEGIN; SELECT pg_advisory_xact_lock({LOCK_NAMESPACE}, hashtext('{key}'))"
+    async with pool.acquire() as conn:
+        try:
+            await conn.execute(begin)
+            yield conn
+        except BaseException:
+            if not conn.is_closed():
+                with contextlib.suppress(Exception):  # a broken connection is reset by the pool
+                    await conn.execute("ROLLBACK")
+            raise
+        await conn.execute("COMMIT")
+
+
 async def save(conn: asyncpg.Connection, user_id: UUID, target: Subscription) -> None:
     """Upsert the row; a revoked row keeps the last plan and payment for the record."""
-    await conn.execute(
-        """
-        INSERT INTO payments_history.subscribers AS s
-            (user_id, subscriber_status, date_subscribe, expires_at, plan_id, payment_id,
-             updated_at)
-        VALUES ($1, $2, $3, $4, $5, $6, now())
-        ON CONFLICT (user_id) DO UPDATE SET
-            subscriber_status = EXCLUDED.subscriber_status,
-            date_subscribe = EXCLUDED.date_subscribe,
-            expires_at = EXCLUDED.expires_at,
-            plan_id = COALESCE(EXCLUDED.plan_id, s.plan_id),
-            payment_id = COALESCE(EXCLUDED.payment_id, s.payment_id),
-            updated_at = now()
-        """,
-        user_id,
-        target.active,
-        target.date_subscribe,
-        target.expires_at,
-        target.plan_id,
-        target.payment_id,
-    )
+    await conn.execute(_SAVE, *_row(user_id, target))
 
 
-async def announce(
-    conn: asyncpg.Connection, topic: str, event: SubscriptionActivated | SubscriptionRevoked
+async def settle(
+    conn: asyncpg.Connection,
+    target: Subscription,
+    news: tuple[str, Announcement],
+    handled: tuple[str, Handled],
 ) -> None:
-    """Outbox row + NOTIFY in the caller's transaction; the relay publishes it."""
-    await outbox.append(
-        conn, event, topic=topic, key=str(event.user_id), payment_id=event.payment_id
+    """The row, the announcement (outbox + NOTIFY) and the inbox row: one statement.
+
+    `news` is (topic, event), `handled` (consumer, inbox row). What `save`,
+    `common.outbox.append` and `common.inbox.record` write, with their conflict rules, in the
+    caller's transaction (the NOTIFY is delivered at its commit)."""
+    (topic, event), (consumer, row) = news, handled
+    await conn.execute(
+        _SETTLE,
+        *_row(event.user_id, target),
+        *_queued(topic, event),
+        consumer,
+        *row,
+        outbox.CHANNEL,
     )
+
+
+def _row(user_id: UUID, target: Subscription) -> tuple[object, ...]:
+    t = target
+    return (user_id, t.active, t.date_subscribe, t.expires_at, t.plan_id, t.payment_id)
+
+
+def _queued(topic: str, event: Announcement) -> tuple[object, ...]:
+    """The outbox row `common.outbox.append` writes for the announcement (keyed by user)."""
+    key, payload = str(event.user_id), encode(event).decode()
+    return (event.message_id, topic, key, event.type, payload, event.payment_id)

@@ -42,6 +42,7 @@ WHERE d.created_at >= $1 AND d.reinjected_at IS NULL AND NOT EXISTS (
 
 Proof = takeover.TakeoverProof | brokers.BrokerProof
 PROOF_ALLOWANCE_S = 180.0  # more time for the clients and the quiet phase, per scale proof
+QUIET_POLL_S = 0.5  # how often the quiet phase asks whether it is over
 TRUTH_TIMEOUT_S = 120.0  # to read the ledger, roles, notifications after the quiet phase
 
 
@@ -95,15 +96,19 @@ async def run_chaos(config: ChaosConfig, urls: StackUrls) -> RunSummary:
     async with httpx.AsyncClient(timeout=10.0, limits=limits) as http:
         client = Client(http, urls, deadline, random.Random(config.seed))
         outcomes, the_killer, fault_plan = await _chaos_phase(run, client, started, proofs)
+        _phase(run, "chaos + clients done", started)
         _give_time(client, config.quiesce_timeout)  # the proofs may have outlasted their allowance
         pool = await asyncpg.create_pool(urls.database, min_size=1, max_size=4)
         try:
             renewers = [o for o, u in zip(outcomes, _plan(config), strict=True) if u.renews]
             left = await renewals.bring_to_rest(client, pool, renewers)
             run.notes.append(f"{len(renewers)} renewing users; {left} still live after cancel")
+            _phase(run, "renewals at rest", started)
             await _quiesce(run, client, pool, outcomes, since)
+            _phase(run, "quiet", started)
             _give_time(client, TRUTH_TIMEOUT_S)
             found = await truth.collect(client, pool, outcomes, since)
+            _phase(run, "truth collected", started)
             if run.broker_proof is not None:
                 run.outage = await brokers.two_brokers_down(client)
         finally:
@@ -145,7 +150,7 @@ async def _chaos_phase(
     tasks = [asyncio.create_task(the_killer.run(started))]
     if proofs:  # one after the other: each one's figures are about its own failure
         tasks.append(asyncio.create_task(_run_in_turn(proofs, config.duration * 0.1)))
-    flows = asyncio.gather(*_flows(client, config, price, renewing))
+    flows = asyncio.gather(*_flows(client, config, price, renewing, started + config.duration))
     try:
         await asyncio.sleep(max(0.0, started + config.duration - client.now()))
         await asyncio.gather(*tasks)
@@ -161,6 +166,11 @@ async def _chaos_phase(
         run.notes.append(f"{unfinished} clients gave up waiting for a final status")
     run.notes += the_killer.log if len(the_killer.log) <= 20 else the_killer.log[:20] + ["..."]
     return outcomes, the_killer, fault_plan
+
+
+def _phase(run: Run, name: str, started: float) -> None:
+    """Where the run's time went, in its notes (the short run must stay short)."""
+    run.notes.append(f"{asyncio.get_running_loop().time() - started:6.1f}s {name}")
 
 
 def _give_time(client: Client, seconds: float) -> None:
@@ -196,14 +206,17 @@ def _plan(config: ChaosConfig) -> list[UserPlan]:
 
 
 def _flows(
-    client: Client, config: ChaosConfig, price: Price, renewing: Price
+    client: Client, config: ChaosConfig, price: Price, renewing: Price, chaos_ends: float
 ) -> list[asyncio.Task[Outcome]]:
     gate = asyncio.Semaphore(config.concurrency)
 
     async def flow(user: UserPlan) -> Outcome:
         await asyncio.sleep(user.start_at)
         async with gate:
-            return await run_user(client, user, price, renewing)
+            outcome = await run_user(client, user, price, renewing)
+        if user.renews:
+            await renewals.cancel_after_chaos(client, outcome, chaos_ends)
+        return outcome
 
     return [asyncio.create_task(flow(user)) for user in _plan(config)]
 
@@ -232,7 +245,7 @@ async def _wait_quiet(client: Client, pool: asyncpg.Pool, users: list[uuid.UUID]
             unfinished, lag = 1, {}
         if unfinished == 0 and not any(lag.values()):
             return
-        await asyncio.sleep(2.0)
+        await asyncio.sleep(QUIET_POLL_S)
 
 
 async def _reinject_dead_letters(pool: asyncpg.Pool, since: datetime) -> int:

@@ -9,7 +9,7 @@ import re
 import subprocess
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -93,43 +93,3 @@ def supervisor(repo_root: Path) -> Supervisor:
     if sup.ctl("pid").returncode != 0:
         stack_missing("the stack's supervisord is not running here (make up)")
     return sup
-
-
-@pytest.fixture(scope="module")
-def pause_stack_programs(repo_root: Path) -> Iterator[Callable[..., None]]:
-    """`pause("reconciler", ...)` stops programs of the stack (when one is up) for the module
-    that asks, and starts them again after it. The integration tests share the stack's
-    database: its janitors would act on the rows a test is setting up (the stack's reconciler
-    re-drove a test's payment first, and the test's own pass found nothing to do). Module
-    scope: these folders have no __init__.py, and a "package" fixture here lives until the
-    session's end, leaving the program stopped for the tests that follow."""
-    ctl = Supervisor(repo_root)
-    stopped: list[str] = []
-
-    def pause(*names: str) -> None:
-        _started_again()  # a start still on its way would undo this stop
-        stopped.extend(name for name in names if ctl.ctl("stop", name).returncode == 0)
-
-    yield pause
-    if stopped:  # not waited for here (startsecs per program): the next pause or the session end
-        _STARTING.append(
-            subprocess.Popen(
-                [ctl.root / "infra" / "supervisor" / "ctl", "start", *stopped],
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
-        )
-
-
-_STARTING: list[subprocess.Popen[bytes]] = []
-
-
-def _started_again() -> None:
-    while _STARTING:
-        _STARTING.pop().wait(timeout=120)
-
-
-@pytest.fixture(scope="session", autouse=True)
-def paused_programs_started_at_the_end() -> Iterator[None]:
-    yield
-    _started_again()

@@ -7,10 +7,11 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
+import pytest
 from aiokafka import ConsumerRecord, TopicPartition
 from kafka_fakes import FakeConsumer, record
 
-from common.inbox import Decoded, SeenInBatch, message_id_of
+from common.inbox import Checked, Decoded, Origin, SeenInBatch, message_id_of
 from common.retry import RetryPolicy
 from common.runloop import AlreadyDone, KeyedRunLoop, RunLoopConfig
 from schemas.codec import encode
@@ -180,3 +181,49 @@ def test_decoded_keeps_at_most_its_limit_dropping_the_oldest() -> None:
         decoded.put(r, event)
 
     assert len(decoded) == 2 and decoded.take(records[0]) is None
+
+
+async def test_a_looked_up_batch_marks_the_records_it_found_not_handled() -> None:
+    """`checked` holds the records let through, none that was skipped; `take` clears a mark."""
+    events = [pending(n) for n in range(8)]
+    checked = Checked()
+    check = SeenInBatch(FakePool({events[0].message_id}), "c", checked=checked)  # type: ignore[arg-type]
+    records = records_of([encode(e) for e in events])
+
+    await check(records)
+
+    origins = [Origin.of(r) for r in records]
+    assert [checked.take(o) for o in origins] == [False] + [True] * 7
+    assert not any(checked.take(o) for o in origins) and len(checked) == 0
+
+
+async def test_a_record_fetched_again_loses_its_mark_unless_looked_up_again() -> None:
+    """A mark says what the inbox held at the record's last fetch, never at an earlier one:
+    fetched again in a batch that is not looked up (too small) or whose look-up fails, the
+    record reaches its handler unmarked, and the handler checks the inbox itself."""
+    events = [pending(n) for n in range(8)]
+    records = records_of([encode(e) for e in events])
+    checked = Checked()
+    pool = FakePool(set())
+    await SeenInBatch(pool, "c", checked=checked)(records)  # type: ignore[arg-type]
+
+    await SeenInBatch(pool, "c", checked=checked)(records[:2])  # type: ignore[arg-type]
+    broken = SeenInBatch(BrokenPool(), "c", min_batch=1, checked=checked)  # type: ignore[arg-type]
+    with pytest.raises(ConnectionError):
+        await broken(records[2:])
+
+    assert not any(checked.take(Origin.of(r)) for r in records)
+
+
+def test_checked_keeps_at_most_its_limit_dropping_the_oldest() -> None:
+    checked = Checked(limit=2)
+    records = records_of([b"a", b"b", b"c"])
+    for r in records:
+        checked.add(r)
+
+    assert [checked.take(Origin.of(r)) for r in records] == [False, True, True]
+
+
+class BrokenPool:
+    async def fetch(self, *args: Any) -> list[Any]:
+        raise ConnectionError("PostgreSQL away")
