@@ -27,8 +27,10 @@ back, then alone).
 """
 
 import asyncio
+import contextlib
 import contextvars
 import logging
+from collections import Counter
 from collections.abc import Awaitable, Callable, Coroutine, Hashable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -53,6 +55,7 @@ class _Job:
     # the handler's context (its log fields): the body runs in it, not in the writer's;
     # None: the body is run by its handler's own task (`_inline`)
     context: contextvars.Context | None = field(default_factory=contextvars.copy_context)
+    alone: "asyncio.Task[Any] | None" = None  # its retry in a transaction of its own
 
 
 @dataclass
@@ -66,10 +69,11 @@ class GroupCommitter:
     seam: Seam | None = None
     batches: int = 0  # committed transactions of more than one body (tests, benches)
     _queue: list[_Job] = field(default_factory=list)
-    _alone_keys: set[Hashable] = field(default_factory=set)
-    _tasks: set[asyncio.Task[None]] = field(default_factory=set)
+    _alone_keys: Counter[Hashable] = field(default_factory=Counter)  # bodies running alone
+    _tasks: set[asyncio.Task[Any]] = field(default_factory=set)
     _writer: asyncio.Task[None] | None = None
     _inline_busy: bool = False
+    _closed: bool = False
 
     async def run(self, key: Hashable, body: Body[R]) -> R:
         """Run `body` in a transaction, perhaps shared; its result once it is committed."""
@@ -80,14 +84,28 @@ class GroupCommitter:
         job = _Job(key, body, asyncio.get_running_loop().create_future())
         self._queue.append(job)
         self._kick()
-        result: R = await job.done
+        try:
+            result: R = await job.done
+        except asyncio.CancelledError:  # its handler is stopped: so is its retry, if any
+            if job.alone is not None:
+                job.alone.cancel()
+            raise
         return result
+
+    async def aclose(self) -> None:
+        """Stop the writer and every retry alone (a stopping process: their handlers are
+        cancelled already), so that no connection is held past the pool's close."""
+        self._closed = True  # no writer started again by a retry that ends now
+        tasks = [t for t in (self._writer, *self._tasks) if t is not None and not t.done()]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     def _writing(self) -> bool:
         return self._inline_busy or (self._writer is not None and not self._writer.done())
 
     def _kick(self) -> None:
-        if self._queue and not self._writing():
+        if self._queue and not self._writing() and not self._closed:
             self._writer = asyncio.create_task(self._drain())
 
     async def _inline(self, key: Hashable, body: Body[R]) -> R:
@@ -106,12 +124,11 @@ class GroupCommitter:
         if results is not None:
             result: R = results[0]
             return result
-        self._alone_keys.add(key)
+        self._alone_keys[key] += 1
         try:
             return await self._alone(body)
         finally:
-            self._alone_keys.discard(key)
-            self._kick()
+            self._release(key)
 
     async def _drain(self) -> None:
         batch: list[_Job] = []
@@ -167,7 +184,10 @@ class GroupCommitter:
                 await journal.flush(conn)
                 await self._at("flushed", len(batch), len(results))
             except BaseException:
-                await conn.execute("ROLLBACK")  # (a broken one: the pool rolls it back)
+                # A broken connection is reset by the pool; its error must not take the place
+                # of the one raised (a cancellation would be retried as a failed batch).
+                with contextlib.suppress(Exception):
+                    await conn.execute("ROLLBACK")
                 raise
             await conn.execute("COMMIT")
             await self._at("committed", len(batch), len(results))
@@ -185,25 +205,32 @@ class GroupCommitter:
         """Run `job` in its own transaction, beside the writer; its key out of batches."""
         if job.done.done():
             return
-        self._alone_keys.add(job.key)
-        task = asyncio.create_task(self._settle_alone(job), context=job.context)
+        self._alone_keys[job.key] += 1
+        task = asyncio.create_task(self._alone(job.body), context=job.context)
+        job.alone = task
         self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        # a callback, not a `finally`: a task cancelled before its first step runs none
+        task.add_done_callback(lambda done: self._settle_alone(job, done))
 
-    async def _settle_alone(self, job: _Job) -> None:
-        try:
-            result = await self._alone(job.body)
-        except Exception as exc:  # noqa: BLE001 - handed to the handler that submitted it
-            if not job.done.done():
-                job.done.set_exception(exc)
-        else:
-            if not job.done.done():
-                job.done.set_result(result)
-        finally:
-            if not job.done.done():  # cancelled itself: its handler must not hang
+    def _settle_alone(self, job: _Job, task: "asyncio.Task[Any]") -> None:
+        """Hand the retry's outcome to the handler that submitted it (if still waiting)."""
+        self._tasks.discard(task)
+        exc = None if task.cancelled() else task.exception()  # retrieved even if unwanted
+        if not job.done.done():
+            if task.cancelled():
                 job.done.set_exception(RuntimeError("group commit stopped"))
-            self._alone_keys.discard(job.key)
-            self._kick()
+            elif exc is not None:
+                job.done.set_exception(exc)
+            else:
+                job.done.set_result(task.result())
+        self._release(job.key)
+
+    def _release(self, key: Hashable) -> None:
+        """One body of `key` no longer runs alone; the writer may take what waited for it."""
+        self._alone_keys[key] -= 1
+        if self._alone_keys[key] <= 0:
+            del self._alone_keys[key]
+        self._kick()
 
     async def _alone(self, body: Body[R]) -> R:
         async with self.pool.acquire() as conn:

@@ -42,6 +42,7 @@ class Context:
         self.producer = Producer(self.settings)
 
     async def aclose(self) -> None:
+        await self.uow.committer.aclose()  # before the pool: its retries hold connections
         await self.producer.close()
         await self.provider.aclose()
         await self.pool.close()
