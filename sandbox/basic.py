@@ -11,6 +11,7 @@ from typing import Any, Generic, TypeVar
 
 import uvicorn
 from fastapi import APIRouter, FastAPI
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope
 
 from common import logs
@@ -75,8 +76,8 @@ async def read_body(receive: Receive) -> tuple[bytes, Receive]:
     chunks, more = [], True
     while more:
         message = await receive()
-        if message["type"] != "http.request":
-            break
+        if message["type"] != "http.request":  # the client left mid-body: nothing to serve
+            raise ClientDisconnect()
         chunks.append(message.get("body", b""))
         more = message.get("more_body", False)
     raw, given = b"".join(chunks), False
