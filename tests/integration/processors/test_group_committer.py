@@ -5,7 +5,8 @@ each body alone, so one bad message never fails the others."""
 import asyncio
 import contextvars
 from collections import Counter
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -204,25 +205,28 @@ async def test_each_body_runs_in_its_handlers_context(ctx: Context, gateway: Gat
     assert committer.batches == 1
 
 
+@asynccontextmanager
 async def blocked_alone(
-    gateway: Gateway, other: asyncpg.Connection, committer: GroupCommitter, runs: Counter[str]
-) -> tuple[list[UUID], "asyncio.Future[int]"]:
-    """`other` holds B's row; the batch [A, B] gave up on it: A committed, B now retries
-    alone, waiting for the row. Returns [A, B] and B's handler's `run`."""
+    ctx: Context, gateway: Gateway, committer: GroupCommitter, runs: Counter[str]
+) -> AsyncIterator[tuple[list[UUID], "asyncio.Future[int]"]]:
+    """Another transaction holds B's row; the batch [A, B] gave up on it: A committed, B now
+    retries alone, waiting for the row. Yields [A, B] and B's handler's `run`; the other
+    transaction commits when the block ends."""
     a, b = await accepted(gateway, 2)
-    await other.execute("UPDATE payments_history.payments SET amount = amount WHERE id = $1", b)
-    first, second = await behind_a_lone_body(
-        committer,
-        committer.run("k1", marking(a, "a", runs)),
-        committer.run("k2", marking(b, "b", runs)),
-    )
-    await asyncio.wait_for(asyncio.shield(first), 5)
-    for _ in range(500):  # until its retry alone has started (and waits for the row)
-        if runs["b"] == 2:
-            break
-        await asyncio.sleep(0.01)
-    assert runs["b"] == 2 and not second.done()
-    return [a, b], second
+    async with ctx.pool.acquire() as other, other.transaction():
+        await other.execute("UPDATE payments_history.payments SET amount = amount WHERE id = $1", b)
+        first, second = await behind_a_lone_body(
+            committer,
+            committer.run("k1", marking(a, "a", runs)),
+            committer.run("k2", marking(b, "b", runs)),
+        )
+        await asyncio.wait_for(asyncio.shield(first), 5)
+        for _ in range(500):  # until its retry alone has started (and waits for the row)
+            if runs["b"] == 2:
+                break
+            await asyncio.sleep(0.01)
+        assert runs["b"] == 2 and not second.done()
+        yield [a, b], second
 
 
 async def test_a_handler_stopped_while_its_body_retries_alone_stops_the_retry(
@@ -233,14 +237,10 @@ async def test_a_handler_stopped_while_its_body_retries_alone_stops_the_retry(
     (the pool's close would wait for it) nor commits later for a handler that is gone."""
     committer = GroupCommitter(ctx.pool, lock_wait_ms=200)
     runs: Counter[str] = Counter()
-    async with ctx.pool.acquire() as other:
-        tx = other.transaction()
-        await tx.start()
-        (a, b), second = await blocked_alone(gateway, other, committer, runs)
+    async with blocked_alone(ctx, gateway, committer, runs) as ((a, b), second):
         second.cancel()
         await asyncio.sleep(0.3)
         assert not committer._tasks, "the retry still runs for a handler that is gone"
-        await tx.commit()
     await asyncio.sleep(0.3)
     assert await marks(ctx, [a, b]) == ["a", None]
     assert runs == Counter({"a": 2, "b": 2})
@@ -251,11 +251,7 @@ async def test_closing_the_committer_stops_a_retry_that_waits_for_a_lock(
 ) -> None:
     committer = GroupCommitter(ctx.pool, lock_wait_ms=200)
     runs: Counter[str] = Counter()
-    async with ctx.pool.acquire() as other:
-        tx = other.transaction()
-        await tx.start()
-        (a, b), second = await blocked_alone(gateway, other, committer, runs)
+    async with blocked_alone(ctx, gateway, committer, runs) as ((a, b), second):
         await asyncio.wait_for(committer.aclose(), 2)  # while B's row is still held
         assert second.done() and isinstance(second.exception(), RuntimeError)
-        await tx.commit()
     assert await marks(ctx, [a, b]) == ["a", None]
