@@ -34,7 +34,7 @@ from tests.stack.conftest import stack_from_env
 ROOT = Path(__file__).resolve().parents[1]
 _DATABASE = """
 SELECT xact_commit, xact_rollback, tup_returned, tup_fetched, tup_inserted, tup_updated,
-       tup_deleted FROM pg_stat_database WHERE datname = current_database()
+       tup_deleted, sessions FROM pg_stat_database WHERE datname = current_database()
 """
 _WAL = "SELECT wal_records, wal_bytes, wal_write, wal_sync FROM pg_stat_wal"
 _STATEMENTS = "SELECT queryid::text AS id, calls, left(query, 90) AS query FROM pg_stat_statements"
