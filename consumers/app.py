@@ -10,7 +10,6 @@ import logging
 from collections.abc import Awaitable, Callable
 
 import asyncpg
-import httpx
 
 from common import process
 from common.db import create_pool
@@ -20,11 +19,11 @@ from common.producer import Producer
 from common.retry import until_up
 from common.runloop import KeyedRunLoop, RunLoopConfig, decoding
 from consumers.delivery import DeadLetters, Handler, policy_from
-from consumers.outbound import make_client
+from consumers.outbound import Outbound, make_client
 from consumers.settings import ConsumerSettings
 
 HandlerFactory = Callable[
-    [ConsumerSettings, asyncpg.Pool, httpx.AsyncClient, PendingInbox, Checked], Handler
+    [ConsumerSettings, asyncpg.Pool, Outbound, PendingInbox, Checked], Handler
 ]
 
 log = logging.getLogger(__name__)
