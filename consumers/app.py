@@ -43,13 +43,18 @@ def build_loop(
     `consumer_name` is also the inbox consumer: both handlers return at once on a message
     they have seen, so a fetched batch's seen records are skipped with one query; the others
     of such a batch are decoded there once and marked in `checked`. The inbox rows a handler
-    leaves in `pending` are written before every offset commit."""
+    leaves in `pending` are written before every offset commit. A fetch gathers what arrives
+    within `consumer_fetch_max_wait_ms` (consumers/settings.py)."""
     limit = settings.consumer_max_buffered_per_partition
     policy = policy_from(settings)
     config = RunLoopConfig(consumer_name, limit, policy=policy, by_key=False)
     decoded = Decoded()
+    fetch = {
+        "fetch_max_wait_ms": settings.consumer_fetch_max_wait_ms,
+        "fetch_min_bytes": settings.consumer_fetch_min_bytes,
+    }
     return KeyedRunLoop(
-        lambda: make_consumer(settings, group, max_poll_records=limit),
+        lambda: make_consumer(settings, group, max_poll_records=limit, **fetch),
         [settings.consumer_events_topic],
         decoding(handle, decoded),
         config,
