@@ -10,7 +10,8 @@ one reader per variant, built by `common.kafka.make_consumer` as the consumers b
 with only `fetch_max_wait_ms` and `fetch_min_bytes` changed, each in its own process and all
 at once, so they see the same records. Printed per variant: records, non-empty fetches,
 records per fetch, the reader's CPU (`time.process_time`: the fetch cycle and the loop, no
-handler) per record and as % of a core. `--rate 0` gives the idle cost.
+handler) per record and as % of a core, and the time from a record's creation (its producer
+timestamp) to its arrival in the reader, p50 / p99. `--rate 0` gives the idle cost.
 """
 
 import argparse
@@ -32,7 +33,9 @@ PARTITIONS = 12
 VALUE = b"x" * 400  # about a PaymentSucceeded's JSON
 
 
-async def probe(topic: str, start: float, seconds: float, wait_ms: int, min_bytes: int) -> dict:
+async def probe(
+    topic: str, start: float, seconds: float, wait_ms: int, min_bytes: int
+) -> dict[str, float]:
     settings = ConsumerSettings()
     consumer = make_consumer(
         settings,
@@ -47,16 +50,29 @@ async def probe(topic: str, start: float, seconds: float, wait_ms: int, min_byte
         while time.time() < start:  # joined and positioned before the window
             await consumer.getmany(timeout_ms=100)
         records = fetches = 0
+        waits: list[float] = []  # ms from the record's creation to its arrival here
         cpu = time.process_time()
         while (left := start + seconds - time.time()) > 0:
             batch = await consumer.getmany(timeout_ms=int(left * 1000) + 1)
             if batch:
                 fetches += 1
-                records += sum(len(r) for r in batch.values())
+                now = time.time() * 1000
+                for got in batch.values():
+                    records += len(got)
+                    waits.extend(now - record.timestamp for record in got)
         cpu = time.process_time() - cpu
     finally:
         await consumer.stop()
-    return {"records": records, "fetches": fetches, "cpu_s": cpu, "seconds": seconds}
+    p50, p99 = _percentiles(waits)
+    figures = {"records": records, "fetches": fetches, "cpu_s": cpu, "seconds": seconds}
+    return {**figures, "wait_p50_ms": p50, "wait_p99_ms": p99}
+
+
+def _percentiles(values: list[float]) -> tuple[float, float]:
+    if not values:
+        return 0.0, 0.0
+    ordered = sorted(values)
+    return ordered[len(ordered) // 2], ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
 
 
 async def produce(topic: str, rate: float, until: float) -> int:
@@ -124,7 +140,8 @@ def report(lines: list[str]) -> None:
         print(
             f"{f['variant']:>10}: {f['records']:6d} records, {f['fetches']:6d} fetches "
             f"({per_fetch:.2f} per fetch), {per_record:.3f} ms CPU per record, "
-            f"{100 * f['cpu_s'] / f['seconds']:.2f} % of a core"
+            f"{100 * f['cpu_s'] / f['seconds']:.2f} % of a core, "
+            f"produced → fetched p50 {f['wait_p50_ms']:.0f} / p99 {f['wait_p99_ms']:.0f} ms"
         )
 
 
