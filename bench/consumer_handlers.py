@@ -9,7 +9,7 @@ does (an Auth sandbox user, a succeeded payment with its subscription): the subs
 handler on its PaymentSucceeded (look, Auth grant over HTTP to the stack's sandbox, the
 transaction), then the notifications handler on the same event (the send to the Notify
 sandbox), `concurrency` at a time, after `warmup` users (prepared statements, connections).
-Measured: this process's CPU (`time.process_time`: the handlers, asyncpg, httpx, the event
+Measured: this process's CPU (`time.process_time`: the handlers, asyncpg, aiohttp, the event
 loop), PostgreSQL's from /proc, and the statements each handler sent (asyncpg's query
 logger on every connection of the pool). The announcements go to an outbox topic the relay
 does not publish; the stack's access reconciler is stopped meanwhile (it would grant first).

@@ -10,7 +10,6 @@ import logging
 from collections.abc import Awaitable, Callable
 
 import asyncpg
-import httpx
 
 from common import process
 from common.db import create_pool
@@ -20,11 +19,11 @@ from common.producer import Producer
 from common.retry import until_up
 from common.runloop import KeyedRunLoop, RunLoopConfig, decoding
 from consumers.delivery import DeadLetters, Handler, policy_from
-from consumers.outbound import make_client
+from consumers.outbound import Outbound, make_client
 from consumers.settings import ConsumerSettings
 
 HandlerFactory = Callable[
-    [ConsumerSettings, asyncpg.Pool, httpx.AsyncClient, PendingInbox, Checked], Handler
+    [ConsumerSettings, asyncpg.Pool, Outbound, PendingInbox, Checked], Handler
 ]
 
 log = logging.getLogger(__name__)
@@ -44,13 +43,18 @@ def build_loop(
     `consumer_name` is also the inbox consumer: both handlers return at once on a message
     they have seen, so a fetched batch's seen records are skipped with one query; the others
     of such a batch are decoded there once and marked in `checked`. The inbox rows a handler
-    leaves in `pending` are written before every offset commit."""
+    leaves in `pending` are written before every offset commit. A fetch gathers what arrives
+    within `consumer_fetch_max_wait_ms` (consumers/settings.py)."""
     limit = settings.consumer_max_buffered_per_partition
     policy = policy_from(settings)
     config = RunLoopConfig(consumer_name, limit, policy=policy, by_key=False)
     decoded = Decoded()
+    fetch = {
+        "fetch_max_wait_ms": settings.consumer_fetch_max_wait_ms,
+        "fetch_min_bytes": settings.consumer_fetch_min_bytes,
+    }
     return KeyedRunLoop(
-        lambda: make_consumer(settings, group, max_poll_records=limit),
+        lambda: make_consumer(settings, group, max_poll_records=limit, **fetch),
         [settings.consumer_events_topic],
         decoding(handle, decoded),
         config,

@@ -6,8 +6,16 @@ polls every `RELAY_POLL_S` anyway, for a row written without one. It reads again
 after a full batch: after a short one, whatever was committed since is announced by its own
 NOTIFY, which may already have come while the batch was being published. A crash
 between the broker's ack and the `published_at` update republishes the same rows with the
-same message_id; consumers dedupe on it. `after_produce` is a seam for the crash-window test
-(tests/integration/processors/relay_crash.py dies there); production passes nothing.
+same message_id; consumers dedupe on it.
+
+When a NOTIFY came while a batch was being published (the relay reads again at once), the
+batch's `published_at` is set by the next read's statement (`_MARK_AND_BATCH`) instead of one
+of its own: one statement per batch instead of two while rows keep coming. Nothing waits for
+it (the next read is the very next thing the relay does), a graceful stop marks what is left,
+and a crash before it republishes the batch, as a crash before the update always did.
+
+`after_produce` is a seam for the crash-window test (tests/integration/processors/relay_crash.py
+dies there); production passes nothing.
 """
 
 import asyncio
@@ -35,6 +43,18 @@ SELECT id, topic, key, payload FROM payments_history.outbox
 WHERE published_at IS NULL AND ($2::text[] IS NULL OR topic = ANY($2::text[]))
 ORDER BY id LIMIT $1
 """
+_MARK = "UPDATE payments_history.outbox SET published_at = now() WHERE id = ANY($1::bigint[])"
+# The previous batch marked and the next one read, in one statement. The read's snapshot is
+# the statement's, taken before the update: it leaves out the rows being marked itself.
+_MARK_AND_BATCH = """
+WITH marked AS (
+    UPDATE payments_history.outbox SET published_at = now() WHERE id = ANY($3::bigint[])
+)
+SELECT id, topic, key, payload FROM payments_history.outbox
+WHERE published_at IS NULL AND ($2::text[] IS NULL OR topic = ANY($2::text[]))
+  AND id <> ALL($3::bigint[])
+ORDER BY id LIMIT $1
+"""
 
 
 Hook = Callable[[], Awaitable[None]]
@@ -55,23 +75,38 @@ class Relay:
         self._wake = asyncio.Event()
         topics = settings.relay_topic_list
         self._topics: list[str] | None = topics or None
+        self._unmarked: list[int] = []  # published, acknowledged, `published_at` not set yet
         self.published = 0
 
     async def publish_once(self) -> int:
-        """Publish one batch; the number of rows published."""
-        rows = await self._pool.fetch(_BATCH, self._settings.relay_batch, self._topics)
+        """Publish one batch; the number of rows published. Its rows are marked published
+        before this returns, unless a NOTIFY came meanwhile: then by the next call's read."""
+        rows = await self._read()
         if not rows:
             return 0
         await self._producer.send_all([_message(r) for r in rows])
         if self._after_produce is not None:
             await self._after_produce()
-        await self._pool.execute(
-            "UPDATE payments_history.outbox SET published_at = now() WHERE id = ANY($1::bigint[])",
-            [r["id"] for r in rows],
-        )
+        self._unmarked = [r["id"] for r in rows]
+        if not self._wake.is_set():  # no read follows at once: mark them now
+            await self.mark()
         self.published += len(rows)
         PUBLISHED.inc(len(rows))
         return len(rows)
+
+    async def _read(self) -> list[asyncpg.Record]:
+        batch, topics, unmarked = self._settings.relay_batch, self._topics, self._unmarked
+        if not unmarked:
+            return await self._pool.fetch(_BATCH, batch, topics)
+        rows = await self._pool.fetch(_MARK_AND_BATCH, batch, topics, unmarked)
+        self._unmarked = []
+        return rows
+
+    async def mark(self) -> None:
+        """Set `published_at` of the rows published and not marked yet."""
+        if self._unmarked:
+            await self._pool.execute(_MARK, self._unmarked)
+            self._unmarked = []
 
     async def run(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
@@ -94,6 +129,7 @@ class Relay:
                 if conn.is_closed():
                     raise asyncpg.InterfaceError("lock connection closed")
                 await self._step(stop)
+            await self.mark()  # a graceful stop republishes nothing
         finally:
             with contextlib.suppress(Exception):
                 await conn.close()
@@ -101,8 +137,8 @@ class Relay:
     async def _step(self, stop: asyncio.Event) -> None:
         self._wake.clear()
         try:
-            if await self.publish_once() >= self._settings.relay_batch:
-                return  # maybe more queued
+            if await self.publish_once() >= self._settings.relay_batch or self._wake.is_set():
+                return  # maybe more queued; or notified meanwhile: read (and mark) at once
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
             raise
         except Exception as exc:  # Kafka: the producer was reset; try again shortly

@@ -17,13 +17,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
-import httpx
 
 from common.inbox import Checked, PendingInbox
 from consumers import inbox
 from consumers.delivery import Handler
 from consumers.inbox import Origin
-from consumers.outbound import send
+from consumers.outbound import Outbound, send
 from consumers.settings import ConsumerSettings
 from schemas.messages import (
     Envelope,
@@ -76,7 +75,7 @@ def notification_for(event: Envelope) -> dict[str, Any] | None:
 @dataclass(frozen=True)
 class NotificationHandler:
     pool: asyncpg.Pool
-    client: httpx.AsyncClient
+    client: Outbound
     notify_url: str
     pending: PendingInbox
     checked: Checked
@@ -98,7 +97,7 @@ class NotificationHandler:
 def build(
     settings: ConsumerSettings,
     pool: asyncpg.Pool,
-    client: httpx.AsyncClient,
+    client: Outbound,
     pending: PendingInbox,
     checked: Checked,
 ) -> Handler:

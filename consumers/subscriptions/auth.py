@@ -4,16 +4,14 @@ harmless; `roles` reads what Auth holds (the access reconciler compares it with 
 from dataclasses import dataclass
 from uuid import UUID
 
-import httpx
-
-from consumers.outbound import send
+from consumers.outbound import Outbound, send
 
 ROLE = "subscriber"
 
 
 @dataclass(frozen=True)
 class AuthClient:
-    client: httpx.AsyncClient
+    client: Outbound
     base_url: str
     service_token: str | None = None
 

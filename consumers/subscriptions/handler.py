@@ -16,13 +16,13 @@ from typing import TypeAlias
 from uuid import UUID
 
 import asyncpg
-import httpx
 
 from common.inbox import Checked, PendingInbox
 from consumers import inbox
 from consumers.delivery import Handler
 from consumers.errors import StateChanged
 from consumers.inbox import Origin
+from consumers.outbound import Outbound
 from consumers.settings import ConsumerSettings
 from consumers.subscriptions import repository as repo
 from consumers.subscriptions.access import Patience, until_done
@@ -159,7 +159,7 @@ def announcement(
 def build(
     settings: ConsumerSettings,
     pool: asyncpg.Pool,
-    client: httpx.AsyncClient,
+    client: Outbound,
     pending: PendingInbox,
     checked: Checked,
 ) -> Handler:

@@ -32,6 +32,7 @@ from pydantic import Field
 from common import process
 from common.db import create_pool
 from common.retry import pause
+from consumers import outbound
 from consumers.errors import ConsumerError
 from consumers.outbound import make_client
 from consumers.settings import ConsumerSettings
@@ -177,7 +178,7 @@ async def run(settings: ReconcilerSettings, stop: asyncio.Event) -> None:
 
 def main() -> None:
     """Logs, /metrics (common.metrics: `access-reconciler`), SIGTERM → a graceful stop."""
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per user per pass otherwise
+    logging.getLogger(outbound.__name__).setLevel(logging.WARNING)  # a line per user per pass
     process.main("access-reconciler", ReconcilerSettings(), run)
 
 

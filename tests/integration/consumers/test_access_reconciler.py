@@ -6,9 +6,9 @@ import time
 import uuid
 
 import asyncpg
-import httpx
 from consumer_world import OutsideWorld, add_payment, subscriber
 
+from consumers.outbound import Outbound
 from consumers.subscriptions import repository as repo
 from consumers.subscriptions.auth import AuthClient
 from consumers.subscriptions.reconciler import REPAIRS, AccessReconciler, Passes
@@ -29,7 +29,7 @@ async def test_a_missing_grant_and_a_stale_role_are_repaired_once(
     )
     world.roles[str(lapsed)] = {"subscriber"}  # Auth still lets them in
     grants, revokes = repairs("grant"), repairs("revoke")
-    async with httpx.AsyncClient() as client:
+    async with Outbound(10.0) as client:
         reconciler = AccessReconciler(pool, AuthClient(client, world.url))
         assert await reconciler.check(paying) == 1
         assert await reconciler.check(lapsed) == 1
@@ -46,7 +46,7 @@ async def test_auth_away_during_a_pass_is_left_for_the_next_one(
     user = uuid.uuid4()
     await add_payment(pool, user)
     world.always = 503
-    async with httpx.AsyncClient() as client:
+    async with Outbound(10.0) as client:
         reconciler = AccessReconciler(pool, AuthClient(client, world.url))
         passes = Passes(window_s=60, sweep_batch=10, interval_s=0.0)
         await reconciler.run_once(passes)
@@ -61,7 +61,7 @@ async def test_a_user_already_in_agreement_is_checked_without_a_lock_or_a_write(
 ) -> None:
     user = uuid.uuid4()
     await add_payment(pool, user)
-    async with httpx.AsyncClient() as client:
+    async with Outbound(10.0) as client:
         reconciler = AccessReconciler(pool, AuthClient(client, world.url))
         assert await reconciler.check(user) == 1  # granted, and the row written
         row = await subscriber(pool, user)
@@ -78,7 +78,7 @@ async def test_a_stale_row_is_still_repaired_when_auth_already_agrees(
     user = uuid.uuid4()
     await add_payment(pool, user)
     world.roles[str(user)] = {"subscriber"}  # Auth was told, the row was never written
-    async with httpx.AsyncClient() as client:
+    async with Outbound(10.0) as client:
         assert await AccessReconciler(pool, AuthClient(client, world.url)).check(user) == 0
     row = await subscriber(pool, user)
     assert row is not None and row["subscriber_status"] is True
@@ -149,7 +149,7 @@ async def test_a_stop_cuts_a_pass_short(pool: asyncpg.Pool, world: OutsideWorld)
     passes = Passes(window_s=3600, sweep_batch=3, interval_s=0.0, after=below)
     stop = asyncio.Event()
     stop.set()
-    async with httpx.AsyncClient() as client:
+    async with Outbound(10.0) as client:
         reconciler = AccessReconciler(pool, AuthClient(client, world.url))
         assert await reconciler.run_once(passes, stop) == 0
     assert all(str(user) not in world.roles for user in users), "a stopped pass still called Auth"

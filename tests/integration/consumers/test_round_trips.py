@@ -122,6 +122,35 @@ async def test_a_looked_up_batch_is_notified_without_a_check_per_message(
     assert not any(n["duplicate"] for n in notes)
 
 
+async def test_events_arriving_within_the_fetch_wait_come_in_one_fetch(
+    pool: asyncpg.Pool,
+    producer: AIOKafkaProducer,
+    topics: Topics,
+    world: OutsideWorld,
+    settings_for: Callable[..., ConsumerSettings],
+    statements: list[str],
+) -> None:
+    """Twelve events published one after another to a waiting consumer, for users on every
+    partition: the broker holds the fetch for `consumer_fetch_max_wait_ms` (1 s here, so
+    that a loaded box's slow sends still fall in it) and answers them together, one batch
+    and one pre-read; a fetch answered at the first byte brought them one or two at a time,
+    each checked by its handler (twelve statements)."""
+    settings = settings_for(consumer_fetch_max_wait_ms=1000)
+    first = uuid.uuid4()
+    async with running("notifications", settings):
+        await publish(producer, topics.events, succeeded(first, await add_payment(pool, first)))
+        await eventually(lambda: _sent(world, first, 1))  # joined, assigned, fetching
+        await settle(0.5)
+        users = [uuid.uuid4() for _ in range(12)]
+        paid = [succeeded(user, await add_payment(pool, user)) for user in users]
+        statements.clear()  # less the set-up's own
+        await publish(producer, topics.events, *paid)
+        for user in users:
+            await eventually(lambda user=user: _sent(world, user, 1))
+    assert len(_pre_reads(statements)) == 1
+    assert _handlers(statements) == []
+
+
 async def _active(pool: asyncpg.Pool, user: uuid.UUID) -> bool:
     row = await subscriber(pool, user)
     return row is not None and row["subscriber_status"]

@@ -8,11 +8,11 @@ import uuid
 from decimal import Decimal
 from typing import Any
 
-import httpx
 from aiokafka import ConsumerRecord
 
 from common.inbox import Checked, Origin, PendingInbox
 from consumers.notifications.handler import NotificationHandler
+from consumers.outbound import Outbound
 from schemas.messages import PaymentSucceeded
 from tests.events import payment_pending
 
@@ -42,11 +42,13 @@ def paid() -> PaymentSucceeded:
 
 
 def handler(pool: InboxPool, sent: list[str]) -> tuple[NotificationHandler, Checked]:
-    def notify(request: httpx.Request) -> httpx.Response:
-        sent.append(request.read().decode())
-        return httpx.Response(201, json={"duplicate": False})
+    async def notify(
+        method: str, url: str, body: bytes | None, headers: dict[str, str]
+    ) -> tuple[int, bytes]:
+        sent.append((body or b"").decode())
+        return 201, b'{"duplicate": false}'
 
-    client = httpx.AsyncClient(transport=httpx.MockTransport(notify))
+    client = Outbound(5.0, transport=notify)
     checked = Checked()
     pending = PendingInbox(pool, "consumer-notifications")  # type: ignore[arg-type]
     return NotificationHandler(pool, client, "http://notify", pending, checked), checked  # type: ignore[arg-type]

@@ -18,7 +18,9 @@ class Outbox:
         ]
         self.reads = 0
 
-    async def fetch(self, _sql: str, limit: int, _topics: Any) -> list[dict[str, Any]]:
+    async def fetch(
+        self, _sql: str, limit: int, _topics: Any, *_marks: Any
+    ) -> list[dict[str, Any]]:
         self.reads += 1
         await asyncio.sleep(0)  # a real read yields to the loop
         batch, self.queued = self.queued[:limit], self.queued[limit:]

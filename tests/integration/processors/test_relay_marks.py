@@ -1,0 +1,105 @@
+"""The relay marks a batch published in the statement of its next read when a NOTIFY came
+while the batch was being published (one statement per batch while rows keep coming), and
+marks it before it stops."""
+
+import asyncio
+import uuid
+from typing import Any
+
+import asyncpg
+
+from common import outbox
+from common.producer import Producer
+from processors.relay import Relay
+from processors.runtime import Context
+from tests.integration.conftest import NewTopicFactory
+from tests.integration.processors.test_relay_wakeup import CountingPool, _event, _until
+
+
+class Statements(CountingPool):
+    """`CountingPool` that also counts `execute` (the relay's separate `published_at` update)."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        super().__init__(pool)
+        self.executes = 0
+
+    async def execute(self, *args: Any) -> str:
+        self.executes += 1
+        return await self._pool.execute(*args)
+
+
+async def _queue(pool: asyncpg.Pool, topic: str) -> uuid.UUID:
+    event = _event()
+    async with pool.acquire() as conn:
+        await outbox.append(conn, event, topic=topic, key=str(event.user_id))
+    return event.message_id
+
+
+async def _published(pool: asyncpg.Pool, message_id: uuid.UUID) -> bool:
+    sql = "SELECT published_at IS NOT NULL FROM payments_history.outbox WHERE message_id = $1"
+    return bool(await pool.fetchval(sql, message_id))
+
+
+def _relay(ctx: Context, topic: str, pool: Statements, hook: Any) -> tuple[Relay, Producer]:
+    settings = ctx.settings.model_copy(
+        update={
+            "relay_topics": topic,
+            "relay_lock_key": uuid.uuid4().int % 2**62,
+            "relay_poll_s": 60.0,
+        }
+    )
+    producer = Producer(settings)
+    return Relay(settings, pool, producer, after_produce=hook), producer  # type: ignore[arg-type]
+
+
+async def test_a_batch_notified_over_is_marked_by_the_next_read(
+    ctx: Context, new_topic: NewTopicFactory
+) -> None:
+    topic, pool, stop = await new_topic(partitions=1), Statements(ctx.pool), asyncio.Event()
+    second: list[uuid.UUID] = []
+
+    async def another_row_meanwhile() -> None:
+        if not second:  # while the first batch is published, a second row and its NOTIFY
+            second.append(await _queue(ctx.pool, topic))
+            await _until(lambda: relay._wake.is_set(), within=10)
+
+    relay, producer = _relay(ctx, topic, pool, another_row_meanwhile)
+    task = asyncio.create_task(relay.run(stop))
+    try:
+        await _until(lambda: pool.fetches == 1, within=20)  # active: the first (empty) read
+        await asyncio.sleep(0.3)  # listening
+        first = await _queue(ctx.pool, topic)
+        await _until(lambda: relay.published == 2, within=15)
+        await asyncio.sleep(0.5)
+        assert await _published(ctx.pool, first) and await _published(ctx.pool, second[0])
+        # reads: the first, the first row's, the second's (marking the first row's batch);
+        # one update of its own: the second batch's, no NOTIFY having come during it
+        assert (pool.fetches, pool.executes) == (3, 1)
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 15)
+        await producer.close()
+
+
+async def test_a_batch_left_unmarked_is_marked_at_a_graceful_stop(
+    ctx: Context, new_topic: NewTopicFactory
+) -> None:
+    topic, pool, stop = await new_topic(partitions=1), Statements(ctx.pool), asyncio.Event()
+
+    async def notified_then_stopped() -> None:
+        await _queue(ctx.pool, topic)
+        await _until(lambda: relay._wake.is_set(), within=10)
+        stop.set()
+
+    relay, producer = _relay(ctx, topic, pool, notified_then_stopped)
+    task = asyncio.create_task(relay.run(stop))
+    try:
+        await _until(lambda: pool.fetches == 1, within=20)
+        await asyncio.sleep(0.3)
+        first = await _queue(ctx.pool, topic)
+        await asyncio.wait_for(task, 15)
+        assert relay.published == 1 and await _published(ctx.pool, first)
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 15)
+        await producer.close()
