@@ -1,6 +1,6 @@
 """The gateway's own CPU per `POST /api/v1/payments`, measured in process (`make bench-post-cpu`).
 
-    python -m bench.post_inproc [--posts 2000] [--concurrency 32] [--users 200]
+    python -m bench.post_inproc [--posts 2000] [--concurrency 32] [--users 200] [--calls]
 
 The gateway's app (`create_app` with the stack's settings: its PostgreSQL, its Kafka, its
 commands topic) is called as an ASGI app in this process — no uvicorn, no socket, so neither
@@ -11,12 +11,18 @@ Kafka's from /proc over the same interval, the wall rate and the statuses, and t
 collector's share of this process's CPU (its collections by generation). CPU is counted,
 not rates, so the figure moves much less with the box's load than wrk's: the instrument for
 an A/B of the gateway's own code. The payments it makes drain through the pipeline after.
+
+`--calls` runs the measured POSTs under cProfile instead and prints the Python function calls
+per POST (every call, the gateway's and its libraries', in this process): a count of the work
+that, unlike CPU time, does not move with the box's load (the CPU figure is then cProfile's).
 """
 
 import argparse
 import asyncio
+import cProfile
 import gc
 import os
+import pstats
 import time
 import uuid
 from collections import Counter
@@ -119,7 +125,7 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
             time.process_time(),
             time.perf_counter(),
         )
-        with GcTime() as collections:
+        with GcTime() as collections, Calls(args.calls) as calls:
             statuses = await drive(app, users, args.posts, args.concurrency)
         cpu1, wall1 = time.process_time(), time.perf_counter()
         spent = procstat.delta(before, procstat.sample(pids))
@@ -132,7 +138,26 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
         **{f"{name}_cpu_ms_per_post": s.cpu_ms / n for name, s in spent.items()},
         "gc_ms_per_post": collections.seconds * 1000 / n,
         "gc_collections_by_generation": collections.counts,
+        **({"python_calls_per_post": calls.total / n} if args.calls else {}),
     }
+
+
+class Calls:
+    """Every Python function call while the block runs (cProfile), when `on`."""
+
+    def __init__(self, on: bool) -> None:
+        self.profile = cProfile.Profile() if on else None
+        self.total = 0
+
+    def __enter__(self) -> "Calls":
+        if self.profile is not None:
+            self.profile.enable()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        if self.profile is not None:
+            self.profile.disable()
+            self.total = pstats.Stats(self.profile).total_calls  # type: ignore[attr-defined]
 
 
 class GcTime:
@@ -163,6 +188,7 @@ def main() -> None:
     parser.add_argument("--posts", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--users", type=int, default=200)
+    parser.add_argument("--calls", action="store_true", help="Python calls per POST (cProfile)")
     result = asyncio.run(measure(parser.parse_args()))
     print(
         "  ".join(f"{k} {v:.2f}" if isinstance(v, float) else f"{k} {v}" for k, v in result.items())
