@@ -3,8 +3,8 @@
 FastAPI derives paths and bodies from the routes; this module adds what it cannot know:
 the bearer scheme on the operations that need a token, `Idempotency-Key` (required; its
 dependency reads it from the request, to answer 400 rather than 422 and to spare FastAPI's
-per-request parameter validation), every error status with
-the one error body, the response headers, and an example on every body. Swagger UI and ReDoc
+per-request parameter validation), every error status with the one error body, the response
+headers, and an example on every body. Swagger UI and ReDoc
 are served from the files `drf-spectacular-sidecar` ships, so `/docs` works with no network.
 """
 
