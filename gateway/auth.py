@@ -30,7 +30,7 @@ EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
 def verify_token(token: str, secret: str, *, issuer: str, audience: str) -> uuid.UUID:
     """The user id a valid token names; raises `Unauthorized` for anything else."""
-    return _subject(verify_claims(token, secret, issuer=issuer, audience=audience).get("sub"))
+    return subject(verify_claims(token, secret, issuer=issuer, audience=audience).get("sub"))
 
 
 def verify_claims(token: str, secret: str, *, issuer: str, audience: str) -> dict[str, Any]:
@@ -46,7 +46,7 @@ def verify_claims(token: str, secret: str, *, issuer: str, audience: str) -> dic
         )
     except jwt.PyJWTError as exc:
         raise Unauthorized(f"invalid token: {exc}") from exc
-    _subject(claims.get("sub"))
+    subject(claims.get("sub"))
     return claims
 
 
@@ -81,7 +81,7 @@ class VerifiedTokens:
         return claims
 
 
-def _subject(sub: object) -> uuid.UUID:
+def subject(sub: object) -> uuid.UUID:
     if not isinstance(sub, str):
         raise Unauthorized("the token's sub must be a user UUID")
     try:
@@ -98,18 +98,21 @@ def bearer_token(header: str | None) -> str:
 
 
 async def current_user(request: Request) -> uuid.UUID:
-    """FastAPI dependency: the authenticated user's id (their `email` claim is kept on
-    `request.state` for `token_email`: 54-FZ receipts need a contact)."""
+    """FastAPI dependency: the authenticated user's id."""
+    return subject(request_claims(request).get("sub"))
+
+
+def request_claims(request: Request) -> dict[str, Any]:
+    """The claims of the request's Bearer token (`VerifiedTokens`); `Unauthorized` else."""
     svc = request.app.state.services
     settings = svc.settings
-    claims = svc.tokens.verify(
+    claims: dict[str, Any] = svc.tokens.verify(
         bearer_token(request.headers.get("authorization")),
         settings.jwt_secret.get_secret_value(),
         issuer=settings.jwt_issuer,
         audience=settings.jwt_audience,
     )
-    request.state.token_email = email_claim(claims.get("email"))
-    return _subject(claims.get("sub"))
+    return claims
 
 
 def email_claim(value: object) -> str | None:
@@ -119,13 +122,4 @@ def email_claim(value: object) -> str | None:
     return None
 
 
-async def token_email(
-    request: Request, _user: Annotated[uuid.UUID, Depends(current_user)]
-) -> str | None:
-    """FastAPI dependency: the authenticated user's `email` claim, if the token has one."""
-    email: str | None = getattr(request.state, "token_email", None)
-    return email
-
-
 CurrentUser = Annotated[uuid.UUID, Depends(current_user)]
-TokenEmail = Annotated[str | None, Depends(token_email)]

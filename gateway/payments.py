@@ -43,7 +43,6 @@ async def accept_payment(
     meter: Meter,
     key: str,
     body: CreatePaymentBody,
-    token_email: str | None = None,
 ) -> tuple[Record, bool]:
     """The payment row and whether it is a replay (the key named an existing payment).
 
@@ -54,7 +53,7 @@ async def accept_payment(
         raise ReturnUrlNotAllowed()
     user_id = meter.user_id
     fp = fingerprint(body.fingerprint_fields())
-    email = receipts.customer_email(token_email, body.email)
+    email = receipts.customer_email(meter.email, body.email)
     row, replayed = await _stored_payment(svc, meter, key, body, fp, email)
     if row["request_fingerprint"] != fp:
         raise IdempotencyKeyReused()
