@@ -12,6 +12,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
+from typing import Any
 
 import httpx
 import pytest
@@ -181,8 +182,20 @@ async def test_a_revoked_card_is_never_charged_again(
     )
     await until(sub_of(http, stack, user), lambda s: s["status"] == "expired", within=40)
     await asyncio.sleep(3)
-    declined = [p for p in await charges(http, stack, user) if p["metadata"].get("period")]
-    assert len(declined) == 1 and declined[0]["status"] == "canceled", declined
+    renewals = [p for p in await charges(http, stack, user) if p["metadata"].get("period")]
+    assert_never_charged_after_a_hard_decline(renewals)
+
+
+def assert_never_charged_after_a_hard_decline(renewals: list[dict[str, Any]]) -> None:
+    """One renewal refused for the revoked card, and no charge after it. On a loaded box the
+    next period's renewal may already have succeeded before the test revoked the card (the
+    period is 12 s): such a charge comes before the refusal and took money legitimately."""
+    refused = [
+        i for i, p in enumerate(renewals) if p["cancellation_reason"] == "permission_revoked"
+    ]
+    assert refused == [len(renewals) - 1], renewals
+    assert renewals[-1]["status"] == "canceled", renewals
+    assert all(p["status"] == "succeeded" for p in renewals[:-1]), renewals
 
 
 @side_by_side
