@@ -32,6 +32,7 @@ async def create_pool(settings: Settings, **overrides: Any) -> asyncpg.Pool:
         "max_size": 10,
         "command_timeout": 30,
         "reset": release_as_is,
+        "max_inactive_connection_lifetime": settings.db_connection_idle_s,
     }
     options.update(overrides)
     pool = await asyncpg.create_pool(settings.database_url, init=_init_connection, **options)

@@ -54,6 +54,14 @@ class Settings(BaseSettings):
     billing_env: str = "production"
 
     database_url: str = f"postgresql://billing:{DEV_DATABASE_PASSWORD}@127.0.0.1:55432/billing"
+    # seconds a pooled connection may sit idle before it is closed; 0 = kept. asyncpg's
+    # default (300 s) closed what a burst opened, and the next burst after a quiet spell
+    # opened them again: ≈ 6-7 ms of PostgreSQL's CPU each (fork, auth, the json codecs'
+    # type introspection, every statement prepared again; docs/performance.md, round 11 (pg)).
+    # Every pool of every program (common.db.create_pool) takes it.
+    db_connection_idle_s: float = Field(
+        default=0, ge=0, description="seconds a pooled connection may stay idle (0 = kept)"
+    )
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
 
     gateway_url: str = "http://127.0.0.1:8000"

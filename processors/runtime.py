@@ -69,11 +69,7 @@ async def connect_pool(
     """PostgreSQL down at start-up is waited for, not fatal."""
     pool = await retry.until_up(
         "PostgreSQL",
-        lambda: create_pool(
-            settings,
-            max_size=settings.db_pool_size,
-            max_inactive_connection_lifetime=settings.db_connection_idle_s,
-        ),
+        lambda: create_pool(settings, max_size=settings.db_pool_size),
         stop,
     )
     if pool is None:

@@ -19,14 +19,6 @@ class ProcessorSettings(PipelineAges):
     # key-level parallelism; 1 = one message at a time (the benchmark's baseline)
     processor_max_in_flight: int = Field(default=256, ge=1)
     db_pool_size: int = Field(default=20, ge=1)
-    # seconds a pooled connection may sit idle before it is closed; 0 = kept. asyncpg's
-    # default (300 s) closed what a burst opened, and the next burst after a quiet spell
-    # opened them again: ≈ 6-7 ms of PostgreSQL's CPU each (fork, auth, the json codecs'
-    # type introspection, every statement prepared again), 27 of them in the processors for
-    # 100 flows (docs/performance.md, round 11 (pg))
-    db_connection_idle_s: float = Field(
-        default=0, ge=0, description="seconds a pooled connection may stay idle (0 = kept)"
-    )
 
     # group commit (processors/group_commit.py): handlers' transaction bodies that reach
     # their commit point together share one transaction, at most this many (1 = each alone)
