@@ -11,8 +11,9 @@ same message_id; consumers dedupe on it.
 When a NOTIFY came while a batch was being published (the relay reads again at once), the
 batch's `published_at` is set by the next read's statement (`_MARK_AND_BATCH`) instead of one
 of its own: one statement per batch instead of two while rows keep coming. Nothing waits for
-it (the next read is the very next thing the relay does), a graceful stop marks what is left,
-and a crash before it republishes the batch, as a crash before the update always did.
+it (the next read is the very next thing the relay does), the relay marks what is left as it
+lets the lock go (a stop, a lost lock connection), and a crash before it republishes the
+batch, as a crash before the update always did.
 
 `after_produce` is a seam for the crash-window test (tests/integration/processors/relay_crash.py
 dies there); production passes nothing.
@@ -129,8 +130,12 @@ class Relay:
                 if conn.is_closed():
                     raise asyncpg.InterfaceError("lock connection closed")
                 await self._step(stop)
-            await self.mark()  # a graceful stop republishes nothing
         finally:
+            # However the hold ends (a stop, the lock connection lost, an error), the rows
+            # published and acknowledged are marked as the lock goes: a standby relay taking
+            # it would publish them again. If this fails too, they are (consumers dedupe).
+            with contextlib.suppress(Exception):
+                await self.mark()
             with contextlib.suppress(Exception):
                 await conn.close()
 

@@ -103,3 +103,44 @@ async def test_a_batch_left_unmarked_is_marked_at_a_graceful_stop(
         stop.set()
         await asyncio.wait_for(task, 15)
         await producer.close()
+
+
+async def test_a_batch_left_unmarked_is_marked_when_the_lock_connection_is_lost(
+    ctx: Context, new_topic: NewTopicFactory
+) -> None:
+    """The lock connection dies while a notified-over batch waits for the next read to mark
+    it: the relay marks it as it lets the lock go, so a standby relay taking the lock (here:
+    nobody, the relay is stopped in its reconnect pause) does not publish it again."""
+    topic, pool, stop = await new_topic(partitions=1), Statements(ctx.pool), asyncio.Event()
+
+    async def notified_then_lock_lost() -> None:
+        await _queue(ctx.pool, topic)
+        await _until(lambda: relay._wake.is_set(), within=10)
+        holder = await ctx.pool.fetchval(_LOCK_HOLDER, relay._settings.relay_lock_key)
+        assert await ctx.pool.fetchval("SELECT pg_terminate_backend($1)", holder)
+        await asyncio.sleep(0.5)  # the relay's connection sees the end of its socket
+
+    relay, producer = _relay(ctx, topic, pool, notified_then_lock_lost)
+    task = asyncio.create_task(relay.run(stop))
+    try:
+        await _until(lambda: pool.fetches == 1, within=20)
+        await asyncio.sleep(0.3)
+        first = await _queue(ctx.pool, topic)
+        await _until(lambda: relay.published == 1, within=15)
+        await asyncio.sleep(0.3)  # inside the relay's 1 s pause before it reconnects
+        stop.set()
+        await asyncio.wait_for(task, 15)
+        assert relay.published == 1 and await _published(ctx.pool, first)
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 15)
+        await producer.close()
+
+
+# Who holds the relay's session advisory lock: a bigint key is (classid, objid) = its high
+# and low 32 bits, objsubid 1.
+_LOCK_HOLDER = """
+SELECT pid FROM pg_locks
+WHERE locktype = 'advisory' AND granted AND objsubid = 1
+  AND ((classid::bigint << 32) | objid::bigint) = $1
+"""
