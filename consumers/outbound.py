@@ -9,7 +9,8 @@ and response models, URL parsing, cookie and redirect handling cost as much CPU 
 whole call (≈ 0.2 ms of ≈ 0.45 ms measured on the stack's Notify sandbox,
 docs/performance.md, round 11). What the httpx path gave is kept: one INFO line per answer
 (as httpx logged it), the `billing_outbound_*` metrics by service and operation, httpx's
-per-phase timeouts, no automatic headers.
+per-phase timeouts. Every call says who it is (`User-Agent: billing-consumers`, as httpx sent
+its own) and that it reads JSON; the answers are small, so no compression is asked for.
 """
 
 import json as jsonlib
@@ -30,7 +31,8 @@ from consumers.errors import PermanentError, TransientError
 
 log = logging.getLogger(__name__)
 
-_NO_AUTO_HEADERS = ("User-Agent", "Accept", "Accept-Encoding", "Content-Type")
+_NO_AUTO_HEADERS = ("Accept-Encoding", "Content-Type")
+_HEADERS = {"User-Agent": "billing-consumers", "Accept": "application/json"}
 _JSON = {"Content-Type": "application/json"}
 
 
@@ -113,6 +115,7 @@ class Outbound:
             self._session = aiohttp.ClientSession(
                 connector=connector,
                 auto_decompress=True,
+                headers=_HEADERS,
                 skip_auto_headers=_NO_AUTO_HEADERS,
                 cookie_jar=aiohttp.DummyCookieJar(),
             )
