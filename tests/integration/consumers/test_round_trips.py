@@ -19,6 +19,7 @@ from consumer_world import (
     add_payment,
     eventually,
     publish,
+    publish_at_once,
     running,
     settle,
     subscriber,
@@ -130,11 +131,11 @@ async def test_events_arriving_within_the_fetch_wait_come_in_one_fetch(
     settings_for: Callable[..., ConsumerSettings],
     statements: list[str],
 ) -> None:
-    """Twelve events published one after another to a waiting consumer, for users on every
-    partition: the broker holds the fetch for `consumer_fetch_max_wait_ms` (1 s here, so
-    that a loaded box's slow sends still fall in it) and answers them together, one batch
-    and one pre-read; a fetch answered at the first byte brought them one or two at a time,
-    each checked by its handler (twelve statements)."""
+    """Twelve events published at once to a waiting consumer, for users on every partition:
+    the broker holds the fetch for `consumer_fetch_max_wait_ms` (1 s here) and answers them
+    together, one batch and one pre-read; a fetch answered at the first byte brought them one
+    or two at a time, each checked by its handler (twelve statements). Sent one by one, each
+    waiting for its ack, a loaded box's slow sends could straddle the end of a wait."""
     settings = settings_for(consumer_fetch_max_wait_ms=1000)
     first = uuid.uuid4()
     async with running("notifications", settings):
@@ -144,7 +145,7 @@ async def test_events_arriving_within_the_fetch_wait_come_in_one_fetch(
         users = [uuid.uuid4() for _ in range(12)]
         paid = [succeeded(user, await add_payment(pool, user)) for user in users]
         statements.clear()  # less the set-up's own
-        await publish(producer, topics.events, *paid)
+        await publish_at_once(producer, topics.events, *paid)
         for user in users:
             await eventually(lambda user=user: _sent(world, user, 1))
     assert len(_pre_reads(statements)) == 1
