@@ -1,4 +1,4 @@
-"""The processors' pool keeps the connections a burst opened: a new one costs PostgreSQL a
+"""Every program's pool keeps the connections a burst opened: a new one costs PostgreSQL a
 backend, an authentication and the json codecs' type introspection (≈ 6-7 ms of its CPU,
 docs/performance.md round 11 (pg)), so a quiet spell must not close them for the next burst
 to open again."""
@@ -6,7 +6,12 @@ to open again."""
 import asyncio
 
 import asyncpg
+import pytest
 
+from common.db import create_pool
+from common.settings import Settings
+from consumers.settings import ConsumerSettings
+from gateway.settings import GatewaySettings
 from processors.runtime import connect_pool
 from processors.settings import ProcessorSettings
 
@@ -52,6 +57,22 @@ async def test_an_idle_limit_closes_what_a_burst_opened(database_url: str) -> No
     """The setting reaches the pool (and shows what the default 0 prevents)."""
     settings = ProcessorSettings(database_url=database_url, db_connection_idle_s=0.5)
     pool = await connect_pool(settings)
+    try:
+        await asyncio.gather(*(_held_pid(pool) for _ in range(BURST)))
+        first = await _backends_of(pool)
+        again = await _burst_then_idle(pool, idle_s=1.5)
+        assert again - first, "no connection was closed and opened again"
+    finally:
+        await pool.close()
+
+
+@pytest.mark.parametrize("kind", [ConsumerSettings, GatewaySettings], ids=lambda k: k.__name__)
+async def test_every_programs_pool_takes_the_idle_limit(
+    database_url: str, kind: type[Settings]
+) -> None:
+    """`common.db.create_pool` reads it from the common settings: the gateway's and the
+    consumers' pools keep or close their connections as the processors' do."""
+    pool = await create_pool(kind(database_url=database_url, db_connection_idle_s=0.5))
     try:
         await asyncio.gather(*(_held_pid(pool) for _ in range(BURST)))
         first = await _backends_of(pool)
