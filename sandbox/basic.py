@@ -57,11 +57,20 @@ def basic_app(
 
 
 def serve(create_app: Callable[[S], FastAPI], settings: S, program: str, url: str) -> None:
-    """Run the app on the host/port of its public ``url``, logging as ``program``."""
+    """Run the app on the host/port of its public ``url``, logging as ``program``.
+
+    No access log, as the provider has none: a structlog line per request was ~16 % of Auth's
+    CPU under `make bench` (docs/performance.md, round 11), and what it said is kept anyway:
+    Auth logs every ``/api/v1/`` call in its call log, Notify every notification it got."""
     logs.configure(settings.log_level, program, settings.log_format)
     host, port = bind_address(url)
     uvicorn.run(
-        create_app(settings), host=host, port=port, timeout_graceful_shutdown=2, log_config=None
+        create_app(settings),
+        host=host,
+        port=port,
+        timeout_graceful_shutdown=2,
+        access_log=False,
+        log_config=None,
     )
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import uvicorn
 
 from common import logs
@@ -13,6 +15,9 @@ from sandbox.settings import bind_address
 def main() -> None:
     settings = ProviderSettings()
     logs.configure(settings.log_level, "sandbox-provider", settings.log_format)
+    # httpx says every webhook it sends at INFO, a line per delivery; the dispatcher records
+    # each attempt and its error in the `deliveries` table, where the tests read them.
+    logging.getLogger("httpx").setLevel(max(logging.WARNING, logging.getLogger().level))
     host, port = bind_address(settings.provider_url)
     # A short graceful shutdown: requests hung by timeout_after_commit must not block a stop.
     # uvloop + httptools (uvicorn[standard]) named explicitly rather than left to "auto", so a
