@@ -71,6 +71,7 @@ def serve(create_app: Callable[[S], FastAPI], settings: S, program: str, url: st
         timeout_graceful_shutdown=2,
         access_log=False,
         log_config=None,
+        proxy_headers=False,  # see sandbox/provider/__main__.py
     )
 
 
