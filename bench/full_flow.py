@@ -15,14 +15,19 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+import aiohttp
 import httpx
 
+from bench.lean_http import LeanClient
 from bench.watch import ROLE, Watch
-from common.aiohttp_transport import AiohttpTransport
 from tests.stack import flows
+from tests.stack.client import Client
 from tests.stack.conftest import Stack, User, new_user
 
 POLL_S = 0.5
+# What ends one flow as failed: the client's errors (StatusError is a RuntimeError), a step
+# that found what it did not expect.
+FAILED = (aiohttp.ClientError, TimeoutError, RuntimeError, AssertionError, KeyError)
 
 
 @dataclass
@@ -60,9 +65,7 @@ def pct(values: list[float], p: int) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[p - 1]
 
 
-async def one_flow(
-    http: httpx.AsyncClient, stack: Stack, watch: Watch, wait: bool, run: FlowRun
-) -> None:
+async def one_flow(http: Client, stack: Stack, watch: Watch, wait: bool, run: FlowRun) -> None:
     started = time.perf_counter()
     user = await new_user(http, stack)
     payment = await flows.pay(http, stack, user, prefer="wait=10" if wait else None)
@@ -83,9 +86,7 @@ def _has_page(payment: dict[str, Any]) -> bool:
     return payment["confirmation_url"] is not None or payment["status"] in flows.FINAL
 
 
-async def _granted_and_notified(
-    http: httpx.AsyncClient, stack: Stack, watch: Watch, user: User
-) -> None:
+async def _granted_and_notified(http: Client, stack: Stack, watch: Watch, user: User) -> None:
     """The watcher saw the grant and a notification; Auth's roles say the same."""
     if not await watch.arrived(str(user.id), within=60):
         raise RuntimeError(f"user {user.id}: no role grant and notification within 60 s")
@@ -98,12 +99,11 @@ async def drive(stack: Stack, n: int, concurrency: int, deadline_s: float) -> Fl
     """Run n flows, at most `concurrency` at once; give up on what is left at the deadline."""
     run = FlowRun()
     gate = asyncio.Semaphore(concurrency)
-    # httpx's API on aiohttp's pool: httpx's own pool costs O(connections) per request, which
-    # at 100 flows at once made the generator cost more CPU than the stack's Python.
-    wire = AiohttpTransport(max_connections=concurrency * 2)
-
+    # aiohttp's pool, not httpx's: httpx's own pool costs O(connections) per request, which at
+    # 100 flows at once made the generator cost more CPU than the stack's Python (round 7);
+    # and not httpx's API on it either, whose own layer cost as much again (round 11).
     async with (
-        httpx.AsyncClient(timeout=30, transport=wire) as http,
+        LeanClient(max_connections=concurrency * 2, timeout_s=30) as http,
         Watch.running(http, stack) as watch,
     ):
 
@@ -112,7 +112,7 @@ async def drive(stack: Stack, n: int, concurrency: int, deadline_s: float) -> Fl
                 try:
                     await one_flow(http, stack, watch, wait=i % 2 == 0, run=run)
                     run.flows += 1
-                except (httpx.HTTPError, RuntimeError, AssertionError, KeyError) as exc:
+                except FAILED as exc:
                     run.failed += 1
                     run.errors.append(f"{type(exc).__name__}: {exc}"[:200])
 

@@ -14,8 +14,9 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
+import aiohttp
 
+from tests.stack.client import Client
 from tests.stack.conftest import Stack
 
 ROLE = "subscriber"
@@ -61,14 +62,14 @@ class Watch:
     """`async with Watch.running(http, stack) as watch`: `await watch.arrived(user_id, within)`
     returns once the user's role grant and a notification were both seen."""
 
-    def __init__(self, http: httpx.AsyncClient, stack: Stack, every: float) -> None:
+    def __init__(self, http: Client, stack: Stack, every: float) -> None:
         self.http, self.stack, self.every = http, stack, every
         self.seen = Arrivals()
 
     @classmethod
     @contextlib.asynccontextmanager
     async def running(
-        cls, http: httpx.AsyncClient, stack: Stack, every: float = 0.25
+        cls, http: Client, stack: Stack, every: float = 0.25
     ) -> AsyncIterator["Watch"]:
         watch = cls(http, stack, every)
         await watch.skip_the_past()
@@ -98,7 +99,7 @@ class Watch:
         while True:
             try:
                 await self.tick()
-            except (httpx.HTTPError, KeyError, ValueError) as exc:  # a sandbox without `after`
+            except (aiohttp.ClientError, TimeoutError, RuntimeError, KeyError, ValueError) as exc:
                 if not said:
                     print(f"watch: reading the sandboxes failed ({exc!r}); trying again")
                     said = True

@@ -2,31 +2,14 @@
 
 from __future__ import annotations
 
-import uvicorn
-
-from common import logs
+from sandbox.basic import serve
 from sandbox.provider.app import create_app
 from sandbox.provider.settings import ProviderSettings
-from sandbox.settings import bind_address
 
 
 def main() -> None:
     settings = ProviderSettings()
-    logs.configure(settings.log_level, "sandbox-provider", settings.log_format)
-    host, port = bind_address(settings.provider_url)
-    # A short graceful shutdown: requests hung by timeout_after_commit must not block a stop.
-    # uvloop + httptools (uvicorn[standard]) named explicitly rather than left to "auto", so a
-    # missing extra fails loudly instead of silently halving the provider's throughput.
-    uvicorn.run(
-        create_app(settings),
-        host=host,
-        port=port,
-        timeout_graceful_shutdown=2,
-        access_log=False,
-        log_config=None,
-        loop="uvloop",
-        http="httptools",
-    )
+    serve(create_app, settings, "sandbox-provider", settings.provider_url)
 
 
 if __name__ == "__main__":

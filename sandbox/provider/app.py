@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-import httpx
 from fastapi import FastAPI
 
 from sandbox.provider import api, checkout, error_handlers, hooks
@@ -13,14 +12,12 @@ from sandbox.provider.runtime import open_runtime
 from sandbox.provider.settings import ProviderSettings
 
 
-def create_app(
-    settings: ProviderSettings, webhook_transport: httpx.AsyncBaseTransport | None = None
-) -> FastAPI:
+def create_app(settings: ProviderSettings) -> FastAPI:
     settings.validate_for_start()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with open_runtime(settings, webhook_transport) as rt:
+        async with open_runtime(settings) as rt:
             app.state.runtime = rt
             yield
 

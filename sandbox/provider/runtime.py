@@ -7,10 +7,10 @@ import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
-import httpx
+import aiohttp
 from fastapi import Request
 
-from common.aiohttp_transport import AiohttpTransport
+from common.aiohttp_transport import KEEPALIVE_S
 from sandbox.faults import FaultInjector
 from sandbox.provider import store
 from sandbox.provider.faults import ProviderFaults
@@ -31,20 +31,19 @@ class ProviderRuntime:
 
 
 @contextlib.asynccontextmanager
-async def open_runtime(
-    settings: ProviderSettings, webhook_transport: httpx.AsyncBaseTransport | None = None
-) -> AsyncIterator[ProviderRuntime]:
-    """``webhook_transport`` lets unit tests receive webhooks in-process."""
+async def open_runtime(settings: ProviderSettings) -> AsyncIterator[ProviderRuntime]:
     db = await Database.open(settings.provider_db_path, SCHEMA, settings.provider_db_synchronous)
     async with db.transaction() as conn:
         await store.migrate(conn)
     faults = FaultInjector(db, ProviderFaults)
     await faults.load()
-    # aiohttp's pool under httpx's API (common/aiohttp_transport.py): httpx's own pool cost
-    # O(connections) per webhook, ~19 % of the provider's samples under `make bench`.
-    wire = webhook_transport or AiohttpTransport()
-    async with httpx.AsyncClient(transport=wire) as client:
-        dispatcher = WebhookDispatcher(db, settings, client)
+    # aiohttp's pool: httpx's own pool cost O(connections) per webhook, ~19 % of the
+    # provider's samples under `make bench` (round 7). A connection idle KEEPALIVE_S is not
+    # reused: uvicorn (the gateway) closes it at 5 s, and a webhook sent on it then fails.
+    connector = aiohttp.TCPConnector(keepalive_timeout=KEEPALIVE_S)
+    session = aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar())
+    async with session:
+        dispatcher = WebhookDispatcher(db, settings, session)
         service = ProviderService(db, settings, faults, dispatcher)
         sweeper = Sweeper(service)
         tasks = [

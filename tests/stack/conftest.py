@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from tests.chaos.stack import StackUrls, stack_missing, unhealthy
+from tests.stack.client import Client
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,7 @@ async def user(stack: Stack, http: httpx.AsyncClient) -> User:
     return await new_user(http, stack)
 
 
-async def new_user(http: httpx.AsyncClient, stack: Stack, user_id: uuid.UUID | None = None) -> User:
+async def new_user(http: Client, stack: Stack, user_id: uuid.UUID | None = None) -> User:
     """A fresh user (`user_id`, or a random one) and its token from the Auth sandbox."""
     user_id = user_id or uuid.uuid4()
     response = await http.post(f"{stack.auth}/api/v1/token", json={"user_id": str(user_id)})

@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 
 from common.settings import Settings
+from tests.stack.client import Client
 from tests.stack.conftest import Stack, User
 
 GOOD_CARD = "4242424242424242"
@@ -31,7 +32,7 @@ async def eventually(
 
 
 async def pay(
-    http: httpx.AsyncClient,
+    http: Client,
     stack: Stack,
     user: User,
     key: str | None = None,
@@ -50,16 +51,14 @@ async def pay(
     return response.json()
 
 
-async def get_payment(
-    http: httpx.AsyncClient, stack: Stack, user: User, payment_id: str
-) -> dict[str, Any]:
+async def get_payment(http: Client, stack: Stack, user: User, payment_id: str) -> dict[str, Any]:
     response = await http.get(f"{stack.gateway}/api/v1/payments/{payment_id}", headers=user.headers)
     assert response.status_code == 200, response.text
     return response.json()
 
 
 async def wait_for_status(
-    http: httpx.AsyncClient,
+    http: Client,
     stack: Stack,
     user: User,
     payment_id: str,
@@ -69,9 +68,7 @@ async def wait_for_status(
     return await eventually(lambda: get_payment(http, stack, user, payment_id), done, every=every)
 
 
-async def confirm(
-    http: httpx.AsyncClient, stack: Stack, payment: dict[str, Any], card: str
-) -> None:
+async def confirm(http: Client, stack: Stack, payment: dict[str, Any], card: str) -> None:
     """The card holder pays on the provider's page (the sandbox hook runs the same code path)."""
     external_id = payment["confirmation_url"].rstrip("/").rsplit("/", 1)[-1]
     response = await http.post(
@@ -172,12 +169,12 @@ async def ledger_for(http: httpx.AsyncClient, stack: Stack, user: User) -> dict[
     }
 
 
-async def roles(http: httpx.AsyncClient, stack: Stack, user: User) -> list[str]:
+async def roles(http: Client, stack: Stack, user: User) -> list[str]:
     response = await http.get(f"{stack.auth}/api/v1/users/{user.id}/roles")
     return list(response.json()["roles"])
 
 
-async def notifications(http: httpx.AsyncClient, stack: Stack, user: User) -> list[dict[str, Any]]:
+async def notifications(http: Client, stack: Stack, user: User) -> list[dict[str, Any]]:
     response = await http.get(
         f"{stack.notify}/api/v1/notifications", params={"user_id": str(user.id)}
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 import uuid
@@ -12,6 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
+from aiohttp import web
 from fastapi import FastAPI
 from pydantic import SecretStr
 
@@ -55,16 +57,31 @@ async def serve(app: FastAPI, base_url: str) -> AsyncIterator[httpx.AsyncClient]
 
 
 class WebhookInbox:
-    """An in-process webhook receiver: answers ``script`` statuses in turn, then 200."""
+    """A webhook receiver on loopback, in the test's process: answers ``script`` statuses in
+    turn, then 200. The provider sends to ``url`` as it sends to the gateway."""
 
     def __init__(self) -> None:
         self.script: list[int] = []
         self.received: list[tuple[float, dict[str, Any]]] = []
-        self.transport = httpx.MockTransport(self._handle)
+        self.url = ""
 
-    def _handle(self, request: httpx.Request) -> httpx.Response:
-        self.received.append((time.monotonic(), json.loads(request.content)))
-        return httpx.Response(self.script.pop(0) if self.script else 200)
+    @contextlib.asynccontextmanager
+    async def listening(self) -> AsyncIterator[WebhookInbox]:
+        app = web.Application()
+        app.router.add_post("/api/v1/webhooks/yookassa", self._handle)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", 0).start()
+        port = runner.addresses[0][1]
+        self.url = f"http://127.0.0.1:{port}/api/v1/webhooks/yookassa"
+        try:
+            yield self
+        finally:
+            await runner.cleanup()
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        self.received.append((time.monotonic(), json.loads(await request.read())))
+        return web.Response(status=self.script.pop(0) if self.script else 200)
 
     def events(self, object_id: str) -> list[str]:
         return [body["event"] for _, body in self.received if body["object"]["id"] == object_id]
@@ -78,8 +95,9 @@ class WebhookInbox:
 
 
 @pytest.fixture
-def webhook_inbox() -> WebhookInbox:
-    return WebhookInbox()
+async def webhook_inbox() -> AsyncIterator[WebhookInbox]:
+    async with WebhookInbox().listening() as inbox:
+        yield inbox
 
 
 @pytest.fixture
@@ -87,7 +105,8 @@ async def provider(
     provider_settings: ProviderSettings, webhook_inbox: WebhookInbox
 ) -> AsyncIterator[httpx.AsyncClient]:
     """A provider client authenticated with the shop's Basic credentials."""
-    app = create_provider(provider_settings, webhook_inbox.transport)
+    settings = provider_settings.model_copy(update={"provider_webhook_url": webhook_inbox.url})
+    app = create_provider(settings)
     async for client in serve(app, "http://provider.test"):
         client.auth = httpx.BasicAuth(SHOP_ID, SECRET)
         yield client
@@ -105,11 +124,10 @@ async def tuned_provider(
             "provider_refund_settle_s": 0.2,
             "provider_receipt_delay_s": 0.2,
             "provider_sweep_interval_s": 0.05,
+            "provider_webhook_url": webhook_inbox.url,
         }
     )
-    async for client in serve(
-        create_provider(settings, webhook_inbox.transport), "http://provider.test"
-    ):
+    async for client in serve(create_provider(settings), "http://provider.test"):
         client.auth = httpx.BasicAuth(SHOP_ID, SECRET)
         yield client
 

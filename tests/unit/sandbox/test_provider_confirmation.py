@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 from typing import Any
 
 import httpx
 
-from tests.unit.sandbox.conftest import WebhookInbox, create_payment
+from sandbox.provider.app import create_app as create_provider
+from sandbox.provider.settings import ProviderSettings
+from tests.unit.sandbox.conftest import (
+    SECRET,
+    SHOP_ID,
+    WebhookInbox,
+    create_payment,
+    serve,
+)
 
 SUCCESS, DECLINED = "4242424242424242", "4000000000000002"
 
@@ -133,3 +142,43 @@ async def test_webhook_is_retried_with_backoff_until_200(
     delivery = await delivered(provider, payment["id"])
     assert delivery["attempts"] == 3
     assert len(delivery["attempted_at"]) == 3
+
+
+async def _last_error(client: httpx.AsyncClient, object_id: str) -> str:
+    for _ in range(200):
+        response = await client.get("/sandbox/deliveries", params={"object_id": object_id})
+        [delivery] = response.json()["items"]
+        if delivery["attempts"] >= 1:
+            assert delivery["status"] == "pending"
+            return str(delivery["last_error"])
+        await asyncio.sleep(0.02)
+    raise AssertionError("no attempt made")
+
+
+async def test_a_webhook_the_receiver_refused_or_left_unanswered_stays_pending_with_why(
+    provider_settings: ProviderSettings,
+) -> None:
+    """Connection refused and no answer in WEBHOOK_TIMEOUT_S are failed attempts, retried."""
+    silent = await asyncio.start_server(lambda r, w: None, "127.0.0.1", 0)  # reads nothing
+    silent_port = silent.sockets[0].getsockname()[1]
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    closed_port = closed.getsockname()[1]  # bound, never listening: connections are refused
+    cases = {closed_port: "ClientConnectorError", silent_port: "timeout: no answer in 0.2 s"}
+    try:
+        for port, why in cases.items():
+            settings = provider_settings.model_copy(
+                update={
+                    "provider_webhook_url": f"http://127.0.0.1:{port}/hook",
+                    "webhook_timeout_s": 0.2,
+                    "provider_db_path": provider_settings.provider_db_path.with_suffix(f".{port}"),
+                }
+            )
+            async for client in serve(create_provider(settings), "http://provider.test"):
+                client.auth = httpx.BasicAuth(SHOP_ID, SECRET)
+                payment = await create_payment(client)
+                await confirm(client, payment["id"], SUCCESS)
+                assert (await _last_error(client, payment["id"])).startswith(why)
+    finally:
+        closed.close()
+        silent.close()

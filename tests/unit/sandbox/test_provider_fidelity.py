@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.unit.sandbox.conftest import SHOP_ID, new_key, payment_body
+from tests.unit.sandbox.conftest import SHOP_ID, WebhookInbox, new_key, payment_body
 
 
 def assert_error(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
@@ -88,7 +88,9 @@ async def test_forbidden_and_too_many_requests_faults(provider: httpx.AsyncClien
     assert (await provider.get("/sandbox/ledger")).json()["payments"] == []
 
 
-async def test_me_and_webhooks_describe_the_shop(provider: httpx.AsyncClient) -> None:
+async def test_me_and_webhooks_describe_the_shop(
+    provider: httpx.AsyncClient, webhook_inbox: WebhookInbox
+) -> None:
     me = (await provider.get("/v3/me")).json()
     assert me["account_id"] == SHOP_ID
     assert me["test"] is True
@@ -96,7 +98,7 @@ async def test_me_and_webhooks_describe_the_shop(provider: httpx.AsyncClient) ->
     hooks = (await provider.get("/v3/webhooks")).json()
     assert hooks["type"] == "list"
     assert {h["event"] for h in hooks["items"]} >= {"payment.succeeded", "refund.succeeded"}
-    assert {h["url"] for h in hooks["items"]} == {"http://gateway.test/api/v1/webhooks/yookassa"}
+    assert {h["url"] for h in hooks["items"]} == {webhook_inbox.url}  # the configured URL
     assert_error(await provider.post("/v3/webhooks", json={}), 405, "invalid_request")
 
 
