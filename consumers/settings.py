@@ -21,13 +21,14 @@ class ConsumerSettings(Settings):
     consumer_max_buffered_per_partition: int = Field(default=200, ge=1)
     # A fetch is answered once this many bytes are there or this long after it came, which
     # comes first (Kafka's fetch.min.bytes / fetch.max.wait.ms). At the rates flows arrive
-    # no fetch reaches 64 KB: the broker gathers what arrives in 100 ms into one answer, where
+    # no fetch reaches 64 KB: the broker gathers what arrives in 200 ms into one answer, where
     # a fetch answered at the first byte brought one record at a time and its cycle cost a
-    # consumer more CPU than its handler. The price: a record waits up to 100 ms (≈ 50 ms on
-    # average) before its consumer sees it, and an idle consumer fetches 10 times a second
-    # instead of every 5 s. A replay or a backlog fills 64 KB at once: no wait.
-    # docs/performance.md, round 11 (bench.consumer_fetch).
-    consumer_fetch_max_wait_ms: int = Field(default=100, ge=0)
+    # consumer more CPU than its handler. The price: a record waits up to 200 ms (≈ 100 ms on
+    # average) before its consumer sees it, and an idle consumer fetches 5 times a second
+    # instead of every 5 s. 200, not 100: half the idle fetches (the idle stack stays under
+    # round 10's CPU) for a tenth of a second more per hop. A replay or a backlog fills 64 KB
+    # at once: no wait. docs/performance.md, round 11 (cons) and round 12.
+    consumer_fetch_max_wait_ms: int = Field(default=200, ge=0)
     consumer_fetch_min_bytes: int = Field(default=65536, ge=1)
 
     # Sent as `Authorization: Bearer ...` to Auth when set; the sandbox needs none.
