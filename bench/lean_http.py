@@ -1,11 +1,11 @@
 """The load generator's HTTP client: aiohttp's pool, with the few calls of httpx's API that the
 flow helpers and the watcher make (`tests.stack.client.Client`).
 
-httpx's API on aiohttp's pool (common/aiohttp_transport.py) spends ~0.2 ms of CPU per request
-in httpx's own layer (request and URL objects, cookie extraction, headers), as much again as
-aiohttp itself; at ~7 requests per flow that was a third of the generator's CPU
-(docs/performance.md, round 11). A connection idle longer than `KEEPALIVE_S` is not reused,
-as in the transport: uvicorn closes it at 5 s.
+httpx's API on aiohttp's pool spent ~0.2 ms of CPU per request in httpx's own layer (request
+and URL objects, cookie extraction, headers), as much again as aiohttp itself; at ~7 requests
+per flow that was a third of the generator's CPU (docs/performance.md, round 11). The session
+is `common.http_session`'s: a connection idle longer than `KEEPALIVE_S` is not reused
+(uvicorn closes it at 5 s).
 """
 
 import json as jsonlib
@@ -15,7 +15,7 @@ from typing import Any
 
 import aiohttp
 
-from common.aiohttp_transport import KEEPALIVE_S
+from common.http_session import new_session
 
 
 class StatusError(RuntimeError):
@@ -51,10 +51,7 @@ class LeanClient:
 
     async def __aenter__(self) -> "LeanClient":
         limit, timeout = self._limits
-        connector = aiohttp.TCPConnector(limit=limit, keepalive_timeout=KEEPALIVE_S)
-        self._session = aiohttp.ClientSession(
-            connector=connector, timeout=timeout, cookie_jar=aiohttp.DummyCookieJar()
-        )
+        self._session = new_session(limit, timeout=timeout)
         return self
 
     async def __aexit__(

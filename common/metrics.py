@@ -16,9 +16,7 @@ The default registry also carries prometheus-client's `process_*` (CPU, RSS, ope
 import logging
 import re
 import time
-from collections.abc import Callable
 
-import httpx
 from prometheus_client import Counter, Histogram, start_http_server
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -107,13 +105,9 @@ OUTBOUND_LATENCY = Histogram(
 _ID_SEGMENT = re.compile(r"^(?:[0-9a-fA-F-]{16,}|\d+)$")
 
 
-def operation_of(request: httpx.Request) -> str:
-    """'GET /v3/payments/{id}': method and path with id-like segments templated."""
-    return operation_template(request.method, request.url.path)
-
-
 def operation_template(method: str, path: str) -> str:
-    """`operation_of` for a method and a path (a query string is left out)."""
+    """'GET /v3/payments/{id}': the method and the path with id-like segments templated, so
+    that the labels stay bounded (a query string is left out)."""
     path = path.partition("?")[0]
     segments = ["{id}" if _ID_SEGMENT.match(s) else s for s in path.split("/")]
     return f"{method} {'/'.join(segments)}"
@@ -124,49 +118,6 @@ def observe_outbound(service: str, operation: str, code: str, started: float) ->
     latency since `started` (`time.perf_counter()`)."""
     OUTBOUND_LATENCY.labels(service, operation).observe(time.perf_counter() - started)
     OUTBOUND_REQUESTS.labels(service, operation, code).inc()
-
-
-def result_of(exc: BaseException) -> str:
-    return "timeout" if isinstance(exc, httpx.TimeoutException) else "connection_error"
-
-
-ServiceOf = Callable[[httpx.Request], str]
-
-
-class MeteredTransport(httpx.AsyncBaseTransport):
-    """Wraps a transport: every request's latency and result, labelled by service."""
-
-    def __init__(self, inner: httpx.AsyncBaseTransport, service: str | ServiceOf) -> None:
-        self._inner = inner
-        self._service: ServiceOf = (lambda _: service) if isinstance(service, str) else service
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        service, operation = self._service(request), operation_of(request)
-        started = time.perf_counter()
-        try:
-            response = await self._inner.handle_async_request(request)
-        except httpx.TransportError as exc:
-            self._observe(service, operation, result_of(exc), started)
-            raise
-        self._observe(service, operation, str(response.status_code), started)
-        return response
-
-    @staticmethod
-    def _observe(service: str, operation: str, code: str, started: float) -> None:
-        observe_outbound(service, operation, code, started)
-
-    async def aclose(self) -> None:
-        await self._inner.aclose()
-
-
-def service_by_origin(names: dict[str, str]) -> ServiceOf:
-    """{base URL: service name} → a labeller by the request's origin ('other' if unknown)."""
-    by_origin = {_origin(httpx.URL(url)): name for url, name in names.items()}
-    return lambda request: by_origin.get(_origin(request.url), "other")
-
-
-def _origin(url: httpx.URL) -> str:
-    return f"{url.scheme}://{url.host}:{url.port or (443 if url.scheme == 'https' else 80)}"
 
 
 # --- consumers ------------------------------------------------------------------------------

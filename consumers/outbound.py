@@ -3,8 +3,8 @@
 Transport errors, timeouts, 5xx and 429 are transient; any other 4xx is permanent: the
 same request will be refused the same way, so retrying only delays the dead letter.
 
-The calls go straight to aiohttp's pool (`Outbound`), not through httpx on top of it
-(`common.aiohttp_transport`): each consumer makes one call per flow, and httpx's request
+The calls go straight to aiohttp's pool (`Outbound`, `common.http_session`), not through
+httpx on top of it: each consumer makes one call per flow, and httpx's request
 and response models, URL parsing, cookie and redirect handling cost as much CPU as aiohttp's
 whole call (≈ 0.2 ms of ≈ 0.45 ms measured on the stack's Notify sandbox,
 docs/performance.md, round 11). What the httpx path gave is kept: one INFO line per answer
@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 
 import aiohttp
 
-from common.aiohttp_transport import KEEPALIVE_S
+from common.http_session import new_session
 from common.metrics import observe_outbound, operation_template
 from consumers.errors import PermanentError, TransientError
 
@@ -62,7 +62,7 @@ Transport = Callable[[str, str, bytes | None, dict[str, str]], Awaitable[tuple[i
 class Outbound:
     """One aiohttp session for a process's calls: a kept-alive connection per call in O(1),
     none reused after `KEEPALIVE_S` idle (below the servers' keep-alive, see
-    `common.aiohttp_transport`). `timeout` bounds the connect, the pool wait and each read,
+    `common.http_session`). `timeout` bounds the connect, the pool wait and each read,
     as httpx's `timeout=` did. `services` ({base URL: name}) labels the metrics."""
 
     def __init__(
@@ -109,15 +109,11 @@ class Outbound:
 
     def _session_now(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
-            connector = aiohttp.TCPConnector(
-                limit=self._max_connections, keepalive_timeout=KEEPALIVE_S
-            )
-            self._session = aiohttp.ClientSession(
-                connector=connector,
+            self._session = new_session(
+                self._max_connections,
                 auto_decompress=True,
                 headers=_HEADERS,
                 skip_auto_headers=_NO_AUTO_HEADERS,
-                cookie_jar=aiohttp.DummyCookieJar(),
             )
         return self._session
 

@@ -7,10 +7,9 @@ import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
-import aiohttp
 from fastapi import Request
 
-from common.aiohttp_transport import KEEPALIVE_S
+from common.http_session import new_session
 from sandbox.faults import FaultInjector
 from sandbox.provider import store
 from sandbox.provider.faults import ProviderFaults
@@ -37,12 +36,11 @@ async def open_runtime(settings: ProviderSettings) -> AsyncIterator[ProviderRunt
         await store.migrate(conn)
     faults = FaultInjector(db, ProviderFaults)
     await faults.load()
-    # aiohttp's pool: httpx's own pool cost O(connections) per webhook, ~19 % of the
-    # provider's samples under `make bench` (round 7). A connection idle KEEPALIVE_S is not
-    # reused: uvicorn (the gateway) closes it at 5 s, and a webhook sent on it then fails.
-    connector = aiohttp.TCPConnector(keepalive_timeout=KEEPALIVE_S)
-    session = aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar())
-    async with session:
+    # aiohttp's pool (common.http_session): httpx's own pool cost O(connections) per webhook,
+    # ~19 % of the provider's samples under `make bench` (round 7). A connection idle
+    # KEEPALIVE_S is not reused: uvicorn (the gateway) closes it at 5 s, and a webhook sent on
+    # it then fails.
+    async with new_session() as session:
         dispatcher = WebhookDispatcher(db, settings, session)
         service = ProviderService(db, settings, faults, dispatcher)
         sweeper = Sweeper(service)

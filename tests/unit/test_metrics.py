@@ -1,23 +1,11 @@
-"""common.metrics: the port scheme and the outbound-call metrics (fake transports only)."""
+"""common.metrics: the port scheme and the outbound calls' operation labels (what the
+consumers' calls record is tested with them: tests/unit/consumers/test_outbound.py)."""
 
 import socket
 
-import httpx
 import pytest
-from prometheus_client import REGISTRY
 
-from common.metrics import (
-    PORTS,
-    MeteredTransport,
-    MetricsSettings,
-    operation_of,
-    service_by_origin,
-    start_metrics_server,
-)
-
-
-def sample(name: str, **labels: str) -> float:
-    return REGISTRY.get_sample_value(name, labels) or 0.0
+from common.metrics import PORTS, MetricsSettings, operation_template, start_metrics_server
 
 
 def test_instance_index_offsets_every_program_port_without_collisions() -> None:
@@ -55,57 +43,7 @@ def test_a_taken_port_costs_the_endpoint_not_the_process() -> None:
 
 
 def test_operation_templates_ids_so_labels_stay_bounded() -> None:
-    request = httpx.Request("GET", "http://p/v3/payments/2f0c3a52-0000-4000-8000-1234567890ab")
-    assert operation_of(request) == "GET /v3/payments/{id}"
-    request = httpx.Request("DELETE", "http://a/api/v1/users/123/roles/subscriber")
-    assert operation_of(request) == "DELETE /api/v1/users/{id}/roles/subscriber"
-
-
-async def test_metered_transport_counts_results_by_code_and_observes_latency() -> None:
-    answers = iter([httpx.Response(503), httpx.Response(200, json={})])
-    inner = httpx.MockTransport(lambda _: next(answers))
-    labels = {"service": "unit-ok", "operation": "POST /v3/payments"}
-    async with httpx.AsyncClient(transport=MeteredTransport(inner, "unit-ok")) as client:
-        await client.post("http://provider/v3/payments")
-        await client.post("http://provider/v3/payments")
-    assert sample("billing_outbound_requests_total", **labels, code="503") == 1
-    assert sample("billing_outbound_requests_total", **labels, code="200") == 1
-    assert sample("billing_outbound_request_duration_seconds_count", **labels) == 2
-
-
-async def test_metered_transport_names_timeouts_and_refused_connections() -> None:
-    def fail(request: httpx.Request) -> httpx.Response:
-        if request.url.path == "/slow":
-            raise httpx.ReadTimeout("slow", request=request)
-        raise httpx.ConnectError("refused", request=request)
-
-    transport = MeteredTransport(httpx.MockTransport(fail), "unit-fail")
-    async with httpx.AsyncClient(transport=transport) as client:
-        for path in ("/slow", "/down"):
-            with pytest.raises(httpx.TransportError):
-                await client.get(f"http://auth{path}")
-    assert (
-        sample(
-            "billing_outbound_requests_total",
-            service="unit-fail",
-            operation="GET /slow",
-            code="timeout",
-        )
-        == 1
-    )
-    assert (
-        sample(
-            "billing_outbound_requests_total",
-            service="unit-fail",
-            operation="GET /down",
-            code="connection_error",
-        )
-        == 1
-    )
-
-
-def test_service_is_named_by_the_origin_it_reaches() -> None:
-    name = service_by_origin({"http://127.0.0.1:8082": "auth", "http://127.0.0.1:8083/x": "notify"})
-    assert name(httpx.Request("POST", "http://127.0.0.1:8083/api/v1/notifications")) == "notify"
-    assert name(httpx.Request("POST", "http://127.0.0.1:8082/api/v1/users")) == "auth"
-    assert name(httpx.Request("POST", "http://127.0.0.1:9999/")) == "other"
+    path = "/v3/payments/2f0c3a52-0000-4000-8000-1234567890ab?x=1"
+    assert operation_template("GET", path) == "GET /v3/payments/{id}"
+    path = "/api/v1/users/123/roles/subscriber"
+    assert operation_template("DELETE", path) == "DELETE /api/v1/users/{id}/roles/subscriber"

@@ -6,6 +6,7 @@ import logging
 
 import aiohttp
 import pytest
+from prometheus_client import REGISTRY
 
 from consumers.errors import PermanentError, TransientError
 from consumers.outbound import Outbound, send
@@ -77,3 +78,38 @@ async def test_every_answer_is_logged_as_httpx_logged_it(caplog: pytest.LogCaptu
         with pytest.raises(PermanentError):
             await send(client, "DELETE", "http://auth.test/x")
     assert caplog.messages == ['HTTP Request: DELETE http://auth.test/x "HTTP/1.1 404 Not Found"']
+
+
+def sample(name: str, **labels: str) -> float:
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
+async def test_every_call_is_counted_by_service_operation_and_code() -> None:
+    answers = iter([503, 200])
+
+    async def answer(method: str, url: str, data: bytes | None, headers: dict[str, str]):
+        return next(answers), b"{}"
+
+    labels = {"service": "unit-ok", "operation": "POST /api/v1/users/{id}/roles"}
+    services = {"http://ok.test:8082": "unit-ok"}
+    async with Outbound(5.0, services, transport=answer) as client:
+        for _ in range(2):
+            await client.request("POST", "http://ok.test:8082/api/v1/users/7/roles", json={})
+    assert sample("billing_outbound_requests_total", **labels, code="503") == 1
+    assert sample("billing_outbound_requests_total", **labels, code="200") == 1
+    assert sample("billing_outbound_request_duration_seconds_count", **labels) == 2
+
+
+async def test_timeouts_refusals_and_unknown_services_are_named() -> None:
+    async def fail(method: str, url: str, data: bytes | None, headers: dict[str, str]):
+        raise TimeoutError() if url.endswith("/slow") else ConnectionRefusedError()
+
+    services = {"http://fail.test": "unit-fail"}
+    async with Outbound(5.0, services, transport=fail) as client:
+        for url in ("http://fail.test/slow", "http://fail.test/down", "http://elsewhere.test/x"):
+            with pytest.raises(TransientError):
+                await client.request("GET", url)
+    counted = "billing_outbound_requests_total"
+    assert sample(counted, service="unit-fail", operation="GET /slow", code="timeout") == 1
+    assert sample(counted, service="unit-fail", operation="GET /down", code="connection_error") == 1
+    assert sample(counted, service="other", operation="GET /x", code="connection_error") == 1
