@@ -56,14 +56,7 @@ async def test_a_bursts_connections_stay_open_through_a_quiet_spell(database_url
 async def test_an_idle_limit_closes_what_a_burst_opened(database_url: str) -> None:
     """The setting reaches the pool (and shows what the default 0 prevents)."""
     settings = ProcessorSettings(database_url=database_url, db_connection_idle_s=0.5)
-    pool = await connect_pool(settings)
-    try:
-        await asyncio.gather(*(_held_pid(pool) for _ in range(BURST)))
-        first = await _backends_of(pool)
-        again = await _burst_then_idle(pool, idle_s=1.5)
-        assert again - first, "no connection was closed and opened again"
-    finally:
-        await pool.close()
+    await _assert_reopened_after_idle(await connect_pool(settings))
 
 
 @pytest.mark.parametrize("kind", [ConsumerSettings, GatewaySettings], ids=lambda k: k.__name__)
@@ -73,6 +66,12 @@ async def test_every_programs_pool_takes_the_idle_limit(
     """`common.db.create_pool` reads it from the common settings: the gateway's and the
     consumers' pools keep or close their connections as the processors' do."""
     pool = await create_pool(kind(database_url=database_url, db_connection_idle_s=0.5))
+    await _assert_reopened_after_idle(pool)
+
+
+async def _assert_reopened_after_idle(pool: asyncpg.Pool) -> None:
+    """A burst, 1.5 s idle past the pool's 0.5 s limit, a burst again: some connection of
+    the second burst is new. Closes the pool."""
     try:
         await asyncio.gather(*(_held_pid(pool) for _ in range(BURST)))
         first = await _backends_of(pool)

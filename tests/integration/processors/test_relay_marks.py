@@ -3,7 +3,9 @@ while the batch was being published (one statement per batch while rows keep com
 marks it before it stops."""
 
 import asyncio
+import contextlib
 import uuid
+from collections.abc import AsyncIterator
 from typing import Any
 
 import asyncpg
@@ -52,6 +54,24 @@ def _relay(ctx: Context, topic: str, pool: Statements, hook: Any) -> tuple[Relay
     return Relay(settings, pool, producer, after_produce=hook), producer  # type: ignore[arg-type]
 
 
+@contextlib.asynccontextmanager
+async def _active(
+    ctx: Context, topic: str, pool: Statements, stop: asyncio.Event, hook: Any
+) -> AsyncIterator[tuple[Relay, "asyncio.Task[None]"]]:
+    """A relay of its own on `topic`, running until `stop`; yielded once it holds the lock
+    and listens (its first, empty, read done)."""
+    relay, producer = _relay(ctx, topic, pool, hook)
+    task = asyncio.create_task(relay.run(stop))
+    try:
+        await _until(lambda: pool.fetches == 1, within=20)
+        await asyncio.sleep(0.3)  # listening
+        yield relay, task
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 15)
+        await producer.close()
+
+
 async def test_a_batch_notified_over_is_marked_by_the_next_read(
     ctx: Context, new_topic: NewTopicFactory
 ) -> None:
@@ -63,11 +83,7 @@ async def test_a_batch_notified_over_is_marked_by_the_next_read(
             second.append(await _queue(ctx.pool, topic))
             await _until(lambda: relay._wake.is_set(), within=10)
 
-    relay, producer = _relay(ctx, topic, pool, another_row_meanwhile)
-    task = asyncio.create_task(relay.run(stop))
-    try:
-        await _until(lambda: pool.fetches == 1, within=20)  # active: the first (empty) read
-        await asyncio.sleep(0.3)  # listening
+    async with _active(ctx, topic, pool, stop, another_row_meanwhile) as (relay, _):
         first = await _queue(ctx.pool, topic)
         await _until(lambda: relay.published == 2, within=15)
         await asyncio.sleep(0.5)
@@ -75,10 +91,6 @@ async def test_a_batch_notified_over_is_marked_by_the_next_read(
         # reads: the first, the first row's, the second's (marking the first row's batch);
         # one update of its own: the second batch's, no NOTIFY having come during it
         assert (pool.fetches, pool.executes) == (3, 1)
-    finally:
-        stop.set()
-        await asyncio.wait_for(task, 15)
-        await producer.close()
 
 
 async def test_a_batch_left_unmarked_is_marked_at_a_graceful_stop(
@@ -91,18 +103,10 @@ async def test_a_batch_left_unmarked_is_marked_at_a_graceful_stop(
         await _until(lambda: relay._wake.is_set(), within=10)
         stop.set()
 
-    relay, producer = _relay(ctx, topic, pool, notified_then_stopped)
-    task = asyncio.create_task(relay.run(stop))
-    try:
-        await _until(lambda: pool.fetches == 1, within=20)
-        await asyncio.sleep(0.3)
+    async with _active(ctx, topic, pool, stop, notified_then_stopped) as (relay, task):
         first = await _queue(ctx.pool, topic)
         await asyncio.wait_for(task, 15)
         assert relay.published == 1 and await _published(ctx.pool, first)
-    finally:
-        stop.set()
-        await asyncio.wait_for(task, 15)
-        await producer.close()
 
 
 async def test_a_batch_left_unmarked_is_marked_when_the_lock_connection_is_lost(
@@ -120,21 +124,13 @@ async def test_a_batch_left_unmarked_is_marked_when_the_lock_connection_is_lost(
         assert await ctx.pool.fetchval("SELECT pg_terminate_backend($1)", holder)
         await asyncio.sleep(0.5)  # the relay's connection sees the end of its socket
 
-    relay, producer = _relay(ctx, topic, pool, notified_then_lock_lost)
-    task = asyncio.create_task(relay.run(stop))
-    try:
-        await _until(lambda: pool.fetches == 1, within=20)
-        await asyncio.sleep(0.3)
+    async with _active(ctx, topic, pool, stop, notified_then_lock_lost) as (relay, task):
         first = await _queue(ctx.pool, topic)
         await _until(lambda: relay.published == 1, within=15)
         await asyncio.sleep(0.3)  # inside the relay's 1 s pause before it reconnects
         stop.set()
         await asyncio.wait_for(task, 15)
         assert relay.published == 1 and await _published(ctx.pool, first)
-    finally:
-        stop.set()
-        await asyncio.wait_for(task, 15)
-        await producer.close()
 
 
 # Who holds the relay's session advisory lock: a bigint key is (classid, objid) = its high
