@@ -39,23 +39,24 @@ from processors.settings import ProcessorSettings
 log = logging.getLogger(__name__)
 PUBLISHED = Counter("billing_outbox_published", "Outbox rows published to Kafka by the relay")
 
-_BATCH = """
+# The rows to publish next ($1 at most; $2: the topics, NULL for all), and the update that
+# marks rows published ($n: their ids): `_BATCH` and `_MARK` alone, or both in one statement.
+_UNPUBLISHED = """
 SELECT id, topic, key, payload FROM payments_history.outbox
 WHERE published_at IS NULL AND ($2::text[] IS NULL OR topic = ANY($2::text[]))
-ORDER BY id LIMIT $1
 """
-_MARK = "UPDATE payments_history.outbox SET published_at = now() WHERE id = ANY($1::bigint[])"
+_SET_PUBLISHED = (
+    "UPDATE payments_history.outbox SET published_at = now() WHERE id = ANY(${n}::bigint[])"
+)
+_BATCH = _UNPUBLISHED + "ORDER BY id LIMIT $1"
+_MARK = _SET_PUBLISHED.format(n=1)
 # The previous batch marked and the next one read, in one statement. The read's snapshot is
 # the statement's, taken before the update: it leaves out the rows being marked itself.
-_MARK_AND_BATCH = """
-WITH marked AS (
-    UPDATE payments_history.outbox SET published_at = now() WHERE id = ANY($3::bigint[])
+_MARK_AND_BATCH = (
+    f"WITH marked AS ({_SET_PUBLISHED.format(n=3)})"
+    + _UNPUBLISHED
+    + "AND id <> ALL($3::bigint[]) ORDER BY id LIMIT $1"
 )
-SELECT id, topic, key, payload FROM payments_history.outbox
-WHERE published_at IS NULL AND ($2::text[] IS NULL OR topic = ANY($2::text[]))
-  AND id <> ALL($3::bigint[])
-ORDER BY id LIMIT $1
-"""
 
 
 Hook = Callable[[], Awaitable[None]]
