@@ -28,8 +28,15 @@ async def get_payment(conn: Connection, payment_id: str) -> Payment | None:
     return None if row is None else payment_from_row(row)
 
 
-async def all_payments(conn: Connection) -> list[Payment]:
-    cur = await conn.execute("SELECT * FROM payments ORDER BY rowid")
+# A payment's user, as the processors put it in its metadata (the ledger's filter).
+_USER_OF = "json_extract(metadata, '$.user_id')"
+
+
+async def all_payments(conn: Connection, user_id: str | None = None) -> list[Payment]:
+    """Every payment, or those whose ``metadata.user_id`` is ``user_id``."""
+    args: tuple[str, ...] = (user_id,) if user_id else ()
+    where = f"WHERE {_USER_OF} = ?" if args else ""
+    cur = await conn.execute(f"SELECT * FROM payments {where} ORDER BY rowid", args)
     return [payment_from_row(row) for row in await cur.fetchall()]
 
 
@@ -68,8 +75,11 @@ async def get_refund(conn: Connection, refund_id: str) -> Refund | None:
     return None if row is None else refund_from_row(row)
 
 
-async def all_refunds(conn: Connection) -> list[Refund]:
-    cur = await conn.execute("SELECT * FROM refunds ORDER BY rowid")
+async def all_refunds(conn: Connection, user_id: str | None = None) -> list[Refund]:
+    """Every refund, or those of the payments ``all_payments(conn, user_id)`` returns."""
+    args: tuple[str, ...] = (user_id,) if user_id else ()
+    where = f"WHERE payment_id IN (SELECT id FROM payments WHERE {_USER_OF} = ?)" if args else ""
+    cur = await conn.execute(f"SELECT * FROM refunds {where} ORDER BY rowid", args)
     return [refund_from_row(row) for row in await cur.fetchall()]
 
 

@@ -30,11 +30,12 @@ async def list_refunds(db: Database, params: Sequence[tuple[str, str]]) -> dict[
     return listing.list_object([refund_object(records.refund_from_row(r)) for r in rows], cursor)
 
 
-async def ledger(db: Database) -> dict[str, Any]:
-    """Every payment and refund ever made; totals count only money that really moved."""
+async def ledger(db: Database, user_id: str | None = None) -> dict[str, Any]:
+    """Every payment and refund ever made (or only one user's: ``metadata.user_id``, and the
+    refunds of those payments); totals count only money that really moved."""
     async with db.reading() as conn:
-        payments = await records.all_payments(conn)
-        refunds = await records.all_refunds(conn)
+        payments = await records.all_payments(conn, user_id)
+        refunds = await records.all_refunds(conn, user_id)
     captured = [p.amount for p in payments if p.status is YooKassaStatus.SUCCEEDED]
     refunded = [r.amount for r in refunds if r.status is RefundStatus.SUCCEEDED]
     return {

@@ -160,13 +160,9 @@ async def subscription(http: httpx.AsyncClient, stack: Stack, user: User) -> dic
 
 
 async def ledger_for(http: httpx.AsyncClient, stack: Stack, user: User) -> dict[str, list[Any]]:
-    ledger = (await http.get(f"{stack.provider}/sandbox/ledger")).json()
-    payments = [p for p in ledger["payments"] if p["metadata"].get("user_id") == str(user.id)]
-    ours = {p["id"] for p in payments}
-    return {
-        "payments": payments,
-        "refunds": [r for r in ledger["refunds"] if r["payment_id"] in ours],
-    }
+    params = {"user_id": str(user.id)}
+    ledger = (await http.get(f"{stack.provider}/sandbox/ledger", params=params)).json()
+    return {"payments": ledger["payments"], "refunds": ledger["refunds"]}
 
 
 async def roles(http: Client, stack: Stack, user: User) -> list[str]:

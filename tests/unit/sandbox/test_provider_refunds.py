@@ -103,3 +103,22 @@ async def test_ledger_rows_carry_keys_metadata_and_amounts(provider: httpx.Async
     [refund_row] = ledger["refunds"]
     assert refund_row["idempotence_key"] == key
     assert refund_row["payment_id"] == payment["id"]
+
+
+async def test_the_ledger_of_one_user_holds_their_payments_and_refunds_only(
+    provider: httpx.AsyncClient,
+) -> None:
+    mine = await paid_payment(provider, "499.00")
+    theirs = await paid_payment(provider, "199.00")
+    await create_payment(provider)
+    assert (await refund(provider, mine["id"], "100.00")).status_code == 200
+    assert (await refund(provider, theirs["id"], "199.00")).status_code == 200
+    user_id = mine["metadata"]["user_id"]
+
+    ledger = (await provider.get("/sandbox/ledger", params={"user_id": user_id})).json()
+
+    assert [p["id"] for p in ledger["payments"]] == [mine["id"]]
+    assert [r["payment_id"] for r in ledger["refunds"]] == [mine["id"]]
+    assert (ledger["captured_total"], ledger["refunded_total"]) == ("499.00", "100.00")
+    everyone = (await provider.get("/sandbox/ledger")).json()
+    assert (len(everyone["payments"]), len(everyone["refunds"])) == (3, 2)
