@@ -1,4 +1,5 @@
-"""aiohttp sessions for our outbound HTTP: the consumers' calls to Auth and Notifications
+"""aiohttp sessions for our outbound HTTP: the processors' calls to the payment provider
+(`processors.provider.http`), the consumers' calls to Auth and Notifications
 (`consumers.outbound`), the provider sandbox's webhooks and the bench's load generator.
 
 httpx's own pool (httpcore 1.0) scans every pooled connection, with a socket check each, on

@@ -1,5 +1,8 @@
 """The provider client's HTTP layer: one aiohttp session, keep-alive HTTP/1.1, metered.
 
+The session is `common.http_session`'s, like every outbound caller's: no cookies, and an idle
+connection given up before the server's keep-alive closes it.
+
 aiohttp's `TCPConnector` hands out a kept-alive connection in O(1) (a per-host deque of idle
 ones; an idle connection past its keep-alive, or one the server closed, is never reused) and
 makes callers beyond `limit` wait in a FIFO queue. httpx/httpcore 1.0 instead scanned every
@@ -22,6 +25,7 @@ from typing import Any
 
 import aiohttp
 
+from common.http_session import new_session
 from common.metrics import observe_outbound, operation_template
 
 SERVICE = "provider"
@@ -99,11 +103,8 @@ class ProviderHttp:
 
     def _session_now(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
-            connector = aiohttp.TCPConnector(
-                limit=self._max_connections, limit_per_host=self._max_connections
-            )
-            self._session = aiohttp.ClientSession(
-                connector=connector, headers=self._headers, timeout=self._timeout
+            self._session = new_session(
+                self._max_connections, headers=self._headers, timeout=self._timeout
             )
         return self._session
 

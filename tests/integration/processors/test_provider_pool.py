@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 
 import pytest
 
+from common.http_session import KEEPALIVE_S
 from processors.provider.http import ProviderHttp
 
 
@@ -100,3 +101,15 @@ async def test_a_connection_the_server_silently_closed_is_not_reused(serve) -> N
             assert await _get(http) == "ok"
             await asyncio.sleep(0.01)
     assert counter.connections == 5
+
+
+async def test_a_connection_idle_past_the_shared_keep_alive_is_not_reused(serve) -> None:  # type: ignore[no-untyped-def]
+    """The pool gives up an idle connection after `common.http_session.KEEPALIVE_S`, before
+    a uvicorn-like server (5 s) closes it: reusing one at that moment races the close, and
+    a payment's call fails with "Server disconnected" and has to be retried."""
+    counter = CountingServer()
+    async with _client(await serve(counter), 8) as http:
+        assert await _get(http) == "ok"
+        await asyncio.sleep(KEEPALIVE_S + 0.5)
+        assert await _get(http) == "ok"
+    assert counter.connections == 2
