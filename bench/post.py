@@ -9,9 +9,14 @@ with the CPU of every program of the stack read from /proc before and after → 
 settles → the POST again at **half** the rate just reached: wrk has no open-loop pacing (wrk2
 is not in Debian), so each of the same connections waits a random 0.5–1.5 × C / (rate / 2)
 seconds before its next request (wrk's `delay()` hook); the rate reached is printed beside the
-one asked for. Prints req/s, p50/p99, non-2xx and socket errors of each, the POST / bare ratio,
-and CPU ms per POST of the gateway, PostgreSQL and Kafka (and of everything downstream, which
-drains the payments meanwhile). JSON in .run/bench/post/<time>.json.
+one asked for. Then both POST phases once more with the **pipeline paused** (the processors,
+consumers, relay, reconcilers and scheduler stopped through supervisorctl, started again at
+the end whatever happens): the gateway's own rate, with PostgreSQL and Kafka, without the
+pipeline's work on the same two cores. The commands those POSTs made wait in Kafka and are
+processed once the pipeline is back. Prints req/s, p50/p99, non-2xx and socket errors of
+each, the POST / bare ratios, and CPU ms per POST of the gateway, PostgreSQL and Kafka (and of
+everything downstream, which drains the payments meanwhile). JSON in
+.run/bench/post/<time>.json.
 
 "Settles" means: the stack's programs together used < 25 % of one core over a second (the
 commands made by the previous phase have drained), or 60 s passed.
@@ -21,7 +26,10 @@ import argparse
 import asyncio
 import json
 import os
+import subprocess
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -35,6 +43,17 @@ ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / ".run" / "bench" / "post"
 NAMED = ("gateway", "postgres", "kafka")
 QUIET_PCT = 25.0
+# Everything that works on a POST after its 202 (every instance of each: `name:*`).
+PIPELINE = (
+    "processor-commands",
+    "processor-webhooks",
+    "consumer-notifications",
+    "consumer-subscriptions",
+    "outbox-relay",
+    "access-reconciler",
+    "reconciler",
+    "scheduler",
+)
 
 
 def settle(pids: dict[str, int], max_s: float = 60.0) -> float:
@@ -76,6 +95,18 @@ def post_phase(
     }
 
 
+@contextmanager
+def pipeline_paused() -> Iterator[None]:
+    """The pipeline stopped through supervisorctl, and started again on the way out."""
+    groups = [f"{name}:*" for name in PIPELINE]
+    ctl = [str(ROOT / "infra" / "supervisor" / "ctl")]
+    subprocess.run([*ctl, "stop", *groups], check=True, capture_output=True)
+    try:
+        yield
+    finally:
+        subprocess.run([*ctl, "start", *groups], check=True, capture_output=True)
+
+
 def bare_phase(token: str, args: argparse.Namespace) -> dict[str, Any]:
     load = os.getloadavg()[0]
     run, cpu_ms = baselines.bare_endpoint_cpu(token, args.seconds, args.connections)
@@ -91,6 +122,11 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     result["post"] = post_phase(stack.gateway, users, args, None)
     result["ratio"] = result["post"]["rps"] / result["bare"]["rps"]
     result["half"] = post_phase(stack.gateway, users, args, result["post"]["rps"] / 2)
+    settle(procstat.stack_pids())  # the pipeline drains what the phases above made
+    with pipeline_paused():
+        result["alone"] = post_phase(stack.gateway, users, args, None)
+        result["alone_half"] = post_phase(stack.gateway, users, args, result["alone"]["rps"] / 2)
+    result["ratio_alone"] = result["alone"]["rps"] / result["bare"]["rps"]
     result["loadavg_1m_after"] = os.getloadavg()[0]
     return result
 
@@ -106,7 +142,10 @@ def lines(r: dict[str, Any]) -> list[str]:
     def cpu(x: dict[str, Any]) -> str:
         return "  ".join(f"{name} {ms:.2f}" for name, ms in x["cpu_ms_per_request"].items())
 
-    half = r["half"]
+    def half_line(x: dict[str, Any]) -> str:
+        return f"  asked {x['asked_rps']:.1f} req/s, reached {x['rps'] / x['asked_rps']:.0%}"
+
+    half, alone, alone_half = r["half"], r["alone"], r["alone_half"]
     return [
         f"bench-post {r['started']} commit {r['commit']}",
         f"bare FastAPI + JWT   {load(r['bare'])}",
@@ -115,8 +154,15 @@ def lines(r: dict[str, Any]) -> list[str]:
         f"  CPU ms/POST: {cpu(r['post'])}",
         f"POST / bare          {r['ratio'] * 100:.1f} %",
         f"POST at half rate    {load(half)}",
-        f"  asked {half['asked_rps']:.1f} req/s, reached {half['rps'] / half['asked_rps']:.0%}",
+        half_line(half),
         f"  CPU ms/POST: {cpu(half)}",
+        "pipeline paused (processors, consumers, relay, reconcilers, scheduler stopped):",
+        f"POST full speed      {load(alone)}",
+        f"  CPU ms/POST: {cpu(alone)}",
+        f"POST / bare          {r['ratio_alone'] * 100:.1f} %  (pipeline paused)",
+        f"POST at half rate    {load(alone_half)}",
+        half_line(alone_half),
+        f"  CPU ms/POST: {cpu(alone_half)}",
         f"load average after   {r['loadavg_1m_after']:.1f}",
     ]
 
