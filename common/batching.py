@@ -42,25 +42,27 @@ class Job(Generic[T]):
 
 class Batcher(Generic[T, R]):
     """Subclasses say how a batch is written (`_together`, all or nothing, one result per
-    job in order) and how one item is (`_alone`); `enabled=False` writes every item alone."""
+    job in order) and how one item is (`_alone`); `enabled=False` writes every item alone.
+    `writers`: how many batches (a lone item counts as one) may be in flight at once."""
 
-    def __init__(self, max_batch: int = 64, enabled: bool = True) -> None:
+    def __init__(self, max_batch: int = 64, enabled: bool = True, writers: int = 1) -> None:
         self.max_batch = max_batch
         self.enabled = enabled
+        self.writers = writers
         self.batches = 0  # batches of more than one item written (tests, benches)
-        self.sizes: Counter[int] = Counter()  # items per batch the writer wrote (benches)
+        self.sizes: Counter[int] = Counter()  # items per batch the writers wrote (benches)
         self._queue: list[Job[T]] = []
-        self._alone_keys: Counter[Hashable] = Counter()  # items being written alone
-        self._tasks: set[asyncio.Task[Any]] = set()
-        self._writer: asyncio.Task[None] | None = None
-        self._lone_busy = False
+        self._busy_keys: Counter[Hashable] = Counter()  # keys being written, alone or not
+        self._tasks: set[asyncio.Task[Any]] = set()  # retries alone
+        self._writers: set[asyncio.Task[None]] = set()  # batches in flight
+        self._in_flight = 0  # batches and lone items being written
         self._closed = False
 
     async def run(self, key: Hashable, item: T) -> R:
         """Write `item`, perhaps with others; its result once written."""
         if not self.enabled:
             return await self._alone(item)
-        if not self._queue and not self._writing():
+        if not self._queue and not self._writing() and key not in self._busy_keys:
             return await self._inline(Job(key, item, _future(), context=None))
         job: Job[T] = Job(key, item, _future())
         self._queue.append(job)
@@ -74,13 +76,17 @@ class Batcher(Generic[T, R]):
         return result
 
     async def aclose(self) -> None:
-        """Stop the writer and every retry alone (a stopping process: their callers are
+        """Stop the writers and every retry alone (a stopping process: their callers are
         cancelled already), so that no connection is held past the pool's close."""
         self._closed = True  # no writer started again by a retry that ends now
-        tasks = [t for t in (self._writer, *self._tasks) if t is not None and not t.done()]
+        tasks = [t for t in (*self._writers, *self._tasks) if not t.done()]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        for job in self._queue:
+            if not job.done.done():
+                job.done.set_exception(RuntimeError("batch writer stopped"))
+        self._queue = []
 
     async def _together(self, batch: list[Job[T]]) -> list[R]:
         raise NotImplementedError
@@ -89,7 +95,7 @@ class Batcher(Generic[T, R]):
         raise NotImplementedError
 
     async def _first(self, job: Job[T]) -> list[R] | None:
-        """A lone item's write by its caller's task, while the writer waits (items that
+        """A lone item's write by its caller's task, while the writers wait (items that
         come meanwhile queue): its result in a list, or None to write it alone after all,
         not holding the others back. Here: a batch of one, alone if that fails."""
         try:
@@ -99,50 +105,54 @@ class Batcher(Generic[T, R]):
             return None
 
     def _writing(self) -> bool:
-        return self._lone_busy or (self._writer is not None and not self._writer.done())
+        return self._in_flight >= self.writers
 
     def _kick(self) -> None:
-        if self._queue and not self._writing() and not self._closed:
-            self._writer = asyncio.create_task(self._drain())
+        """Start writing queued batches, as many as may be in flight."""
+        while self._queue and not self._writing() and not self._closed:
+            batch = self._take()
+            if not batch:  # what is queued waits for its keys
+                return
+            self._hold(batch)
+            task = asyncio.create_task(self._write(batch))
+            self._writers.add(task)
+            task.add_done_callback(self._writers.discard)
+
+    def _hold(self, batch: list[Job[T]]) -> None:
+        self._in_flight += 1
+        self._busy_keys.update(job.key for job in batch)
+
+    def _unhold(self, batch: list[Job[T]]) -> None:
+        self._in_flight -= 1
+        self._busy_keys.subtract(job.key for job in batch)
+        self._busy_keys = +self._busy_keys  # keys no longer written
+        self._kick()
 
     async def _inline(self, job: Job[T]) -> R:
         """Idle: the lone item is written by its caller's own task at once (no writer task,
-        no hop); items submitted meanwhile queue for the writer, started when it is done."""
-        self._lone_busy = True
+        no hop); items submitted meanwhile queue for the writers, started when it is done."""
+        self._hold([job])
         try:
             results = await self._first(job)
         finally:
-            self._lone_busy = False
-            self._kick()
+            self._unhold([job])
         if results is not None:
             return results[0]
-        self._alone_keys[job.key] += 1
+        self._busy_keys[job.key] += 1
         try:
             return await self._alone(job.item)
         finally:
             self._release(job.key)
 
-    async def _drain(self) -> None:
-        batch: list[Job[T]] = []
-        try:
-            while batch := self._take():
-                await self._write(batch)
-        except BaseException as exc:  # the writer itself was cancelled: nothing may hang
-            for job in [*batch, *self._queue]:
-                if not job.done.done():
-                    job.done.set_exception(RuntimeError(f"batch writer stopped: {exc!r}"))
-            self._queue = []
-            raise
-
     def _take(self) -> list[Job[T]]:
         """The next batch: queued jobs still awaited, one per key, none whose key is being
-        written alone, in key order; the rest keep their place."""
+        written (in another batch, or alone), in key order; the rest keep their place."""
         batch: dict[Hashable, Job[T]] = {}
         rest: list[Job[T]] = []
         for job in self._queue:
             if job.done.done():  # its caller was cancelled: nothing waits for it
                 continue
-            busy = job.key in batch or job.key in self._alone_keys
+            busy = job.key in batch or job.key in self._busy_keys
             if busy or len(batch) >= self.max_batch:
                 rest.append(job)
             else:
@@ -158,6 +168,13 @@ class Batcher(Generic[T, R]):
             for job in batch:
                 self._start_alone(job)
             return
+        except BaseException as exc:  # the writer itself was cancelled: nothing may hang
+            for job in batch:
+                if not job.done.done():
+                    job.done.set_exception(RuntimeError(f"batch writer stopped: {exc!r}"))
+            raise
+        finally:
+            self._unhold(batch)
         self.batches += len(batch) > 1
         self.sizes[len(batch)] += 1
         for job, result in zip(batch, results, strict=True):
@@ -168,7 +185,7 @@ class Batcher(Generic[T, R]):
         """Write `job` alone, beside the writer; its key out of batches meanwhile."""
         if job.done.done():
             return
-        self._alone_keys[job.key] += 1
+        self._busy_keys[job.key] += 1
         task = asyncio.create_task(self._alone(job.item), context=job.context)
         job.alone = task
         self._tasks.add(task)
@@ -190,9 +207,9 @@ class Batcher(Generic[T, R]):
 
     def _release(self, key: Hashable) -> None:
         """One item of `key` no longer written alone; the writer may take what waited."""
-        self._alone_keys[key] -= 1
-        if self._alone_keys[key] <= 0:
-            del self._alone_keys[key]
+        self._busy_keys[key] -= 1
+        if self._busy_keys[key] <= 0:
+            del self._busy_keys[key]
         self._kick()
 
 

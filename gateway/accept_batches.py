@@ -1,11 +1,15 @@
 """The accept statement of concurrent POSTs, run as one (`common.batching`).
 
 `POST /api/v1/payments` asks PostgreSQL one statement (`repository.insert_or_existing`: the
-caller's rate-limit token, then the new or existing row). POSTs that arrive while one is in
-flight wait and run together as the next: one multi-row statement
+caller's rate-limit token, then the new or existing row). While `writers` of them are in
+flight, the POSTs that arrive wait and run together as the next: one multi-row statement
 (`repository.insert_or_existing_many`), one round trip, one commit and one pool connection
-for up to `max_batch` of them, each answered with the row it would have had alone. A lone
-POST runs its own statement at once (no timer, no added latency when idle).
+for up to `max_batch` of them, each answered with the row it would have had alone. Below
+that, a POST runs its own statement at once (no timer, no added latency when the gateway
+keeps up); batches form when it does not, the more the busier, which is when one
+statement's work for many is worth having. Two writers rather than one: a POST then waits
+for a statement in flight only when two are, which keeps the wait (a statement's round trip
+and commit, and the event loop's turns in between) out of the latency at moderate rates.
 
 A batch holds one POST per user (the user's bucket and their (user, key) rows are written
 once per statement) in user order, so that two gateways' batches lock the same rows in the
@@ -27,8 +31,10 @@ Accept = tuple[NewPayment, str]  # the new payment and the plan version it was p
 
 
 class AcceptBatches(Batcher[Accept, Record]):
-    def __init__(self, db: Database, limiter: RateLimiter, max_batch: int = 64) -> None:
-        super().__init__(max_batch)
+    def __init__(
+        self, db: Database, limiter: RateLimiter, max_batch: int = 64, writers: int = 2
+    ) -> None:
+        super().__init__(max_batch, writers=writers)
         self.db = db
         self.limiter = limiter
 

@@ -44,7 +44,9 @@ def create_app(
         publisher=Publisher(settings, producer_factory),
         metrics=Metrics(),
         limiter=limiter,
-        accepts=AcceptBatches(db, limiter),
+        accepts=AcceptBatches(
+            db, limiter, settings.gateway_accept_batch_max, settings.gateway_accept_writers
+        ),
         waiters=PaymentWaiters(settings, db),
         webhook_limiter=SourceLimiter(
             settings.webhook_rate_per_source_per_minute, settings.webhook_rate_total_per_minute

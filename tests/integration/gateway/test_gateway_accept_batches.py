@@ -3,9 +3,10 @@ real PostgreSQL: each POST of a batch gets the answer it would have had alone, t
 converge on one row, a batch whose statement fails becomes each POST's own statement, and a
 POST whose client is gone while it waits leaves the others (and the pool) alone.
 
-A batch is formed the way it forms under load: a lone POST's statement is in flight (here
-held by a transaction that locks its user's bucket) while the others arrive; they queue and
-run as the next statement once it is done.
+A batch is formed the way it forms under load: as many statements as the gateway lets fly at
+once are in flight — here one (`gateway_accept_writers=1`), held by a transaction that locks
+its user's bucket — while the others arrive; they queue and run as the next statement once
+it is done.
 """
 
 import asyncio
@@ -19,6 +20,7 @@ from typing import Any, TypeVar
 
 import asyncpg
 import httpx
+import pytest
 from fastapi import FastAPI
 from gateway_it_support import Client, bearer
 
@@ -94,6 +96,13 @@ async def queued(app: FastAPI, n: int) -> None:
         return len(accepts_of(app)._queue) == n
 
     await until(all_queued, f"{n} accepts queued")
+
+
+@pytest.fixture
+async def served(make_served: Any) -> tuple[FastAPI, Client]:
+    """A gateway of the test's own whose POSTs queue as soon as one statement is in flight."""
+    pair: tuple[FastAPI, Client] = await make_served(gateway_accept_writers=1)
+    return pair
 
 
 async def tokens(db: asyncpg.Pool, user: uuid.UUID) -> float | None:
@@ -276,6 +285,17 @@ async def test_a_lone_post_runs_its_own_statement_at_once(
     app, http = served
     answer = await pay(http, uuid.uuid4(), f"lone-{uuid.uuid4()}")
     assert answer.status_code == 202
-    assert accepts_of(app)._writer is None  # no writer task, no hop
+    assert not accepts_of(app)._writers  # no writer task, no hop
     assert sum(accepts_of(app).sizes.values()) == 0  # no batch statement
     assert Decimal(answer.json()["amount"]) > 0
+
+
+async def test_with_two_writers_a_post_runs_at_once_beside_a_statement_in_flight(
+    make_served: Any, db: asyncpg.Pool
+) -> None:
+    _, http = await make_served(gateway_accept_writers=2)
+    assert (await pay(http, uuid.uuid4(), "warm")).status_code == 202
+    async with statement_in_flight(db, lambda u: pay(http, u, "held")) as held:
+        beside = await asyncio.wait_for(pay(http, uuid.uuid4(), "beside"), 5)
+        assert beside.status_code == 202 and not held.done()
+    assert (await held).status_code == 202
