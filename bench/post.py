@@ -9,7 +9,7 @@ with the CPU of every program of the stack read from /proc before and after → 
 settles → the POST again at **half** the rate just reached: wrk has no open-loop pacing (wrk2
 is not in Debian), so each of the same connections waits a random 0.5–1.5 × C / (rate / 2)
 seconds before its next request (wrk's `delay()` hook); the rate reached is printed beside the
-one asked for. Prints req/s, p50/p99, non-2xx and socket errors of each, the POST / bare ratio,
+one asked for (`--half-rate R` asks R instead: two gateways compared at the same rate). Prints req/s, p50/p99, non-2xx and socket errors of each, the POST / bare ratio,
 and CPU ms per POST of the gateway, PostgreSQL and Kafka (and of everything downstream, which
 drains the payments meanwhile). JSON in .run/bench/post/<time>.json.
 
@@ -90,7 +90,8 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     result["bare"] = bare_phase(users[0], args)
     result["post"] = post_phase(stack.gateway, users, args, None)
     result["ratio"] = result["post"]["rps"] / result["bare"]["rps"]
-    result["half"] = post_phase(stack.gateway, users, args, result["post"]["rps"] / 2)
+    half = args.half_rate or result["post"]["rps"] / 2
+    result["half"] = post_phase(stack.gateway, users, args, half)
     result["loadavg_1m_after"] = os.getloadavg()[0]
     return result
 
@@ -126,6 +127,13 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--users", type=int, default=200, help="tokens in turn (rate limit)")
+    parser.add_argument(
+        "--half-rate",
+        type=float,
+        default=0.0,
+        help="req/s asked of the paced phase instead of half the full speed reached"
+        " (an A/B of two gateways at the same rate)",
+    )
     args = parser.parse_args()
     result = measure(args)
     OUT.mkdir(parents=True, exist_ok=True)
