@@ -9,7 +9,8 @@ with the CPU of every program of the stack read from /proc before and after → 
 settles → the POST again at **half** the rate just reached: wrk has no open-loop pacing (wrk2
 is not in Debian), so each of the same connections waits a random 0.5–1.5 × C / (rate / 2)
 seconds before its next request (wrk's `delay()` hook); the rate reached is printed beside the
-one asked for (`--half-rate R` asks R instead: two gateways compared at the same rate). Prints req/s, p50/p99, non-2xx and socket errors of each, the POST / bare ratio,
+one asked for (`--half-rate R` asks R instead: two gateways compared at the same rate).
+Prints req/s, p50/p99, non-2xx and socket errors of each, the POST / bare ratio,
 and CPU ms per POST of the gateway, PostgreSQL and Kafka (and of everything downstream, which
 drains the payments meanwhile). JSON in .run/bench/post/<time>.json.
 
