@@ -9,14 +9,14 @@ with the CPU of every program of the stack read from /proc before and after → 
 settles → the POST again at **half** the rate just reached: wrk has no open-loop pacing (wrk2
 is not in Debian), so each of the same connections waits a random 0.5–1.5 × C / (rate / 2)
 seconds before its next request (wrk's `delay()` hook); the rate reached is printed beside the
-one asked for. Then both POST phases once more with the **pipeline paused** (the processors,
-consumers, relay, reconcilers and scheduler stopped through supervisorctl, started again at
-the end whatever happens): the gateway's own rate, with PostgreSQL and Kafka, without the
-pipeline's work on the same two cores. The commands those POSTs made wait in Kafka and are
-processed once the pipeline is back. Prints req/s, p50/p99, non-2xx and socket errors of
-each, the POST / bare ratios, and CPU ms per POST of the gateway, PostgreSQL and Kafka (and of
-everything downstream, which drains the payments meanwhile). JSON in
-.run/bench/post/<time>.json.
+one asked for (`--half-rate R` asks R instead: two gateways compared at the same rate). Then
+both POST phases once more with the **pipeline paused** (the processors, consumers, relay,
+reconcilers and scheduler stopped through supervisorctl, started again at the end whatever
+happens): the gateway's own rate, with PostgreSQL and Kafka, without the pipeline's work on
+the same two cores. The commands those POSTs made wait in Kafka and are processed once the
+pipeline is back. Prints req/s, p50/p99, non-2xx and socket errors of each, the POST / bare
+ratios, and CPU ms per POST of the gateway, PostgreSQL and Kafka (and of everything
+downstream, which drains the payments meanwhile). JSON in .run/bench/post/<time>.json.
 
 "Settles" means: the stack's programs together used < 25 % of one core over a second (the
 commands made by the previous phase have drained), or 60 s passed.
@@ -121,11 +121,13 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     result["bare"] = bare_phase(users[0], args)
     result["post"] = post_phase(stack.gateway, users, args, None)
     result["ratio"] = result["post"]["rps"] / result["bare"]["rps"]
-    result["half"] = post_phase(stack.gateway, users, args, result["post"]["rps"] / 2)
+    half = args.half_rate or result["post"]["rps"] / 2
+    result["half"] = post_phase(stack.gateway, users, args, half)
     settle(procstat.stack_pids())  # the pipeline drains what the phases above made
     with pipeline_paused():
         result["alone"] = post_phase(stack.gateway, users, args, None)
-        result["alone_half"] = post_phase(stack.gateway, users, args, result["alone"]["rps"] / 2)
+        half = args.half_rate or result["alone"]["rps"] / 2
+        result["alone_half"] = post_phase(stack.gateway, users, args, half)
     result["ratio_alone"] = result["alone"]["rps"] / result["bare"]["rps"]
     result["loadavg_1m_after"] = os.getloadavg()[0]
     return result
@@ -172,6 +174,13 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--users", type=int, default=200, help="tokens in turn (rate limit)")
+    parser.add_argument(
+        "--half-rate",
+        type=float,
+        default=0.0,
+        help="req/s asked of the paced phase instead of half the full speed reached"
+        " (an A/B of two gateways at the same rate)",
+    )
     args = parser.parse_args()
     result = measure(args)
     OUT.mkdir(parents=True, exist_ok=True)

@@ -30,6 +30,7 @@ import uuid
 from collections import Counter
 from typing import Any
 
+import asyncpg
 import jwt
 from fastapi import FastAPI
 from starlette.types import Message
@@ -146,8 +147,10 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
     pids = {
         name: pid for name, pid in procstat.stack_pids().items() if name in ("postgres", "kafka")
     }
+    commits0 = await transactions(settings)
     async with app.router.lifespan_context(app):
-        await drive(app, users, args.concurrency, args.concurrency)  # pool, producer, plan cache
+        await drive(app, users, 1, 1)  # the plan cache: the others take the short way
+        await drive(app, users, args.concurrency, args.concurrency)  # pool, producer
         made: list[Made] = []
         if args.gets:  # the payments whose GETs are measured, made beforehand
             await drive(app, users, args.posts, args.concurrency, made)
@@ -164,6 +167,11 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
                 statuses = await drive(app, users, args.posts, args.concurrency)
         cpu1, wall1 = time.process_time(), time.perf_counter()
         spent = procstat.delta(before, procstat.sample(pids))
+    # the pool closed with the lifespan: its backends' counts reach pg_stat_database
+    await asyncio.sleep(1)  # their backends report as they exit
+    commits = await transactions(settings) - commits0
+    requests = 1 + args.concurrency + args.posts * (2 if args.gets else 1)
+    sizes = getattr(app.state.services, "accepts", None)
     n = args.posts
     return {
         "loadavg_1m": load,
@@ -174,7 +182,24 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
         "gc_ms_per_post": collections.seconds * 1000 / n,
         "gc_collections_by_generation": collections.counts,
         **({"python_calls_per_post": calls.total / n} if args.calls else {}),
+        # PostgreSQL's transactions (an autocommit statement is one) per request of the run,
+        # warm-up included: the gateway's, if nothing else writes (the pipeline stopped)
+        "pg_transactions_per_request": commits / requests,
+        "accept_batches": dict(sorted(sizes.sizes.items())) if sizes is not None else "-",
     }
+
+
+async def transactions(settings: GatewaySettings) -> int:
+    """PostgreSQL's committed and rolled back transactions so far, in the stack's database."""
+    conn = await asyncpg.connect(settings.database_url)
+    try:
+        count: int = await conn.fetchval(
+            "SELECT xact_commit + xact_rollback FROM pg_stat_database"
+            " WHERE datname = current_database()"
+        )
+    finally:
+        await conn.close()
+    return count
 
 
 class Calls:

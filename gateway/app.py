@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from gateway import openapi
+from gateway.accept_batches import AcceptBatches
 from gateway.database import Database
 from gateway.deps import Services, refusal_before_the_body, take_before_refusing
 from gateway.errors import GatewayError, RateLimited, ServiceUnavailable, ValidationFailed
@@ -36,12 +37,16 @@ def create_app(
 ) -> FastAPI:
     settings = settings or GatewaySettings()
     db = Database(settings)
+    limiter = RateLimiter(settings.gateway_rate_limit_per_minute, db)
     svc = Services(
         settings=settings,
         db=db,
         publisher=Publisher(settings, producer_factory),
         metrics=Metrics(),
-        limiter=RateLimiter(settings.gateway_rate_limit_per_minute, db),
+        limiter=limiter,
+        accepts=AcceptBatches(
+            db, limiter, settings.gateway_accept_batch_max, settings.gateway_accept_writers
+        ),
         waiters=PaymentWaiters(settings, db),
         webhook_limiter=SourceLimiter(
             settings.webhook_rate_per_source_per_minute, settings.webhook_rate_total_per_minute
@@ -84,6 +89,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     finally:
         await svc.waiters.close()
         await svc.publisher.close()
+        await svc.accepts.aclose()  # before the pool: a retry alone holds a connection
         await svc.db.close()
 
 

@@ -18,6 +18,7 @@ from fastapi import Depends, Request
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 
+from gateway.accept_batches import AcceptBatches
 from gateway.auth import VerifiedTokens, current_user, email_claim, request_claims, subject
 from gateway.database import Database
 from gateway.errors import GatewayError, IdempotencyKeyInvalid, IdempotencyKeyRequired
@@ -41,6 +42,7 @@ class Services:
     publisher: Publisher
     metrics: Metrics
     limiter: RateLimiter
+    accepts: AcceptBatches  # the accept statements of concurrent POSTs, run as one
     waiters: "PaymentWaiters"
     webhook_limiter: SourceLimiter
     plans: PlanCache = field(default_factory=PlanCache)

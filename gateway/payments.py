@@ -25,8 +25,8 @@ from gateway.origins import return_url_allowed
 from gateway.repository import (
     NewPayment,
     Record,
+    accepted,
     active_plan,
-    insert_or_existing,
     insert_payment,
     payment_by_key,
     user_payment,
@@ -93,8 +93,9 @@ async def _short_way(
     email: str | None,
 ) -> tuple[Record, bool] | None:
     """The rate-limit token and insert-or-existing in one statement, priced from the cached
-    plan; None when the plan is not cached, the receipt cannot be made (a replay must not be
-    refused for it), or the statement could not tell (`insert_or_existing`)."""
+    plan, perhaps with concurrent POSTs' (`gateway.accept_batches`); None when the plan is
+    not cached, the receipt cannot be made (a replay must not be refused for it), or the
+    statement could not tell (`repository.accepted`)."""
     plan = svc.plans.get(body.plan_id)
     if plan is None:
         return None
@@ -102,9 +103,8 @@ async def _short_way(
         new = _new_payment(svc, plan, meter.user_id, key, body, fp, email)
     except ReceiptContactRequired:
         return None
-    async with svc.db.connection() as conn:
-        meter.taken = True  # whatever comes of the statement: one try per request
-        found = await insert_or_existing(conn, new, plan["version"], svc.limiter)
+    meter.taken = True  # whatever comes of the statement: one try per request
+    found = accepted(await svc.accepts.accept(new, plan["version"]), svc.limiter)
     return None if found is None else (found[0], not found[1])
 
 

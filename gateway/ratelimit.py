@@ -34,19 +34,23 @@ from gateway.errors import RateLimited
 FORGET_EVERY_S = 600.0
 
 
-def take_statement(user: str, capacity: str, rate: str, now: str) -> str:
+def take_statement(user: str, capacity: str, rate: str, now: str, rows: str = "") -> str:
     """The bucket's one statement, with its parameters named by the caller (`$n`), so that
-    `repository.insert_or_existing` can run it as the first part of the payment's own."""
+    `repository.insert_or_existing` can run it as the first part of the payment's own. With
+    `rows` (a FROM list, ordered), one take per row, `user` naming its column: the buckets
+    of a batch of POSTs (`repository.insert_or_existing_many`), each user at most once."""
     elapsed = "greatest(0, extract(epoch FROM (excluded.updated_at - b.updated_at)))"
     refilled = f"least({capacity}, b.tokens + {elapsed} * {rate})"
+    new = f"{user}, {capacity} - 1, coalesce({now}::timestamptz, clock_timestamp()), true"
+    source = f"SELECT {new} FROM {rows}" if rows else f"VALUES ({new})"
     return f"""
 INSERT INTO payments_history.rate_limits AS b (user_id, tokens, updated_at, allowed)
-VALUES ({user}, {capacity} - 1, coalesce({now}::timestamptz, clock_timestamp()), true)
+{source}
 ON CONFLICT (user_id) DO UPDATE SET
   allowed = {refilled} >= 1,
   tokens = {refilled} - CASE WHEN {refilled} >= 1 THEN 1 ELSE 0 END,
   updated_at = greatest(b.updated_at, excluded.updated_at)
-RETURNING allowed, tokens
+RETURNING user_id, allowed, tokens
 """
 
 

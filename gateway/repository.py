@@ -10,6 +10,7 @@ columns: every query returns them trimmed (`rtrim`), so callers get clean values
 """
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -92,34 +93,71 @@ _INSERT_PAYMENT = """
 INSERT INTO payments_history.payments
     (id, user_id, plan_id, amount, currency, status, system_id, idempotency_key,
      request_fingerprint, return_url, auto_renew, request_id, customer_email, receipt)"""
-_PAYMENT_VALUES = (
-    "$1, $2, $3::varchar, $4, $5, $10::text, $6, $7, $8, $9, $11, $12, $13, $14::jsonb"
-)
-# First the caller's rate-limit token ($2's bucket: capacity $16, rate $17, now $18). Then, if
-# one was taken: the new row if its plan is still exactly the version it was priced from ($15)
-# and neither its (user, key) nor its id is taken; else the row of this (user, key) that the
-# statement sees — by key first, then by the id derived from it (a key the retention clean-up
-# dropped). Always one row: the bucket's answer, and the payment's columns or NULLs.
-_INSERT_OR_EXISTING = f"""
-WITH take AS ({take_statement("$2", "$16", "$17", "$18")}),
+
+
+def _payment_values(arg: Callable[[int], str]) -> str:
+    """The VALUES of `_INSERT_PAYMENT`, the n-th of `_payment_args` named `arg(n)`."""
+    return (
+        f"{arg(1)}, {arg(2)}, {arg(3)}::varchar, {arg(4)}, {arg(5)}, {arg(10)}::text, {arg(6)},"
+        f" {arg(7)}, {arg(8)}, {arg(9)}, {arg(11)}, {arg(12)}, {arg(13)}, {arg(14)}::jsonb"
+    )
+
+
+def _param(n: int) -> str:
+    return f"${n}"
+
+
+def _column(n: int) -> str:
+    return f"r.c{n}"
+
+
+def _insert_or_existing(arg: Callable[[int], str], req: str = "") -> str:
+    """First the caller's rate-limit token (arg(2)'s bucket: capacity $16, rate $17, now $18).
+    Then, if one was taken: the new row if its plan is still exactly the version it was
+    priced from (arg(15)) and neither its (user, key) nor its id is taken; else the row of
+    this (user, key) that the statement sees — by key first, then by the id derived from it
+    (a key the retention clean-up dropped). One row per POST: the bucket's answer, and the
+    payment's columns or NULLs. Of one POST (`arg` = `_param`), or of each row of `req`, a
+    batch (`arg` = `_column`), in its order: the buckets and the rows are written in it."""
+    take = take_statement(arg(2), "$16", "$17", "$18", "req r ORDER BY r.ord" if req else "")
+    source = "req r JOIN take ON take.user_id = r.c2" if req else "take"
+    order = "ORDER BY r.ord" if req else ""
+    return f"""
+WITH {f"req AS ({req})," if req else ""}take AS ({take}),
 created AS (
     {_INSERT_PAYMENT}
-    SELECT {_PAYMENT_VALUES} FROM payments_history.plans p, take
-    WHERE take.allowed AND p.id = $3::varchar AND p.active AND md5(p::text) = $15
+    SELECT {_payment_values(arg)}
+    FROM {source} JOIN payments_history.plans p ON p.id = {arg(3)}::varchar
+    WHERE take.allowed AND p.active AND md5(p::text) = {arg(15)}
+    {order}
     ON CONFLICT DO NOTHING
     RETURNING {PAYMENT_COLUMNS}
 )
-SELECT take.allowed, take.tokens, found.* FROM take LEFT JOIN LATERAL (
+SELECT take.allowed, take.tokens, found.* FROM {source} LEFT JOIN LATERAL (
     SELECT * FROM (
-        SELECT true AS created, * FROM created
+        SELECT true AS created, * FROM created WHERE payment_id = {arg(1)}
         UNION ALL
         SELECT false, {PAYMENT_COLUMNS} FROM payments_history.payments
-        WHERE take.allowed AND user_id = $2 AND (idempotency_key = $7 OR id = $1)
+        WHERE take.allowed AND user_id = {arg(2)} AND (idempotency_key = {arg(7)} OR id = {arg(1)})
     ) candidates
-    ORDER BY created DESC, payment_id = $1
+    ORDER BY created DESC, payment_id = {arg(1)}
     LIMIT 1
 ) found ON true
+{order}
 """
+
+
+_INSERT_OR_EXISTING = _insert_or_existing(_param)
+# The batch's POSTs as rows of arrays ($1..$15 as `_payment_args` and the plan version, each
+# an array of one element per POST: at most one POST per user, in user order).
+_ARRAY_TYPES = (
+    "uuid uuid varchar numeric text uuid text text text text boolean text text jsonb text"
+).split()
+_ARRAYS = ", ".join(f"${n}::{kind}[]" for n, kind in enumerate(_ARRAY_TYPES, 1))
+_NAMES = ", ".join(f"c{n}" for n in range(1, len(_ARRAY_TYPES) + 1))
+_INSERT_OR_EXISTING_MANY = _insert_or_existing(
+    _column, f"SELECT * FROM unnest({_ARRAYS}) WITH ORDINALITY AS r({_NAMES}, ord)"
+)
 
 
 def _payment_args(new: NewPayment) -> tuple[object, ...]:
@@ -144,7 +182,7 @@ def _payment_args(new: NewPayment) -> tuple[object, ...]:
 async def insert_payment(conn: asyncpg.Connection, new: NewPayment) -> bool:
     """True if this call inserted the row; False if (user, key) or its id already existed."""
     status = await conn.execute(
-        f"{_INSERT_PAYMENT} VALUES ({_PAYMENT_VALUES}) ON CONFLICT DO NOTHING",
+        f"{_INSERT_PAYMENT} VALUES ({_payment_values(_param)}) ON CONFLICT DO NOTHING",
         *_payment_args(new),
     )
     return bool(status == "INSERT 0 1")
@@ -152,18 +190,36 @@ async def insert_payment(conn: asyncpg.Connection, new: NewPayment) -> bool:
 
 async def insert_or_existing(
     conn: asyncpg.Connection, new: NewPayment, plan_version: str, limiter: RateLimiter
-) -> tuple[Record, bool] | None:
-    """One statement: a token from the user's bucket (`RateLimited` if there is none, and
-    nothing else done), then (the row, whether this call created it) — the new row if the
-    plan is still `plan_version` (`active_plan`'s `version`), else an existing row of (user,
-    key). None when it can say neither: the plan changed or went inactive, or a twin
-    committed after the statement began (its row conflicted but is not in the statement's
-    snapshot). The caller then takes the long way (`payment_by_key`, …), which sees both;
-    the token is taken either way."""
-    row = await conn.fetchrow(
+) -> Record:
+    """One statement: a token from the user's bucket, then, if one was taken, the row — the
+    new one if the plan is still `plan_version` (`active_plan`'s `version`), else an
+    existing row of (user, key). What it says is read by `accepted`."""
+    row: Record = await conn.fetchrow(
         _INSERT_OR_EXISTING, *_payment_args(new), plan_version, *limiter.args()
     )
     await limiter.forget_if_due(conn)
+    return row
+
+
+async def insert_or_existing_many(
+    conn: asyncpg.Connection, batch: list[tuple[NewPayment, str]], limiter: RateLimiter
+) -> list[Record]:
+    """`insert_or_existing` of each (payment, plan version) of `batch` — at most one per
+    user, in user order — in one statement: one round trip, one commit; its rows in order."""
+    columns = zip(*(_payment_args(new) + (version,) for new, version in batch), strict=True)
+    rows = await conn.fetch(_INSERT_OR_EXISTING_MANY, *map(list, columns), *limiter.args())
+    await limiter.forget_if_due(conn)
+    if len(rows) != len(batch):  # one per POST, unless a user came twice: a caller's bug
+        raise RuntimeError(f"{len(rows)} rows for a batch of {len(batch)}")
+    return rows
+
+
+def accepted(row: Record, limiter: RateLimiter) -> tuple[Record, bool] | None:
+    """What `insert_or_existing` said: `RateLimited` if no token was taken (and nothing else
+    done), else (the row, whether this statement created it), or None when it can say
+    neither: the plan changed or went inactive, or a twin committed after the statement
+    began (its row conflicted but is not in the statement's snapshot). The caller then takes
+    the long way (`payment_by_key`, …), which sees both; the token is taken either way."""
     limiter.check(row["allowed"], row["tokens"])
     return None if row["payment_id"] is None else (row, bool(row["created"]))
 

@@ -20,6 +20,10 @@ class GatewaySettings(Settings):
     gateway_produce_timeout_s: float = Field(default=5.0, gt=0)
     gateway_db_timeout_s: float = Field(default=3.0, gt=0)
     gateway_db_pool_size: int = Field(default=10, gt=0)
+    # The accept statements of concurrent POSTs (gateway/accept_batches.py): how many may be
+    # in flight at once before the next POSTs wait to run as one, and at most how many in one.
+    gateway_accept_writers: int = Field(default=2, gt=0)
+    gateway_accept_batch_max: int = Field(default=64, gt=0)
     # `Prefer: wait`: requests held at once, per user and in all; beyond, 202 at once.
     gateway_wait_max_per_user: int = Field(default=4, ge=0)
     gateway_wait_max_total: int = Field(default=200, ge=0)

@@ -142,3 +142,17 @@ def user() -> uuid.UUID:
 @pytest.fixture
 def headers(user: uuid.UUID) -> dict[str, str]:
     return bearer(user)
+
+
+@pytest.fixture
+async def plan(db: asyncpg.Pool) -> AsyncIterator[str]:
+    """A plan of the test's own (10.00 RUB), deleted after it with its payments."""
+    plan_id = f"t-{uuid.uuid4().hex[:12]}"
+    await db.execute(
+        "INSERT INTO payments_history.plans (id, title, amount, currency, period_days)"
+        " VALUES ($1, 'Test plan', 10.00, 'RUB', 30)",
+        plan_id,
+    )
+    yield plan_id
+    await db.execute("DELETE FROM payments_history.payments WHERE plan_id = $1", plan_id)
+    await db.execute("DELETE FROM payments_history.plans WHERE id = $1", plan_id)

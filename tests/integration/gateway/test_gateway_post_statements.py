@@ -52,19 +52,6 @@ class Statements:
         return queries
 
 
-@pytest.fixture
-async def plan(db: asyncpg.Pool) -> AsyncIterator[str]:
-    plan_id = f"t-{uuid.uuid4().hex[:12]}"
-    await db.execute(
-        "INSERT INTO payments_history.plans (id, title, amount, currency, period_days)"
-        " VALUES ($1, 'Test plan', 10.00, 'RUB', 30)",
-        plan_id,
-    )
-    yield plan_id
-    await db.execute("DELETE FROM payments_history.payments WHERE plan_id = $1", plan_id)
-    await db.execute("DELETE FROM payments_history.plans WHERE id = $1", plan_id)
-
-
 async def pay(http: Client, user: uuid.UUID, key: str, plan_id: str) -> httpx.Response:
     return await http.post(
         "/api/v1/payments",

@@ -76,7 +76,7 @@ async def test_bodies_queued_together_share_one_transaction_one_per_key(
     committer = GroupCommitter(ctx.pool)
     runs: Counter[str] = Counter()
     first = await committer.run("k0", marking(a, "lone", runs))  # idle: committed at once
-    assert committer._writer is None  # by its handler's own task, no writer task
+    assert not committer._writers  # by its handler's own task, no writer task
     submitted = await behind_a_lone_body(
         committer,
         committer.run("k1", marking(a, "a", runs)),

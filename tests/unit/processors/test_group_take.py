@@ -7,7 +7,8 @@ from typing import Any
 
 import asyncpg
 
-from processors.group_commit import GroupCommitter, _Job
+from common.batching import Job
+from processors.group_commit import GroupCommitter
 from processors.journal import Journal
 
 
@@ -15,8 +16,8 @@ async def nothing(conn: asyncpg.Connection, journal: Journal) -> None:
     return None
 
 
-def job(key: str) -> _Job:
-    return _Job(key, nothing, asyncio.get_running_loop().create_future())
+def job(key: str) -> Job[object]:
+    return Job(key, nothing, asyncio.get_running_loop().create_future())
 
 
 def committer(max_batch: int = 64) -> GroupCommitter:
