@@ -97,8 +97,17 @@ class Meter:
 async def metered_user(request: Request) -> Meter:
     """The caller (401 as `current_user`), with their token still in the bucket (see the
     module's docstring). One dependency, not one per claim: each costs a solve per request."""
+    return metering(request, caller_meter(request))
+
+
+def caller_meter(request: Request) -> Meter:
+    """The caller's `Meter` (401 as `current_user`), not yet the request's (`metering`)."""
     claims = request_claims(request)
-    meter = Meter(subject(claims.get("sub")), email_claim(claims.get("email")))
+    return Meter(subject(claims.get("sub")), email_claim(claims.get("email")))
+
+
+def metering(request: Request, meter: Meter) -> Meter:
+    """`meter` as the request's: from now on a refusal takes its token first."""
     request.state.meter = meter
     return meter
 
