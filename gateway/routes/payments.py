@@ -5,9 +5,9 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
-from gateway.auth import CurrentUser
+from gateway.auth import CurrentUser, current_user
 from gateway.deps import (
     IdempotencyKey,
     MeteredUser,
@@ -43,6 +43,7 @@ PREFER = {
 READ_ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorOut} for code in (401, 404, 422, 503)
 }
+PAYMENT_ID: TypeAdapter[uuid.UUID] = TypeAdapter(uuid.UUID)  # as FastAPI validates the path
 
 
 def payment_out(row: Record) -> PaymentOut:
@@ -113,13 +114,34 @@ router.add_api_route(
 )
 
 
-@router.get("/payments/{payment_id}", response_model=PaymentOut, responses=READ_ERRORS)
 async def get_payment(payment_id: uuid.UUID, request: Request, user_id: CurrentUser) -> PaymentOut:
     async with services_of(request).db.connection() as conn:
         row = await user_payment(conn, user_id, payment_id)
     if row is None:
         raise NotFound("no such payment")
     return payment_out(row)
+
+
+class GetPaymentRoute(PresolvedRoute):
+    async def presolve(self, request: Request, response: Response) -> dict[str, Any] | None:
+        """`get_payment`'s arguments when the token passes and the id is a UUID (the status
+        polls of every flow); a refusal is left to FastAPI (`gateway.presolved`)."""
+        try:
+            user_id = await current_user(request)
+            payment_id = PAYMENT_ID.validate_python(request.path_params["payment_id"])
+        except (GatewayError, ValidationError):
+            return None
+        return {"payment_id": payment_id, "request": request, "user_id": user_id}
+
+
+router.add_api_route(
+    "/payments/{payment_id}",
+    get_payment,
+    methods=["GET"],
+    route_class_override=GetPaymentRoute,
+    response_model=PaymentOut,
+    responses=READ_ERRORS,
+)
 
 
 @router.get(

@@ -1,7 +1,6 @@
 """Replays say so (`Idempotent-Replayed: true`), the request id reaches the command's Kafka
 headers and the row, and a key whose text the retention clean-up dropped still replays."""
 
-import json
 import uuid
 
 import asyncpg
@@ -103,25 +102,3 @@ async def test_the_clean_up_leaves_keys_inside_retention_and_unfinished_payments
             "SELECT idempotency_key FROM payments_history.payments WHERE id = $1", payment_id
         )
         assert text == key
-
-
-async def test_fastapi_and_the_presolved_route_answer_a_payment_alike(
-    client: Client, headers: dict[str, str]
-) -> None:
-    """`application/json` is answered by the route's own presolved path, a charset
-    parameter by FastAPI's handler (`gateway.presolved`): the same payment, the same bytes."""
-    key = f"key-{uuid.uuid4()}"
-    content = json.dumps(BODY).encode()
-
-    async def post(content_type: str) -> tuple[int, list[tuple[str, str]], bytes]:
-        sent = keyed(headers, key, "alike") | {"Content-Type": content_type}
-        response = await client.post("/api/v1/payments", headers=sent, content=content)
-        return response.status_code, sorted(response.headers.multi_items()), response.content
-
-    first = await post("application/json; charset=utf-8")
-    presolved = await post("application/json")
-    by_fastapi = await post("application/json; charset=utf-8")
-    assert presolved == by_fastapi
-    assert presolved[0] == first[0] == 202
-    assert presolved[2] == first[2]
-    assert presolved[1] == sorted([*first[1], ("idempotent-replayed", "true")])

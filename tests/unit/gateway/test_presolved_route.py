@@ -15,6 +15,7 @@ from fastapi import FastAPI, Request, Response
 from gateway_unit_support import TokenFactory
 
 from gateway.app import create_app
+from gateway.deps import services
 from gateway.models import CreatePaymentBody
 from gateway.ratelimit import RateLimiter
 from gateway.routes import payments
@@ -150,3 +151,46 @@ async def test_the_usual_post_is_presolved_and_anything_else_left_to_fastapi(
         assert await route.presolve(request, Response()) is None, (headers, body)
     unusual = _request(app, {**usual, "Content-Type": FASTAPI_ONLY}, GOOD)
     assert await route.presolve(unusual, Response()) is None
+
+
+async def test_a_read_by_its_payer_is_presolved(
+    settings: GatewaySettings, make_token: TokenFactory
+) -> None:
+    app = create_app(settings)
+    route = next(r for r in payments.router.routes if isinstance(r, payments.GetPaymentRoute))
+    payment_id = uuid.uuid4()
+    request = _request(app, {"Authorization": f"Bearer {make_token(SUB)}"}, b"")
+    request.scope["path_params"] = {"payment_id": str(payment_id)}
+    arguments = await route.presolve(request, Response())
+    assert arguments == {"payment_id": payment_id, "request": request, "user_id": uuid.UUID(SUB)}
+    request.scope["path_params"] = {"payment_id": "not-a-uuid"}
+    assert await route.presolve(request, Response()) is None
+
+
+async def test_a_payment_read_gets_the_same_answer_whichever_handler_takes_it(
+    settings: GatewaySettings, make_token: TokenFactory
+) -> None:
+    """FastAPI's handler takes every request while the app has a dependency overridden."""
+    app = create_app(settings)
+    token = {"Authorization": f"Bearer {make_token(SUB)}", "X-Request-ID": "parity"}
+    reads = [
+        ({"X-Request-ID": "parity"}, uuid.uuid4()),
+        ({"Authorization": "Bearer not.a.token", "X-Request-ID": "parity"}, uuid.uuid4()),
+        (token, "not-a-uuid"),
+        ({"X-Request-ID": "parity"}, "not-a-uuid"),  # 401 before 422
+        (token, uuid.uuid4()),  # PostgreSQL is not there: 503
+    ]
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://gateway.test") as client:
+
+        async def answers() -> list[tuple[int, list[tuple[str, str]], bytes]]:
+            responses = [
+                await client.get(f"/api/v1/payments/{payment_id}", headers=headers)
+                for headers, payment_id in reads
+            ]
+            return [(r.status_code, sorted(r.headers.multi_items()), r.content) for r in responses]
+
+        presolved = await answers()
+        app.dependency_overrides[services] = services
+        assert presolved == await answers()
+    assert [status for status, _, _ in presolved] == [401, 401, 422, 401, 503]
