@@ -71,8 +71,8 @@ class BatchedHandler(logging.StreamHandler):  # type: ignore[type-arg]
     """A stream handler that writes the lines of one event-loop pass with one write.
 
     The gateway logs an access line per request; written one by one, each was a `write` to
-    supervisord's pipe that also woke supervisord: ≈ 7 % of the gateway's CPU per POST
-    under load (docs/performance.md, round 13). Within a running loop a line is kept until
+    supervisord's pipe that also woke supervisord: 4–7 % of the gateway's busy samples under
+    wrk (docs/performance.md, round 13). Within a running loop a line is kept until
     the end of the pass (`call_soon`), when everything kept is written at once, in order.
     A WARNING or worse is written at once (with what was kept before it), and so is any
     line from outside a loop (start-up, threads, Django); `flush` (at exit too, by

@@ -8,6 +8,9 @@ payment's own statement when the request gets that far, else by the error handle
 answers 400 or 422 (`gateway.app`), which answers 429 (or 503) instead when the bucket says so.
 A body that is not JSON (or not UTF-8) is the exception FastAPI makes: it refuses it before
 any dependency runs, so the error handler runs their checks first (`refusal_before_the_body`).
+
+The hot routes make the same calls themselves for the request that passes them all
+(`gateway.presolved`); any other request is solved by FastAPI as above.
 """
 
 import uuid
