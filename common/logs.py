@@ -83,7 +83,7 @@ class BatchedHandler(logging.StreamHandler):  # type: ignore[type-arg]
     def __init__(self, stream: TextIO) -> None:
         super().__init__(stream)
         self._kept: list[str] = []
-        self._flush_due = False
+        self._flush_due: asyncio.AbstractEventLoop | None = None  # the loop that will flush
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
@@ -97,13 +97,13 @@ class BatchedHandler(logging.StreamHandler):  # type: ignore[type-arg]
             loop = None
         if loop is None or record.levelno >= logging.WARNING:
             self.flush()
-        elif not self._flush_due:
-            self._flush_due = True
+        elif self._flush_due is not loop:  # not yet due, or due in a loop that closed first
+            self._flush_due = loop
             loop.call_soon(self.flush)
 
     def flush(self) -> None:
         with self.lock or contextlib.nullcontext():
-            self._flush_due = False
+            self._flush_due = None
             if self._kept:
                 text = "".join(self._kept)
                 self._kept.clear()

@@ -205,3 +205,26 @@ async def test_flushing_writes_what_is_kept() -> None:
     log.info("the last line before the loop stops")
     logging.getLogger().handlers[0].flush()
     assert "the last line" in stream.getvalue()
+
+
+def test_a_line_kept_when_its_loop_stopped_is_written_in_the_next_loops_pass() -> None:
+    stream = Writes()
+    log = batched(stream)
+    first = asyncio.new_event_loop()
+
+    def last_callback() -> None:  # the pass that would have written the line never comes
+        log.info("in the first loop")
+        first.stop()
+
+    first.call_soon(last_callback)
+    first.run_forever()
+    first.close()
+    assert stream.writes == []
+
+    async def next_loop() -> None:
+        log.info("in the next loop")
+        await asyncio.sleep(0)
+
+    asyncio.run(next_loop())
+    messages = [json.loads(line)["message"] for line in stream.getvalue().splitlines()]
+    assert messages == ["in the first loop", "in the next loop"]
