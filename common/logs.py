@@ -11,13 +11,15 @@ Context is per asyncio task: a task starts with a copy of its parent's bindings,
 `record_context` puts back what it found, so one message's ids never leak into the next.
 """
 
+import asyncio
+import contextlib
 import contextvars
 import logging
 import sys
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import Any, Literal
+from typing import Any, Literal, TextIO
 
 import structlog
 from structlog.contextvars import (
@@ -60,9 +62,53 @@ def formatter(fmt: str = "json") -> logging.Formatter:
 
 
 def handler(fmt: str = "json") -> logging.Handler:
-    stream = logging.StreamHandler(sys.stderr)
+    stream = BatchedHandler(sys.stderr)
     stream.setFormatter(formatter(fmt))
     return stream
+
+
+class BatchedHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """A stream handler that writes the lines of one event-loop pass with one write.
+
+    The gateway logs an access line per request; written one by one, each was a `write` to
+    supervisord's pipe that also woke supervisord: 4–7 % of the gateway's busy samples under
+    wrk (docs/performance.md, round 13). Within a running loop a line is kept until
+    the end of the pass (`call_soon`), when everything kept is written at once, in order.
+    A WARNING or worse is written at once (with what was kept before it), and so is any
+    line from outside a loop (start-up, threads, Django); `flush` (at exit too, by
+    `logging.shutdown`) writes what is kept. A `kill -9` loses at most the lines of the pass
+    it interrupts, as an unflushed stdio buffer would.
+    """
+
+    def __init__(self, stream: TextIO) -> None:
+        super().__init__(stream)
+        self._kept: list[str] = []
+        self._flush_due: asyncio.AbstractEventLoop | None = None  # the loop that will flush
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self._kept.append(self.format(record) + self.terminator)
+        except Exception:
+            self.handleError(record)
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            loop = None
+        if loop is None or record.levelno >= logging.WARNING:
+            self.flush()
+        elif self._flush_due is not loop:  # not yet due, or due in a loop that closed first
+            self._flush_due = loop
+            loop.call_soon(self.flush)
+
+    def flush(self) -> None:
+        with self.lock or contextlib.nullcontext():
+            self._flush_due = None
+            if self._kept:
+                text = "".join(self._kept)
+                self._kept.clear()
+                self.stream.write(text)
+            super().flush()
 
 
 def configure(level: str = "INFO", name: str | None = None, fmt: str = "json") -> logging.Logger:

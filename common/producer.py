@@ -105,9 +105,13 @@ class Producer:
         await _stop(producer)
 
     async def _bounded(self, work: Awaitable[T]) -> T:
+        """`work`, or `TimeoutError` after `timeout_s` (it cancelled): what `wait_for` does
+        (it is this since Python 3.12), without the task `wait_for` wraps a coroutine in
+        on 3.11 (≈ 5 µs of every produce)."""
         if self._timeout_s is None:
             return await work
-        return await asyncio.wait_for(work, self._timeout_s)
+        async with asyncio.timeout(self._timeout_s):
+            return await work
 
 
 async def _deliver(producer: AIOKafkaProducer, messages: Sequence[Message]) -> None:
@@ -115,7 +119,10 @@ async def _deliver(producer: AIOKafkaProducer, messages: Sequence[Message]) -> N
         await producer.send(m.topic, m.value, key=m.key, headers=list(m.headers or ()) or None)
         for m in messages
     ]
-    await asyncio.gather(*futures)
+    if len(futures) == 1:  # the gateway's one command per request: no gather (≈ 3.5 µs)
+        await futures[0]
+    else:
+        await asyncio.gather(*futures)
 
 
 async def _stop(producer: AIOKafkaProducer) -> None:

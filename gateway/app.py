@@ -123,6 +123,8 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def on_http_error(request: Request, exc: Exception) -> JSONResponse:
         if isinstance(exc.__cause__, UnicodeDecodeError):  # FastAPI's 400 for such a body
             return await on_validation_error(request, _not_utf8())
+        if isinstance(exc.__cause__, GatewayError):  # its 400 for a body it could not read:
+            return await on_gateway_error(request, exc.__cause__)  # too large (EdgeMiddleware)
         status = exc.status_code if isinstance(exc, StarletteHTTPException) else 500
         detail = exc.detail if isinstance(exc, StarletteHTTPException) else "error"
         code = HTTP_CODES.get(status, "http_error")

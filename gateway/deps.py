@@ -8,6 +8,9 @@ payment's own statement when the request gets that far, else by the error handle
 answers 400 or 422 (`gateway.app`), which answers 429 (or 503) instead when the bucket says so.
 A body that is not JSON (or not UTF-8) is the exception FastAPI makes: it refuses it before
 any dependency runs, so the error handler runs their checks first (`refusal_before_the_body`).
+
+The hot routes make the same calls themselves for the request that passes them all
+(`gateway.presolved`); any other request is solved by FastAPI as above.
 """
 
 import uuid
@@ -99,8 +102,17 @@ class Meter:
 async def metered_user(request: Request) -> Meter:
     """The caller (401 as `current_user`), with their token still in the bucket (see the
     module's docstring). One dependency, not one per claim: each costs a solve per request."""
+    return metering(request, caller_meter(request))
+
+
+def caller_meter(request: Request) -> Meter:
+    """The caller's `Meter` (401 as `current_user`), not yet the request's (`metering`)."""
     claims = request_claims(request)
-    meter = Meter(subject(claims.get("sub")), email_claim(claims.get("email")))
+    return Meter(subject(claims.get("sub")), email_claim(claims.get("email")))
+
+
+def metering(request: Request, meter: Meter) -> Meter:
+    """`meter` as the request's: from now on a refusal takes its token first."""
     request.state.meter = meter
     return meter
 

@@ -5,12 +5,22 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
+from pydantic import TypeAdapter, ValidationError
 
-from gateway.auth import CurrentUser
-from gateway.deps import IdempotencyKey, MeteredUser, Svc, services_of
-from gateway.errors import InvalidCursor, NotFound
+from gateway.auth import CurrentUser, current_user
+from gateway.deps import (
+    IdempotencyKey,
+    MeteredUser,
+    Svc,
+    caller_meter,
+    idempotency_key,
+    metering,
+    services_of,
+)
+from gateway.errors import GatewayError, InvalidCursor, NotFound
 from gateway.models import REPLAYED_HEADER, CreatePaymentBody, ErrorOut, PaymentOut, PaymentPage
 from gateway.payments import accept_payment, is_settled, requested_wait
+from gateway.presolved import PresolvedRoute, body_of
 from gateway.repository import Record, user_payment, user_payments
 
 router = APIRouter(prefix="/api/v1", tags=["payments"])
@@ -33,28 +43,13 @@ PREFER = {
 READ_ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorOut} for code in (401, 404, 422, 503)
 }
+PAYMENT_ID: TypeAdapter[uuid.UUID] = TypeAdapter(uuid.UUID)  # as FastAPI validates the path
 
 
 def payment_out(row: Record) -> PaymentOut:
     return PaymentOut(**dict(row))
 
 
-@router.post(
-    "/payments",
-    status_code=202,
-    response_model=PaymentOut,
-    responses={
-        **ERRORS,
-        202: {"description": "Accepted: the command is durably in Kafka; poll Location"},
-        201: {
-            "model": PaymentOut,
-            "description": "With `Prefer: wait=N`: the payment has its confirmation_url "
-            "or a final status (header `Preference-Applied: wait=N`)",
-        },
-    },
-    summary="Pay for a plan (202 once the command is durably in Kafka)",
-    openapi_extra={"parameters": [PREFER]},
-)
 async def create_payment(
     body: CreatePaymentBody,
     request: Request,
@@ -76,13 +71,77 @@ async def create_payment(
     return payment_out(row)
 
 
-@router.get("/payments/{payment_id}", response_model=PaymentOut, responses=READ_ERRORS)
+class CreatePaymentRoute(PresolvedRoute):
+    async def presolve(self, request: Request, response: Response) -> dict[str, Any] | None:
+        """`create_payment`'s arguments for a JSON body from a caller whose token and key
+        pass: the checks its dependencies and FastAPI make, in the same calls; anything else
+        (a refusal, another content type, a body that is not a valid `CreatePaymentBody`) is
+        left to FastAPI (`gateway.presolved`)."""
+        if request.headers.get("content-type") != "application/json":
+            return None
+        try:
+            meter = caller_meter(request)  # the request's only once FastAPI is out of it
+            key = await idempotency_key(request)
+        except GatewayError:
+            return None
+        await body_of(request)  # its errors are FastAPI's, which reads the body first
+        try:
+            body = CreatePaymentBody.model_validate(await request.json(), from_attributes=True)
+        except (ValueError, ValidationError):  # not JSON, not UTF-8, not a valid body
+            return None
+        meter = metering(request, meter)
+        return {"body": body, "request": request, "response": response, "meter": meter, "key": key}
+
+
+router.add_api_route(
+    "/payments",
+    create_payment,
+    methods=["POST"],
+    route_class_override=CreatePaymentRoute,
+    status_code=202,
+    response_model=PaymentOut,
+    responses={
+        **ERRORS,
+        202: {"description": "Accepted: the command is durably in Kafka; poll Location"},
+        201: {
+            "model": PaymentOut,
+            "description": "With `Prefer: wait=N`: the payment has its confirmation_url "
+            "or a final status (header `Preference-Applied: wait=N`)",
+        },
+    },
+    summary="Pay for a plan (202 once the command is durably in Kafka)",
+    openapi_extra={"parameters": [PREFER]},
+)
+
+
 async def get_payment(payment_id: uuid.UUID, request: Request, user_id: CurrentUser) -> PaymentOut:
     async with services_of(request).db.connection() as conn:
         row = await user_payment(conn, user_id, payment_id)
     if row is None:
         raise NotFound("no such payment")
     return payment_out(row)
+
+
+class GetPaymentRoute(PresolvedRoute):
+    async def presolve(self, request: Request, response: Response) -> dict[str, Any] | None:
+        """`get_payment`'s arguments when the token passes and the id is a UUID (the status
+        polls of every flow); a refusal is left to FastAPI (`gateway.presolved`)."""
+        try:
+            user_id = await current_user(request)
+            payment_id = PAYMENT_ID.validate_python(request.path_params["payment_id"])
+        except (GatewayError, ValidationError):
+            return None
+        return {"payment_id": payment_id, "request": request, "user_id": user_id}
+
+
+router.add_api_route(
+    "/payments/{payment_id}",
+    get_payment,
+    methods=["GET"],
+    route_class_override=GetPaymentRoute,
+    response_model=PaymentOut,
+    responses=READ_ERRORS,
+)
 
 
 @router.get(

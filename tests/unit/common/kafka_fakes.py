@@ -58,8 +58,9 @@ class FakeConsumer:
 class FakeProducer:
     """An AIOKafkaProducer that acks or fails each send as told."""
 
-    def __init__(self, fail_sends: int = 0) -> None:
+    def __init__(self, fail_sends: int = 0, ack: bool = True) -> None:
         self.fail_sends = fail_sends
+        self.ack = ack  # False: sends are never acked (a broker that stopped answering)
         self.sent: list[tuple[str, bytes, bytes | None, Any]] = []
         self.started = self.stopped = False
 
@@ -78,5 +79,6 @@ class FakeProducer:
             done.set_exception(RuntimeError("OutOfOrderSequenceNumber"))
         else:
             self.sent.append((topic, value, key, headers))
-            done.set_result(None)
+            if self.ack:
+                done.set_result(None)
         return done

@@ -1,6 +1,7 @@
 """common.logs: one JSON object per line, the ids in context, the request id on the wire."""
 
 import asyncio
+import io
 import json
 import logging
 import uuid
@@ -125,3 +126,105 @@ async def test_a_task_started_for_everyone_during_a_request_does_not_log_under_i
     entry = json.loads(lines(capsys)[0])
     assert entry["process"] == "gateway"
     assert "request_id" not in entry and "payment_id" not in entry
+
+
+class Writes(io.StringIO):
+    """A stream that remembers each write."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes: list[str] = []
+
+    def write(self, text: str) -> int:
+        self.writes.append(text)
+        return super().write(text)
+
+
+def batched(stream: Writes) -> logging.Logger:
+    handler = logs.BatchedHandler(stream)
+    handler.setFormatter(logs.formatter())
+    logging.getLogger().handlers[:] = [handler]
+    logging.getLogger().setLevel("INFO")
+    return logging.getLogger("access")
+
+
+async def test_the_lines_of_one_loop_pass_are_written_at_once_in_order() -> None:
+    stream = Writes()
+    log = batched(stream)
+    for n in range(3):
+        log.info("request %d", n)
+    assert stream.writes == []
+    await asyncio.sleep(0)  # the pass ends
+    [written] = stream.writes
+    assert [json.loads(line)["message"] for line in written.splitlines()] == [
+        "request 0",
+        "request 1",
+        "request 2",
+    ]
+
+
+async def test_a_warning_is_written_at_once_after_the_lines_kept_before_it() -> None:
+    stream = Writes()
+    log = batched(stream)
+    log.info("request 0")
+    log.warning("the broker is gone")
+    [written] = stream.writes
+    assert [json.loads(line)["level"] for line in written.splitlines()] == ["info", "warning"]
+    await asyncio.sleep(0)
+    assert len(stream.writes) == 1
+
+
+def test_outside_a_loop_each_line_is_written_at_once_as_a_stream_handler_writes_it() -> None:
+    stream, plain = Writes(), io.StringIO()
+    log = batched(stream)
+    reference = logging.StreamHandler(plain)
+    reference.setFormatter(logs.formatter())
+    log.addHandler(reference)
+    with logs.request_context("req-1"):
+        log.info("request 0")
+        log.info("request 1")
+    log.removeHandler(reference)
+    assert len(stream.writes) == 2
+
+    def entries(text: str) -> list[dict[str, object]]:  # each formatted at its own time
+        return [{**json.loads(line), "ts": None} for line in text.splitlines()]
+
+    assert entries(stream.getvalue()) == entries(plain.getvalue())
+    assert entries(stream.getvalue())[0] == {
+        "request_id": "req-1",
+        "level": "info",
+        "logger": "access",
+        "ts": None,
+        "message": "request 0",
+    }
+
+
+async def test_flushing_writes_what_is_kept() -> None:
+    stream = Writes()
+    log = batched(stream)
+    log.info("the last line before the loop stops")
+    logging.getLogger().handlers[0].flush()
+    assert "the last line" in stream.getvalue()
+
+
+def test_a_line_kept_when_its_loop_stopped_is_written_in_the_next_loops_pass() -> None:
+    stream = Writes()
+    log = batched(stream)
+    first = asyncio.new_event_loop()
+
+    def last_callback() -> None:  # the pass that would have written the line never comes
+        log.info("in the first loop")
+        first.stop()
+
+    first.call_soon(last_callback)
+    first.run_forever()
+    first.close()
+    assert stream.writes == []
+
+    async def next_loop() -> None:
+        log.info("in the next loop")
+        await asyncio.sleep(0)
+
+    asyncio.run(next_loop())
+    messages = [json.loads(line)["message"] for line in stream.getvalue().splitlines()]
+    assert messages == ["in the first loop", "in the next loop"]

@@ -35,6 +35,19 @@ async def test_a_late_failure_does_not_drop_the_producer_that_replaced_it() -> N
     assert [v for _, v, _, _ in second.sent] == [b"2", b"3"] and not second.stopped
 
 
+@pytest.mark.parametrize("count", [1, 2])
+async def test_a_send_not_acked_in_time_times_out_and_replaces_the_producer(count: int) -> None:
+    made = [FakeProducer(ack=False), FakeProducer()]
+    factory = iter(made)
+    producer = Producer(Settings(), timeout_s=0.05, factory=lambda: next(factory))  # type: ignore[arg-type,return-value]
+    with pytest.raises(TimeoutError):
+        await producer.send_all([Message("t", None, b"v")] * count)
+    assert made[0].stopped
+    await producer.send("t", b"again")
+    assert made[1].sent == [("t", b"again", None, None)]
+    await producer.close()
+
+
 def test_backoff_doubles_from_base_within_jitter_and_stays_under_the_cap() -> None:
     for attempt, ceiling in [(1, 0.2), (2, 0.4), (3, 0.8), (8, 5.0), (500, 5.0)]:
         delays = [backoff(attempt, 0.2, 5.0) for _ in range(100)]

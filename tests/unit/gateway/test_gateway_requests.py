@@ -87,6 +87,22 @@ async def test_streamed_oversized_body_gets_413(client: httpx.AsyncClient) -> No
     assert response.json()["error"]["code"] == "payload_too_large"
 
 
+# FastAPI turns a body it cannot read into its own 400 ("There was an error parsing the
+# body"), whatever stopped the read: the answer to the size limit's error must stay a 413.
+@pytest.mark.parametrize("kind", ["application/json", "application/json; charset=utf-8"])
+async def test_a_streamed_payment_body_over_the_limit_gets_413(
+    kind: str, client: httpx.AsyncClient, make_token: TokenFactory
+) -> None:
+    async def chunks():  # type: ignore[no-untyped-def]
+        for _ in range(20):
+            yield b"y" * 500
+
+    headers = auth(make_token) | {"Idempotency-Key": "k1", "Content-Type": kind}
+    response = await client.post("/api/v1/payments", headers=headers, content=chunks())
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "payload_too_large"
+
+
 async def test_unknown_route_gets_404_in_the_error_shape(client: httpx.AsyncClient) -> None:
     response = await client.get("/api/v1/nothing-here")
     assert response.status_code == 404
