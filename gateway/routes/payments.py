@@ -87,8 +87,8 @@ class CreatePaymentRoute(PresolvedRoute):
         await body_of(request)  # its errors are FastAPI's, which reads the body first
         try:
             body = CreatePaymentBody.model_validate(await request.json(), from_attributes=True)
-        except (ValueError, ValidationError):  # not JSON, not UTF-8, not a valid body
-            return None
+        except Exception:  # noqa: BLE001 - not JSON (or too deep: RecursionError), not UTF-8,
+            return None  # not a valid body: FastAPI's handler says which, as it always did
         meter = metering(request, meter)
         return {"body": body, "request": request, "response": response, "meter": meter, "key": key}
 
