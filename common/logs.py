@@ -82,12 +82,12 @@ class BatchedHandler(logging.StreamHandler):  # type: ignore[type-arg]
 
     def __init__(self, stream: TextIO) -> None:
         super().__init__(stream)
-        self._kept: list[str] = []
+        self._kept: list[tuple[str, logging.LogRecord]] = []  # (line, its record)
         self._flush_due: asyncio.AbstractEventLoop | None = None  # the loop that will flush
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
-            self._kept.append(self.format(record) + self.terminator)
+            self._kept.append((self.format(record) + self.terminator, record))
         except Exception:
             self.handleError(record)
             return
@@ -102,13 +102,20 @@ class BatchedHandler(logging.StreamHandler):  # type: ignore[type-arg]
             loop.call_soon(self.flush)
 
     def flush(self) -> None:
+        """Write what is kept. A failed write (a broken or closed stderr) is reported as
+        `StreamHandler.emit` reports it (`handleError`) and never raised: not into the code
+        that logged, nor out of the loop's callback, where it would stop the loop."""
         with self.lock or contextlib.nullcontext():
             self._flush_due = None
-            if self._kept:
-                text = "".join(self._kept)
-                self._kept.clear()
-                self.stream.write(text)
-            super().flush()
+            kept, self._kept = self._kept, []
+            try:
+                if kept:
+                    self.stream.write("".join(line for line, _ in kept))
+                super().flush()
+            except RecursionError:  # as StreamHandler.emit
+                raise
+            except Exception:
+                self.handleError(kept[0][1] if kept else logging.makeLogRecord({}))
 
 
 def configure(level: str = "INFO", name: str | None = None, fmt: str = "json") -> logging.Logger:

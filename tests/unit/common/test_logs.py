@@ -228,3 +228,19 @@ def test_a_line_kept_when_its_loop_stopped_is_written_in_the_next_loops_pass() -
     asyncio.run(next_loop())
     messages = [json.loads(line)["message"] for line in stream.getvalue().splitlines()]
     assert messages == ["in the first loop", "in the next loop"]
+
+
+class Broken(io.StringIO):
+    """stderr whose reader is gone (supervisord killed while its children live on)."""
+
+    def write(self, text: str) -> int:
+        raise BrokenPipeError(32, "Broken pipe")
+
+
+async def test_a_broken_stream_neither_fails_the_caller_nor_stops_the_loop(capsys) -> None:  # type: ignore[no-untyped-def]
+    log = batched(Broken())  # type: ignore[arg-type]
+    log.warning("written at once")  # a StreamHandler reports the failure, it does not raise
+    log.info("written at the end of the pass")
+    await asyncio.sleep(0)  # the pass's flush ran as a loop callback
+    await asyncio.sleep(0)  # and the loop goes on
+    assert capsys.readouterr().err.count("--- Logging error ---") == 2
