@@ -21,6 +21,7 @@ its token in the error handler first and gets 429/503 instead when it must (`dep
 The other POSTs take it in their dependency (`deps.rate_limited_user`).
 """
 
+import logging
 import math
 import time
 import uuid
@@ -30,6 +31,8 @@ import asyncpg
 
 from gateway.database import Database
 from gateway.errors import RateLimited
+
+log = logging.getLogger(__name__)
 
 FORGET_EVERY_S = 600.0
 
@@ -55,9 +58,13 @@ RETURNING user_id, allowed, tokens
 
 
 _TAKE = take_statement("$1", "$2", "$3", "$4")
+# Skips the buckets another statement holds: a batch of POSTs locks its users' buckets in
+# user order, and a clean-up waiting for one of them while holding another deadlocks with it.
 _FORGET = """
-DELETE FROM payments_history.rate_limits
-WHERE updated_at < clock_timestamp() - make_interval(secs => $1)"""
+DELETE FROM payments_history.rate_limits WHERE user_id IN (
+    SELECT user_id FROM payments_history.rate_limits
+    WHERE updated_at < clock_timestamp() - make_interval(secs => $1)
+    FOR UPDATE SKIP LOCKED)"""
 
 
 class RateLimiter:
@@ -90,10 +97,17 @@ class RateLimiter:
             raise RateLimited(self.retry_after(float(tokens)))
 
     async def forget_if_due(self, conn: asyncpg.Connection) -> None:
-        """Every FORGET_EVERY_S, drop the buckets that have been full for a minute."""
+        """Every FORGET_EVERY_S, drop the buckets that have been full for a minute. Best
+        effort: it runs after the caller's statement committed, whose answer must not turn
+        into an error (nor a batch of POSTs be rerun) because the clean-up failed."""
         if time.monotonic() >= self.next_forget:
             self.next_forget = time.monotonic() + FORGET_EVERY_S
-            await conn.execute(_FORGET, self.capacity / self.rate + 60)
+            try:
+                await conn.execute(_FORGET, self.capacity / self.rate + 60)
+            except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
+                log.warning(
+                    "rate-limit clean-up failed (%r); next try in %.0f s", exc, FORGET_EVERY_S
+                )
 
     def retry_after(self, tokens: float) -> int:
         """Whole seconds until the bucket holds one token again (at least 1)."""

@@ -91,3 +91,65 @@ async def test_a_burst_racing_over_both_gateways_gets_exactly_the_capacity(
 
     results = await asyncio.gather(*(attempt(one if n % 2 else two) for n in range(12)))
     assert sum(results) == 5
+
+
+async def _stale_bucket(db: Database, user: uuid.UUID) -> None:
+    assert db.pool is not None
+    await db.pool.execute(
+        "INSERT INTO payments_history.rate_limits (user_id, tokens, updated_at, allowed)"
+        " VALUES ($1, 1, now() - interval '1 day', true)",
+        user,
+    )
+
+
+async def _bucket_count(db: Database, user: uuid.UUID) -> int:
+    assert db.pool is not None
+    count: int = await db.pool.fetchval(
+        "SELECT count(*) FROM payments_history.rate_limits WHERE user_id = $1", user
+    )
+    return count
+
+
+async def test_forgetting_skips_a_bucket_another_statement_holds_instead_of_waiting_for_it(
+    databases: tuple[Database, Database],
+) -> None:
+    """A batch of POSTs locks its users' buckets in user order; the clean-up must never wait
+    for one of them while it holds another (a deadlock, and a POST's answer held ~1 s)."""
+    first, second = databases
+    held, free = uuid.uuid4(), uuid.uuid4()
+    await _stale_bucket(first, held)
+    await _stale_bucket(first, free)
+    limiter = RateLimiter(per_minute=2, db=second)
+    limiter.next_forget = 0.0  # due now
+    assert first.pool is not None and second.pool is not None
+    async with first.pool.acquire() as holder, holder.transaction():
+        await holder.execute(
+            "SELECT 1 FROM payments_history.rate_limits WHERE user_id = $1 FOR UPDATE", held
+        )
+        async with second.pool.acquire() as conn:
+            await conn.execute("SET lock_timeout = '2s'")
+            try:
+                await limiter.forget_if_due(conn)
+            finally:
+                await conn.execute("RESET lock_timeout")
+    assert (await _bucket_count(first, held), await _bucket_count(first, free)) == (1, 0)
+
+
+async def test_a_failed_clean_up_is_not_the_post_s_failure(
+    databases: tuple[Database, Database],
+) -> None:
+    """It runs after the POST's statement committed: raising would answer that POST with an
+    error (or rerun a whole batch of them, each taking a second token)."""
+    first, second = databases
+    limiter = RateLimiter(per_minute=2, db=second)
+    limiter.next_forget = 0.0  # due now
+    assert first.pool is not None and second.pool is not None
+    async with first.pool.acquire() as holder, holder.transaction():
+        await holder.execute("LOCK payments_history.rate_limits IN ACCESS EXCLUSIVE MODE")
+        async with second.pool.acquire() as conn:
+            await conn.execute("SET lock_timeout = '50ms'")
+            try:
+                await limiter.forget_if_due(conn)  # cannot get its lock: logged, not raised
+            finally:
+                await conn.execute("RESET lock_timeout")
+    assert limiter.next_forget > 0.0  # tried: the next try is a period later
