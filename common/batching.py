@@ -24,6 +24,8 @@ from collections.abc import Hashable
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
+from common import logs
+
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 R = TypeVar("R")
@@ -114,7 +116,8 @@ class Batcher(Generic[T, R]):
             if not batch:  # what is queued waits for its keys
                 return
             self._hold(batch)
-            task = asyncio.create_task(self._write(batch))
+            # the batch serves many requests: its lines carry none of their ids
+            task = asyncio.create_task(self._write(batch), context=logs.without_request())
             self._writers.add(task)
             task.add_done_callback(self._writers.discard)
 
