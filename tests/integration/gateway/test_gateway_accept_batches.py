@@ -174,6 +174,7 @@ async def test_twins_in_two_gateways_batches_converge_on_one_row(
     twins = [pay(http, user, "twin") for user in users for _, http in gateways]
     answers = await asyncio.gather(*twins)
     assert {a.status_code for a in answers} == {202}
+    assert all(accepts_of(app).batches >= 1 for app, _ in gateways)  # each did batch
     for i, user in enumerate(users):
         pair = answers[2 * i : 2 * i + 2]
         assert {a.json()["payment_id"] for a in pair} == {str(ids.payment_id(user, "twin"))}
