@@ -127,8 +127,8 @@ class Batcher(Generic[T, R]):
 
     def _unhold(self, batch: list[Job[T]]) -> None:
         self._in_flight -= 1
-        self._busy_keys.subtract(job.key for job in batch)
-        self._busy_keys = +self._busy_keys  # keys no longer written
+        for job in batch:
+            self._unbusy(job.key)
         self._kick()
 
     async def _inline(self, job: Job[T]) -> R:
@@ -210,10 +210,14 @@ class Batcher(Generic[T, R]):
 
     def _release(self, key: Hashable) -> None:
         """One item of `key` no longer written alone; the writer may take what waited."""
+        self._unbusy(key)
+        self._kick()
+
+    def _unbusy(self, key: Hashable) -> None:
+        """One item of `key` no longer written; the key is free once none is."""
         self._busy_keys[key] -= 1
         if self._busy_keys[key] <= 0:
             del self._busy_keys[key]
-        self._kick()
 
 
 def _future() -> asyncio.Future[Any]:
