@@ -92,6 +92,9 @@ def post_phase(
         "settled_s": waited,
         "loadavg_1m": load,
         "cpu_ms_per_request": per_request(spent, run.requests),
+        "cpu_ms_per_request_by_program": {
+            name: s.cpu_ms / max(run.requests, 1) for name, s in sorted(spent.items())
+        },
     }
 
 
@@ -144,6 +147,12 @@ def lines(r: dict[str, Any]) -> list[str]:
     def cpu(x: dict[str, Any]) -> str:
         return "  ".join(f"{name} {ms:.2f}" for name, ms in x["cpu_ms_per_request"].items())
 
+    def downstream(x: dict[str, Any]) -> str:
+        spent = x["cpu_ms_per_request_by_program"].items()
+        rest = sorted(((ms, name) for name, ms in spent if name not in NAMED), reverse=True)
+        shown = (f"{name} {ms:.2f}" for ms, name in rest if ms >= 0.005)
+        return "    downstream: " + "  ".join(shown)
+
     def half_line(x: dict[str, Any]) -> str:
         return f"  asked {x['asked_rps']:.1f} req/s, reached {x['rps'] / x['asked_rps']:.0%}"
 
@@ -154,10 +163,12 @@ def lines(r: dict[str, Any]) -> list[str]:
         f"  CPU ms/request: bare app {r['bare']['cpu_ms_per_request']:.3f}",
         f"POST full speed      {load(r['post'])}",
         f"  CPU ms/POST: {cpu(r['post'])}",
+        downstream(r["post"]),
         f"POST / bare          {r['ratio'] * 100:.1f} %",
         f"POST at half rate    {load(half)}",
         half_line(half),
         f"  CPU ms/POST: {cpu(half)}",
+        downstream(half),
         "pipeline paused (processors, consumers, relay, reconcilers, scheduler stopped):",
         f"POST full speed      {load(alone)}",
         f"  CPU ms/POST: {cpu(alone)}",
