@@ -77,7 +77,10 @@ class BatchedHandler(logging.StreamHandler):  # type: ignore[type-arg]
     A WARNING or worse is written at once (with what was kept before it), and so is any
     line from outside a loop (start-up, threads, Django); `flush` (at exit too, by
     `logging.shutdown`) writes what is kept. A `kill -9` loses at most the lines of the pass
-    it interrupts, as an unflushed stdio buffer would.
+    it interrupts, as an unflushed stdio buffer would. A line logged from a `signal.signal`
+    handler while a plain asyncio loop sleeps in `select` waits for the loop's next wake-up
+    (the loop has no wake-up fd for such signals); `loop.add_signal_handler`, which every
+    program here uses (`common/process.py`), wakes the loop and has no such delay.
     """
 
     def __init__(self, stream: TextIO) -> None:
