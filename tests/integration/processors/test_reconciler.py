@@ -32,8 +32,10 @@ async def test_reconciler_finalises_a_payment_whose_webhooks_were_all_dropped(
     try:
         await reconciler.run_once(ctx, publisher)  # not due yet: nothing happens
         assert (await payment(ctx, cmd.payment_id))["status"] == "pending"
-        await ctx.pool.execute(
-            "UPDATE payments_history.payments SET next_check_at = now() WHERE id = $1",
+        await ctx.pool.execute(  # due, and before any due row the shared database holds
+            # (a stack that ran benchmarks keeps thousands: a pass takes a batch of them first)
+            "UPDATE payments_history.payments SET next_check_at = now() - interval '10 years'"
+            " WHERE id = $1",
             cmd.payment_id,
         )
         await reconciler.run_once(ctx, publisher)
