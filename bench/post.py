@@ -15,8 +15,9 @@ reconcilers and scheduler stopped through supervisorctl, started again at the en
 happens): the gateway's own rate, with PostgreSQL and Kafka, without the pipeline's work on
 the same two cores. The commands those POSTs made wait in Kafka and are processed once the
 pipeline is back. Prints req/s, p50/p99, non-2xx and socket errors of each, the POST / bare
-ratios, and CPU ms per POST of the gateway, PostgreSQL and Kafka (and of everything
-downstream, which drains the payments meanwhile). JSON in .run/bench/post/<time>.json.
+ratios, and CPU ms per POST of the gateway, PostgreSQL and Kafka, and of everything
+downstream, which drains the payments meanwhile: together, and (with the pipeline running)
+program by program. JSON in .run/bench/post/<time>.json.
 
 "Settles" means: the stack's programs together used < 25 % of one core over a second (the
 commands made by the previous phase have drained), or 60 s passed.
@@ -151,7 +152,7 @@ def lines(r: dict[str, Any]) -> list[str]:
         spent = x["cpu_ms_per_request_by_program"].items()
         rest = sorted(((ms, name) for name, ms in spent if name not in NAMED), reverse=True)
         shown = (f"{name} {ms:.2f}" for ms, name in rest if ms >= 0.005)
-        return "    downstream: " + "  ".join(shown)
+        return "    downstream: " + ("  ".join(shown) or "(none)")
 
     def half_line(x: dict[str, Any]) -> str:
         return f"  asked {x['asked_rps']:.1f} req/s, reached {x['rps'] / x['asked_rps']:.0%}"

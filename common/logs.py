@@ -79,8 +79,10 @@ class BatchedHandler(logging.StreamHandler):  # type: ignore[type-arg]
     `logging.shutdown`) writes what is kept. A `kill -9` loses at most the lines of the pass
     it interrupts, as an unflushed stdio buffer would. A line logged from a `signal.signal`
     handler while a plain asyncio loop sleeps in `select` waits for the loop's next wake-up
-    (the loop has no wake-up fd for such signals); `loop.add_signal_handler`, which every
-    program here uses (`common/process.py`), wakes the loop and has no such delay.
+    (the loop has no wake-up fd for such signals). The Kafka programs use
+    `loop.add_signal_handler` (`common/process.py`), which wakes the loop; uvicorn (the
+    gateway, the sandboxes) uses `signal.signal`, but its handler logs nothing and its main
+    loop wakes every 0.1 s.
     """
 
     def __init__(self, stream: TextIO) -> None:
