@@ -69,11 +69,10 @@ def settle(pids: dict[str, int], max_s: float = 60.0) -> float:
     return time.monotonic() - started
 
 
-def per_request(spent: dict[str, procstat.Sample], requests: int) -> dict[str, float]:
+def per_request(by_program: dict[str, float]) -> dict[str, float]:
     """CPU ms per request: the gateway, PostgreSQL, Kafka, and everything else together."""
-    n = max(requests, 1)
-    out = {name: spent[name].cpu_ms / n for name in NAMED if name in spent}
-    out["downstream"] = sum(s.cpu_ms for name, s in spent.items() if name not in NAMED) / n
+    out = {name: by_program[name] for name in NAMED if name in by_program}
+    out["downstream"] = sum(ms for name, ms in by_program.items() if name not in NAMED)
     return out
 
 
@@ -87,15 +86,15 @@ def post_phase(
     mean_delay_ms = args.connections * 1000 / rate if rate else 0.0
     run = baselines.gateway_post(gateway, users, args.seconds, args.connections, mean_delay_ms)
     spent = procstat.delta(before, procstat.sample(pids))
+    n = max(run.requests, 1)
+    by_program = {name: s.cpu_ms / n for name, s in sorted(spent.items())}
     return {
         **run.as_dict(),
         "asked_rps": rate,
         "settled_s": waited,
         "loadavg_1m": load,
-        "cpu_ms_per_request": per_request(spent, run.requests),
-        "cpu_ms_per_request_by_program": {
-            name: s.cpu_ms / max(run.requests, 1) for name, s in sorted(spent.items())
-        },
+        "cpu_ms_per_request": per_request(by_program),
+        "cpu_ms_per_request_by_program": by_program,
     }
 
 
